@@ -1,0 +1,91 @@
+/**
+ * The CLI entry: picks the command, parses its flags, wires signals and streams, and is the one place
+ * where errors are printed and turned into exit codes.
+ */
+import { parseArgs } from 'node:util';
+import type { Command, CommandContext } from '../commands/command.js';
+import { ExitCode, UsageError } from '../generation/errors.js';
+import { COMMANDS, findCommand } from './commands.js';
+import { renderCommandHelp, renderHelp } from './help.js';
+import { reportError } from './report-error.js';
+import { guardStdout } from './output.js';
+import { installSignals } from './signals.js';
+
+/** Runs the CLI with the given arguments (without node and the script) and resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  guardStdout(process.stdout);
+  const signals = installSignals();
+  try {
+    return await dispatch(argv, signals.signal);
+  } catch (error) {
+    if (signals.signal.aborted && isAbortLike(error)) return ExitCode.interrupted;
+    return reportError(error, process.stderr);
+  } finally {
+    signals.dispose();
+  }
+}
+
+async function dispatch(argv: string[], signal: AbortSignal): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === '--version' || first === '-V') {
+    process.stdout.write(`${await readVersion()}\n`);
+    return ExitCode.ok;
+  }
+  if (first === 'help' || first === '--help' || first === '-h') {
+    const target = rest[0] ? findCommand(rest[0]) : undefined;
+    process.stdout.write(target ? renderCommandHelp(await target.load()) : renderHelp(COMMANDS));
+    return ExitCode.ok;
+  }
+  let entry = first === undefined || first.startsWith('-') ? undefined : findCommand(first);
+  let args = rest;
+  if (!entry) {
+    if (first !== undefined && !first.startsWith('-')) {
+      throw new UsageError(`Unknown command '${first}'.`, 'Run `textgen help` to see the commands.');
+    }
+    // No command: the chat TUI in a terminal, as `npx textgen` promises; otherwise help.
+    if (!process.stdin.isTTY || !process.stdout.isTTY) {
+      process.stderr.write(renderHelp(COMMANDS));
+      return ExitCode.usage;
+    }
+    entry = findCommand('chat')!;
+    args = argv;
+  }
+  const command = await entry.load();
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(renderCommandHelp(command));
+    return ExitCode.ok;
+  }
+  return command.run(buildContext(command, args, signal));
+}
+
+function buildContext(command: Command, args: string[], signal: AbortSignal): CommandContext {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
+  for (const [name, spec] of Object.entries(command.options)) {
+    options[name] = { type: spec.type, short: spec.short, multiple: spec.multiple };
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options, allowPositionals: command.allowPositionals ?? true, strict: true });
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message.split('\n')[0]}`, `Run \`textgen help ${command.name}\` for its flags.`);
+  }
+  return {
+    values: parsed.values as CommandContext['values'],
+    positionals: parsed.positionals,
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    signal,
+  };
+}
+
+function isAbortLike(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'AbortError' || error.name === 'AbortedError');
+}
+
+async function readVersion(): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}

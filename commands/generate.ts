@@ -1,0 +1,81 @@
+/**
+ * `textgen generate [--model ID] [PROMPT...]`: one completion, streamed to stdout. Piped stdin is the
+ * prompt (before any PROMPT arguments). stdout carries only the generated text, or one JSON object
+ * with --json; stats (--verbose), notices and errors go to stderr.
+ */
+import { AbortedError } from '../generation/errors.js';
+import { loadModel, resolveSettings, type GenerationEvent, type SequenceResult, type TextGenerator } from '../generation/index.js';
+import type { Command, CommandContext } from './command.js';
+import { GENERATION_FLAGS, settingsLayerFromFlags } from './flags/generation-flags.js';
+import { loadOptionsFrom, MODEL_FLAGS } from './model-options.js';
+import { resolveModelDir } from './model-resolution.js';
+import { collectPrompt } from './prompt-input.js';
+import { readUserSettings } from './user-settings.js';
+import { formatVerboseStats, timingsJson } from './stats-format.js';
+
+/** The generate command. */
+export const generateCommand: Command = {
+  name: 'generate',
+  aliases: ['gen'],
+  summary: 'Generate a completion for a prompt (argument or stdin).',
+  usage: 'textgen generate [--model ID] [FLAGS] [PROMPT...]',
+  options: {
+    ...MODEL_FLAGS,
+    ...GENERATION_FLAGS,
+    json: { type: 'boolean', description: 'Print one JSON object with sequences, token ids, usage and timings.' },
+    verbose: { type: 'boolean', short: 'v', description: 'Print load time, TTFT and tokens/s on stderr.' },
+  },
+  async run(ctx) {
+    const prompt = await collectPrompt(ctx.positionals, ctx.stdin);
+    const flags = settingsLayerFromFlags(ctx.values);
+    const model = await resolveModelDir(ctx);
+    const started = performance.now();
+    const generator = await loadModel(model.dir, loadOptionsFrom(ctx));
+    const loadMs = performance.now() - started;
+    if (generator.info.notice) ctx.stderr.write(`textgen: ${generator.info.notice}\n`);
+    try {
+      const settings = resolveSettings(generator.info.generationDefaults, readUserSettings(ctx.env), flags);
+      const done = await render(generator, ctx, prompt, settings);
+      if (ctx.values.verbose) ctx.stderr.write(formatVerboseStats(done.stats, loadMs));
+      if (ctx.values.json) {
+        const out = {
+          model: model.id,
+          prompt,
+          sequences: done.sequences.map((s: SequenceResult) => ({ text: s.text, token_ids: s.token_ids, finish_reason: s.finish_reason, ...(s.score === undefined ? {} : { score: s.score }) })),
+          usage: { prompt_tokens: done.stats.promptTokens + done.stats.cachedTokens, completion_tokens: done.stats.completionTokens },
+          timings: timingsJson(done.stats, loadMs),
+        };
+        ctx.stdout.write(`${JSON.stringify(out)}\n`);
+      }
+      if (done.reason === 'aborted') throw new AbortedError();
+      return 0;
+    } finally {
+      await generator.dispose();
+    }
+  },
+};
+
+type Done = Extract<GenerationEvent, { type: 'done' }>;
+
+/** Streams sequence 0 to stdout as it is generated (plain mode), and returns the done event. */
+async function render(generator: TextGenerator, ctx: CommandContext, prompt: string, settings: ReturnType<typeof resolveSettings>): Promise<Done> {
+  const stream = !ctx.values.json && settings.num_return_sequences === 1 && settings.num_beams === 1;
+  let done: Done | undefined;
+  let wroteText = false;
+  for await (const event of generator.generate({ prompt, settings, signal: ctx.signal })) {
+    if (event.type === 'token' && stream && event.sequence === 0 && event.text) {
+      ctx.stdout.write(event.text);
+      wroteText = true;
+    } else if (event.type === 'done') {
+      done = event;
+    }
+  }
+  if (!done) throw new Error('generation ended without a done event');
+  if (!ctx.values.json && !stream) {
+    ctx.stdout.write(done.sequences.map((s) => s.text).join('\n\n'));
+    wroteText = true;
+  }
+  // A final newline only for people: piped output is exactly the generated text.
+  if (wroteText && ctx.stdout.isTTY) ctx.stdout.write('\n');
+  return done;
+}

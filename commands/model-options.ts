@@ -1,0 +1,38 @@
+/**
+ * Flags shared by every command that loads a model, and the code that turns them into load options.
+ */
+import { UsageError } from '../generation/errors.js';
+import type { TextGeneratorOptions } from '../generation/index.js';
+import type { CommandContext, OptionSpec } from './command.js';
+
+/** --model, --dtype, --device, --device-id, --threads. */
+export const MODEL_FLAGS: Record<string, OptionSpec> = {
+  model: { type: 'string', short: 'm', valueName: 'ID', description: 'Model folder, org/name[@rev] from the cache, or local/NAME (default: configured, else the embedded model).' },
+  dtype: { type: 'string', valueName: 'DTYPE', description: 'Weights variant: auto (default), fp32, fp16, q8, int8, uint8, q4, q4f16, bnb4.' },
+  device: { type: 'string', valueName: 'DEVICE', description: 'auto, cpu (default) or cuda.' },
+  'device-id': { type: 'string', valueName: 'N', description: 'CUDA device index (default 0).' },
+  threads: { type: 'string', short: 't', valueName: 'N', description: 'CPU intra-op threads (default: 1 for tiny models, up to 4).' },
+};
+
+/** Parses a non-negative integer flag; undefined when absent. */
+export function intFlag(values: CommandContext['values'], name: string, min = 0): number | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isInteger(n) || n < min) {
+    throw new UsageError(`--${name} must be an integer >= ${min}, got '${String(raw)}'.`);
+  }
+  return n;
+}
+
+/** Load options from the model flags (and TEXTGEN_DEVICE from the environment). */
+export function loadOptionsFrom(ctx: CommandContext, fallbackDevice?: string): TextGeneratorOptions {
+  const device = (ctx.values.device as string | undefined) ?? ctx.env.TEXTGEN_DEVICE ?? fallbackDevice ?? 'cpu';
+  if (!['auto', 'cpu', 'cuda'].includes(device)) throw new UsageError(`--device must be auto, cpu or cuda, got '${device}'.`);
+  return {
+    dtype: ctx.values.dtype as string | undefined,
+    device: device as 'auto' | 'cpu' | 'cuda',
+    deviceId: intFlag(ctx.values, 'device-id'),
+    threads: intFlag(ctx.values, 'threads', 1),
+  };
+}

@@ -1,0 +1,8 @@
+/**
+ * The public surface of the generation core, used by commands/.
+ */
+export { loadModel, type TextGenerator, type TextGeneratorOptions, type GenerateRequest } from './text-generator.js';
+export type { ModelInfo, LoadOptions } from './model-host.js';
+export type { GenerationEvent, GenerationStats, SequenceResult, FinishReason } from './events.js';
+export { resolveSettings, DEFAULT_SETTINGS, type GenerationSettings, type SettingsLayer } from './settings.js';
+export { inspectModelFolder, DTYPE_SUFFIXES, type ModelFolder, type Dtype } from './model/model-folder.js';

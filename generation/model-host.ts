@@ -1,0 +1,170 @@
+/**
+ * The model as the worker holds it: folder, tokenizer, sessions and the chat KV cache. It turns a
+ * generate request into the decode loop's events. It runs inside the worker thread (or in-process for
+ * tests and benchmarks); the main thread talks to it through {@link TextGenerator}.
+ */
+import { InputError } from './errors.js';
+import type { GenerationEvent } from './events.js';
+import { inspectModelFolder, selectDtype, type ModelFolder } from './model/model-folder.js';
+import { openCausal, type OpenOptions } from './runtime/open-model.js';
+import type { DecoderRunner, DecoderState } from './runtime/decoder-runner.js';
+import { settingsFromModelConfig, type GenerationSettings, type SettingsLayer } from './settings.js';
+import { TextTokenizer } from './tokenizer/tokenizer.js';
+import { causalLoop, type CausalOutcome } from './decode/causal-loop.js';
+
+/** How a model is loaded. */
+export interface LoadOptions extends OpenOptions {
+  /** 'auto' or a transformers.js dtype name. */
+  dtype?: string;
+}
+
+/** Facts about the loaded model (see CORE-API). */
+export interface ModelInfo {
+  dir: string;
+  modelType: string;
+  architecture: string;
+  task: 'text-generation' | 'text2text-generation';
+  contextLength: number;
+  vocabSize: number;
+  dtype: string;
+  device: 'cpu' | 'cuda';
+  threads: number;
+  chatTemplate?: string;
+  specialTokens: { bos?: string; eos?: string; unk?: string; pad?: string };
+  eosTokenIds: number[];
+  bosTokenId?: number;
+  generationDefaults: SettingsLayer;
+  onnxFiles: string[];
+  /** Whether the model keeps a KV cache (otherwise each step recomputes the sequence). */
+  cached: boolean;
+  /** Why the device differs from the one asked for (auto fallback). */
+  notice?: string;
+}
+
+/** A generate request as the host receives it (the abort check replaces the AbortSignal). */
+export interface HostGenerateRequest {
+  prompt: string;
+  settings: GenerationSettings;
+  addSpecialTokens?: boolean;
+  keepCache?: boolean;
+}
+
+/** A loaded model ready to generate. */
+export class ModelHost {
+  private chat?: { state: DecoderState; ids: number[] };
+
+  private constructor(readonly info: ModelInfo, readonly folder: ModelFolder, readonly tokenizer: TextTokenizer, private readonly runner: DecoderRunner) {}
+
+  /** Loads a model folder. */
+  static async load(dir: string, options: LoadOptions = {}): Promise<ModelHost> {
+    const folder = inspectModelFolder(dir);
+    const dtype = selectDtype(folder, options.dtype, options.device === 'cuda' ? 'cuda' : 'cpu');
+    const layout = folder.layouts[dtype]!;
+    const tokenizer = TextTokenizer.load(dir, folder.tokenizerConfig);
+    const opened = await openCausal(folder, layout, options);
+    const defaults = modelDefaults(folder);
+    const eos = defaults.eos_token_id ?? (tokenizer.eosId !== undefined ? [tokenizer.eosId] : []);
+    const info: ModelInfo = {
+      dir,
+      modelType: folder.modelType,
+      architecture: folder.architecture,
+      task: folder.task,
+      contextLength: folder.contextLength,
+      vocabSize: opened.runner.vocabSize,
+      dtype,
+      device: opened.device,
+      threads: opened.threads,
+      chatTemplate: typeof folder.tokenizerConfig.chat_template === 'string' ? folder.tokenizerConfig.chat_template : undefined,
+      specialTokens: tokenizer.special,
+      eosTokenIds: eos,
+      bosTokenId: numberOr(folder.config.bos_token_id, tokenizer.bosId),
+      generationDefaults: defaults,
+      onnxFiles: Object.values(layout).filter((v) => typeof v === 'string' && v.endsWith('.onnx')) as string[],
+      cached: opened.runner.cached,
+      notice: opened.notice,
+    };
+    return new ModelHost(info, folder, tokenizer, opened.runner);
+  }
+
+  /** Tokenizes text as generate() would. */
+  tokenize(text: string, addSpecialTokens = true): number[] {
+    return this.tokenizer.encode(text, addSpecialTokens);
+  }
+
+  /** Decodes ids, skipping special tokens. */
+  detokenize(ids: number[]): string {
+    return this.tokenizer.decode(ids);
+  }
+
+  /** Runs one generation and yields its events. */
+  async *generate(request: HostGenerateRequest, isAborted: () => boolean): AsyncGenerator<GenerationEvent> {
+    const ids = this.tokenize(request.prompt, request.addSpecialTokens ?? true);
+    if (ids.length === 0) throw new InputError('The prompt is empty.', 'Pass a prompt as an argument or on stdin.');
+    const context = this.info.contextLength;
+    if (ids.length >= context) {
+      throw new InputError(`The prompt is ${ids.length} tokens; the model's context is ${context} tokens.`, 'Shorten the prompt.');
+    }
+    const settings = { ...request.settings, eos_token_id: request.settings.eos_token_id ?? this.info.eosTokenIds };
+    const reuse = request.keepCache ? this.reusable(ids) : undefined;
+    if (!request.keepCache) this.dropChat();
+    const outcome: Partial<CausalOutcome> = {};
+    yield* causalLoop(
+      {
+        runner: this.runner,
+        decode: (x) => this.tokenizer.decode(x),
+        contextLength: context,
+        eosTokenIds: settings.eos_token_id,
+        padTokenId: settings.pad_token_id ?? this.tokenizer.padId ?? settings.eos_token_id[0] ?? 0,
+      },
+      { prompts: [ids], settings, isAborted, reuse },
+      outcome,
+    );
+    if (request.keepCache && outcome.state && settings.num_return_sequences === 1) {
+      this.chat = { state: outcome.state, ids: outcome.cachedIds ?? [] };
+    } else {
+      outcome.state?.dispose();
+    }
+  }
+
+  /** The longest cached prefix of `ids` (at least one token is always left to feed). */
+  private reusable(ids: number[]): { state: DecoderState; length: number } | undefined {
+    if (!this.chat) return undefined;
+    const cached = this.chat.ids;
+    let n = 0;
+    while (n < cached.length && n < ids.length - 1 && cached[n] === ids[n]) n++;
+    if (n === 0) {
+      this.dropChat();
+      return undefined;
+    }
+    return { state: this.chat.state, length: n };
+  }
+
+  private dropChat(): void {
+    this.chat?.state.dispose();
+    this.chat = undefined;
+  }
+
+  /** Frees sessions' caches. */
+  dispose(): void {
+    this.dropChat();
+  }
+}
+
+function numberOr(value: unknown, fallback?: number): number | undefined {
+  return typeof value === 'number' ? value : fallback;
+}
+
+/** The model's own defaults: config.json overridden by generation_config.json, or genai's search block. */
+export function modelDefaults(folder: ModelFolder): SettingsLayer {
+  const genai = folder.genaiConfig;
+  const fromGenai: SettingsLayer = {};
+  if (genai) {
+    const model = genai.model ?? {};
+    const search = genai.search ?? {};
+    Object.assign(fromGenai, settingsFromModelConfig({ eos_token_id: model.eos_token_id, pad_token_id: model.pad_token_id }));
+    const map: Record<string, keyof SettingsLayer> = { top_k: 'top_k', top_p: 'top_p', temperature: 'temperature', repetition_penalty: 'repetition_penalty', num_beams: 'num_beams', length_penalty: 'length_penalty', num_return_sequences: 'num_return_sequences', no_repeat_ngram_size: 'no_repeat_ngram_size', do_sample: 'do_sample', early_stopping: 'early_stopping' };
+    for (const [k, v] of Object.entries(map)) if (search[k] !== undefined) (fromGenai as Record<string, unknown>)[v] = search[k];
+  }
+  const fromConfig = settingsFromModelConfig({ eos_token_id: folder.config.eos_token_id, pad_token_id: folder.config.pad_token_id, decoder_start_token_id: folder.config.decoder_start_token_id, forced_bos_token_id: folder.config.forced_bos_token_id, forced_eos_token_id: folder.config.forced_eos_token_id });
+  return { ...fromGenai, ...fromConfig, ...settingsFromModelConfig(folder.generationConfig) };
+}

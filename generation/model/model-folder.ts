@@ -1,0 +1,191 @@
+/**
+ * Reads a model folder and works out what it is: the task, the ONNX layout (optimum/transformers.js
+ * decoder, merged decoder, encoder-decoder, or an onnxruntime-genai folder), the dtype variants
+ * present, and the config files. Pure file inspection: no session is created here, so the cache can use
+ * it to list models cheaply.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { ModelError } from '../errors.js';
+
+/** transformers.js dtype names and their ONNX file-name suffixes. */
+export const DTYPE_SUFFIXES = {
+  fp32: '',
+  fp16: '_fp16',
+  q8: '_quantized',
+  int8: '_int8',
+  uint8: '_uint8',
+  q4: '_q4',
+  q4f16: '_q4f16',
+  bnb4: '_bnb4',
+} as const;
+
+/** A dtype name accepted by `--dtype`. */
+export type Dtype = keyof typeof DTYPE_SUFFIXES;
+
+/**
+ * The automatic dtype order: full precision first (exact and fastest for small models on CPU), then the
+ * 8-bit variants, then 4-bit, then fp16 (slow on most CPUs). On CUDA fp16 goes first.
+ */
+export const AUTO_DTYPE_ORDER_CPU: Dtype[] = ['fp32', 'q8', 'int8', 'uint8', 'q4', 'bnb4', 'fp16', 'q4f16'];
+/** The automatic dtype order on CUDA. */
+export const AUTO_DTYPE_ORDER_CUDA: Dtype[] = ['fp16', 'fp32', 'q4f16', 'q8', 'int8', 'uint8', 'q4', 'bnb4'];
+
+/** The ONNX files of one dtype variant, by role. */
+export type OnnxLayout =
+  | { kind: 'decoder'; model: string }
+  | { kind: 'decoder-merged'; model: string }
+  | { kind: 'decoder-split'; decoder: string; decoderWithPast: string }
+  | { kind: 'encoder-decoder'; encoder: string; decoderMerged?: string; decoder?: string; decoderWithPast?: string }
+  | { kind: 'genai'; model: string };
+
+/** What a folder holds, without loading any ONNX file. */
+export interface ModelFolder {
+  dir: string;
+  config: Record<string, any>;
+  generationConfig?: Record<string, any>;
+  tokenizerConfig: Record<string, any>;
+  genaiConfig?: Record<string, any>;
+  modelType: string;
+  architecture: string;
+  task: 'text-generation' | 'text2text-generation';
+  contextLength: number;
+  vocabSize: number;
+  /** The dtype variants that have a complete set of ONNX files. */
+  dtypes: Dtype[];
+  /** Layout per available dtype. */
+  layouts: Partial<Record<Dtype, OnnxLayout>>;
+  hasChatTemplate: boolean;
+}
+
+function readJson(path: string, required: boolean): Record<string, any> | undefined {
+  if (!existsSync(path)) {
+    if (required) throw new ModelError(`Missing ${path}.`, 'A model folder needs config.json, tokenizer.json and an ONNX file.');
+    return undefined;
+  }
+  try {
+    const value = JSON.parse(readFileSync(path, 'utf8'));
+    if (typeof value !== 'object' || value === null) throw new Error('not a JSON object');
+    return value;
+  } catch (error) {
+    throw new ModelError(`${path} is not valid JSON (${(error as Error).message}).`, 'Re-download or repair the file.');
+  }
+}
+
+function onnxDirOf(dir: string): string[] {
+  return [join(dir, 'onnx'), dir].filter((d) => existsSync(d) && statSync(d).isDirectory());
+}
+
+function find(dirs: string[], name: string): string | undefined {
+  for (const d of dirs) if (existsSync(join(d, name))) return join(d, name);
+  return undefined;
+}
+
+function layoutFor(dirs: string[], suffix: string, encoderDecoder: boolean): OnnxLayout | undefined {
+  const f = (base: string) => find(dirs, `${base}${suffix}.onnx`);
+  if (encoderDecoder) {
+    const encoder = f('encoder_model');
+    const decoderMerged = f('decoder_model_merged');
+    const decoder = f('decoder_model');
+    const decoderWithPast = f('decoder_with_past_model');
+    if (encoder && (decoderMerged || decoder)) return { kind: 'encoder-decoder', encoder, decoderMerged, decoder, decoderWithPast };
+    return undefined;
+  }
+  const model = f('model');
+  if (model) return { kind: 'decoder', model };
+  const merged = f('decoder_model_merged');
+  if (merged) return { kind: 'decoder-merged', model: merged };
+  const decoder = f('decoder_model');
+  const withPast = f('decoder_with_past_model');
+  if (decoder && withPast) return { kind: 'decoder-split', decoder, decoderWithPast: withPast };
+  if (decoder) return { kind: 'decoder', model: decoder };
+  return undefined;
+}
+
+function listOnnx(dirs: string[]): string[] {
+  return dirs.flatMap((d) => readdirSync(d).filter((n) => n.endsWith('.onnx')));
+}
+
+/** Inspects a model folder; throws ModelError naming what is missing when it matches no layout. */
+export function inspectModelFolder(dir: string): ModelFolder {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new ModelError(`Model folder not found: ${dir}.`, 'Pass --model with a folder, an org/name from `textgen models list`, or pull one with `textgen models pull`.');
+  }
+  const genaiConfig = readJson(join(dir, 'genai_config.json'), false);
+  const config = readJson(join(dir, 'config.json'), !genaiConfig) ?? {};
+  const generationConfig = readJson(join(dir, 'generation_config.json'), false);
+  const tokenizerConfig = readJson(join(dir, 'tokenizer_config.json'), false) ?? {};
+  if (!existsSync(join(dir, 'tokenizer.json'))) {
+    throw new ModelError(`Missing ${join(dir, 'tokenizer.json')}.`, 'textgen needs the Hugging Face tokenizer.json next to the model.');
+  }
+  const genaiModel = genaiConfig?.model as Record<string, any> | undefined;
+  const encoderDecoder = Boolean(config.is_encoder_decoder);
+  const dirs = onnxDirOf(dir);
+  const layouts: Partial<Record<Dtype, OnnxLayout>> = {};
+  if (genaiModel) {
+    const file = join(dir, String(genaiModel.decoder?.filename ?? 'model.onnx'));
+    if (!existsSync(file)) throw new ModelError(`genai_config.json names ${file}, which is missing.`, 'Re-download the model folder.');
+    layouts[genaiDtype(genaiModel, config)] = { kind: 'genai', model: file };
+  } else {
+    for (const [dtype, suffix] of Object.entries(DTYPE_SUFFIXES) as Array<[Dtype, string]>) {
+      const layout = layoutFor(dirs, suffix, encoderDecoder);
+      if (layout) layouts[dtype] = layout;
+    }
+  }
+  const dtypes = (Object.keys(DTYPE_SUFFIXES) as Dtype[]).filter((d) => layouts[d]);
+  if (dtypes.length === 0) {
+    const found = listOnnx(dirs);
+    throw new ModelError(
+      `No supported ONNX layout in ${dir} (found: ${found.length ? found.join(', ') : 'no .onnx files'}).`,
+      encoderDecoder
+        ? 'An encoder-decoder model needs onnx/encoder_model.onnx and onnx/decoder_model_merged.onnx (or decoder_model.onnx + decoder_with_past_model.onnx).'
+        : 'A causal LM needs onnx/model{,_fp16,_quantized,_q4,...}.onnx, onnx/decoder_model_merged.onnx, or genai_config.json with its model file.',
+    );
+  }
+  const modelType = String(config.model_type ?? genaiModel?.type ?? 'unknown');
+  return {
+    dir,
+    config,
+    generationConfig,
+    tokenizerConfig,
+    genaiConfig,
+    modelType,
+    architecture: String((config.architectures as string[] | undefined)?.[0] ?? modelType),
+    task: encoderDecoder ? 'text2text-generation' : 'text-generation',
+    contextLength: contextLengthOf(config, genaiModel, generationConfig, tokenizerConfig),
+    vocabSize: Number(config.vocab_size ?? genaiModel?.vocab_size ?? 0),
+    dtypes,
+    layouts,
+    hasChatTemplate: Boolean(tokenizerConfig.chat_template) || existsSync(join(dir, 'chat_template.jinja')),
+  };
+}
+
+function genaiDtype(genaiModel: Record<string, any>, config: Record<string, any>): Dtype {
+  const hint = `${genaiModel.decoder?.filename ?? ''} ${config.torch_dtype ?? ''}`.toLowerCase();
+  if (hint.includes('int4') || hint.includes('q4')) return 'q4';
+  return 'fp32';
+}
+
+/** The context window: the first of the usual config fields that is present. */
+function contextLengthOf(config: Record<string, any>, genai?: Record<string, any>, gen?: Record<string, any>, tok?: Record<string, any>): number {
+  const candidates = [config.max_position_embeddings, config.n_positions, config.n_ctx, config.max_sequence_length, config.seq_length, genai?.context_length];
+  for (const c of candidates) if (typeof c === 'number' && c > 0) return c;
+  if (config.is_encoder_decoder && typeof tok?.model_max_length === 'number' && tok.model_max_length < 1e9) return tok.model_max_length;
+  if (typeof gen?.max_length === 'number') return gen.max_length;
+  return 2048;
+}
+
+/** Picks the dtype: the requested one (error listing the available ones if absent) or the automatic order. */
+export function selectDtype(folder: ModelFolder, requested: string | undefined, device: 'cpu' | 'cuda' = 'cpu'): Dtype {
+  if (requested && requested !== 'auto') {
+    if (!(requested in DTYPE_SUFFIXES)) {
+      throw new ModelError(`Unknown dtype '${requested}'.`, `Use one of: auto, ${Object.keys(DTYPE_SUFFIXES).join(', ')}.`);
+    }
+    if (!folder.layouts[requested as Dtype]) {
+      throw new ModelError(`${folder.dir} has no ${requested} weights (available: ${folder.dtypes.join(', ')}).`, `Pass --dtype ${folder.dtypes[0]}, or pull that variant with \`textgen models pull ID --dtype ${requested}\`.`);
+    }
+    return requested as Dtype;
+  }
+  const order = device === 'cuda' ? AUTO_DTYPE_ORDER_CUDA : AUTO_DTYPE_ORDER_CPU;
+  return order.find((d) => folder.layouts[d]) ?? folder.dtypes[0];
+}

@@ -1,0 +1,178 @@
+/**
+ * Runs a decoder-only causal LM step by step: the optimum layout (model.onnx with or without
+ * past_key_values), merged decoders (use_cache_branch), the older decoder + decoder_with_past pair,
+ * and onnxruntime-genai models (packed or separate KV, int32 or int64 ids, fp16 tensors). A model
+ * without past inputs is run by recomputing the whole sequence each step.
+ */
+import { ModelError } from '../errors.js';
+import { halfToFloat } from './float16.js';
+import { isPastInput, kvSpecs, sessionIo, type KvShapeHints, type SessionIo } from './io-names.js';
+import { KvCache, type KvEntrySpec } from './kv-cache.js';
+import { tensor, type Session, type Tensor } from './ort.js';
+
+/** The sessions of a causal LM: `first` serves steps without a cache when the export is split. */
+export interface DecoderSessions {
+  main: Session;
+  first?: Session;
+}
+
+/** Per-batch state: cache, attention-mask history, next position per row, and (no-cache models) ids. */
+export class DecoderState {
+  cache?: KvCache;
+  masks: number[][];
+  nextPositions: number[];
+  history: number[][];
+
+  constructor(batch: number, specs: KvEntrySpec[] | undefined, capacity: number, maxCapacity: number) {
+    this.cache = specs ? new KvCache(specs, batch, capacity, maxCapacity) : undefined;
+    this.masks = Array.from({ length: batch }, () => []);
+    this.nextPositions = new Array(batch).fill(0);
+    this.history = Array.from({ length: batch }, () => []);
+  }
+
+  /** Rows in the batch. */
+  get batch(): number {
+    return this.masks.length;
+  }
+
+  /** Positions held per row (cached or, without a cache, remembered). */
+  get length(): number {
+    return this.masks[0]?.length ?? 0;
+  }
+
+  /** New row i is old row rows[i] (beam search, sequence expansion). */
+  reorder(rows: readonly number[]): void {
+    this.cache?.reorder(rows);
+    this.masks = rows.map((r) => this.masks[r].slice());
+    this.nextPositions = rows.map((r) => this.nextPositions[r]);
+    this.history = rows.map((r) => this.history[r].slice());
+  }
+
+  /** Keeps the first `length` positions of every row. */
+  rewind(length: number): void {
+    this.cache?.rewind(length);
+    this.masks = this.masks.map((m) => m.slice(0, length));
+    this.history = this.history.map((h) => h.slice(0, length));
+    this.nextPositions = this.masks.map((m) => m.reduce((a, b) => a + b, 0));
+  }
+
+  /** Frees the cache. */
+  dispose(): void {
+    this.cache?.dispose();
+  }
+}
+
+const ONE = BigInt(1);
+const ZERO = BigInt(0);
+
+/** Step-by-step execution of one causal LM. */
+export class DecoderRunner {
+  readonly io: SessionIo;
+  readonly specs?: KvEntrySpec[];
+  readonly vocabSize: number;
+  private readonly names: { ids: string; mask?: string; positions?: string; keep?: string; branch?: string; logits: string };
+  private logitsScratch?: Float32Array;
+
+  constructor(private readonly sessions: DecoderSessions, hints: KvShapeHints & { vocabSize: number }, names?: Partial<Record<'ids' | 'mask' | 'positions' | 'logits', string>>) {
+    this.io = sessionIo(sessions.main);
+    const has = (n: string) => this.io.inputs.has(n);
+    const ids = names?.ids ?? 'input_ids';
+    if (!has(ids)) throw new ModelError(`The model has no ${ids} input (inputs: ${[...this.io.inputs.keys()].join(', ')}).`, 'textgen runs text-generation exports with input_ids.');
+    const logits = names?.logits ?? 'logits';
+    if (!this.io.outputs.has(logits)) throw new ModelError(`The model has no ${logits} output.`, 'textgen needs a language-model head (logits output).');
+    this.names = {
+      ids,
+      mask: has(names?.mask ?? 'attention_mask') ? (names?.mask ?? 'attention_mask') : undefined,
+      positions: has(names?.positions ?? 'position_ids') ? (names?.positions ?? 'position_ids') : undefined,
+      keep: has('num_logits_to_keep') ? 'num_logits_to_keep' : has('logits_to_keep') ? 'logits_to_keep' : undefined,
+      branch: has('use_cache_branch') ? 'use_cache_branch' : undefined,
+      logits,
+    };
+    const past = [...this.io.inputs.keys()].filter(isPastInput);
+    this.specs = past.length ? kvSpecs(this.io, past, hints) : undefined;
+    const shape = this.io.outputs.get(logits)!.shape;
+    this.vocabSize = typeof shape[shape.length - 1] === 'number' ? (shape[shape.length - 1] as number) : hints.vocabSize;
+  }
+
+  /** Whether the model keeps a KV cache (otherwise every step recomputes the sequence). */
+  get cached(): boolean {
+    return this.specs !== undefined;
+  }
+
+  /** Fresh state for `batch` rows. */
+  newState(batch: number, maxLength: number): DecoderState {
+    return new DecoderState(batch, this.specs, Math.min(256, maxLength), maxLength);
+  }
+
+  /**
+   * Feeds `tokens` (one row per sequence, equal lengths) with their mask bits (0 = left padding) and
+   * returns the last position's logits of every row, [batch × vocab].
+   */
+  async forward(state: DecoderState, tokens: number[][], masks?: number[][]): Promise<Float32Array> {
+    const batch = tokens.length;
+    const added = tokens[0].length;
+    const rowMasks = masks ?? tokens.map((row) => row.map(() => 1));
+    const positions = tokens.map((row, r) => rowMasks[r].map((m) => (m ? state.nextPositions[r]++ : 1)));
+    rowMasks.forEach((m, r) => state.masks[r].push(...m));
+    let feedIds = tokens;
+    let feedPositions = positions;
+    if (!this.cached) {
+      // No cache: the whole sequence goes in again; positions are recomputed from the mask.
+      tokens.forEach((row, r) => state.history[r].push(...row));
+      feedIds = state.history;
+      feedPositions = state.masks.map((m) => {
+        let p = 0;
+        return m.map((bit) => (bit ? p++ : 1));
+      });
+    }
+    const feeds = this.buildFeeds(state, feedIds, feedPositions);
+    const cache = state.cache;
+    const fetches: Record<string, Tensor | null> = { [this.names.logits]: null };
+    if (cache) Object.assign(fetches, cache.fetches(added));
+    const session = cache && cache.length === 0 && this.sessions.first ? this.sessions.first : this.sessions.main;
+    if (session !== this.sessions.main) for (const spec of this.specs!) delete feeds[spec.input];
+    const out = await session.run(feeds, fetches as Record<string, Tensor>);
+    cache?.update(added);
+    return this.lastLogits(out[this.names.logits], batch);
+  }
+
+  private buildFeeds(state: DecoderState, ids: number[][], positions: number[][]): Record<string, Tensor> {
+    const { inputs } = this.io;
+    const batch = ids.length;
+    const seq = ids[0].length;
+    const feeds: Record<string, Tensor> = { [this.names.ids]: intTensor(inputs.get(this.names.ids)!.type, ids.flat(), [batch, seq]) };
+    if (this.names.mask) {
+      const total = state.masks[0].length;
+      feeds[this.names.mask] = intTensor(inputs.get(this.names.mask)!.type, state.masks.flat(), [batch, total]);
+    }
+    if (this.names.positions) feeds[this.names.positions] = intTensor(inputs.get(this.names.positions)!.type, positions.flat(), [batch, seq]);
+    if (this.names.keep) feeds[this.names.keep] = tensor('int64', BigInt64Array.of(ONE), []);
+    if (this.names.branch) feeds[this.names.branch] = tensor('bool', Uint8Array.of(state.cache && state.cache.length > 0 ? 1 : 0), [1]);
+    if (state.cache) Object.assign(feeds, state.cache.feeds());
+    return feeds;
+  }
+
+  private lastLogits(logits: Tensor, batch: number): Float32Array {
+    const dims = logits.dims;
+    const vocab = dims[dims.length - 1];
+    const steps = dims.length === 3 ? dims[1] : 1;
+    const size = batch * vocab;
+    if (!this.logitsScratch || this.logitsScratch.length !== size) this.logitsScratch = new Float32Array(size);
+    const out = this.logitsScratch;
+    const data = logits.data as Float32Array | Uint16Array;
+    for (let b = 0; b < batch; b++) {
+      const from = (b * steps + steps - 1) * vocab;
+      if (data instanceof Uint16Array) halfToFloat(data, out.subarray(b * vocab, (b + 1) * vocab), from, vocab);
+      else out.set(data.subarray(from, from + vocab), b * vocab);
+    }
+    return out;
+  }
+}
+
+/** An int64 or int32 tensor from plain numbers. */
+export function intTensor(type: string, values: number[], dims: number[]): Tensor {
+  if (type === 'int32') return tensor('int32', Int32Array.from(values), dims);
+  const data = new BigInt64Array(values.length);
+  for (let i = 0; i < values.length; i++) data[i] = values[i] === 1 ? ONE : values[i] === 0 ? ZERO : BigInt(values[i]);
+  return tensor('int64', data, dims);
+}

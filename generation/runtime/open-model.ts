@@ -1,0 +1,63 @@
+/**
+ * Opens the ONNX sessions a model folder's layout needs, on the chosen device and dtype.
+ */
+import { statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import type { ModelFolder, OnnxLayout } from '../model/model-folder.js';
+import { DecoderRunner } from './decoder-runner.js';
+import { openSession, type Device } from './ort.js';
+
+/** Options for opening a model's sessions. */
+export interface OpenOptions {
+  device?: Device;
+  deviceId?: number;
+  threads?: number;
+}
+
+/** Opened sessions and the figures the user sees. */
+export interface OpenedModel {
+  runner: DecoderRunner;
+  device: 'cpu' | 'cuda';
+  threads: number;
+  notice?: string;
+}
+
+function fileBytes(path: string): number {
+  let total = statSync(path).size;
+  for (const suffix of ['_data', '.data']) {
+    try {
+      total += statSync(path + suffix).size;
+    } catch {
+      // External weights are optional.
+    }
+  }
+  return total;
+}
+
+/** The intra-op thread count: the user's, or a default sized to the weights. */
+export function threadsFor(path: string, requested?: number): number {
+  if (requested && requested > 0) return requested;
+  const bytes = fileBytes(path);
+  if (bytes < 8 * 1024 * 1024) return 1;
+  return Math.max(1, Math.min(4, availableParallelism()));
+}
+
+/** Opens a decoder-only layout (optimum, merged, split, genai). */
+export async function openCausal(folder: ModelFolder, layout: OnnxLayout, options: OpenOptions): Promise<OpenedModel> {
+  const mainPath = layout.kind === 'decoder-split' ? layout.decoderWithPast : layout.kind === 'encoder-decoder' ? layout.encoder : layout.model;
+  const threads = threadsFor(mainPath, options.threads);
+  const opts = { device: options.device, deviceId: options.deviceId, threads };
+  const main = await openSession(mainPath, opts);
+  const first = layout.kind === 'decoder-split' ? (await openSession(layout.decoder, { ...opts, device: main.device })).session : undefined;
+  const cfg = folder.config;
+  const genai = folder.genaiConfig?.model?.decoder as Record<string, any> | undefined;
+  const heads = Number(cfg.num_key_value_heads ?? cfg.n_head ?? cfg.num_attention_heads ?? genai?.num_key_value_heads ?? 0) || undefined;
+  const attnHeads = Number(cfg.num_attention_heads ?? cfg.n_head ?? genai?.num_attention_heads ?? 0);
+  const hidden = Number(cfg.hidden_size ?? cfg.n_embd ?? genai?.hidden_size ?? 0);
+  const headDim = Number(cfg.head_dim ?? genai?.head_size ?? (attnHeads ? hidden / attnHeads : 0)) || undefined;
+  const names = genai?.inputs ? {
+    ids: genai.inputs.input_ids, mask: genai.inputs.attention_mask, positions: genai.inputs.position_ids, logits: genai.outputs?.logits,
+  } : undefined;
+  const runner = new DecoderRunner({ main: main.session, first }, { heads, headDim, vocabSize: folder.vocabSize }, names);
+  return { runner, device: main.device, threads, notice: main.notice };
+}

@@ -1,0 +1,28 @@
+/**
+ * Messages between the main thread (TextGenerator) and the model worker.
+ */
+import type { GenerationEvent } from '../events.js';
+import type { HostGenerateRequest, LoadOptions, ModelInfo } from '../model-host.js';
+
+/** Main → worker. */
+export type ToWorker =
+  | { type: 'load'; dir: string; options: LoadOptions }
+  | { type: 'generate'; id: number; request: HostGenerateRequest; abort: SharedArrayBuffer }
+  | { type: 'tokenize'; id: number; text: string; addSpecialTokens: boolean }
+  | { type: 'detokenize'; id: number; ids: number[] }
+  | { type: 'dispose' };
+
+/** A serialisable error (TextgenError subclasses are rebuilt on the main thread). */
+export interface WireError {
+  name: string;
+  message: string;
+  exitCode?: number;
+  hint?: string;
+}
+
+/** Worker → main. */
+export type FromWorker =
+  | { type: 'loaded'; info: ModelInfo }
+  | { type: 'events'; id: number; events: GenerationEvent[] }
+  | { type: 'result'; id: number; value: unknown }
+  | { type: 'error'; id: number | null; error: WireError };

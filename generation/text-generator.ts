@@ -1,0 +1,213 @@
+/**
+ * The core's public entry: loadModel() starts a worker thread that owns the ONNX sessions and returns a
+ * TextGenerator whose generate() is an async generator of typed events. `inProcess` runs the same host
+ * on the calling thread (benchmarks, tests).
+ */
+import { Worker } from 'node:worker_threads';
+import { AbortedError, DeviceError, InputError, ModelError, TextgenError, UsageError } from './errors.js';
+import type { GenerationEvent } from './events.js';
+import { ModelHost, type LoadOptions, type ModelInfo } from './model-host.js';
+import type { FromWorker, ToWorker, WireError } from './runtime/protocol.js';
+import type { GenerationSettings } from './settings.js';
+
+/** Options for {@link loadModel}. */
+export interface TextGeneratorOptions extends LoadOptions {
+  /** Run on this thread instead of a worker (blocks the event loop while decoding). */
+  inProcess?: boolean;
+}
+
+/** One generation request. */
+export interface GenerateRequest {
+  prompt: string;
+  settings: GenerationSettings;
+  /** Aborting stops within one decode step; the done event then has reason 'aborted'. */
+  signal?: AbortSignal;
+  /** Default true: BOS/EOS per tokenizer_config. False for text already rendered by a chat template. */
+  addSpecialTokens?: boolean;
+  /** Keep the KV cache after this call and reuse the longest common token prefix on the next one. */
+  keepCache?: boolean;
+}
+
+/** A loaded model. */
+export interface TextGenerator {
+  readonly info: ModelInfo;
+  /** Streams events; the last one is `done`. */
+  generate(request: GenerateRequest): AsyncGenerator<GenerationEvent>;
+  tokenize(text: string, options?: { addSpecialTokens?: boolean }): Promise<number[]>;
+  detokenize(ids: number[]): Promise<string>;
+  dispose(): Promise<void>;
+}
+
+/** Loads a model folder and returns a generator for it. */
+export async function loadModel(dir: string, options: TextGeneratorOptions = {}): Promise<TextGenerator> {
+  if (options.inProcess) return new InProcessGenerator(await ModelHost.load(dir, options));
+  return WorkerGenerator.start(dir, options);
+}
+
+class InProcessGenerator implements TextGenerator {
+  constructor(private readonly host: ModelHost) {}
+
+  get info(): ModelInfo {
+    return this.host.info;
+  }
+
+  async *generate(request: GenerateRequest): AsyncGenerator<GenerationEvent> {
+    const { signal, ...rest } = request;
+    yield* this.host.generate(rest, () => signal?.aborted ?? false);
+  }
+
+  async tokenize(text: string, options?: { addSpecialTokens?: boolean }): Promise<number[]> {
+    return this.host.tokenize(text, options?.addSpecialTokens ?? true);
+  }
+
+  async detokenize(ids: number[]): Promise<string> {
+    return this.host.detokenize(ids);
+  }
+
+  async dispose(): Promise<void> {
+    this.host.dispose();
+  }
+}
+
+const ERROR_CLASSES: Record<string, (m: string, h?: string) => TextgenError> = {
+  ModelError: (m, h) => new ModelError(m, h),
+  InputError: (m, h) => new InputError(m, h),
+  UsageError: (m, h) => new UsageError(m, h),
+  DeviceError: (m, h) => new DeviceError(m, h),
+  AbortedError: (m) => new AbortedError(m),
+};
+
+/** Rebuilds a worker error as the same typed error on this thread. */
+function rebuild(error: WireError): Error {
+  const make = ERROR_CLASSES[error.name];
+  if (make) return make(error.message, error.hint);
+  if (error.exitCode !== undefined) return new TextgenError(error.message, { exitCode: error.exitCode, hint: error.hint });
+  const plain = new Error(error.message);
+  plain.name = error.name;
+  return plain;
+}
+
+function workerUrl(): URL {
+  // Under tsx (tests) this module is a .ts file and so is its worker.
+  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  return new URL(`./runtime/worker${ext}`, import.meta.url);
+}
+
+/**
+ * Starts the worker. Under tsx (tests) this module and its worker are .ts files; Node 20 does not run
+ * the loader in workers, so a small bootstrap registers tsx there before importing the worker.
+ */
+function createWorker(): Worker {
+  const url = workerUrl();
+  if (!url.pathname.endsWith('.ts')) return new Worker(url);
+  const tsxApi = import.meta.resolve('tsx/esm/api');
+  const code = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });`;
+  return new Worker(code, { eval: true });
+}
+
+type Listener = (message: FromWorker) => void;
+
+class WorkerGenerator implements TextGenerator {
+  private nextId = 1;
+  private readonly listeners = new Map<number, Listener>();
+  private failure?: Error;
+
+  private constructor(private readonly worker: Worker, readonly info: ModelInfo) {
+    worker.on('message', (message: FromWorker) => {
+      if ('id' in message && message.id !== null) this.listeners.get(message.id)?.(message);
+    });
+    worker.on('error', (error) => this.fail(error));
+    worker.on('exit', (code) => {
+      if (code !== 0) this.fail(new Error(`the model worker exited with code ${code}`));
+    });
+  }
+
+  static async start(dir: string, options: LoadOptions): Promise<WorkerGenerator> {
+    const worker = createWorker();
+    const info = await new Promise<ModelInfo>((resolve, reject) => {
+      const onMessage = (message: FromWorker) => {
+        if (message.type === 'loaded') resolve(message.info);
+        else if (message.type === 'error') reject(rebuild(message.error));
+        else return;
+        worker.off('message', onMessage);
+        worker.off('error', reject);
+      };
+      worker.on('message', onMessage);
+      worker.on('error', reject);
+      worker.postMessage({ type: 'load', dir, options } satisfies ToWorker);
+    }).catch(async (error) => {
+      await worker.terminate();
+      throw error;
+    });
+    return new WorkerGenerator(worker, info);
+  }
+
+  private fail(error: Error): void {
+    this.failure = error;
+    for (const listener of this.listeners.values()) listener({ type: 'error', id: null, error: { name: error.name, message: error.message } });
+  }
+
+  private request<T>(make: (id: number) => ToWorker): Promise<T> {
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      if (this.failure) return reject(this.failure);
+      this.listeners.set(id, (message) => {
+        this.listeners.delete(id);
+        if (message.type === 'result') resolve(message.value as T);
+        else if (message.type === 'error') reject(rebuild(message.error));
+      });
+      this.worker.postMessage(make(id));
+    });
+  }
+
+  async *generate(request: GenerateRequest): AsyncGenerator<GenerationEvent> {
+    const id = this.nextId++;
+    const abort = new SharedArrayBuffer(4);
+    const flag = new Int32Array(abort);
+    const onAbort = () => Atomics.store(flag, 0, 1);
+    request.signal?.addEventListener('abort', onAbort, { once: true });
+    if (request.signal?.aborted) onAbort();
+    const queue: FromWorker[] = [];
+    let wake: (() => void) | undefined;
+    this.listeners.set(id, (message) => {
+      queue.push(message);
+      wake?.();
+    });
+    try {
+      const { signal: _signal, ...rest } = request;
+      this.worker.postMessage({ type: 'generate', id, request: rest, abort } satisfies ToWorker);
+      for (;;) {
+        if (this.failure) throw this.failure;
+        const message = queue.shift();
+        if (!message) {
+          await new Promise<void>((resolve) => (wake = resolve));
+          wake = undefined;
+          continue;
+        }
+        if (message.type === 'error') throw rebuild(message.error);
+        if (message.type !== 'events') continue;
+        for (const event of message.events) {
+          yield event;
+          if (event.type === 'done') return;
+        }
+      }
+    } finally {
+      // Leaving early (consumer break) must also stop the worker's loop.
+      onAbort();
+      request.signal?.removeEventListener('abort', onAbort);
+      this.listeners.delete(id);
+    }
+  }
+
+  tokenize(text: string, options?: { addSpecialTokens?: boolean }): Promise<number[]> {
+    return this.request((id) => ({ type: 'tokenize', id, text, addSpecialTokens: options?.addSpecialTokens ?? true }));
+  }
+
+  detokenize(ids: number[]): Promise<string> {
+    return this.request((id) => ({ type: 'detokenize', id, ids }));
+  }
+
+  async dispose(): Promise<void> {
+    await this.worker.terminate();
+  }
+}

@@ -61,7 +61,9 @@ async function dispatch(argv: string[], signal: AbortSignal): Promise<number> {
 function buildContext(command: Command, args: string[], signal: AbortSignal): CommandContext {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
   for (const [name, spec] of Object.entries(command.options)) {
-    options[name] = { type: spec.type, short: spec.short, multiple: spec.multiple };
+    options[name] = { type: spec.type };
+    if (spec.short) options[name].short = spec.short;
+    if (spec.multiple) options[name].multiple = true;
   }
   let parsed;
   try {

@@ -17,8 +17,10 @@ export async function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
 /** The prompt from stdin (when piped) and the positional arguments. */
 export async function collectPrompt(positionals: string[], stdin: NodeJS.ReadStream): Promise<string> {
   const args = positionals.join(' ');
-  const piped = stdin.isTTY ? '' : await readStdin(stdin);
-  const prompt = [piped.replace(/\r?\n$/, ''), args].filter((s) => s.length > 0).join('\n');
-  if (!prompt) throw new UsageError('No prompt given.', 'Pass a prompt (`textgen generate "Once upon a time"`) or pipe text on stdin.');
-  return prompt;
+  const piped = stdin.isTTY ? undefined : await readStdin(stdin);
+  // An explicit empty prompt ("" or empty stdin) is allowed: the model starts from BOS alone.
+  if (piped === undefined && positionals.length === 0) {
+    throw new UsageError('No prompt given.', 'Pass a prompt (`textgen generate "Once upon a time"`) or pipe text on stdin.');
+  }
+  return [piped?.replace(/\r?\n$/, ''), args].filter((s) => s !== undefined && s.length > 0).join('\n');
 }

@@ -6,11 +6,14 @@
 import { InputError } from './errors.js';
 import type { GenerationEvent } from './events.js';
 import { inspectModelFolder, selectDtype, type ModelFolder } from './model/model-folder.js';
-import { openCausal, type OpenOptions } from './runtime/open-model.js';
-import type { DecoderRunner, DecoderState } from './runtime/decoder-runner.js';
+import { openModel, type OpenOptions } from './runtime/open-model.js';
+import { DecoderRunner, type DecoderState } from './runtime/decoder-runner.js';
+import type { Seq2SeqRunner } from './runtime/seq2seq-runner.js';
 import { settingsFromModelConfig, type GenerationSettings, type SettingsLayer } from './settings.js';
 import { TextTokenizer } from './tokenizer/tokenizer.js';
-import { causalLoop, type CausalOutcome } from './decode/causal-loop.js';
+import { beamLoop } from './decode/beam-loop.js';
+import { sampleLoop, type LoopModel } from './decode/sample-loop.js';
+import { CausalStepModel, Seq2SeqStepModel, type StepModel } from './decode/step-model.js';
 
 /** How a model is loaded. */
 export interface LoadOptions extends OpenOptions {
@@ -44,6 +47,8 @@ export interface ModelInfo {
 /** A generate request as the host receives it (the abort check replaces the AbortSignal). */
 export interface HostGenerateRequest {
   prompt: string;
+  /** Several prompts decoded as one left-padded batch (then `prompt` is ignored). */
+  prompts?: string[];
   settings: GenerationSettings;
   addSpecialTokens?: boolean;
   keepCache?: boolean;
@@ -51,9 +56,9 @@ export interface HostGenerateRequest {
 
 /** A loaded model ready to generate. */
 export class ModelHost {
-  private chat?: { state: DecoderState; ids: number[] };
+  private chat?: { state: DecoderState };
 
-  private constructor(readonly info: ModelInfo, readonly folder: ModelFolder, readonly tokenizer: TextTokenizer, private readonly runner: DecoderRunner) {}
+  private constructor(readonly info: ModelInfo, readonly folder: ModelFolder, readonly tokenizer: TextTokenizer, private readonly runner: DecoderRunner | Seq2SeqRunner) {}
 
   /** Loads a model folder. */
   static async load(dir: string, options: LoadOptions = {}): Promise<ModelHost> {
@@ -61,7 +66,7 @@ export class ModelHost {
     const dtype = selectDtype(folder, options.dtype, options.device === 'cuda' ? 'cuda' : 'cpu');
     const layout = folder.layouts[dtype]!;
     const tokenizer = TextTokenizer.load(dir, folder.tokenizerConfig);
-    const opened = await openCausal(folder, layout, options);
+    const opened = await openModel(folder, layout, options);
     const defaults = modelDefaults(folder);
     const eos = defaults.eos_token_id ?? (tokenizer.eosId !== undefined ? [tokenizer.eosId] : []);
     const info: ModelInfo = {
@@ -80,7 +85,7 @@ export class ModelHost {
       bosTokenId: numberOr(folder.config.bos_token_id, tokenizer.bosId),
       generationDefaults: defaults,
       onnxFiles: Object.values(layout).filter((v) => typeof v === 'string' && v.endsWith('.onnx')) as string[],
-      cached: opened.runner.cached,
+      cached: opened.runner instanceof DecoderRunner ? opened.runner.cached : true,
       notice: opened.notice,
     };
     return new ModelHost(info, folder, tokenizer, opened.runner);
@@ -96,46 +101,61 @@ export class ModelHost {
     return this.tokenizer.decode(ids);
   }
 
-  /** Runs one generation and yields its events. */
+  /** Runs one generation (one prompt or a batch) and yields its events. */
   async *generate(request: HostGenerateRequest, isAborted: () => boolean): AsyncGenerator<GenerationEvent> {
-    const ids = this.tokenize(request.prompt, request.addSpecialTokens ?? true);
-    if (ids.length === 0) throw new InputError('The prompt is empty.', 'Pass a prompt as an argument or on stdin.');
+    const texts = request.prompts ?? [request.prompt];
+    const prompts = texts.map((t) => this.promptIds(t, request.addSpecialTokens ?? true));
+    const settings = { ...request.settings, eos_token_id: request.settings.eos_token_id ?? this.info.eosTokenIds };
+    const pad = settings.pad_token_id ?? this.tokenizer.padId ?? settings.eos_token_id[0] ?? 0;
+    const keep = Boolean(request.keepCache) && prompts.length === 1 && settings.num_beams === 1 && settings.num_return_sequences === 1;
+    const step = this.stepModel(prompts, keep, pad, settings.decoder_start_token_id);
+    const model: LoopModel = { step, decode: (x) => this.tokenizer.decode(x), contextLength: this.info.contextLength, eosTokenIds: settings.eos_token_id, padTokenId: pad };
+    const cachedTokens = () => (step instanceof CausalStepModel ? step.cachedTokens : 0);
+    const loop = settings.num_beams > 1 ? beamLoop : sampleLoop;
+    try {
+      yield* loop(model, { prompts, settings, isAborted, cachedTokens });
+    } finally {
+      if (keep && step instanceof CausalStepModel && step.state && step.state.batch === 1) {
+        if (this.chat && this.chat.state !== step.state) this.chat.state.dispose();
+        this.chat = { state: step.state };
+      } else {
+        step.dispose();
+      }
+    }
+  }
+
+  /** Token ids of a prompt, checked against the context window. */
+  private promptIds(text: string, addSpecialTokens: boolean): number[] {
+    const ids = this.tokenize(text, addSpecialTokens);
+    if (ids.length === 0) {
+      if (this.info.bosTokenId === undefined) throw new InputError('The prompt is empty.', 'Pass a prompt as an argument or on stdin.');
+      ids.push(this.info.bosTokenId);
+    }
     const context = this.info.contextLength;
     if (ids.length >= context) {
-      throw new InputError(`The prompt is ${ids.length} tokens; the model's context is ${context} tokens.`, 'Shorten the prompt.');
+      throw new InputError(`The prompt is ${ids.length} tokens; the model's context is ${context} tokens.`, 'Shorten the prompt, or use a model with a longer context.');
     }
-    const settings = { ...request.settings, eos_token_id: request.settings.eos_token_id ?? this.info.eosTokenIds };
-    const reuse = request.keepCache ? this.reusable(ids) : undefined;
-    if (!request.keepCache) this.dropChat();
-    const outcome: Partial<CausalOutcome> = {};
-    yield* causalLoop(
-      {
-        runner: this.runner,
-        decode: (x) => this.tokenizer.decode(x),
-        contextLength: context,
-        eosTokenIds: settings.eos_token_id,
-        padTokenId: settings.pad_token_id ?? this.tokenizer.padId ?? settings.eos_token_id[0] ?? 0,
-      },
-      { prompts: [ids], settings, isAborted, reuse },
-      outcome,
-    );
-    if (request.keepCache && outcome.state && settings.num_return_sequences === 1) {
-      this.chat = { state: outcome.state, ids: outcome.cachedIds ?? [] };
-    } else {
-      outcome.state?.dispose();
+    return ids;
+  }
+
+  /** The step model for this call; a kept chat cache is reused up to the longest common prefix. */
+  private stepModel(prompts: number[][], keep: boolean, pad: number, decoderStart?: number): StepModel {
+    if (!(this.runner instanceof DecoderRunner)) {
+      this.dropChat();
+      return new Seq2SeqStepModel(this.runner, this.info.contextLength, pad, decoderStart ?? pad);
     }
+    const reuse = keep ? this.reusable(prompts[0]) : undefined;
+    if (!reuse) this.dropChat();
+    return new CausalStepModel(this.runner, this.info.contextLength, pad, reuse);
   }
 
   /** The longest cached prefix of `ids` (at least one token is always left to feed). */
   private reusable(ids: number[]): { state: DecoderState; length: number } | undefined {
     if (!this.chat) return undefined;
-    const cached = this.chat.ids;
+    const cached = this.chat.state.history[0];
     let n = 0;
     while (n < cached.length && n < ids.length - 1 && cached[n] === ids[n]) n++;
-    if (n === 0) {
-      this.dropChat();
-      return undefined;
-    }
+    if (n === 0) return undefined;
     return { state: this.chat.state, length: n };
   }
 

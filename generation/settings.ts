@@ -128,6 +128,14 @@ export function validateSettings(s: GenerationSettings): void {
   if (s.num_beams > 1) {
     check(s.num_return_sequences <= s.num_beams, `num_return_sequences (${s.num_return_sequences}) must be <= num_beams (${s.num_beams}) with beam search.`);
   }
+  if (s.num_beams === 1 && !s.do_sample) {
+    // transformers raises the same: greedy search has only one answer per prompt.
+    check(s.num_return_sequences === 1, `num_return_sequences (${s.num_return_sequences}) > 1 needs sampling or beam search (num_beams >= it).`);
+  }
+  const isId = (x: unknown) => Number.isInteger(x) && (x as number) >= 0;
+  check(s.suppress_tokens.every(isId), 'suppress_tokens must be non-negative integer token ids.');
+  check(s.bad_words_ids.every((seq) => Array.isArray(seq) && seq.length > 0 && seq.every(isId)), 'bad_words_ids must be non-empty lists of non-negative integer token ids.');
+  check(Object.entries(s.logit_bias).every(([id, b]) => isId(Number(id)) && typeof b === 'number' && !Number.isNaN(b)), 'logit_bias must map token ids to numbers.');
   check(s.stop.every((x) => typeof x === 'string' && x.length > 0), 'stop strings must be non-empty.');
   if (s.seed !== undefined) check(Number.isInteger(s.seed) && s.seed >= 0, `seed must be a non-negative integer (got ${s.seed}).`);
 }
@@ -157,7 +165,11 @@ export function settingsFromModelConfig(config: Record<string, unknown> | undefi
   if (eos) layer.eos_token_id = eos;
   const forcedEos = ids('forced_eos_token_id');
   if (forcedEos) layer.forced_eos_token_id = forcedEos;
-  if (Array.isArray(config.suppress_tokens)) layer.suppress_tokens = config.suppress_tokens as number[];
-  if (Array.isArray(config.bad_words_ids)) layer.bad_words_ids = config.bad_words_ids as number[][];
+  // Malformed lists in a model's config are ignored rather than failing every run of that model.
+  const isIdList = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => Number.isInteger(x) && x >= 0);
+  if (isIdList(config.suppress_tokens)) layer.suppress_tokens = config.suppress_tokens;
+  if (Array.isArray(config.bad_words_ids) && config.bad_words_ids.every((seq) => isIdList(seq) && seq.length > 0)) {
+    layer.bad_words_ids = config.bad_words_ids as number[][];
+  }
   return layer;
 }

@@ -88,7 +88,7 @@ function layoutFor(dirs: string[], suffix: string, encoderDecoder: boolean): Onn
     const decoderMerged = f('decoder_model_merged');
     const decoder = f('decoder_model');
     const decoderWithPast = f('decoder_with_past_model');
-    if (encoder && (decoderMerged || decoder)) return { kind: 'encoder-decoder', encoder, decoderMerged, decoder, decoderWithPast };
+    if (encoder && (decoderMerged || (decoder && decoderWithPast))) return { kind: 'encoder-decoder', encoder, decoderMerged, decoder, decoderWithPast };
     return undefined;
   }
   const model = f('model');

@@ -5,9 +5,9 @@
  * without past inputs is run by recomputing the whole sequence each step.
  */
 import { ModelError } from '../errors.js';
-import { halfToFloat } from './float16.js';
 import { isPastInput, kvSpecs, sessionIo, type KvShapeHints, type SessionIo } from './io-names.js';
 import { KvCache, type KvEntrySpec } from './kv-cache.js';
+import { lastPositionLogits } from './logits.js';
 import { tensor, type Session, type Tensor } from './ort.js';
 
 /** The sessions of a causal LM: `first` serves steps without a cache when the export is split. */
@@ -21,6 +21,7 @@ export class DecoderState {
   cache?: KvCache;
   masks: number[][];
   nextPositions: number[];
+  /** Every id fed so far, per row (the cache's contents; the whole input when there is no cache). */
   history: number[][];
 
   constructor(batch: number, specs: KvEntrySpec[] | undefined, capacity: number, maxCapacity: number) {
@@ -114,11 +115,11 @@ export class DecoderRunner {
     const rowMasks = masks ?? tokens.map((row) => row.map(() => 1));
     const positions = tokens.map((row, r) => rowMasks[r].map((m) => (m ? state.nextPositions[r]++ : 1)));
     rowMasks.forEach((m, r) => state.masks[r].push(...m));
+    tokens.forEach((row, r) => state.history[r].push(...row));
     let feedIds = tokens;
     let feedPositions = positions;
     if (!this.cached) {
       // No cache: the whole sequence goes in again; positions are recomputed from the mask.
-      tokens.forEach((row, r) => state.history[r].push(...row));
       feedIds = state.history;
       feedPositions = state.masks.map((m) => {
         let p = 0;
@@ -133,7 +134,8 @@ export class DecoderRunner {
     if (session !== this.sessions.main) for (const spec of this.specs!) delete feeds[spec.input];
     const out = await session.run(feeds, fetches as Record<string, Tensor>);
     cache?.update(added);
-    return this.lastLogits(out[this.names.logits], batch);
+    this.logitsScratch = lastPositionLogits(out[this.names.logits], batch, this.logitsScratch);
+    return this.logitsScratch;
   }
 
   private buildFeeds(state: DecoderState, ids: number[][], positions: number[][]): Record<string, Tensor> {
@@ -150,22 +152,6 @@ export class DecoderRunner {
     if (this.names.branch) feeds[this.names.branch] = tensor('bool', Uint8Array.of(state.cache && state.cache.length > 0 ? 1 : 0), [1]);
     if (state.cache) Object.assign(feeds, state.cache.feeds());
     return feeds;
-  }
-
-  private lastLogits(logits: Tensor, batch: number): Float32Array {
-    const dims = logits.dims;
-    const vocab = dims[dims.length - 1];
-    const steps = dims.length === 3 ? dims[1] : 1;
-    const size = batch * vocab;
-    if (!this.logitsScratch || this.logitsScratch.length !== size) this.logitsScratch = new Float32Array(size);
-    const out = this.logitsScratch;
-    const data = logits.data as Float32Array | Uint16Array;
-    for (let b = 0; b < batch; b++) {
-      const from = (b * steps + steps - 1) * vocab;
-      if (data instanceof Uint16Array) halfToFloat(data, out.subarray(b * vocab, (b + 1) * vocab), from, vocab);
-      else out.set(data.subarray(from, from + vocab), b * vocab);
-    }
-    return out;
   }
 }
 

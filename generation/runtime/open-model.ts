@@ -5,6 +5,7 @@ import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { ModelFolder, OnnxLayout } from '../model/model-folder.js';
 import { DecoderRunner } from './decoder-runner.js';
+import { Seq2SeqRunner } from './seq2seq-runner.js';
 import { openSession, type Device } from './ort.js';
 
 /** Options for opening a model's sessions. */
@@ -16,7 +17,7 @@ export interface OpenOptions {
 
 /** Opened sessions and the figures the user sees. */
 export interface OpenedModel {
-  runner: DecoderRunner;
+  runner: DecoderRunner | Seq2SeqRunner;
   device: 'cpu' | 'cuda';
   threads: number;
   notice?: string;
@@ -42,9 +43,10 @@ export function threadsFor(path: string, requested?: number): number {
   return Math.max(1, Math.min(4, availableParallelism()));
 }
 
-/** Opens a decoder-only layout (optimum, merged, split, genai). */
-export async function openCausal(folder: ModelFolder, layout: OnnxLayout, options: OpenOptions): Promise<OpenedModel> {
-  const mainPath = layout.kind === 'decoder-split' ? layout.decoderWithPast : layout.kind === 'encoder-decoder' ? layout.encoder : layout.model;
+/** Opens the sessions of any supported layout. */
+export async function openModel(folder: ModelFolder, layout: OnnxLayout, options: OpenOptions): Promise<OpenedModel> {
+  if (layout.kind === 'encoder-decoder') return openSeq2Seq(folder, layout, options);
+  const mainPath = layout.kind === 'decoder-split' ? layout.decoderWithPast : layout.model;
   const threads = threadsFor(mainPath, options.threads);
   const opts = { device: options.device, deviceId: options.deviceId, threads };
   const main = await openSession(mainPath, opts);
@@ -60,4 +62,21 @@ export async function openCausal(folder: ModelFolder, layout: OnnxLayout, option
   } : undefined;
   const runner = new DecoderRunner({ main: main.session, first }, { heads, headDim, vocabSize: folder.vocabSize }, names);
   return { runner, device: main.device, threads, notice: main.notice };
+}
+
+async function openSeq2Seq(folder: ModelFolder, layout: Extract<OnnxLayout, { kind: 'encoder-decoder' }>, options: OpenOptions): Promise<OpenedModel> {
+  const decoderPath = layout.decoderMerged ?? layout.decoderWithPast ?? layout.decoder!;
+  const threads = threadsFor(decoderPath, options.threads);
+  const opts = { device: options.device, deviceId: options.deviceId, threads };
+  const encoder = await openSession(layout.encoder, opts);
+  const same = { ...opts, device: encoder.device };
+  const merged = layout.decoderMerged !== undefined;
+  const decoder = (await openSession(merged ? layout.decoderMerged! : (layout.decoderWithPast ?? layout.decoder!), same)).session;
+  const firstDecoder = !merged && layout.decoderWithPast && layout.decoder ? (await openSession(layout.decoder, same)).session : undefined;
+  const cfg = folder.config;
+  const heads = Number(cfg.num_heads ?? cfg.decoder_attention_heads ?? cfg.num_attention_heads ?? 0) || undefined;
+  const hidden = Number(cfg.d_model ?? cfg.hidden_size ?? 0);
+  const headDim = Number(cfg.d_kv ?? (heads ? hidden / heads : 0)) || undefined;
+  const runner = new Seq2SeqRunner({ encoder: encoder.session, decoder, firstDecoder }, { heads, headDim, vocabSize: folder.vocabSize });
+  return { runner, device: encoder.device, threads, notice: encoder.notice };
 }

@@ -77,6 +77,8 @@ export class TextTokenizer {
 
   /** Decodes ids to text, skipping special tokens. */
   decode(ids: ArrayLike<number>, skipSpecialTokens = true): string {
+    // The library rejects an empty list; an empty sequence is simply empty text.
+    if (ids.length === 0) return '';
     return this.inner.decode(Array.from(ids), { skip_special_tokens: skipSpecialTokens });
   }
 

@@ -1,0 +1,76 @@
+/**
+ * Download progress for `textgen models pull` on stderr: a redrawn bar with bytes, rate and ETA in a
+ * terminal, plain lines otherwise (logs and CI).
+ */
+import type { PullEvent } from '../models-cache/pull.js';
+import { formatBytes, formatDuration } from './models-format.js';
+
+interface FileState {
+  size: number;
+  resumeFrom: number;
+  started: number;
+  lastPlain: number;
+  lastDraw: number;
+}
+
+const BAR = 24;
+const PLAIN_EVERY_MS = 10_000;
+const DRAW_EVERY_MS = 100;
+const BIG_FILE = 1 << 20;
+
+/** Turns pull events into progress output on `stderr`. */
+export function progressReporter(stderr: NodeJS.WritableStream & { isTTY?: boolean }): (event: PullEvent) => void {
+  const tty = Boolean(stderr.isTTY);
+  const files = new Map<string, FileState>();
+  const write = (text: string) => stderr.write(text);
+  const rateOf = (state: FileState, done: number) => (done - state.resumeFrom) / Math.max((Date.now() - state.started) / 1000, 1e-3);
+  return (event) => {
+    switch (event.type) {
+      case 'waiting-for-lock':
+        write(`Waiting for another pull of this model to finish${event.pid ? ` (pid ${event.pid})` : ''}...\n`);
+        break;
+      case 'revision':
+        write(`Revision ${event.commit}\n`);
+        break;
+      case 'file-cached':
+        write(`  ${event.file}  ${formatBytes(event.size)}  already in the cache\n`);
+        break;
+      case 'file-start': {
+        const now = Date.now();
+        files.set(event.file, { size: event.size, resumeFrom: event.resumeFrom, started: now, lastPlain: now, lastDraw: 0 });
+        // Small files finish at once; a start line is only worth it for big or resumed ones.
+        if (!tty && (event.resumeFrom > 0 || event.size >= BIG_FILE)) {
+          write(`Downloading ${event.file} (${formatBytes(event.size)})${event.resumeFrom ? `, resuming at ${formatBytes(event.resumeFrom)}` : ''}\n`);
+        }
+        break;
+      }
+      case 'file-progress': {
+        const state = files.get(event.file);
+        if (!state) break;
+        const now = Date.now();
+        const rate = rateOf(state, event.done);
+        const eta = rate > 0 ? (event.size - event.done) / rate : Infinity;
+        const pct = event.size ? Math.floor((event.done / event.size) * 100) : 100;
+        if (tty && now - state.lastDraw >= DRAW_EVERY_MS) {
+          state.lastDraw = now;
+          const filled = Math.round((pct / 100) * BAR);
+          write(`\r\x1b[K  ${event.file}  [${'#'.repeat(filled)}${'-'.repeat(BAR - filled)}] ${String(pct).padStart(3)}%  ${formatBytes(event.done)}/${formatBytes(event.size)}  ${formatBytes(rate)}/s  ETA ${formatDuration(eta)}`);
+        } else if (!tty && now - state.lastPlain >= PLAIN_EVERY_MS) {
+          state.lastPlain = now;
+          write(`  ${event.file}: ${pct}% (${formatBytes(event.done)} of ${formatBytes(event.size)}, ${formatBytes(rate)}/s, ETA ${formatDuration(eta)})\n`);
+        }
+        break;
+      }
+      case 'file-retry':
+        write(`${tty ? '\r\x1b[K' : ''}  ${event.file}: connection lost at ${formatBytes(event.done)} (${event.error}); resuming\n`);
+        break;
+      case 'file-done': {
+        const state = files.get(event.file);
+        const seconds = state ? (Date.now() - state.started) / 1000 : 0;
+        const rate = seconds > 0 ? event.fetched / seconds : 0;
+        write(`${tty ? '\r\x1b[K' : ''}  ${event.file}  ${formatBytes(event.size)}  downloaded${seconds > 0 ? ` in ${seconds.toFixed(1)}s (${formatBytes(rate)}/s)` : ''}\n`);
+        break;
+      }
+    }
+  };
+}

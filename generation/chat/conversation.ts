@@ -1,0 +1,67 @@
+/**
+ * A chat conversation and the prompt text it turns into. Three modes, picked from the model:
+ * `chat` (the model has a chat template: the whole conversation is rendered each turn, so the core can
+ * reuse the KV cache of the common prefix), `completion` (no template: the transcript is plain text
+ * and each reply continues it) and `single-turn` (text-to-text models: each input stands alone).
+ */
+import { renderChatTemplate, type ChatMessage, type TemplateSpecialTokens } from './chat-template.js';
+
+/** How a conversation becomes a prompt; see the file comment. */
+export type ChatMode = 'chat' | 'completion' | 'single-turn';
+
+/** The model facts prompt building needs (a subset of the core's ModelInfo). */
+export interface ChatModelFacts {
+  task: 'text-generation' | 'text2text-generation';
+  chatTemplate?: string;
+  specialTokens: TemplateSpecialTokens;
+}
+
+/** The conversation: an optional system prompt and alternating user/assistant messages. */
+export interface Conversation {
+  system?: string;
+  messages: ChatMessage[];
+}
+
+/** The prompt of one turn and how the core must tokenize and cache it. */
+export interface PromptPlan {
+  prompt: string;
+  /** false for templated text (the template writes BOS itself). */
+  addSpecialTokens: boolean;
+  /** true when the next turn's prompt extends this one, so the KV cache is worth keeping. */
+  keepCache: boolean;
+}
+
+/** Picks the mode for a model: text-to-text → single-turn; a chat template → chat; else completion. */
+export function chatModeOf(model: Pick<ChatModelFacts, 'task' | 'chatTemplate'>): ChatMode {
+  if (model.task === 'text2text-generation') return 'single-turn';
+  return model.chatTemplate ? 'chat' : 'completion';
+}
+
+/**
+ * The completion-mode transcript: the system text (if any) on its own line, then every message's
+ * text; a user message is separated from the text before it by one space unless that text already
+ * ends in whitespace, while a reply is appended verbatim because the model wrote it as a continuation.
+ */
+export function completionTranscript(conversation: Conversation): string {
+  let text = conversation.system ? `${conversation.system}\n` : '';
+  for (const message of conversation.messages) {
+    const needsSpace = message.role === 'user' && text.length > 0 && !/\s$/.test(text) && !/^\s/.test(message.content);
+    text += (needsSpace ? ' ' : '') + message.content;
+  }
+  return text;
+}
+
+/** Builds the prompt for the model's reply to the conversation's last user message. */
+export function buildPrompt(model: ChatModelFacts, conversation: Conversation): PromptPlan {
+  const mode = chatModeOf(model);
+  if (mode === 'single-turn') {
+    const last = conversation.messages.findLast((m) => m.role === 'user');
+    return { prompt: last?.content ?? '', addSpecialTokens: true, keepCache: false };
+  }
+  if (mode === 'completion') {
+    return { prompt: completionTranscript(conversation), addSpecialTokens: true, keepCache: true };
+  }
+  const messages: ChatMessage[] = conversation.system ? [{ role: 'system', content: conversation.system }, ...conversation.messages] : conversation.messages;
+  const prompt = renderChatTemplate(model.chatTemplate!, { messages, addGenerationPrompt: true, specialTokens: model.specialTokens });
+  return { prompt, addSpecialTokens: false, keepCache: true };
+}

@@ -1,0 +1,131 @@
+/**
+ * The sampling warpers of transformers (TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper,
+ * MinPLogitsWarper, TypicalLogitsWarper), used only when sampling. Probabilities are computed in
+ * float64; where transformers sorts, ties are ordered by token index (a stable sort), which decides
+ * which of several equal tokens fall on either side of a cut.
+ */
+import { softmax } from './sampler.js';
+import { FILTERED, type LogitsProcessor } from './types.js';
+
+/** Token indices sorted by `key` ascending, ties by index ascending. */
+function sortedIndices(key: ArrayLike<number>, descending = false): Uint32Array {
+  const order = new Uint32Array(key.length);
+  for (let i = 0; i < order.length; i++) order[i] = i;
+  const sign = descending ? -1 : 1;
+  return order.sort((a, b) => {
+    const va = key[a];
+    const vb = key[b];
+    if (va < vb) return -sign;
+    if (va > vb) return sign;
+    return a - b;
+  });
+}
+
+/** log_softmax in float64, so typical_p's entropy sees tiny probabilities without underflow. */
+function logSoftmax64(logits: ArrayLike<number>): Float64Array {
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < logits.length; i++) if (logits[i] > max) max = logits[i];
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i] - max);
+  const shift = max + Math.log(sum);
+  return Float64Array.from(logits, (x) => x - shift);
+}
+
+/** TemperatureLogitsWarper: `scores / temperature` (float32 division, as torch does on float32 logits). */
+export function temperatureWarper(temperature: number): LogitsProcessor {
+  const t = Math.fround(temperature);
+  return {
+    name: 'temperature',
+    apply(logits) {
+      for (let i = 0; i < logits.length; i++) logits[i] = logits[i] / t;
+    },
+  };
+}
+
+/**
+ * TopKLogitsWarper: k = min(max(top_k, min_tokens_to_keep), vocab); every score strictly below the
+ * k-th largest becomes −inf, so tokens tied with the k-th are all kept.
+ */
+export function topKWarper(topK: number, minTokensToKeep = 1): LogitsProcessor {
+  const k0 = Math.max(topK, minTokensToKeep);
+  return {
+    name: 'top_k',
+    apply(logits) {
+      const k = Math.min(k0, logits.length);
+      const threshold = Float32Array.from(logits).sort()[logits.length - k];
+      for (let i = 0; i < logits.length; i++) if (logits[i] < threshold) logits[i] = FILTERED;
+    },
+  };
+}
+
+/**
+ * TopPLogitsWarper: sort ascending, cumulate softmax probabilities, remove tokens whose cumulative
+ * probability is <= 1 − top_p, but never the last (most likely) min_tokens_to_keep.
+ */
+export function topPWarper(topP: number, minTokensToKeep = 1): LogitsProcessor {
+  return {
+    name: 'top_p',
+    apply(logits) {
+      const probs = softmax(logits);
+      const order = sortedIndices(logits);
+      const keepFrom = order.length - minTokensToKeep;
+      let cumulative = 0;
+      for (let r = 0; r < keepFrom; r++) {
+        cumulative += probs[order[r]];
+        if (cumulative <= 1 - topP) logits[order[r]] = FILTERED;
+      }
+    },
+  };
+}
+
+/**
+ * MinPLogitsWarper: remove tokens with probability < min_p × (top probability); the
+ * min_tokens_to_keep most likely tokens (descending sort) are always kept.
+ */
+export function minPWarper(minP: number, minTokensToKeep = 1): LogitsProcessor {
+  return {
+    name: 'min_p',
+    apply(logits) {
+      const probs = softmax(logits);
+      let top = 0;
+      for (let i = 0; i < probs.length; i++) if (probs[i] > top) top = probs[i];
+      const threshold = minP * top;
+      const protectedIds = new Set<number>();
+      if (minTokensToKeep > 1) for (const id of sortedIndices(logits, true).subarray(0, minTokensToKeep)) protectedIds.add(id);
+      for (let i = 0; i < logits.length; i++) {
+        if (probs[i] < threshold && !protectedIds.has(i)) logits[i] = FILTERED;
+      }
+    },
+  };
+}
+
+/**
+ * TypicalLogitsWarper (Meister et al. 2022): with log-probs ℓ and entropy H = −Σ p·ℓ (NaN terms of
+ * −inf logits skipped, as nansum), sort tokens by |−ℓ − H| ascending, find the first rank whose
+ * cumulative probability reaches `mass` (clamped to the last rank), and remove every token whose
+ * shifted score is strictly greater than that rank's; the first min_tokens_to_keep ranks are kept.
+ */
+export function typicalWarper(mass: number, minTokensToKeep = 1): LogitsProcessor {
+  return {
+    name: 'typical_p',
+    apply(logits) {
+      const logProbs = logSoftmax64(logits);
+      const probs = logProbs.map(Math.exp);
+      let entropy = 0;
+      for (let i = 0; i < probs.length; i++) if (probs[i] > 0) entropy -= probs[i] * logProbs[i];
+      const shifted = logProbs.map((l) => Math.abs(-l - entropy));
+      const order = sortedIndices(shifted);
+      let lastInd = 0;
+      let cumulative = 0;
+      for (let r = 0; r < order.length; r++) {
+        cumulative += probs[order[r]];
+        if (cumulative < mass) lastInd++;
+      }
+      lastInd = Math.min(lastInd, order.length - 1);
+      const cut = shifted[order[lastInd]];
+      for (let r = minTokensToKeep; r < order.length; r++) {
+        if (shifted[order[r]] > cut) logits[order[r]] = FILTERED;
+      }
+    },
+  };
+}

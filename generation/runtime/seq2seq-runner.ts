@@ -1,0 +1,130 @@
+/**
+ * Runs encoder-decoder models (T5, BART, mT5, ...) in the optimum/transformers.js layout: the encoder
+ * once per call, then the decoder step by step, either a merged decoder (use_cache_branch) or the older
+ * decoder_model + decoder_with_past_model pair. Self-attention K/V grow in a KvCache; cross-attention
+ * K/V come from the first decoder step and are reused (later steps' encoder presents are ignored, as
+ * merged exports return empty placeholders there).
+ */
+import { ModelError } from '../errors.js';
+import { intTensor } from './decoder-runner.js';
+import { isPastInput, kvSpecs, sessionIo, type KvShapeHints, type SessionIo } from './io-names.js';
+import { KvCache, type KvEntrySpec } from './kv-cache.js';
+import { lastPositionLogits } from './logits.js';
+import { tensor, type Session, type Tensor } from './ort.js';
+
+/** The sessions of an encoder-decoder model. */
+export interface Seq2SeqSessions {
+  encoder: Session;
+  /** Merged decoder, or the with-past decoder of a split pair. */
+  decoder: Session;
+  /** The no-past decoder of a split pair (first step). */
+  firstDecoder?: Session;
+}
+
+/** Per-call state: encoder outputs, masks and caches of every row. */
+export class Seq2SeqState {
+  cross: Record<string, Tensor> = {};
+  encoderMask!: Tensor;
+  hidden!: Tensor;
+  constructor(readonly cache: KvCache) {}
+
+  /** Rows in the batch. */
+  get batch(): number {
+    return this.cache.batch;
+  }
+
+  /** New row i is old row rows[i]; encoder outputs and cross K/V follow. */
+  reorder(rows: readonly number[]): void {
+    this.cache.reorder(rows);
+    this.hidden = gatherRows(this.hidden, rows);
+    this.encoderMask = gatherRows(this.encoderMask, rows);
+    for (const k of Object.keys(this.cross)) this.cross[k] = gatherRows(this.cross[k], rows);
+  }
+
+  /** Frees the cache. */
+  dispose(): void {
+    this.cache.dispose();
+  }
+}
+
+/** Copies rows (first dimension) of a tensor into a new tensor. */
+function gatherRows(t: Tensor, rows: readonly number[]): Tensor {
+  const dims = t.dims;
+  const rowSize = dims.slice(1).reduce((a, b) => a * b, 1);
+  const src = t.data as Float32Array | Uint16Array | BigInt64Array;
+  const Ctor = src.constructor as new (n: number) => typeof src;
+  const out = new Ctor(rows.length * rowSize);
+  rows.forEach((r, i) => (out as any).set((src as any).subarray(r * rowSize, (r + 1) * rowSize), i * rowSize));
+  return tensor(t.type as any, out, [rows.length, ...dims.slice(1)]);
+}
+
+/** Step-by-step execution of one encoder-decoder model. */
+export class Seq2SeqRunner {
+  readonly vocabSize: number;
+  private readonly decoderIo: SessionIo;
+  private readonly encoderIo: SessionIo;
+  private readonly selfSpecs: KvEntrySpec[];
+  private readonly crossNames: string[];
+
+  constructor(private readonly sessions: Seq2SeqSessions, hints: KvShapeHints & { vocabSize: number }) {
+    this.encoderIo = sessionIo(sessions.encoder);
+    this.decoderIo = sessionIo(sessions.decoder);
+    const past = [...this.decoderIo.inputs.keys()].filter(isPastInput);
+    if (!this.decoderIo.outputs.has('logits')) throw new ModelError('The decoder has no logits output.', 'Re-export the model for text2text generation.');
+    this.selfSpecs = kvSpecs(this.decoderIo, past.filter((n) => !n.includes('.encoder.')), hints);
+    this.crossNames = past.filter((n) => n.includes('.encoder.'));
+    const shape = this.decoderIo.outputs.get('logits')!.shape;
+    this.vocabSize = typeof shape[shape.length - 1] === 'number' ? (shape[shape.length - 1] as number) : hints.vocabSize;
+  }
+
+  /** Runs the encoder on right-padded prompts and returns the state for decoding. */
+  async encode(prompts: number[][], pad: number, maxLength: number): Promise<Seq2SeqState> {
+    const width = Math.max(...prompts.map((p) => p.length));
+    const ids = prompts.flatMap((p) => [...p, ...new Array(width - p.length).fill(pad)]);
+    const mask = prompts.flatMap((p) => [...p.map(() => 1), ...new Array(width - p.length).fill(0)]);
+    const dims = [prompts.length, width];
+    const feeds: Record<string, Tensor> = {};
+    const inputs = this.encoderIo.inputs;
+    feeds.input_ids = intTensor(inputs.get('input_ids')?.type ?? 'int64', ids, dims);
+    const maskTensor = intTensor(inputs.get('attention_mask')?.type ?? 'int64', mask, dims);
+    if (inputs.has('attention_mask')) feeds.attention_mask = maskTensor;
+    const out = await this.sessions.encoder.run(feeds);
+    const state = new Seq2SeqState(new KvCache(this.selfSpecs, prompts.length, Math.min(64, maxLength), maxLength));
+    state.hidden = out.last_hidden_state ?? Object.values(out)[0];
+    state.encoderMask = intTensor(this.decoderIo.inputs.get('encoder_attention_mask')?.type ?? 'int64', mask, dims);
+    return state;
+  }
+
+  /** Feeds one decoder token per row and returns the logits [batch × vocab]. */
+  async step(state: Seq2SeqState, tokens: number[]): Promise<Float32Array> {
+    const first = state.cache.length === 0;
+    const session = first && this.sessions.firstDecoder ? this.sessions.firstDecoder : this.sessions.decoder;
+    const io = session === this.sessions.decoder ? this.decoderIo : sessionIo(session);
+    const feeds: Record<string, Tensor> = {
+      input_ids: intTensor(io.inputs.get('input_ids')?.type ?? 'int64', tokens, [tokens.length, 1]),
+    };
+    if (io.inputs.has('encoder_attention_mask')) feeds.encoder_attention_mask = state.encoderMask;
+    if (io.inputs.has('encoder_hidden_states')) feeds.encoder_hidden_states = state.hidden;
+    if (io.inputs.has('use_cache_branch')) feeds.use_cache_branch = tensor('bool', Uint8Array.of(first ? 0 : 1), [1]);
+    if (session === this.sessions.decoder) {
+      Object.assign(feeds, state.cache.feeds());
+      for (const name of this.crossNames) feeds[name] = first ? this.emptyCross(name, tokens.length) : state.cross[name];
+    }
+    const fetches: Record<string, Tensor | null> = { logits: null, ...state.cache.fetches(1) };
+    if (first) for (const name of this.crossNames) fetches[presentOf(name)] = null;
+    const out = await session.run(feeds, fetches as Record<string, Tensor>);
+    state.cache.update(1);
+    if (first) for (const name of this.crossNames) state.cross[name] = out[presentOf(name)];
+    return lastPositionLogits(out.logits, tokens.length);
+  }
+
+  private emptyCross(name: string, batch: number): Tensor {
+    const spec = this.decoderIo.inputs.get(name)!;
+    const dims = spec.shape.map((d, i) => (i === 0 ? batch : typeof d === 'number' ? d : 0));
+    return tensor(spec.type, spec.type === 'float16' ? new Uint16Array(0) : new Float32Array(0), dims);
+  }
+}
+
+function presentOf(past: string): string {
+  return past.replace(/^past_key_values/, 'present');
+}

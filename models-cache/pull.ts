@@ -1,0 +1,173 @@
+/**
+ * `textgen models pull`: fetches the files one dtype of a hub model needs into the shared cache, the
+ * way huggingface_hub's snapshot_download lays them out, under a per-repo lock. The snapshot links and
+ * the ref are written only after every blob is complete and verified, so a failed pull leaves no
+ * half-made snapshot behind (only resumable `.incomplete` blobs).
+ */
+import { readFileSync } from 'node:fs';
+import { type Dtype, inspectModelFolder } from '../generation/model/model-folder.js';
+import { ExitCode, TextgenError, UsageError } from '../generation/errors.js';
+import { fetchFileMetadata, fetchRevisionInfo, hubConfig, isOffline, type FileMetadata, type HubConfig } from './hub-client.js';
+import { downloadBlob } from './download.js';
+import { blobPath, hasBlob, linkSnapshotFile, resolveRevision, snapshotDir, writeRef } from './layout.js';
+import { acquireRepoLock } from './lock.js';
+import { LOCAL_ORG, repoDir } from './paths.js';
+import { chooseDtype, configFilesOf, genaiWeightFiles, weightFilesFor } from './select-files.js';
+import { validateHashName, validateRepoFilename, validateRepoId, validateRevision } from './validate.js';
+
+/** What a pull reports while it runs (the command turns these into progress output). */
+export type PullEvent =
+  | { type: 'waiting-for-lock'; pid?: number }
+  | { type: 'revision'; commit: string }
+  | { type: 'file-start'; file: string; size: number; resumeFrom: number }
+  | { type: 'file-progress'; file: string; done: number; size: number }
+  | { type: 'file-retry'; file: string; done: number; error: string }
+  | { type: 'file-done'; file: string; size: number; fetched: number }
+  | { type: 'file-cached'; file: string; size: number };
+
+/** Pull options. */
+export interface PullOptions {
+  id: string;
+  revision?: string;
+  dtype?: string;
+  env?: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+  onEvent?: (event: PullEvent) => void;
+}
+
+/** The outcome of a pull. */
+export interface PullResult {
+  id: string;
+  revision: string;
+  commit: string;
+  dir: string;
+  /** Undefined for onnxruntime-genai folders, which have one fixed variant. */
+  dtype?: Dtype;
+  files: Array<{ file: string; size: number; fetched: number }>;
+  fetchedBytes: number;
+  /** True when HF_HUB_OFFLINE was set and the cached snapshot was used without asking the hub. */
+  offline: boolean;
+  /** Set when the files arrived but textgen cannot load the folder (the reason). */
+  problem?: string;
+}
+
+/** Downloads `id@revision` (files for one dtype) into the hub cache; resolves to where it landed. */
+export async function pullModel(options: PullOptions): Promise<PullResult> {
+  const env = options.env ?? process.env;
+  const id = validateRepoId(options.id);
+  if (id.startsWith(`${LOCAL_ORG}/`)) throw new UsageError(`'${id}' names a locally trained model; there is nothing to pull.`, 'Models under local/ come from `textgen train`.');
+  const revision = validateRevision(options.revision ?? 'main');
+  const repo = repoDir(id, env);
+  if (isOffline(env)) return offlineResult(id, revision, repo);
+  const config = hubConfig(env);
+  const lock = await acquireRepoLock(id, { env, signal: options.signal, onWait: (pid) => options.onEvent?.({ type: 'waiting-for-lock', pid }) });
+  try {
+    return await pullLocked({ ...options, id, revision, repo, config });
+  } finally {
+    lock.release();
+  }
+}
+
+function offlineResult(id: string, revision: string, repo: string): PullResult {
+  const commit = resolveRevision(repo, revision);
+  if (!commit) {
+    throw new TextgenError(`Offline mode (HF_HUB_OFFLINE is set): cannot download ${id}@${revision}.`, {
+      exitCode: ExitCode.network,
+      hint: 'Unset HF_HUB_OFFLINE to download, or use a cached model from `textgen models list`.',
+    });
+  }
+  return { id, revision, commit, dir: snapshotDir(repo, commit), files: [], fetchedBytes: 0, offline: true };
+}
+
+interface Job {
+  file: string;
+  meta: FileMetadata;
+}
+
+async function pullLocked(o: PullOptions & { id: string; revision: string; repo: string; config: HubConfig }): Promise<PullResult> {
+  const info = await fetchRevisionInfo(o.config, o.id, o.revision, o.signal);
+  const commit = validateHashName('commit hash', info.sha);
+  // Every name is checked before anything is written: one hostile name stops the whole pull.
+  for (const f of info.files) validateRepoFilename(f);
+  o.onEvent?.({ type: 'revision', commit });
+  const head = async (file: string): Promise<Job> => {
+    const meta = await fetchFileMetadata(o.config, o.id, o.revision, file, o.signal);
+    validateHashName('etag', meta.etag);
+    if (meta.commit !== commit) {
+      throw new TextgenError(`${o.id}@${o.revision} moved to commit ${meta.commit} during the pull.`, { exitCode: ExitCode.network, hint: 'Run the pull again.' });
+    }
+    return { file, meta };
+  };
+  const jobs: Job[] = [];
+  const results: PullResult['files'] = [];
+  for (const file of configFilesOf(info.files)) jobs.push(await head(file));
+  for (const job of jobs) results.push(await fetchBlob(o, job));
+  const configJson = readJsonBlob(o.repo, jobs, 'config.json');
+  const genai = readJsonBlob(o.repo, jobs, 'genai_config.json');
+  let dtype: Dtype | undefined;
+  let weights: string[];
+  if (genai?.model) {
+    weights = genaiWeightFiles(info.files, genai);
+  } else {
+    const encoderDecoder = Boolean(configJson?.is_encoder_decoder);
+    dtype = chooseDtype(o.id, info.files, encoderDecoder, o.dtype);
+    weights = weightFilesFor(info.files, dtype, encoderDecoder);
+  }
+  const weightJobs: Job[] = [];
+  for (const file of weights) weightJobs.push(await head(file));
+  for (const job of weightJobs) results.push(await fetchBlob(o, job));
+  for (const job of [...jobs, ...weightJobs]) linkSnapshotFile(o.repo, commit, job.file, job.meta.etag);
+  if (o.revision !== commit) writeRef(o.repo, o.revision, commit);
+  const dir = snapshotDir(o.repo, commit);
+  const problem = usabilityProblem(dir);
+  return { id: o.id, revision: o.revision, commit, dir, dtype, files: results, fetchedBytes: results.reduce((a, r) => a + r.fetched, 0), offline: false, problem };
+}
+
+/** Why a pulled folder cannot be loaded (e.g. a repo without tokenizer.json), or undefined. */
+function usabilityProblem(dir: string): string | undefined {
+  try {
+    inspectModelFolder(dir);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+async function fetchBlob(o: PullOptions & { id: string; repo: string; config: HubConfig }, job: Job): Promise<PullResult['files'][number]> {
+  const { file, meta } = job;
+  if (hasBlob(o.repo, meta.etag, meta.size)) {
+    o.onEvent?.({ type: 'file-cached', file, size: meta.size });
+    return { file, size: meta.size, fetched: 0 };
+  }
+  let started = false;
+  const fetched = await downloadBlob({
+    config: o.config,
+    url: meta.location,
+    blob: blobPath(o.repo, meta.etag),
+    etag: meta.etag,
+    size: meta.size,
+    id: o.id,
+    file,
+    signal: o.signal,
+    onProgress: (done) => {
+      if (!started) {
+        started = true;
+        o.onEvent?.({ type: 'file-start', file, size: meta.size, resumeFrom: done });
+      }
+      o.onEvent?.({ type: 'file-progress', file, done, size: meta.size });
+    },
+    onRetry: (done, error) => o.onEvent?.({ type: 'file-retry', file, done, error: error.message }),
+  });
+  o.onEvent?.({ type: 'file-done', file, size: meta.size, fetched });
+  return { file, size: meta.size, fetched };
+}
+
+function readJsonBlob(repo: string, jobs: Job[], file: string): Record<string, any> | undefined {
+  const job = jobs.find((j) => j.file === file);
+  if (!job) return undefined;
+  try {
+    return JSON.parse(readFileSync(blobPath(repo, job.meta.etag), 'utf8')) as Record<string, any>;
+  } catch (error) {
+    throw new TextgenError(`${file} of the pulled model is not valid JSON.`, { exitCode: ExitCode.model, hint: 'The repo is broken at this revision; try another revision.', cause: error });
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * Turns what a user typed into a model folder, without touching the network: a folder path, `org/name`,
+ * `org/name@revision`, `local/NAME`, the configured default, else the model shipped in the package.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ExitCode, TextgenError, UsageError } from '../generation/errors.js';
+import { LOCAL_ORG, LOCAL_REVISION, repoDir } from './paths.js';
+import { resolveRevision, snapshotDir } from './layout.js';
+import { validateRepoId, validateRevision } from './validate.js';
+
+/** A model that was asked for but is not on disk; the hint names the command that gets it. */
+export class ModelNotFoundError extends TextgenError {
+  constructor(message: string, hint: string) {
+    super(message, { exitCode: ExitCode.notFound, hint });
+  }
+}
+
+/** A resolved model: the folder to load and how to name it. */
+export interface ResolvedModel {
+  dir: string;
+  /** `org/name`, `local/NAME`, `default`, or the folder path as given. */
+  id: string;
+  /** The commit hash of the cached snapshot (`local` for trained models); absent for folders. */
+  revision?: string;
+}
+
+/** A parsed `org/name[@revision]`. */
+export interface ModelRef {
+  id: string;
+  revision?: string;
+}
+
+/** Splits `org/name@rev` and validates both parts (UsageError when malformed). */
+export function parseModelRef(spec: string): ModelRef {
+  const at = spec.indexOf('@');
+  const id = at < 0 ? spec : spec.slice(0, at);
+  const revision = at < 0 ? undefined : spec.slice(at + 1);
+  validateRepoId(id);
+  if (revision !== undefined) validateRevision(revision);
+  return { id, revision };
+}
+
+/** Whether a spec is meant as a path rather than a repo id. */
+function looksLikePath(spec: string): boolean {
+  return spec.startsWith('/') || spec.startsWith('.') || spec.startsWith('~') || spec.includes('\\') || spec.split('/').length > 2;
+}
+
+function expandHome(spec: string): string {
+  return spec === '~' || spec.startsWith('~/') ? join(homedir(), spec.slice(1)) : spec;
+}
+
+function isDir(path: string): boolean {
+  return existsSync(path) && statSync(path).isDirectory();
+}
+
+/** The folder that holds textgen's package.json (works from dist/ and from the TypeScript sources). */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'textgen') return dir;
+      } catch {
+        // an unreadable package.json above us is not ours; keep walking up
+      }
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return resolve(dirname(fileURLToPath(import.meta.url)), '..');
+    dir = parent;
+  }
+}
+
+/** The model shipped inside the package (`<package root>/models/default`). */
+export function embeddedModelDir(): string {
+  return join(packageRoot(), 'models', 'default');
+}
+
+/** The `textgen models pull` command that fetches a ref. */
+export function pullCommandFor(ref: ModelRef): string {
+  return `textgen models pull ${ref.id}${ref.revision ? `@${ref.revision}` : ''}`;
+}
+
+/** Finds a cached snapshot for `org/name[@revision]`; throws ModelNotFoundError naming the pull command. */
+export function resolveCached(ref: ModelRef, env: NodeJS.ProcessEnv = process.env): ResolvedModel {
+  const repo = repoDir(ref.id, env);
+  const isLocal = ref.id.startsWith(`${LOCAL_ORG}/`);
+  const revision = ref.revision ?? 'main';
+  let commit = resolveRevision(repo, revision);
+  // A trained model whose refs/main was not written yet still has its snapshot under snapshots/local.
+  if (!commit && isLocal && !ref.revision && isDir(snapshotDir(repo, LOCAL_REVISION))) commit = LOCAL_REVISION;
+  if (!commit) {
+    if (isLocal) {
+      throw new ModelNotFoundError(`No trained model ${ref.id} in the cache (${repo}).`, `Train it with \`textgen train\`, or see \`textgen models list\`.`);
+    }
+    const what = ref.revision ? `${ref.id} at revision ${ref.revision}` : ref.id;
+    throw new ModelNotFoundError(`Model ${what} is not in the cache (${repo}).`, `Download it with \`${pullCommandFor(ref)}\`.`);
+  }
+  return { dir: snapshotDir(repo, commit), id: ref.id, revision: commit };
+}
+
+/**
+ * Resolves a model spec offline: an existing folder, `org/name[@revision]` or `local/NAME` from the
+ * cache, else (no spec) the configured default, else the embedded default model.
+ */
+export function resolveModel(spec: string | undefined, options: { env?: NodeJS.ProcessEnv; configuredDefault?: string } = {}): ResolvedModel {
+  const env = options.env ?? process.env;
+  const chosen = spec?.trim() || options.configuredDefault?.trim();
+  if (!chosen) {
+    const dir = embeddedModelDir();
+    if (isDir(dir)) return { dir, id: 'default' };
+    throw new ModelNotFoundError('No model given and the built-in default model is not installed.', 'Pass --model with a folder or an org/name (see `textgen models list`), or pull one with `textgen models pull ORG/NAME`.');
+  }
+  const path = resolve(expandHome(chosen));
+  if (isDir(path)) return { dir: path, id: chosen };
+  if (looksLikePath(chosen)) {
+    throw new ModelNotFoundError(`Model folder not found: ${path}.`, 'Pass --model with an existing folder or an org/name from `textgen models list`.');
+  }
+  let ref: ModelRef;
+  try {
+    ref = parseModelRef(chosen);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      throw new ModelNotFoundError(`'${chosen}' is neither a model folder nor a model id.`, 'Pass a folder path or an org/name[@revision] (see `textgen models list`).');
+    }
+    throw error;
+  }
+  return resolveCached(ref, env);
+}

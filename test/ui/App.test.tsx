@@ -1,0 +1,165 @@
+// The whole TUI driven by scripted event streams: no model is loaded; ScriptedEngine plays the core.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import React from 'react';
+import { render } from 'ink-testing-library';
+import { App } from '../../ui/App.js';
+import type { ModelEntry, SessionData, SessionStore } from '../../ui/types.js';
+import { KEYS, LLAMA2_TEMPLATE, ScriptedEngine, sleep, waitFor } from './scripted-engine.js';
+
+const entry: ModelEntry = { id: 'local/stories', path: '/m/stories', sizeBytes: 1_000_000, architecture: 'LlamaForCausalLM', task: 'text-generation', dtypes: ['fp32'], contextLength: 512 };
+
+async function start(engine: ScriptedEngine, extra: Partial<React.ComponentProps<typeof App>> = {}) {
+  const ready = new RegExp(`ctx 0/${engine.info.contextLength}`);
+  const chosen: string[] = [];
+  const app = render(<App models={[entry]} initialModel={entry} openModel={async () => engine} onModelChosen={(m) => chosen.push(m.id)} {...extra} />);
+  await waitFor(() => assert.match(app.lastFrame()!, ready));
+  return { ...app, chosen };
+}
+
+async function type(stdin: { write: (s: string) => void }, text: string) {
+  stdin.write(text);
+  await sleep(10);
+  stdin.write(KEYS.enter);
+}
+
+test('a prompt streams the reply, then the transcript and status line show it', async () => {
+  const engine = new ScriptedEngine({ replies: [['Once', ' upon', ' a', ' time']], delayMs: 30, chatTemplate: LLAMA2_TEMPLATE });
+  const { stdin, lastFrame, frames, chosen } = await start(engine);
+  assert.deepEqual(chosen, ['local/stories']);
+  await type(stdin, 'Tell a story');
+  await waitFor(() => assert.match(lastFrame()!, /generating…/));
+  await waitFor(() => assert.match(lastFrame()!, /› Tell a story[\s\S]*Once upon a time/));
+  await waitFor(() => assert.doesNotMatch(lastFrame()!, /generating…/));
+  assert.ok(frames.some((f) => /Once upon(?! a)/.test(f)), 'a partial reply was rendered before the end');
+  assert.match(lastFrame()!, /local\/stories · cpu · ctx \d+\/4096 · TTFT 12 ms · 50\.0 tok\/s/);
+  assert.deepEqual(engine.requests.map((r) => [r.prompt, r.keepCache, r.addSpecialTokens]), [['<s>[INST] Tell a story [/INST]', true, false]]);
+});
+
+test('the second turn sends the whole conversation, so the core can reuse the cached prefix', async () => {
+  const engine = new ScriptedEngine({ replies: [['A'], ['B']], chatTemplate: LLAMA2_TEMPLATE });
+  const { stdin, lastFrame } = await start(engine);
+  await type(stdin, 'one');
+  await waitFor(() => assert.equal(engine.requests.length, 1));
+  await waitFor(() => assert.doesNotMatch(lastFrame()!, /generating…/));
+  await type(stdin, 'two');
+  await waitFor(() => assert.equal(engine.requests.length, 2));
+  assert.equal(engine.requests[1].prompt, '<s>[INST] one [/INST] A </s><s>[INST] two [/INST]');
+  assert.ok(engine.requests[1].prompt.startsWith(engine.requests[0].prompt));
+});
+
+test('Ctrl-C stops the reply in progress, keeps what was streamed, and the chat goes on', async () => {
+  const engine = new ScriptedEngine({ replies: [['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'], ['ok']], delayMs: 40 });
+  const { stdin, lastFrame } = await start(engine);
+  await type(stdin, 'go');
+  await waitFor(() => assert.match(lastFrame()!, /ab/));
+  stdin.write(KEYS.ctrlC);
+  await waitFor(() => assert.match(lastFrame()!, /! Stopped\./));
+  assert.ok(engine.requests[0].signal?.aborted);
+  assert.doesNotMatch(lastFrame()!, /abcdefgh/);
+  await type(stdin, 'again');
+  await waitFor(() => assert.match(lastFrame()!, /› again\nok/));
+});
+
+test('/set temperature 0 reaches the next request; /regen resends the shorter prompt; /clear rewinds', async () => {
+  const engine = new ScriptedEngine({ replies: [['first'], ['second'], ['third']], chatTemplate: LLAMA2_TEMPLATE });
+  const { stdin, lastFrame } = await start(engine);
+  await type(stdin, '/set temperature 0');
+  await waitFor(() => assert.match(lastFrame()!, /temperature = 0/));
+  await type(stdin, 'hi');
+  await waitFor(() => assert.match(lastFrame()!, /first/));
+  await waitFor(() => assert.doesNotMatch(lastFrame()!, /generating…/));
+  assert.equal(engine.requests[0].settings.temperature, 0);
+  assert.equal(engine.requests[0].settings.do_sample, false);
+  await type(stdin, '/regen');
+  await waitFor(() => assert.match(lastFrame()!, /second/));
+  await waitFor(() => assert.doesNotMatch(lastFrame()!, /generating…/));
+  assert.equal(engine.requests[1].prompt, engine.requests[0].prompt);
+  await type(stdin, '/clear');
+  await type(stdin, 'new');
+  await waitFor(() => assert.equal(engine.requests.length, 3));
+  assert.equal(engine.requests[2].prompt, '<s>[INST] new [/INST]');
+});
+
+test('a bad /set value is reported with the expected syntax and changes nothing', async () => {
+  const engine = new ScriptedEngine({ replies: [] });
+  const { stdin, lastFrame } = await start(engine);
+  await type(stdin, '/set top_k lots');
+  await waitFor(() => assert.match(lastFrame()!, /✗ top_k takes an integer \(got 'lots'\)/));
+  await type(stdin, '/set top_p 0');
+  await waitFor(() => assert.match(lastFrame()!, /✗ top_p must be in \(0, 1\]/));
+});
+
+test('when the next turn would overflow the context, the oldest turns are dropped with a notice', async () => {
+  // One token per character. System 20; turns 58, 59 and 23; reply reserve 20: the second turn fits
+  // (131 <= 135), the third (180) only without the first turn (122).
+  const engine = new ScriptedEngine({ replies: [['x'.repeat(20)], ['y'.repeat(20)], ['z']], chatTemplate: LLAMA2_TEMPLATE, contextLength: 135 });
+  const { stdin, lastFrame } = await start(engine);
+  await type(stdin, '/system brief');
+  await type(stdin, '/set max_new_tokens 20');
+  for (const text of ['first question', 'second question', 'third']) {
+    await type(stdin, text);
+    await waitFor(() => assert.doesNotMatch(lastFrame()!, /generating…|…\n/));
+  }
+  await waitFor(() => assert.equal(engine.requests.length, 3));
+  assert.match(lastFrame()!, /! Context full: dropped the 1 oldest turn \(the system prompt is kept\)\./);
+  assert.equal(engine.requests[2].prompt, `<<SYS>>brief<</SYS>><s>[INST] second question [/INST] ${'y'.repeat(20)} </s><s>[INST] third [/INST]`);
+  assert.equal([...engine.requests[2].prompt].length, 102);
+  assert.equal(lastFrame()!.match(/Context full/g)!.length, 1);
+});
+
+test('Tab completes commands and setting names; /help lists the keys', async () => {
+  const engine = new ScriptedEngine({ replies: [] });
+  const { stdin, lastFrame } = await start(engine);
+  stdin.write('/s');
+  await sleep(10);
+  stdin.write(KEYS.tab);
+  await waitFor(() => assert.match(lastFrame()!, /\/system {2}\/set {2}\/show {2}\/save/));
+  stdin.write('et te');
+  await sleep(10);
+  stdin.write(KEYS.tab);
+  await waitFor(() => assert.match(lastFrame()!, /› \/set temperature/));
+  await type(stdin, '0.5');
+  await waitFor(() => assert.match(lastFrame()!, /temperature = 0\.5/));
+  await type(stdin, '/help');
+  await waitFor(() => assert.match(lastFrame()!, /end a line with \\ \(or press Alt-Enter\)/));
+});
+
+test('history recalls with Up/Down; a trailing backslash continues the message on a new line', async () => {
+  const engine = new ScriptedEngine({ replies: [['r1'], ['r2']] });
+  const { stdin, lastFrame } = await start(engine);
+  await type(stdin, 'line one\\');
+  await type(stdin, 'line two');
+  await waitFor(() => assert.equal(engine.requests.length, 1));
+  assert.equal(engine.requests[0].prompt, 'line one\nline two');
+  await waitFor(() => assert.doesNotMatch(lastFrame()!, /generating…/));
+  stdin.write(KEYS.up);
+  await waitFor(() => assert.match(lastFrame()!, /› line one\n {2}line two/));
+  stdin.write(KEYS.down);
+  await waitFor(() => assert.doesNotMatch(lastFrame()!, /› line one\n {2}line two\s*$/));
+});
+
+test('/save and /load go through the session store; Ctrl-D exits', async () => {
+  const saved = new Map<string, SessionData>();
+  const store: SessionStore = {
+    save: async (target, data) => (saved.set(target, data), `/sessions/${target}.json`),
+    load: async (target) => saved.get(target)!,
+    autosave: async (data) => void saved.set('(auto)', data),
+  };
+  const engine = new ScriptedEngine({ replies: [['hello back']] });
+  const { stdin, lastFrame } = await start(engine, { sessions: store });
+  await type(stdin, 'hello');
+  await waitFor(() => assert.ok(saved.has('(auto)')));
+  await type(stdin, '/save keep');
+  await waitFor(() => assert.match(lastFrame()!, /Saved to \/sessions\/keep\.json\./));
+  assert.deepEqual(saved.get('keep')!.messages, [{ role: 'user', content: 'hello' }, { role: 'assistant', content: 'hello back' }]);
+  await type(stdin, '/clear');
+  await type(stdin, '/load keep');
+  await waitFor(() => assert.match(lastFrame()!, /Loaded keep: 2 messages/));
+  stdin.write(KEYS.ctrlD);
+  await sleep(50);
+  // After exit the app no longer reads keys: typing changes nothing.
+  stdin.write('typed after exit');
+  await sleep(50);
+  assert.doesNotMatch(lastFrame()!, /typed after exit/);
+});

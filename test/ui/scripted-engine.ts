@@ -1,0 +1,88 @@
+// A scripted event source for the TUI tests: each generate() call streams the next scripted reply
+// token by token (with a delay, so tests can act mid-reply) and honours the AbortSignal between
+// tokens, as the core does. One "token" per character keeps context counting easy to follow.
+import type { GenerationEvent, GenerationStats } from '../../generation/events.js';
+import type { ChatRequest } from '../../generation/chat/chat-turn.js';
+import type { AppEngine } from '../../ui/types.js';
+
+export const LLAMA2_TEMPLATE = "{% for message in messages %}{% if message['role'] == 'user' %}{{ bos_token + '[INST] ' + message['content'] + ' [/INST]' }}{% elif message['role'] == 'system' %}{{ '<<SYS>>' + message['content'] + '<</SYS>>' }}{% else %}{{ ' ' + message['content'] + ' ' + eos_token }}{% endif %}{% endfor %}";
+
+export interface ScriptedOptions {
+  replies: string[][];
+  delayMs?: number;
+  contextLength?: number;
+  chatTemplate?: string;
+}
+
+export class ScriptedEngine implements AppEngine {
+  readonly requests: ChatRequest[] = [];
+  readonly info;
+  disposed = false;
+  private readonly replies: string[][];
+  private readonly delayMs: number;
+
+  constructor(options: ScriptedOptions) {
+    this.replies = [...options.replies];
+    this.delayMs = options.delayMs ?? 5;
+    this.info = {
+      task: 'text-generation' as const,
+      chatTemplate: options.chatTemplate,
+      specialTokens: { bos: '<s>', eos: '</s>' },
+      contextLength: options.contextLength ?? 4096,
+      device: 'cpu',
+      dtype: 'fp32',
+      architecture: 'LlamaForCausalLM',
+      generationDefaults: {},
+    };
+  }
+
+  async tokenize(text: string): Promise<number[]> {
+    return [...text].map((c) => c.codePointAt(0)!);
+  }
+
+  async *generate(request: ChatRequest): AsyncGenerator<GenerationEvent> {
+    this.requests.push(request);
+    const tokens = this.replies.shift() ?? ['(no script)'];
+    let text = '';
+    let reason: 'eos' | 'aborted' = 'eos';
+    let count = 0;
+    for (const piece of tokens) {
+      await new Promise((r) => setTimeout(r, this.delayMs));
+      if (request.signal?.aborted) {
+        reason = 'aborted';
+        break;
+      }
+      text += piece;
+      count++;
+      yield { type: 'token', sequence: 0, id: count, text: piece };
+    }
+    const promptTokens = [...request.prompt].length;
+    const stats: GenerationStats = {
+      promptTokens, cachedTokens: 0, completionTokens: count, ttftMs: 12, prefillMs: 10, decodeMs: 20,
+      promptTokensPerSecond: 1000, tokensPerSecond: 50, contextUsed: promptTokens + count, contextLength: this.info.contextLength,
+    };
+    yield { type: 'done', reason, sequences: [{ text, token_ids: [], finish_reason: reason }], stats };
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls until `check` stops throwing (or fails with its last error after `timeoutMs`). */
+export async function waitFor(check: () => void, timeoutMs = 3000): Promise<void> {
+  const start = Date.now();
+  for (;;) {
+    try {
+      check();
+      return;
+    } catch (error) {
+      if (Date.now() - start > timeoutMs) throw error;
+      await sleep(10);
+    }
+  }
+}
+
+export const KEYS = { enter: '\r', up: '\u001B[A', down: '\u001B[B', tab: '\t', ctrlC: '\u0003', ctrlD: '\u0004', backspace: '\u007F', esc: '\u001B', altEnter: '\u001B\r' };

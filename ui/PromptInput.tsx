@@ -1,0 +1,110 @@
+/**
+ * The prompt: a multi-line editor with history (Up/Down), Tab completion of slash commands, and
+ * Enter to submit. A line ending in a backslash, or Alt-Enter, continues on a new line.
+ */
+import React, { useState } from 'react';
+import { Box, Text, useInput, type Key } from 'ink';
+import { EMPTY_EDITOR, cursorLine, edit, enterAction, type EditAction, type EditorState } from './line-editor.js';
+import { EMPTY_HISTORY, newer, older, remember } from './input-history.js';
+import { completeSlash } from './slash-commands.js';
+import { useRefState } from './use-ref-state.js';
+
+/** Props of {@link PromptInput}. */
+export interface PromptInputProps {
+  /** Whether Enter submits (false while a reply streams; typing ahead still works). */
+  canSubmit: boolean;
+  onSubmit: (text: string) => void;
+  /** Ctrl-D on an empty prompt. */
+  onEof: () => void;
+  /** Whether keys are handled at all (false while the picker is open). */
+  isActive?: boolean;
+}
+
+const CTRL_ACTIONS: Record<string, EditAction> = {
+  a: { type: 'home' },
+  e: { type: 'end' },
+  u: { type: 'kill-before' },
+  k: { type: 'kill-after' },
+  w: { type: 'kill-word' },
+};
+
+function keyAction(input: string, key: Key): EditAction | undefined {
+  if (key.ctrl && CTRL_ACTIONS[input]) return CTRL_ACTIONS[input];
+  if (key.leftArrow) return { type: 'left' };
+  if (key.rightArrow) return { type: 'right' };
+  if (key.home) return { type: 'home' };
+  if (key.end) return { type: 'end' };
+  // Terminals send DEL (0x7f) for Backspace, which Ink reports as `delete`.
+  if (key.backspace || key.delete) return { type: 'backspace' };
+  if (input && !key.ctrl && !key.meta && !key.escape && !key.tab && !key.upArrow && !key.downArrow && !key.pageUp && !key.pageDown) {
+    return { type: 'insert', text: input };
+  }
+  return undefined;
+}
+
+/** The input box with its editing keys. */
+export function PromptInput({ canSubmit, onSubmit, onEof, isActive = true }: PromptInputProps): React.JSX.Element {
+  const [getEditor, setEditor] = useRefState<EditorState>(EMPTY_EDITOR);
+  const [getHistory, setHistory] = useRefState(EMPTY_HISTORY);
+  const [candidates, setCandidates] = useState<string[]>([]);
+
+  const enter = () => {
+    const result = enterAction(getEditor());
+    if ('next' in result) return setEditor(result.next);
+    if (!canSubmit || result.submit.trim() === '') return;
+    setHistory(remember(getHistory(), result.submit));
+    setEditor(EMPTY_EDITOR);
+    onSubmit(result.submit);
+  };
+
+  const recall = (step: { history: typeof EMPTY_HISTORY; text?: string }) => {
+    setHistory(step.history);
+    if (step.text !== undefined) setEditor({ text: step.text, cursor: step.text.length });
+  };
+
+  useInput((input, key) => {
+    const editor = getEditor();
+    setCandidates([]);
+    if (key.ctrl && input === 'd') {
+      if (editor.text === '') onEof();
+      return;
+    }
+    if (key.return) return key.meta ? setEditor(edit(editor, { type: 'insert', text: '\n' })) : enter();
+    if (key.tab) {
+      const done = completeSlash(editor.text);
+      setEditor({ text: done.line, cursor: done.line.length });
+      return setCandidates(done.candidates);
+    }
+    if (key.upArrow && cursorLine(editor).first) return recall(older(getHistory(), editor.text));
+    if (key.downArrow && cursorLine(editor).last) return recall(newer(getHistory()));
+    // A burst of keys can arrive as one chunk ending in Enter ("hello\r"): insert, then press Enter.
+    if (!key.ctrl && !key.meta && input.length > 1 && input.endsWith('\r')) {
+      setEditor(edit(editor, { type: 'insert', text: input.slice(0, -1) }));
+      return enter();
+    }
+    const action = keyAction(input, key);
+    if (action) setEditor(edit(editor, action));
+  }, { isActive });
+
+  const { text, cursor } = getEditor();
+  const before = text.slice(0, cursor);
+  const at = text[cursor] ?? ' ';
+  const after = text.slice(cursor + 1);
+  const rendered = (
+    <Text>
+      {before}
+      <Text inverse>{at === '\n' ? ' ' : at}</Text>
+      {at === '\n' ? '\n' : ''}
+      {after}
+    </Text>
+  );
+  return (
+    <Box flexDirection="column">
+      <Box>
+        <Text color="green">{'› '}</Text>
+        <Box flexDirection="column">{rendered}</Box>
+      </Box>
+      {candidates.length > 0 && <Text dimColor>{candidates.join('  ')}</Text>}
+    </Box>
+  );
+}

@@ -7,7 +7,8 @@ import { AbortedError } from '../generation/errors.js';
 import { loadModel, resolveSettings, type GenerationEvent, type SequenceResult, type TextGenerator } from '../generation/index.js';
 import type { Command, CommandContext } from './command.js';
 import { GENERATION_FLAGS, settingsLayerFromFlags } from './flags/generation-flags.js';
-import { loadOptionsFrom, MODEL_FLAGS } from './model-options.js';
+import { runJsonl } from './generate-jsonl.js';
+import { intFlag, loadOptionsFrom, MODEL_FLAGS } from './model-options.js';
 import { resolveModelDir } from './model-resolution.js';
 import { collectPrompt } from './prompt-input.js';
 import { readUserSettings } from './user-settings.js';
@@ -22,11 +23,15 @@ export const generateCommand: Command = {
   options: {
     ...MODEL_FLAGS,
     ...GENERATION_FLAGS,
+    jsonl: { type: 'boolean', description: 'Read one JSON object per stdin line ({"prompt": ..., settings}); write one JSON result per line.' },
+    'batch-size': { type: 'string', valueName: 'N', description: 'With --jsonl: prompts decoded together per ONNX run (default 8).' },
     json: { type: 'boolean', description: 'Print one JSON object with sequences, token ids, usage and timings.' },
     verbose: { type: 'boolean', short: 'v', description: 'Print load time, TTFT and tokens/s on stderr.' },
   },
   async run(ctx) {
-    const prompt = await collectPrompt(ctx.positionals, ctx.stdin);
+    const jsonl = ctx.values.jsonl === true;
+    const batchSize = intFlag(ctx.values, 'batch-size', 1) ?? 8;
+    const prompt = jsonl ? '' : await collectPrompt(ctx.positionals, ctx.stdin);
     const flags = settingsLayerFromFlags(ctx.values);
     const model = await resolveModelDir(ctx);
     const started = performance.now();
@@ -34,7 +39,12 @@ export const generateCommand: Command = {
     const loadMs = performance.now() - started;
     if (generator.info.notice) ctx.stderr.write(`textgen: ${generator.info.notice}\n`);
     try {
-      const settings = resolveSettings(generator.info.generationDefaults, readUserSettings(ctx.env), flags);
+      const layers = [generator.info.generationDefaults, readUserSettings(ctx.env), flags];
+      if (jsonl) {
+        if ((await runJsonl(generator, ctx, layers, batchSize)) === 'aborted') throw new AbortedError();
+        return 0;
+      }
+      const settings = resolveSettings(...layers);
       const done = await render(generator, ctx, prompt, settings);
       if (ctx.values.verbose) ctx.stderr.write(formatVerboseStats(done.stats, loadMs));
       if (ctx.values.json) {

@@ -62,7 +62,7 @@ export function progressReporter(stderr: NodeJS.WritableStream & { isTTY?: boole
         break;
       }
       case 'file-retry':
-        write(`${tty ? '\r\x1b[K' : ''}  ${event.file}: connection lost at ${formatBytes(event.done)} (${event.error}); resuming\n`);
+        write(`${tty ? '\r\x1b[K' : ''}  ${event.file}: interrupted at ${formatBytes(event.done)} (${event.error.replace(/\.$/, '')}); retrying\n`);
         break;
       case 'file-done': {
         const state = files.get(event.file);

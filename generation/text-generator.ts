@@ -19,6 +19,8 @@ export interface TextGeneratorOptions extends LoadOptions {
 /** One generation request. */
 export interface GenerateRequest {
   prompt: string;
+  /** Several prompts decoded as one left-padded batch (`prompt` is then ignored). */
+  prompts?: string[];
   settings: GenerationSettings;
   /** Aborting stops within one decode step; the done event then has reason 'aborted'. */
   signal?: AbortSignal;

@@ -78,7 +78,7 @@ export async function downloadBlob(req: BlobRequest): Promise<number> {
       if (error instanceof TextgenError && error.exitCode !== ExitCode.network) throw error;
       stalls = state.fetched > before ? 0 : stalls + 1;
       if (stalls >= (req.maxStalls ?? 3)) {
-        throw new TextgenError(`Download of ${req.file} failed after ${state.done} of ${req.size} bytes (${(error as Error).message}).`, {
+        throw new TextgenError(`Download of ${req.file} failed after ${state.done} of ${req.size} bytes (${(error as Error).message.replace(/\.$/, '')}).`, {
           exitCode: ExitCode.network,
           hint: `Run the same \`textgen models pull ${req.id}\` again: it resumes from byte ${state.done}.`,
           cause: error,

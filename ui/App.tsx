@@ -48,6 +48,8 @@ export function App(props: AppProps): React.JSX.Element {
       setEngine(next);
       setModel(entry);
       props.onModelChosen?.(entry);
+      if (next.info.notice) chat.add('notice', next.info.notice);
+      chat.add('info', `Loaded ${entry.id}. Type /help for commands.`);
       setPhase({ name: 'chat' });
     } catch (error) {
       chat.add('error', `Could not load ${entry.id}: ${describeError(error)}`);

@@ -26,7 +26,7 @@ export interface LoggedRequest {
 }
 
 export interface Faults {
-  /** Cut the connection after this many body bytes of a file's GET, `times` times. */
+  /** Cut the connection after this many body bytes of a file's GET, the next `times` GETs (counts down). */
   cut?: { file: string; afterBytes: number; times: number };
   /** After the cut, answer 503 to this many GETs of the file. */
   unavailableAfterCut?: number;
@@ -78,7 +78,6 @@ export async function startHub(repos: HubRepoSpec[], options: { token?: string }
     byRepo.set(spec.id, { commit: fakeCommit(spec.id), spec, entries });
   }
   let cdnUrl = '';
-  let cutsDone = 0;
 
   const authorized = (req: IncomingMessage) => !options.token || req.headers.authorization === `Bearer ${options.token}`;
 
@@ -103,7 +102,7 @@ export async function startHub(repos: HubRepoSpec[], options: { token?: string }
       data = data.subarray(start, end + 1);
       status = 206;
     }
-    if (req.method === 'GET' && faults.cut?.file === entry.path && cutsDone >= faults.cut.times && (faults.unavailableAfterCut ?? 0) > 0) {
+    if (req.method === 'GET' && faults.cut?.file === entry.path && faults.cut.times === 0 && (faults.unavailableAfterCut ?? 0) > 0) {
       faults.unavailableAfterCut!--;
       res.writeHead(503).end();
       return;
@@ -111,8 +110,8 @@ export async function startHub(repos: HubRepoSpec[], options: { token?: string }
     headers['content-length'] = String(data.length);
     res.writeHead(status, headers);
     if (req.method === 'HEAD') return void res.end();
-    const cutAt = faults.cut?.file === entry.path && cutsDone < faults.cut.times ? faults.cut.afterBytes - start : Infinity;
-    if (cutAt !== Infinity) cutsDone++;
+    const cutAt = req.method === 'GET' && faults.cut?.file === entry.path && faults.cut.times > 0 ? faults.cut.afterBytes - start : Infinity;
+    if (cutAt !== Infinity) faults.cut!.times--;
     const delay = faults.slow?.file === entry.path ? faults.slow.delayMs : 0;
     for (let off = 0; off < data.length; off += 65536) {
       const chunk = data.subarray(off, Math.min(off + 65536, data.length, off + Math.max(cutAt - off, 0)));

@@ -1,0 +1,139 @@
+/**
+ * `textgen chat`: the chat TUI in a terminal (Ink, loaded only then), or scriptable chat when stdin
+ * is piped (one user turn per line, one reply per line on stdout). Sessions are autosaved after every
+ * turn; --continue resumes the latest, --session NAME a named one.
+ */
+import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
+import { UsageError } from '../generation/errors.js';
+import { inspectModelFolder, loadModel, resolveSettings, type SettingsLayer, type TextGenerator } from '../generation/index.js';
+import type { Conversation } from '../generation/chat/conversation.js';
+import { listCachedModels, snapshotFiles, distinctSize } from '../models-cache/scan.js';
+import { resolveModel } from '../models-cache/resolve.js';
+import type { ModelEntry, SessionData } from '../ui/types.js';
+import type { Command, CommandContext } from './command.js';
+import { fileSessionStore, latestSessionPath, newSessionName, readSession, sessionPath } from './chat-sessions.js';
+import { runPipedChat } from './chat-pipe.js';
+import { GENERATION_FLAGS, settingsLayerFromFlags } from './flags/generation-flags.js';
+import { loadOptionsFrom, MODEL_FLAGS } from './model-options.js';
+import { readUserConfig, rememberLastModel, type UserConfig } from './user-config.js';
+
+/** The chat command. */
+export const chatCommand: Command = {
+  name: 'chat',
+  summary: 'Open the chat TUI (the default in a terminal).',
+  usage: 'textgen chat [--model ID] [--continue | --session NAME] [--system TEXT] [FLAGS]   (piped stdin: one turn per line)',
+  allowPositionals: false,
+  options: {
+    ...MODEL_FLAGS,
+    continue: { type: 'boolean', short: 'c', description: 'Resume the most recent chat session.' },
+    session: { type: 'string', short: 's', valueName: 'NAME', description: 'Resume or start the named session (saved under the data folder).' },
+    system: { type: 'string', valueName: 'TEXT', description: 'System prompt for this chat.' },
+    ...GENERATION_FLAGS,
+  },
+  async run(ctx) {
+    if (ctx.values.continue && ctx.values.session) throw new UsageError('--continue and --session cannot be combined.', 'Use --session NAME to resume a named session.');
+    const config = readUserConfig(ctx.env);
+    const { session, autosavePath } = await openSession(ctx);
+    const system = (ctx.values.system as string | undefined) ?? session?.system;
+    const userLayer = { ...config.settings, ...settingsLayerFromFlags(ctx.values) };
+    if (!ctx.stdin.isTTY || !ctx.stdout.isTTY) return runPiped(ctx, config, session, system, userLayer, autosavePath);
+    return runInteractive(ctx, config, session, system, userLayer, autosavePath);
+  },
+};
+
+async function openSession(ctx: CommandContext): Promise<{ session?: SessionData; autosavePath: string }> {
+  const name = ctx.values.session as string | undefined;
+  if (name) {
+    const path = sessionPath(name, ctx.env);
+    // A new name starts a new session; an existing file must parse (never overwrite a damaged one).
+    return { session: existsSync(path) ? await readSession(path) : undefined, autosavePath: path };
+  }
+  if (ctx.values.continue) {
+    const path = await latestSessionPath(ctx.env);
+    if (!path) throw new UsageError('There is no saved chat session to continue.', 'Start a chat with `textgen chat`; it is saved after every turn.');
+    return { session: await readSession(path), autosavePath: path };
+  }
+  return { autosavePath: sessionPath(newSessionName(), ctx.env) };
+}
+
+/** A picker entry for a model folder outside the cache (a --model path). */
+function folderEntry(id: string, dir: string): ModelEntry {
+  const folder = inspectModelFolder(dir);
+  return { id, path: dir, sizeBytes: distinctSize(snapshotFiles(dir)), architecture: folder.architecture, task: folder.task, dtypes: folder.dtypes, contextLength: folder.contextLength };
+}
+
+/** Usable cached models as picker entries; several snapshots of one id are told apart by revision. */
+function cachedEntries(env: NodeJS.ProcessEnv): ModelEntry[] {
+  const usable = listCachedModels(env).filter((m) => !m.problem && m.architecture && m.task);
+  return usable.map((m) => ({
+    id: usable.filter((o) => o.id === m.id).length > 1 ? `${m.id}@${m.revision.slice(0, 7)}` : m.id,
+    path: m.dir,
+    sizeBytes: m.sizeBytes,
+    architecture: m.architecture!,
+    task: m.task!,
+    dtypes: m.dtypes,
+    contextLength: m.contextLength ?? 0,
+  }));
+}
+
+/** Resolves a model spec to a picker entry: the cache's entry when it is one, else the folder's. */
+function entryFor(spec: string | undefined, config: UserConfig, models: ModelEntry[], env: NodeJS.ProcessEnv): ModelEntry {
+  const resolved = resolveModel(spec, { env, configuredDefault: config.defaultModel ?? config.lastModel });
+  const cached = models.find((m) => m.path === resolved.dir);
+  if (cached) return cached;
+  // Folder ids are stored absolute so a saved session or the remembered model works from any folder.
+  const id = resolved.revision || resolved.id === 'default' ? resolved.id : resolved.dir;
+  return folderEntry(id, resolved.dir);
+}
+
+async function runPiped(ctx: CommandContext, config: UserConfig, session: SessionData | undefined, system: string | undefined, userLayer: SettingsLayer, autosavePath: string): Promise<number> {
+  const spec = (ctx.values.model as string | undefined) ?? session?.model;
+  const entry = entryFor(spec, config, [], ctx.env);
+  const generator = await loadModel(entry.path, loadOptionsFrom(ctx));
+  if (generator.info.notice) ctx.stderr.write(`textgen: ${generator.info.notice}\n`);
+  try {
+    const overrides = session?.settings ?? {};
+    const settings = resolveSettings(generator.info.generationDefaults, userLayer, overrides);
+    const start: Conversation = { system, messages: session?.messages ?? [] };
+    const store = fileSessionStore(autosavePath, ctx.env);
+    await runPipedChat(ctx, generator, start, settings, (c) => store.autosave({ version: 1, model: entry.id, system: c.system, messages: c.messages, settings: overrides }));
+    return 0;
+  } finally {
+    await generator.dispose();
+  }
+}
+
+async function runInteractive(ctx: CommandContext, config: UserConfig, session: SessionData | undefined, system: string | undefined, userLayer: SettingsLayer, autosavePath: string): Promise<number> {
+  const models = cachedEntries(ctx.env);
+  const spec = (ctx.values.model as string | undefined) ?? session?.model;
+  const initialModel = spec ? entryFor(spec, config, models, ctx.env) : undefined;
+  if (initialModel && !models.some((m) => m.path === initialModel.path)) models.unshift(initialModel);
+  const open: TextGenerator[] = [];
+  const { runChatApp } = await import('../ui/render-chat.js');
+  try {
+    await runChatApp(
+      {
+        models,
+        initialModel,
+        lastModelId: config.lastModel ?? config.defaultModel,
+        openModel: async (entry) => {
+          const generator = await loadModel(entry.path, loadOptionsFrom(ctx));
+          open.push(generator);
+          return generator;
+        },
+        onModelChosen: (entry) => rememberLastModel(entry.id, ctx.env),
+        sessions: fileSessionStore(autosavePath, ctx.env),
+        userSettings: userLayer,
+        initialSession: session,
+        system,
+      },
+      { stdin: ctx.stdin, stdout: ctx.stdout as NodeJS.WriteStream, stderr: ctx.stderr as NodeJS.WriteStream },
+    );
+  } finally {
+    // The app disposes a model it replaces; disposing it again here is harmless.
+    await Promise.all(open.map((g) => g.dispose().catch(() => undefined)));
+  }
+  if (existsSync(autosavePath)) ctx.stderr.write(`textgen: session saved as ${basename(autosavePath, '.json')} (resume with \`textgen chat --continue\`)\n`);
+  return 0;
+}

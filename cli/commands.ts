@@ -20,6 +20,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'perplexity', summary: 'Score text: cross-entropy and perplexity.', load: async () => (await import('../commands/perplexity.js')).perplexityCommand },
   { name: 'bench', summary: 'Measure prompt processing and generation speed.', load: async () => (await import('../commands/bench.js')).benchCommand },
   { name: 'train', summary: 'Train a small causal LM from plain text.', load: async () => (await import('../commands/train.js')).trainCommand },
+  { name: 'config', summary: 'Show or change the user config (default model, generation settings).', load: async () => (await import('../commands/config.js')).configCommand },
   { name: 'doctor', summary: 'Show the runtime, execution providers and paths.', load: async () => (await import('../commands/doctor.js')).doctorCommand },
 ];
 

@@ -51,9 +51,10 @@ export function describeModel(id: string, revision: string | undefined, dir: str
   const files = snapshotFiles(dir);
   const sizeOf = (rel: string) => files.find((f) => f.path === rel)?.size ?? 0;
   const config: Record<string, unknown> = {};
+  const source = configSource(folder);
   for (const [label, keys] of CONFIG_KEYS) {
-    const key = keys.find((k) => folder.config[k] !== undefined);
-    if (key) config[label] = Array.isArray(folder.config[key]) ? folder.config[key][0] : folder.config[key];
+    const key = keys.find((k) => source[k] !== undefined);
+    if (key) config[label] = Array.isArray(source[key]) ? source[key][0] : source[key];
   }
   const dtypes: ModelDescription['dtypes'] = {};
   const names = files.map((f) => f.path);
@@ -62,7 +63,9 @@ export function describeModel(id: string, revision: string | undefined, dir: str
     const all = onnx.flatMap((f) => [f, ...externalDataOf(names, f)]);
     dtypes[dtype] = { files: all, sizeBytes: all.reduce((a, f) => a + sizeOf(f), 0) };
   }
-  const generationDefaults = Object.fromEntries(Object.entries(folder.generationConfig ?? {}).filter(([k]) => !IGNORED_GENERATION_KEYS.has(k)));
+  // onnxruntime-genai folders keep their generation defaults under genai_config.json "search".
+  const generation = folder.generationConfig ?? (folder.genaiConfig?.search as Record<string, unknown> | undefined) ?? {};
+  const generationDefaults = Object.fromEntries(Object.entries(generation).filter(([k]) => !IGNORED_GENERATION_KEYS.has(k)));
   return {
     id,
     revision,
@@ -79,6 +82,13 @@ export function describeModel(id: string, revision: string | undefined, dir: str
     chatTemplate: folder.hasChatTemplate,
     generationDefaults,
   };
+}
+
+/** config.json, or for an onnxruntime-genai folder without one, the model section of genai_config.json. */
+function configSource(folder: ModelFolder): Record<string, any> {
+  if (Object.keys(folder.config).length > 0 || !folder.genaiConfig?.model) return folder.config;
+  const model = folder.genaiConfig.model as Record<string, any>;
+  return { model_type: model.type, vocab_size: model.vocab_size, ...(model.decoder ?? {}) };
 }
 
 function relativeTo(dir: string, abs: string): string {
@@ -102,7 +112,7 @@ export async function showModel(ctx: CommandContext, spec: string): Promise<numb
   for (const [dtype, v] of Object.entries(d.dtypes)) out.push(`  ${dtype.padEnd(6)} ${formatBytes(v!.sizeBytes).padStart(8)}  ${v!.files.join(', ')}`);
   out.push('', 'Generation defaults:');
   const gen = Object.entries(d.generationDefaults);
-  if (gen.length === 0) out.push('  (none: no generation_config.json)');
+  if (gen.length === 0) out.push('  (none in the model folder)');
   for (const [k, v] of gen) out.push(`  ${k}: ${JSON.stringify(v)}`);
   out.push('', 'Files:');
   ctx.stdout.write(`${out.join('\n')}\n`);

@@ -49,3 +49,17 @@ export function readUserConfig(env: NodeJS.ProcessEnv = process.env): UserConfig
 export function rememberLastModel(id: string, env: NodeJS.ProcessEnv = process.env): void {
   open(env).set('lastModel', id);
 }
+
+/** Sets or clears (undefined) the default model. */
+export function setDefaultModel(id: string | undefined, env: NodeJS.ProcessEnv = process.env): void {
+  const store = open(env);
+  if (id === undefined) store.delete('defaultModel');
+  else store.set('defaultModel', id);
+}
+
+/** Replaces the saved generation-settings layer (an empty layer removes it). */
+export function writeUserSettings(settings: SettingsLayer, env: NodeJS.ProcessEnv = process.env): void {
+  const store = open(env);
+  if (Object.keys(settings).length === 0) store.delete('settings');
+  else store.set('settings', settings);
+}

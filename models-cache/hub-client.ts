@@ -29,7 +29,8 @@ export function isOffline(env: NodeJS.ProcessEnv = process.env): boolean {
 
 /** What the hub says about one file at one revision. */
 export interface FileMetadata {
-  commit: string;
+  /** X-Repo-Commit; absent only from servers that do not send it. */
+  commit?: string;
   etag: string;
   size: number;
   /** The URL to GET: the resolve URL, or the CDN URL a redirect pointed at. */
@@ -167,12 +168,12 @@ export async function fetchFileMetadata(config: HubConfig, id: string, revision:
   const commit = h.get('x-repo-commit');
   const etag = normalizeEtag(h.get('x-linked-etag') ?? h.get('etag'));
   const size = Number(h.get('x-linked-size') ?? h.get('content-length'));
-  if (!commit || !etag || !Number.isInteger(size) || size < 0) {
-    throw new TextgenError(`${url} answered without X-Repo-Commit, ETag or size.`, {
+  if (!etag || !Number.isInteger(size) || size < 0) {
+    throw new TextgenError(`${url} answered without an ETag or a size.`, {
       exitCode: ExitCode.network,
       hint: 'The endpoint does not look like a Hugging Face hub (or a proxy strips its headers); check HF_ENDPOINT.',
     });
   }
   const location = h.get('location');
-  return { commit, etag, size, location: location ? new URL(location, reached).toString() : reached };
+  return { commit: commit ?? undefined, etag, size, location: location ? new URL(location, reached).toString() : reached };
 }

@@ -4,7 +4,8 @@
  * the ref are written only after every blob is complete and verified, so a failed pull leaves no
  * half-made snapshot behind (only resumable `.incomplete` blobs).
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { type Dtype, inspectModelFolder } from '../generation/model/model-folder.js';
 import { ExitCode, TextgenError, UsageError } from '../generation/errors.js';
 import { fetchFileMetadata, fetchRevisionInfo, hubConfig, isOffline, type FileMetadata, type HubConfig } from './hub-client.js';
@@ -13,7 +14,7 @@ import { blobPath, hasBlob, linkSnapshotFile, resolveRevision, snapshotDir, writ
 import { acquireRepoLock } from './lock.js';
 import { LOCAL_ORG, repoDir } from './paths.js';
 import { chooseDtype, configFilesOf, genaiWeightFiles, weightFilesFor } from './select-files.js';
-import { validateHashName, validateRepoFilename, validateRepoId, validateRevision } from './validate.js';
+import { assertRealInside, validateHashName, validateRepoFilename, validateRepoId, validateRevision } from './validate.js';
 
 /** What a pull reports while it runs (the command turns these into progress output). */
 export type PullEvent =
@@ -90,10 +91,12 @@ async function pullLocked(o: PullOptions & { id: string; revision: string; repo:
   // Every name is checked before anything is written: one hostile name stops the whole pull.
   for (const f of info.files) validateRepoFilename(f);
   o.onEvent?.({ type: 'revision', commit });
+  mkdirSync(join(o.repo, 'blobs'), { recursive: true });
+  assertRealInside(o.repo, join(o.repo, 'blobs'));
   const head = async (file: string): Promise<Job> => {
     const meta = await fetchFileMetadata(o.config, o.id, o.revision, file, o.signal);
     validateHashName('etag', meta.etag);
-    if (meta.commit !== commit) {
+    if (meta.commit !== undefined && meta.commit !== commit) {
       throw new TextgenError(`${o.id}@${o.revision} moved to commit ${meta.commit} during the pull.`, { exitCode: ExitCode.network, hint: 'Run the pull again.' });
     }
     return { file, meta };

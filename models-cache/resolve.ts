@@ -45,7 +45,8 @@ export function parseModelRef(spec: string): ModelRef {
 
 /** Whether a spec is meant as a path rather than a repo id. */
 function looksLikePath(spec: string): boolean {
-  return spec.startsWith('/') || spec.startsWith('.') || spec.startsWith('~') || spec.includes('\\') || spec.split('/').length > 2;
+  const name = spec.split('@')[0];
+  return spec.startsWith('/') || spec.startsWith('.') || spec.startsWith('~') || spec.includes('\\') || name.split('/').length > 2;
 }
 
 function expandHome(spec: string): string {

@@ -26,12 +26,14 @@ export interface StatusFields {
   busy: boolean;
 }
 
-/** `model · device · ctx used/len · TTFT · tok/s`, with dashes before the first reply. */
+/** `model · device · ctx used/len (reused N) · TTFT · tok/s`, with dashes before the first reply. */
 export function statusText(f: StatusFields): string {
   const used = f.stats ? f.stats.contextUsed : 0;
   const ttft = f.stats ? `${Math.round(f.stats.ttftMs)} ms` : '—';
   const rate = f.stats ? `${f.stats.tokensPerSecond.toFixed(1)} tok/s` : '— tok/s';
-  const parts = [f.model, f.device, `ctx ${used}/${f.contextLength}`, `TTFT ${ttft}`, rate];
+  // "reused" shows the KV-cache prefix the core kept from the previous turn.
+  const reused = f.stats?.cachedTokens ? ` (reused ${f.stats.cachedTokens})` : '';
+  const parts = [f.model, f.device, `ctx ${used}/${f.contextLength}${reused}`, `TTFT ${ttft}`, rate];
   if (f.busy) parts.push('generating… (Ctrl-C stops)');
   return parts.join(' · ');
 }

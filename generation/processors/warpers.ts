@@ -42,6 +42,39 @@ export function temperatureWarper(temperature: number): LogitsProcessor {
   };
 }
 
+/** The k-th largest value of `values` (1 <= k <= length), by a size-k min-heap: O(n log k). */
+function kthLargest(values: Float32Array, k: number): number {
+  const heap = new Float64Array(k);
+  let size = 0;
+  const siftDown = (i: number) => {
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < size && heap[l] < heap[m]) m = l;
+      if (r < size && heap[r] < heap[m]) m = r;
+      if (m === i) return;
+      [heap[i], heap[m]] = [heap[m], heap[i]];
+      i = m;
+    }
+  };
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (size < k) {
+      let j = size++;
+      heap[j] = v;
+      while (j > 0 && heap[(j - 1) >> 1] > heap[j]) {
+        [heap[j], heap[(j - 1) >> 1]] = [heap[(j - 1) >> 1], heap[j]];
+        j = (j - 1) >> 1;
+      }
+    } else if (v > heap[0]) {
+      heap[0] = v;
+      siftDown(0);
+    }
+  }
+  return heap[0];
+}
+
 /**
  * TopKLogitsWarper: k = min(max(top_k, min_tokens_to_keep), vocab); every score strictly below the
  * k-th largest becomes −inf, so tokens tied with the k-th are all kept.
@@ -51,29 +84,54 @@ export function topKWarper(topK: number, minTokensToKeep = 1): LogitsProcessor {
   return {
     name: 'top_k',
     apply(logits) {
-      const k = Math.min(k0, logits.length);
-      const threshold = Float32Array.from(logits).sort()[logits.length - k];
+      if (k0 >= logits.length) return;
+      const threshold = kthLargest(logits, k0);
       for (let i = 0; i < logits.length; i++) if (logits[i] < threshold) logits[i] = FILTERED;
     },
   };
 }
 
 /**
+ * The smallest set of most likely tokens (all ties at its edge included) whose mass reaches `mass`,
+ * found by lowering a probability threshold, so the usual nucleus is sorted instead of the vocabulary.
+ */
+function headCandidates(probs: Float64Array, mass: number): number[] {
+  let top = 0;
+  for (let i = 0; i < probs.length; i++) if (probs[i] > top) top = probs[i];
+  for (let t = top / 16; ; t /= 16) {
+    const picked: number[] = [];
+    let sum = 0;
+    for (let i = 0; i < probs.length; i++) {
+      if (probs[i] >= t) {
+        picked.push(i);
+        sum += probs[i];
+      }
+    }
+    if (sum >= mass || t === 0) return picked;
+  }
+}
+
+/**
  * TopPLogitsWarper: sort ascending, cumulate softmax probabilities, remove tokens whose cumulative
- * probability is <= 1 − top_p, but never the last (most likely) min_tokens_to_keep.
+ * probability is <= 1 − top_p, but never the last (most likely) min_tokens_to_keep. Computed from
+ * the top: a token is kept iff the mass ranked above it (descending, ties by index descending, the
+ * mirror of a stable ascending sort) is < top_p; only the head of the distribution is sorted.
  */
 export function topPWarper(topP: number, minTokensToKeep = 1): LogitsProcessor {
   return {
     name: 'top_p',
     apply(logits) {
       const probs = softmax(logits);
-      const order = sortedIndices(logits);
-      const keepFrom = order.length - minTokensToKeep;
-      let cumulative = 0;
-      for (let r = 0; r < keepFrom; r++) {
-        cumulative += probs[order[r]];
-        if (cumulative <= 1 - topP) logits[order[r]] = FILTERED;
+      const byMassDesc = (a: number, b: number) => probs[b] - probs[a] || b - a;
+      let head = headCandidates(probs, topP).sort(byMassDesc);
+      if (head.length < minTokensToKeep) head = Array.from(probs.keys()).sort(byMassDesc);
+      const keep = new Uint8Array(logits.length);
+      let above = 0;
+      for (let r = 0; r < head.length; r++) {
+        if (r < minTokensToKeep || above < topP) keep[head[r]] = 1;
+        above += probs[head[r]];
       }
+      for (let i = 0; i < logits.length; i++) if (!keep[i]) logits[i] = FILTERED;
     },
   };
 }

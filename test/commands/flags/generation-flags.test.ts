@@ -12,7 +12,8 @@ function layer(args: string[]) {
   const options = Object.fromEntries(
     Object.entries(GENERATION_FLAGS).map(([k, s]) => [k, { type: s.type, ...(s.short ? { short: s.short } : {}), ...(s.multiple ? { multiple: true } : {}) }]),
   );
-  return settingsLayerFromFlags(parseArgs({ args, options, strict: true, allowPositionals: true }).values);
+  const { values } = parseArgs({ args, options, strict: true, allowPositionals: true });
+  return settingsLayerFromFlags(values as Parameters<typeof settingsLayerFromFlags>[0]);
 }
 
 test('no flags give an empty layer, so lower layers keep their values', () => {

@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { minPWarper, temperatureWarper, topKWarper, topPWarper, typicalWarper } from '../../../generation/processors/warpers.js';
+import { createRng, softmax } from '../../../generation/processors/sampler.js';
 import { kept, logs, NEG, run } from './helpers.js';
 
 const P4 = logs([0.1, 0.2, 0.3, 0.4]);
@@ -71,4 +72,35 @@ test('typical_p keeps tokens whose surprise is closest to the entropy (TypicalLo
 test('typical_p ignores -inf tokens in the entropy and removes nothing more', () => {
   // Two equal finite tokens: H = ln 2, both shifted scores 0, -inf shifted = inf.
   assert.deepEqual(kept(run(typicalWarper(0.5), [0, NEG, 0])), [0, 2]);
+});
+
+test('top_p and top_k fast paths equal the literal transformers algorithm on random rows', () => {
+  // Reference: TopPLogitsWarper exactly as written (stable ascending sort, cumsum, <= 1 − p, keep the
+  // last min_tokens_to_keep) and TopKLogitsWarper via a full sort.
+  const refTopP = (row: number[], p: number, minKeep: number) => {
+    const probs = softmax(row);
+    const order = row.map((_, i) => i).sort((a, b) => row[a] - row[b] || a - b);
+    let cum = 0;
+    const out = row.slice();
+    order.forEach((id, r) => {
+      cum += probs[id];
+      if (cum <= 1 - p && r < order.length - minKeep) out[id] = NEG;
+    });
+    return out;
+  };
+  const refTopK = (row: number[], k: number) => {
+    const kth = row.slice().sort((a, b) => b - a)[Math.min(k, row.length) - 1];
+    return row.map((x) => (x < kth ? NEG : x));
+  };
+  const rng = createRng(2024);
+  for (let trial = 0; trial < 200; trial++) {
+    const vocab = 1 + (rng.nextUint32() % 300);
+    // Coarse values create ties; a wide range creates long tails.
+    const row = Array.from({ length: vocab }, () => Math.fround(Math.round((rng.nextFloat() - 0.5) * 40) / 4));
+    const p = [0.05, 0.3, 0.9, 0.99][trial % 4];
+    const minKeep = 1 + (trial % 3);
+    const k = 1 + (rng.nextUint32() % 20);
+    assert.deepEqual(run(topPWarper(p, minKeep), row), refTopP(Array.from(Float32Array.from(row)), p, minKeep), `top_p trial ${trial}`);
+    assert.deepEqual(run(topKWarper(k), row), refTopK(row, k), `top_k trial ${trial}`);
+  }
 });

@@ -6,3 +6,4 @@ export type { ModelInfo, LoadOptions } from './model-host.js';
 export type { GenerationEvent, GenerationStats, SequenceResult, FinishReason } from './events.js';
 export { resolveSettings, DEFAULT_SETTINGS, type GenerationSettings, type SettingsLayer } from './settings.js';
 export { inspectModelFolder, DTYPE_SUFFIXES, type ModelFolder, type Dtype } from './model/model-folder.js';
+export { slidingWindows, type ScoreRequest, type ScoreResult, type ScoreWindow } from './decode/score.js';

@@ -14,6 +14,7 @@ import { TextTokenizer } from './tokenizer/tokenizer.js';
 import { beamLoop } from './decode/beam-loop.js';
 import { sampleLoop, type LoopModel } from './decode/sample-loop.js';
 import { CausalStepModel, Seq2SeqStepModel, type StepModel } from './decode/step-model.js';
+import { scoreCausal, scoreSeq2Seq, type ScoreRequest, type ScoreResult } from './decode/score.js';
 
 /** How a model is loaded. */
 export interface LoadOptions extends OpenOptions {
@@ -122,6 +123,20 @@ export class ModelHost {
         step.dispose();
       }
     }
+  }
+
+  /** Teacher-forced NLL of the requested tokens (perplexity); see {@link ScoreRequest}. */
+  async score(request: ScoreRequest): Promise<ScoreResult> {
+    if ('ids' in request) {
+      if (!(this.runner instanceof DecoderRunner)) throw new InputError('This is a text-to-text model: score (input, target) pairs.', 'Give JSONL lines {"input": ..., "target": ...}.');
+      if (request.ids.length > this.info.contextLength) throw new InputError(`A window of ${request.ids.length} tokens exceeds the model's context of ${this.info.contextLength} tokens.`, 'Use a smaller --max-length.');
+      if (!Number.isInteger(request.scoreFrom) || request.scoreFrom < 1) throw new InputError(`scoreFrom must be an integer >= 1, got ${request.scoreFrom}.`);
+      return scoreCausal(this.runner, request.ids, request.scoreFrom, request.perToken);
+    }
+    if (this.runner instanceof DecoderRunner) throw new InputError('This is a causal LM: score token windows, not (input, target) pairs.');
+    const defaults = this.info.generationDefaults;
+    const start = defaults.decoder_start_token_id ?? defaults.pad_token_id ?? this.tokenizer.padId ?? this.info.eosTokenIds[0] ?? 0;
+    return scoreSeq2Seq(this.runner, request.inputIds, request.targetIds, start, request.perToken);
   }
 
   /** Token ids of a prompt, checked against the context window. */

@@ -8,6 +8,7 @@ import { AbortedError, DeviceError, InputError, ModelError, TextgenError, UsageE
 import type { GenerationEvent } from './events.js';
 import { ModelHost, type LoadOptions, type ModelInfo } from './model-host.js';
 import type { FromWorker, ToWorker, WireError } from './runtime/protocol.js';
+import type { ScoreRequest, ScoreResult } from './decode/score.js';
 import type { GenerationSettings } from './settings.js';
 
 /** Options for {@link loadModel}. */
@@ -37,6 +38,8 @@ export interface TextGenerator {
   generate(request: GenerateRequest): AsyncGenerator<GenerationEvent>;
   tokenize(text: string, options?: { addSpecialTokens?: boolean }): Promise<number[]>;
   detokenize(ids: number[]): Promise<string>;
+  /** Teacher-forced NLL of tokens (perplexity): one causal window, or an (input, target) pair. */
+  score(request: ScoreRequest): Promise<ScoreResult>;
   dispose(): Promise<void>;
 }
 
@@ -64,6 +67,10 @@ class InProcessGenerator implements TextGenerator {
 
   async detokenize(ids: number[]): Promise<string> {
     return this.host.detokenize(ids);
+  }
+
+  score(request: ScoreRequest): Promise<ScoreResult> {
+    return this.host.score(request);
   }
 
   async dispose(): Promise<void> {
@@ -207,6 +214,10 @@ class WorkerGenerator implements TextGenerator {
 
   detokenize(ids: number[]): Promise<string> {
     return this.request((id) => ({ type: 'detokenize', id, ids }));
+  }
+
+  score(request: ScoreRequest): Promise<ScoreResult> {
+    return this.request((id) => ({ type: 'score', id, request }));
   }
 
   async dispose(): Promise<void> {

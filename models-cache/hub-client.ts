@@ -117,16 +117,17 @@ export function statusError(config: HubConfig, response: Response, what: { id: s
 export async function requestFollowing(
   config: HubConfig,
   url: string,
-  init: HubRequestInit & { sameOriginOnly?: boolean },
+  init: HubRequestInit & { relativeOnly?: boolean },
 ): Promise<{ response: Response; url: string }> {
   let current = url;
   for (let hop = 0; hop < 10; hop++) {
     const response = await hubRequest(config, current, init);
     const location = response.headers.get('location');
     if (response.status < 300 || response.status > 399 || !location) return { response, url: current };
+    // HEAD follows only relative redirects (a renamed repo); an absolute one points at a CDN and its
+    // 302 already carries the metadata. huggingface_hub draws the same line.
+    if (init.relativeOnly && /^([a-z][a-z0-9+.-]*:|\/\/)/i.test(location)) return { response, url: current };
     const next = new URL(location, current).toString();
-    // HEAD stops at a redirect to another host: that 302 already carries the metadata (huggingface_hub does the same).
-    if (init.sameOriginOnly && new URL(next).origin !== new URL(current).origin) return { response, url: current };
     await response.body?.cancel();
     current = next;
   }
@@ -162,7 +163,7 @@ export function resolveUrl(config: HubConfig, id: string, revision: string, file
 export async function fetchFileMetadata(config: HubConfig, id: string, revision: string, file: string, signal?: AbortSignal): Promise<FileMetadata> {
   const url = resolveUrl(config, id, revision, file);
   // identity: a compressed answer would report the compressed size.
-  const { response, url: reached } = await requestFollowing(config, url, { method: 'HEAD', signal, sameOriginOnly: true, headers: { 'accept-encoding': 'identity' } });
+  const { response, url: reached } = await requestFollowing(config, url, { method: 'HEAD', signal, relativeOnly: true, headers: { 'accept-encoding': 'identity' } });
   if (response.status >= 400) throw statusError(config, response, { id, revision, file });
   const h = response.headers;
   const commit = h.get('x-repo-commit');

@@ -141,6 +141,9 @@ export function settingsLayerFromFlags(values: FlagValues): SettingsLayer {
   if (values['do-sample'] === true && values.greedy === true) throw new UsageError('--do-sample and --greedy cannot be used together');
   if (values['do-sample'] === true) layer.do_sample = true;
   if (values.greedy === true) layer.do_sample = false;
+  // Asking for a temperature above 0 means asking to sample (as ollama and llama.cpp behave), even when
+  // the model's generation_config.json says do_sample false; --greedy still wins.
+  if (layer.do_sample === undefined && layer.temperature !== undefined && layer.temperature > 0) layer.do_sample = true;
   if (values['early-stopping'] === true) layer.early_stopping = true;
   return layer;
 }

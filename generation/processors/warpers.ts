@@ -107,7 +107,8 @@ function headCandidates(probs: Float64Array, mass: number): number[] {
         sum += probs[i];
       }
     }
-    if (sum >= mass || t === 0) return picked;
+    // The margin covers summation-order rounding, so the walk in sorted order also reaches `mass`.
+    if (sum >= mass + 1e-9 || t === 0) return picked;
   }
 }
 

@@ -138,6 +138,30 @@ export class DecoderRunner {
     return this.logitsScratch;
   }
 
+  /**
+   * Teacher-forced forward of one whole sequence from an empty cache (scoring): returns the logits of
+   * its last `keep` positions as a view of the output, [keep × vocab] float32 or float16 bits. Only the
+   * logits are fetched, so no present tensors are copied out.
+   */
+  async sequenceLogits(ids: number[], keep: number): Promise<{ data: Float32Array | Uint16Array; vocab: number }> {
+    const state = this.newState(1, 1);
+    try {
+      state.masks[0] = ids.map(() => 1);
+      const feeds = this.buildFeeds(state, [ids], [ids.map((_, i) => i)]);
+      // logits_to_keep = k returns the last k positions; models without the input return all of them.
+      if (this.names.keep) feeds[this.names.keep] = tensor('int64', BigInt64Array.of(BigInt(keep)), []);
+      const session = state.cache && this.sessions.first ? this.sessions.first : this.sessions.main;
+      if (session !== this.sessions.main) for (const spec of this.specs!) delete feeds[spec.input];
+      const out = (await session.run(feeds, [this.names.logits]))[this.names.logits];
+      const vocab = out.dims[out.dims.length - 1];
+      const steps = out.dims.length === 3 ? out.dims[1] : 1;
+      const data = out.data as Float32Array | Uint16Array;
+      return { data: data.subarray((steps - keep) * vocab, steps * vocab), vocab };
+    } finally {
+      state.dispose();
+    }
+  }
+
   private buildFeeds(state: DecoderState, ids: number[][], positions: number[][]): Record<string, Tensor> {
     const { inputs } = this.io;
     const batch = ids.length;

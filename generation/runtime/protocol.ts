@@ -2,6 +2,7 @@
  * Messages between the main thread (TextGenerator) and the model worker.
  */
 import type { GenerationEvent } from '../events.js';
+import type { ScoreRequest } from '../decode/score.js';
 import type { HostGenerateRequest, LoadOptions, ModelInfo } from '../model-host.js';
 
 /** Main → worker. */
@@ -9,6 +10,7 @@ export type ToWorker =
   | { type: 'load'; dir: string; options: LoadOptions }
   | { type: 'generate'; id: number; request: HostGenerateRequest; abort: SharedArrayBuffer }
   | { type: 'tokenize'; id: number; text: string; addSpecialTokens: boolean }
+  | { type: 'score'; id: number; request: ScoreRequest }
   | { type: 'detokenize'; id: number; ids: number[] }
   | { type: 'dispose' };
 

@@ -118,6 +118,31 @@ export class Seq2SeqRunner {
     return lastPositionLogits(out.logits, tokens.length);
   }
 
+  /**
+   * Teacher-forced decoder pass over `decoderIds` (scoring): the encoder runs on `inputIds`, then the
+   * decoder sees the whole sequence from an empty cache. Returns the logits of every decoder position,
+   * [decoderIds.length × vocab] float32 or float16 bits; only the logits are fetched.
+   */
+  async sequenceLogits(inputIds: number[], decoderIds: number[]): Promise<{ data: Float32Array | Uint16Array; vocab: number }> {
+    const state = await this.encode([inputIds], 0, 1);
+    try {
+      const session = this.sessions.firstDecoder ?? this.sessions.decoder;
+      const io = session === this.sessions.decoder ? this.decoderIo : sessionIo(session);
+      const feeds: Record<string, Tensor> = { input_ids: intTensor(io.inputs.get('input_ids')?.type ?? 'int64', decoderIds, [1, decoderIds.length]) };
+      if (io.inputs.has('encoder_attention_mask')) feeds.encoder_attention_mask = state.encoderMask;
+      if (io.inputs.has('encoder_hidden_states')) feeds.encoder_hidden_states = state.hidden;
+      if (io.inputs.has('use_cache_branch')) feeds.use_cache_branch = tensor('bool', Uint8Array.of(0), [1]);
+      if (session === this.sessions.decoder) {
+        Object.assign(feeds, state.cache.feeds());
+        for (const name of this.crossNames) feeds[name] = this.emptyCross(name, 1);
+      }
+      const out = (await session.run(feeds, ['logits'])).logits;
+      return { data: out.data as Float32Array | Uint16Array, vocab: out.dims[out.dims.length - 1] };
+    } finally {
+      state.dispose();
+    }
+  }
+
   private emptyCross(name: string, batch: number): Tensor {
     const spec = this.decoderIo.inputs.get(name)!;
     const dims = spec.shape.map((d, i) => (i === 0 ? batch : typeof d === 'number' ? d : 0));

@@ -59,6 +59,9 @@ port.on('message', async (message: ToWorker) => {
       case 'tokenize':
         send({ type: 'result', id: message.id, value: host!.tokenize(message.text, message.addSpecialTokens) });
         break;
+      case 'score':
+        send({ type: 'result', id: message.id, value: await host!.score(message.request) });
+        break;
       case 'detokenize':
         send({ type: 'result', id: message.id, value: host!.detokenize(message.ids) });
         break;

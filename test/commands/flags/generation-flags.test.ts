@@ -26,7 +26,7 @@ test('each flag sets its setting', () => {
     [['--max-new-tokens', '0'], { max_new_tokens: 0 }],
     [['--min-new-tokens', '4'], { min_new_tokens: 4 }],
     [['--temperature', '0'], { temperature: 0 }],
-    [['--temperature', '.7'], { temperature: 0.7 }],
+    [['--temperature', '.7'], { temperature: 0.7, do_sample: true }],
     [['--top-k', '40'], { top_k: 40 }],
     [['--top-p', '1'], { top_p: 1 }],
     [['--top-p', '0.9'], { top_p: 0.9 }],

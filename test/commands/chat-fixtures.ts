@@ -1,0 +1,64 @@
+// Test helper for the chat end-to-end tests: a temp sandbox whose hub cache holds stories260K twice,
+// as `local/stories` (no chat template: completion mode) and `local/stories-chat` (a temp copy whose
+// tokenizer_config.json gets the real Llama-2 chat template of ort-genai-tiny-random-llama-fp16).
+// Config and data folders point into the sandbox so nothing touches the real home folder.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { execa, type Result } from 'execa';
+
+export const repoRoot = resolve(import.meta.dirname, '..', '..');
+export const modelsDir = resolve(repoRoot, '..', 'shared', 'models');
+export const storiesDir = join(modelsDir, 'stories260K-onnx');
+export const bin = join(repoRoot, 'bin', 'textgen.js');
+
+/** Fails early with a clear message when the CLI has not been built. */
+export function assertBuilt(): void {
+  if (!existsSync(join(repoRoot, 'dist', 'commands', 'chat.js'))) throw new Error('dist/ is missing: run `npm run build` before these tests');
+}
+
+export interface ChatSandbox {
+  root: string;
+  env: Record<string, string>;
+  /** The snapshot folder of local/stories-chat (the templated copy). */
+  chatModelDir: string;
+  cleanup(): void;
+}
+
+function cacheModel(hub: string, name: string, files: Record<string, string | undefined>): string {
+  const repo = join(hub, `models--local--${name}`);
+  const snapshot = join(repo, 'snapshots', 'local');
+  mkdirSync(snapshot, { recursive: true });
+  mkdirSync(join(repo, 'refs'), { recursive: true });
+  writeFileSync(join(repo, 'refs', 'main'), 'local');
+  for (const entry of readdirSync(storiesDir)) {
+    const replacement = files[entry];
+    if (replacement === undefined) symlinkSync(join(storiesDir, entry), join(snapshot, entry));
+    else writeFileSync(join(snapshot, entry), replacement);
+  }
+  return snapshot;
+}
+
+/** Creates the sandbox described above. */
+export function chatSandbox(): ChatSandbox {
+  const root = mkdtempSync(join(tmpdir(), 'textgen-chat-'));
+  const hub = join(root, 'hub');
+  cacheModel(hub, 'stories', {});
+  const llamaConfig = JSON.parse(readFileSync(join(modelsDir, 'ort-genai-tiny-random-llama-fp16', 'tokenizer_config.json'), 'utf8'));
+  const storiesConfig = JSON.parse(readFileSync(join(storiesDir, 'tokenizer_config.json'), 'utf8'));
+  const chatModelDir = cacheModel(hub, 'stories-chat', { 'tokenizer_config.json': JSON.stringify({ ...storiesConfig, chat_template: llamaConfig.chat_template }) });
+  const env = {
+    PATH: process.env.PATH ?? '',
+    HOME: join(root, 'home'),
+    HF_HUB_CACHE: hub,
+    TEXTGEN_CONFIG_DIR: join(root, 'config'),
+    TEXTGEN_DATA_DIR: join(root, 'data'),
+    TERM: 'xterm-256color',
+  };
+  return { root, env, chatModelDir, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+/** Runs `textgen ...args` with piped stdin; never rejects. */
+export function textgen(args: string[], env: Record<string, string>, input = ''): Promise<Result> {
+  return execa('node', [bin, ...args], { cwd: repoRoot, env, extendEnv: false, reject: false, input, timeout: 60_000 }) as Promise<Result>;
+}

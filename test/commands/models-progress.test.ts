@@ -1,0 +1,50 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { progressReporter } from '../../commands/models-progress.js';
+import { formatBytes, formatDuration, formatRevision, renderTable } from '../../commands/models-format.js';
+
+function capture(isTTY: boolean) {
+  const stream = Object.assign(new PassThrough(), { isTTY });
+  let text = '';
+  stream.on('data', (d) => (text += String(d)));
+  return { stream, text: () => text };
+}
+
+test('a terminal gets a redrawn bar with bytes, rate and ETA', async () => {
+  const out = capture(true);
+  const report = progressReporter(out.stream);
+  report({ type: 'file-start', file: 'onnx/model.onnx', size: 4 << 20, resumeFrom: 1 << 20 });
+  await new Promise((r) => setTimeout(r, 120));
+  report({ type: 'file-progress', file: 'onnx/model.onnx', done: 2 << 20, size: 4 << 20 });
+  report({ type: 'file-done', file: 'onnx/model.onnx', size: 4 << 20, fetched: 3 << 20 });
+  assert.match(out.text(), /\r\x1b\[K {2}onnx\/model\.onnx {2}\[#{12}-{12}\] {2}50% {2}2\.0 MB\/4\.0 MB {2}[\d.]+ [KMG]?B\/s {2}ETA \d+s/);
+  assert.match(out.text(), /onnx\/model\.onnx {2}4\.0 MB {2}downloaded in [\d.]+s/);
+});
+
+test('a pipe gets plain lines, with the resume point for big files', () => {
+  const out = capture(false);
+  const report = progressReporter(out.stream);
+  report({ type: 'waiting-for-lock', pid: 42 });
+  report({ type: 'file-cached', file: 'config.json', size: 489 });
+  report({ type: 'file-start', file: 'onnx/model.onnx', size: 4 << 20, resumeFrom: 1 << 20 });
+  report({ type: 'file-progress', file: 'onnx/model.onnx', done: 2 << 20, size: 4 << 20 });
+  report({ type: 'file-retry', file: 'onnx/model.onnx', done: 2 << 20, error: 'socket hang up' });
+  assert.equal(
+    out.text(),
+    'Waiting for another pull of this model to finish (pid 42)...\n' +
+      '  config.json  489 B  already in the cache\n' +
+      'Downloading onnx/model.onnx (4.0 MB), resuming at 1.0 MB\n' +
+      '  onnx/model.onnx: interrupted at 2.0 MB (socket hang up); retrying\n',
+  );
+});
+
+test('sizes, durations, revisions and tables', () => {
+  const sizes: Array<[number, string]> = [[0, '0 B'], [1023, '1023 B'], [1536, '1.5 KB'], [1082992, '1.0 MB'], [50 * 1024 ** 3, '50 GB']];
+  for (const [n, s] of sizes) assert.equal(formatBytes(n), s);
+  const durations: Array<[number, string]> = [[4.4, '4s'], [65, '1m05s'], [3700, '1h01m'], [Infinity, '?']];
+  for (const [n, s] of durations) assert.equal(formatDuration(n), s);
+  assert.equal(formatRevision(['main'], 'a'.repeat(40)), 'main (aaaaaaa)');
+  assert.equal(formatRevision([], 'local'), 'local');
+  assert.equal(renderTable([['A', 'BB'], ['ccc', 'd']]), 'A    BB\nccc  d\n');
+});

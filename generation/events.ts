@@ -38,6 +38,22 @@ export interface SequenceResult {
   finish_reason: FinishReason;
   /** Beam score (sum of log-probabilities / length^length_penalty) when beam search ran. */
   score?: number;
+  /** One entry per generated token when settings.logprobs > 0 (greedy and sampling; not beam search). */
+  logprobs?: TokenLogprob[];
+}
+
+/** A token id with its natural-log probability. */
+export interface TokenLogprobEntry {
+  token_id: number;
+  logprob: number;
+}
+
+/**
+ * A generated token's log-probability under the distribution it was chosen from (the logits after
+ * every processor and warper), with the most likely finite alternatives, most likely first.
+ */
+export interface TokenLogprob extends TokenLogprobEntry {
+  top: TokenLogprobEntry[];
 }
 
 /** A new piece of text for sequence `sequence`; `text` may be '' while bytes are held back. */

@@ -7,6 +7,7 @@ import { InputError } from './errors.js';
 import type { GenerationEvent } from './events.js';
 import { inspectModelFolder, selectDtype, type ModelFolder } from './model/model-folder.js';
 import { openModel, type OpenOptions } from './runtime/open-model.js';
+import { expectedDevice } from './runtime/ort.js';
 import { DecoderRunner, type DecoderState } from './runtime/decoder-runner.js';
 import type { Seq2SeqRunner } from './runtime/seq2seq-runner.js';
 import { settingsFromModelConfig, type GenerationSettings, type SettingsLayer } from './settings.js';
@@ -64,7 +65,7 @@ export class ModelHost {
   /** Loads a model folder. */
   static async load(dir: string, options: LoadOptions = {}): Promise<ModelHost> {
     const folder = inspectModelFolder(dir);
-    const dtype = selectDtype(folder, options.dtype, options.device === 'cuda' ? 'cuda' : 'cpu');
+    const dtype = selectDtype(folder, options.dtype, expectedDevice(options.device));
     const layout = folder.layouts[dtype]!;
     const tokenizer = TextTokenizer.load(dir, folder.tokenizerConfig);
     const opened = await openModel(folder, layout, options);
@@ -77,7 +78,8 @@ export class ModelHost {
       task: folder.task,
       contextLength: folder.contextLength,
       vocabSize: opened.runner.vocabSize,
-      dtype,
+      // A genai folder names no dtype; its tensors' element type tells.
+      dtype: layout.kind === 'genai' && opened.runner instanceof DecoderRunner && opened.runner.specs?.[0]?.type === 'float16' ? 'fp16' : dtype,
       device: opened.device,
       threads: opened.threads,
       chatTemplate: typeof folder.tokenizerConfig.chat_template === 'string' ? folder.tokenizerConfig.chat_template : undefined,

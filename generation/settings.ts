@@ -48,6 +48,12 @@ export interface GenerationSettings {
   num_return_sequences: number;
   /** Stop strings: generation stops before any of them; they are never printed. Neutral []. */
   stop: string[];
+  /**
+   * Report each generated token's log-probability and this many most likely alternatives (0..20),
+   * taken from the distribution the token was chosen from. Neutral 0 (off, nothing is computed).
+   * Greedy and sampling only: beam search does not report them.
+   */
+  logprobs?: number;
   /** Seed for the sampler's RNG; undefined picks a random seed. */
   seed?: number;
   /** EOS ids; from the model unless given. */
@@ -61,6 +67,9 @@ export interface GenerationSettings {
   /** Token forced at the last position allowed by max length. */
   forced_eos_token_id?: number[];
 }
+
+/** The most logprob alternatives a caller may ask for (as OpenAI's top_logprobs). */
+export const MAX_LOGPROBS = 20;
 
 /** Built-in defaults, the first layer of precedence. */
 export const DEFAULT_SETTINGS: GenerationSettings = {
@@ -137,6 +146,10 @@ export function validateSettings(s: GenerationSettings): void {
   check(s.bad_words_ids.every((seq) => Array.isArray(seq) && seq.length > 0 && seq.every(isId)), 'bad_words_ids must be non-empty lists of non-negative integer token ids.');
   check(Object.entries(s.logit_bias).every(([id, b]) => isId(Number(id)) && typeof b === 'number' && !Number.isNaN(b)), 'logit_bias must map token ids to numbers.');
   check(s.stop.every((x) => typeof x === 'string' && x.length > 0), 'stop strings must be non-empty.');
+  if (s.logprobs !== undefined) {
+    check(Number.isInteger(s.logprobs) && s.logprobs >= 0 && s.logprobs <= MAX_LOGPROBS, `logprobs must be an integer in 0..${MAX_LOGPROBS} (got ${s.logprobs}).`);
+    check(s.logprobs === 0 || s.num_beams === 1, `logprobs are not reported with beam search (num_beams ${s.num_beams}).`);
+  }
   if (s.seed !== undefined) check(Number.isInteger(s.seed) && s.seed >= 0, `seed must be a non-negative integer (got ${s.seed}).`);
 }
 

@@ -90,6 +90,10 @@ async function pullLocked(o: PullOptions & { id: string; revision: string; repo:
   const commit = validateHashName('commit hash', info.sha);
   // Every name is checked before anything is written: one hostile name stops the whole pull.
   for (const f of info.files) validateRepoFilename(f);
+  // A repo without usable weights, or without the requested dtype, fails before the cache is touched;
+  // the listing tells an encoder-decoder export by its encoder file (config.json confirms it below).
+  const isGenai = info.files.includes('genai_config.json');
+  if (!isGenai) chooseDtype(o.id, info.files, info.files.some((f) => /(^|\/)encoder_model[^/]*\.onnx$/.test(f)), o.dtype);
   o.onEvent?.({ type: 'revision', commit });
   mkdirSync(join(o.repo, 'blobs'), { recursive: true });
   assertRealInside(o.repo, join(o.repo, 'blobs'));

@@ -64,7 +64,7 @@ export function App(props: AppProps): React.JSX.Element {
 
   useInput((input, key) => {
     if (!(key.ctrl && input === 'c')) return setArmed(false);
-    if (chat.busy) return chat.stop();
+    if (chat.isBusy()) return chat.stop();
     if (armed || phase.name !== 'chat') return exit();
     setArmed(true);
   });
@@ -90,6 +90,7 @@ export function App(props: AppProps): React.JSX.Element {
           streaming={chat.streaming}
           stats={chat.stats}
           hint={armed ? 'press Ctrl-C again or Ctrl-D to exit' : undefined}
+          canSubmit={() => !chat.isBusy()}
           onSubmit={submit}
           onEof={exit}
         />

@@ -16,6 +16,8 @@ export interface ChatViewProps {
   streaming: string | null;
   stats?: GenerationStats;
   hint?: string;
+  /** Read at Enter time (not render time): see PromptInput. */
+  canSubmit: () => boolean;
   onSubmit: (text: string) => void;
   onEof: () => void;
 }
@@ -27,7 +29,7 @@ export function ChatView(props: ChatViewProps): React.JSX.Element {
     <Box flexDirection="column">
       {busy && <Text>{props.streaming === '' ? '…' : props.streaming}</Text>}
       <StatusLine model={props.modelId} device={props.device} contextLength={props.contextLength} stats={props.stats} busy={busy} hint={props.hint} />
-      <PromptInput canSubmit={!busy} onSubmit={props.onSubmit} onEof={props.onEof} />
+      <PromptInput canSubmit={props.canSubmit} onSubmit={props.onSubmit} onEof={props.onEof} />
     </Box>
   );
 }

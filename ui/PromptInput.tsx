@@ -11,8 +11,11 @@ import { useRefState } from './use-ref-state.js';
 
 /** Props of {@link PromptInput}. */
 export interface PromptInputProps {
-  /** Whether Enter submits (false while a reply streams; typing ahead still works). */
-  canSubmit: boolean;
+  /**
+   * Whether Enter submits now (false while a reply streams; typing ahead still works). A function,
+   * because one burst of keys can hold several Enters and must see the state each one leaves.
+   */
+  canSubmit: () => boolean;
   onSubmit: (text: string) => void;
   /** Ctrl-D on an empty prompt. */
   onEof: () => void;
@@ -51,10 +54,13 @@ export function PromptInput({ canSubmit, onSubmit, onEof, isActive = true }: Pro
   const enter = () => {
     const result = enterAction(getEditor());
     if ('next' in result) return setEditor(result.next);
-    if (!canSubmit || result.submit.trim() === '') return;
-    setHistory(remember(getHistory(), result.submit));
+    if (result.submit.trim() === '') return;
+    // Busy: keep the text, and start a new line so a following typed-ahead line stays separate.
+    if (!canSubmit()) return setEditor(edit(getEditor(), { type: 'insert', text: '\n' }));
+    const entry = result.submit.replace(/\n+$/, '');
+    setHistory(remember(getHistory(), entry));
     setEditor(EMPTY_EDITOR);
-    onSubmit(result.submit);
+    onSubmit(entry);
   };
 
   const recall = (step: { history: typeof EMPTY_HISTORY; text?: string }) => {
@@ -77,10 +83,13 @@ export function PromptInput({ canSubmit, onSubmit, onEof, isActive = true }: Pro
     }
     if (key.upArrow && cursorLine(editor).first) return recall(older(getHistory(), editor.text));
     if (key.downArrow && cursorLine(editor).last) return recall(newer(getHistory()));
-    // A burst of keys can arrive as one chunk ending in Enter ("hello\r"): insert, then press Enter.
-    if (!key.ctrl && !key.meta && input.length > 1 && input.endsWith('\r')) {
-      setEditor(edit(editor, { type: 'insert', text: input.slice(0, -1) }));
-      return enter();
+    // A burst of keys can arrive as one chunk ("one\rtwo\r"): each CR is an Enter, in order.
+    if (!key.ctrl && !key.meta && input.length > 1 && input.includes('\r')) {
+      input.split('\r').forEach((segment, i) => {
+        if (i > 0) enter();
+        if (segment) setEditor(edit(getEditor(), { type: 'insert', text: segment }));
+      });
+      return;
     }
     const action = keyAction(input, key);
     if (action) setEditor(edit(editor, action));

@@ -53,7 +53,7 @@ async function saveOrLoad(ctx: SlashContext, name: 'save' | 'load', file: string
 /** Runs one slash command; errors become transcript lines, never exceptions. */
 export function runSlash(command: SlashCommand, ctx: SlashContext): void {
   const { chat } = ctx;
-  if (chat.busy && command.name !== 'exit' && command.name !== 'help') return chat.add('notice', 'Wait for the reply to finish (Ctrl-C stops it).');
+  if (chat.isBusy() && command.name !== 'exit' && command.name !== 'help') return chat.add('notice', 'Wait for the reply to finish (Ctrl-C stops it).');
   switch (command.name) {
     case 'error': return chat.add('error', command.message);
     case 'help': return chat.add('info', helpText());

@@ -67,6 +67,7 @@ export function useChat(engine: AppEngine | null, modelId: string | undefined, o
     const abort = new AbortController();
     controller.current = abort;
     setStreaming('');
+    let finished = false;
     try {
       const turn = await prepareTurn(engine, conversation, settings(), abort.signal);
       if (turn.droppedTurns > 0) add('notice', `Context full: dropped the ${turn.droppedTurns} oldest turn${turn.droppedTurns === 1 ? '' : 's'} (the system prompt is kept).`);
@@ -81,13 +82,16 @@ export function useChat(engine: AppEngine | null, modelId: string | undefined, o
       add('assistant', reply);
       if (done?.reason === 'aborted') add('notice', 'Stopped.');
       if (done) setStats(done.stats);
-      await options.sessions?.autosave(session()).catch((error: unknown) => add('error', `Autosave failed: ${describeError(error)}`));
+      finished = true;
     } catch (error) {
       add('error', describeError(error));
     } finally {
+      // Cleared in the same update as the reply lands, so the prompt accepts input the moment the
+      // reply is shown.
       controller.current = null;
       setStreaming(null);
     }
+    if (finished) await options.sessions?.autosave(session()).catch((error: unknown) => add('error', `Autosave failed: ${describeError(error)}`));
   }, [engine, settings, add, setConversation, session, options.sessions]);
 
   const send = useCallback((text: string) => {
@@ -126,9 +130,11 @@ export function useChat(engine: AppEngine | null, modelId: string | undefined, o
   }, [add, setConversation, setOverrides]);
 
   const stop = useCallback(() => controller.current?.abort(), []);
+  // Read synchronously: a burst of keys can submit twice before React re-renders.
+  const isBusy = useCallback(() => controller.current !== null, []);
 
   return {
-    items, add, streaming, busy: streaming !== null, stats,
+    items, add, streaming, isBusy, stats,
     send, regen, clear, setSystem, stop, restore, session, settings,
     overrides: getOverrides, setOverrides: setOverridesChecked, conversation: getConversation,
   };

@@ -2,7 +2,8 @@
  * Beam search over any {@link StepModel}, with transformers' scoring (see beam-scorer.ts): each step the
  * logits become log-probabilities, the processors run on them (as transformers applies them in beam
  * search), the scorer picks the next beams, and the KV cache is reordered by beam index before the next
- * forward. Beam search is deterministic: sampling warpers are not applied.
+ * forward. Beam search is deterministic: sampling warpers are not applied. Per-token logprobs
+ * (settings.logprobs) are not reported for beams; resolveSettings rejects asking for them here.
  */
 import type { GenerationEvent } from '../events.js';
 import type { GenerationSettings } from '../settings.js';

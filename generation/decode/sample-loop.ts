@@ -2,12 +2,14 @@
  * The decode loop for greedy and multinomial sampling over any {@link StepModel}: start a batch of
  * prompts, expand each to num_return_sequences rows (one batched run, not N runs), then one forward per
  * token for the whole batch. Finished rows are fed the pad token, as transformers does. Abort is checked
- * between steps, so it takes effect within one decode step.
+ * between steps, so it takes effect within one decode step. With settings.logprobs > 0 each chosen
+ * token's log-probability is read from the row it was chosen from (after every processor and warper).
  */
-import type { GenerationEvent } from '../events.js';
+import type { GenerationEvent, TokenLogprob } from '../events.js';
 import type { GenerationSettings } from '../settings.js';
 import { buildLogitsProcessors } from '../processors/build.js';
 import { createSampler } from '../processors/sampler.js';
+import { tokenLogprob } from './logprobs.js';
 import { SequenceStream } from './sequence-stream.js';
 import { StatsClock } from './stats.js';
 import type { StepModel } from './step-model.js';
@@ -62,6 +64,8 @@ export async function* sampleLoop(model: LoopModel, request: LoopRequest): Async
   const sampler = createSampler(settings);
   const eos = new Set(model.eosTokenIds);
   const vocab = model.step.vocabSize;
+  const topLogprobs = settings.logprobs ?? 0;
+  const logprobs = topLogprobs > 0 ? origin.map((): TokenLogprob[] => []) : undefined;
 
   clock.startPrefill();
   let logits = maxNew > 0 ? await model.step.start(prompts) : new Float32Array(0);
@@ -84,6 +88,7 @@ export async function* sampleLoop(model: LoopModel, request: LoopRequest): Async
       const row = logits.subarray(r * vocab, (r + 1) * vocab);
       for (const p of processors) p.apply(row, { ids: ids[r], promptLength: startLength[r], maxLength: startLength[r] + maxNew });
       const token = sampler.sample(row);
+      if (logprobs) logprobs[r].push(tokenLogprob(row, token, topLogprobs));
       next[r] = token;
       ids[r].push(token);
       clock.token();
@@ -103,5 +108,5 @@ export async function* sampleLoop(model: LoopModel, request: LoopRequest): Async
   clock.contextUsed = model.step.used(prompts[0]) + streams[0].ids.length;
   const stats = clock.stats();
   yield { type: 'stats', stats };
-  yield { type: 'done', reason: streams[0].finishReason ?? 'length', sequences: streams.map((s) => s.result()), stats };
+  yield { type: 'done', reason: streams[0].finishReason ?? 'length', sequences: streams.map((s, r) => (logprobs ? { ...s.result(), logprobs: logprobs[r] } : s.result())), stats };
 }

@@ -35,8 +35,9 @@ export interface ScoreWindow {
  * The windows of Hugging Face's "Perplexity of fixed-length models" recipe: begin = 0, stride,
  * 2·stride, …; end = min(begin + maxLength, n); the last trg_len = end − prev_end positions are the
  * labels, the rest is context only. A label at window index 0 has no context (the model shifts labels
- * by one), so scoring starts at index max(1, length − trg_len). Every token but the first is scored
- * exactly once.
+ * by one), so scoring starts at index max(1, length − trg_len). With stride < maxLength every token
+ * but the first is scored exactly once; with stride = maxLength the first token of each window has no
+ * context and is skipped, as in the recipe.
  */
 export function slidingWindows(n: number, maxLength: number, stride: number): ScoreWindow[] {
   if (!Number.isInteger(maxLength) || maxLength < 2) throw new RangeError(`maxLength must be an integer >= 2, got ${maxLength}`);

@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import type { ModelFolder, OnnxLayout } from '../model/model-folder.js';
 import { DecoderRunner } from './decoder-runner.js';
 import { Seq2SeqRunner } from './seq2seq-runner.js';
-import { openSession, type Device } from './ort.js';
+import { defaultThreads, openSession, type Device } from './ort.js';
 
 /** Options for opening a model's sessions. */
 export interface OpenOptions {
@@ -38,9 +38,7 @@ function fileBytes(path: string): number {
 /** The intra-op thread count: the user's, or a default sized to the weights. */
 export function threadsFor(path: string, requested?: number): number {
   if (requested && requested > 0) return requested;
-  const bytes = fileBytes(path);
-  if (bytes < 8 * 1024 * 1024) return 1;
-  return Math.max(1, Math.min(4, availableParallelism()));
+  return defaultThreads(fileBytes(path), availableParallelism());
 }
 
 /** Opens the sessions of any supported layout. */

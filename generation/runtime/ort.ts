@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { DeviceError, ModelError } from '../errors.js';
+import { cudaReadiness, type CudaReadiness } from './device.js';
 
 export { ort };
 /** An ORT tensor. */
@@ -56,33 +57,70 @@ export function defaultThreads(modelBytes: number, cores: number): number {
   return Math.max(1, Math.min(4, cores));
 }
 
-const CUDA_HINT = 'Install the CUDA provider (see README, "CUDA"), or use --device cpu.';
+let readiness: CudaReadiness | undefined;
 
-/** Opens an ONNX file on the requested device; `auto` falls back to CPU with a notice. */
+/** Whether CUDA can be used here (file checks only; computed once per process). */
+export function cudaState(): CudaReadiness {
+  readiness ??= cudaReadiness({ providerDir: ortBinaryDir() });
+  return readiness;
+}
+
+/** The device a request will most likely get, before any session exists (picks the dtype order). */
+export function expectedDevice(device: Device | undefined): 'cpu' | 'cuda' {
+  if (device === 'cuda') return 'cuda';
+  return device === 'auto' && cudaState().ready ? 'cuda' : 'cpu';
+}
+
+const CUDA_FAILED_HINT = 'Run `textgen doctor` to see what is missing (CUDA 12 runtime, cuDNN 9, a driver for CUDA 12; README, "CUDA"), or use --device cpu.';
+
+/**
+ * Opens an ONNX file on the requested device. `auto` checks for a GPU, the provider and the CUDA
+ * libraries before touching CUDA and falls back to CPU with a notice; `cuda` fails with a DeviceError.
+ */
 export async function openSession(path: string, options: SessionOptions): Promise<OpenedSession> {
   const device = options.device ?? 'cpu';
-  const threads = options.threads ?? 1;
   const base: ort.InferenceSession.SessionOptions = {
-    intraOpNumThreads: threads,
+    intraOpNumThreads: options.threads ?? 1,
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
+    // ORT's warnings (e.g. nodes placed on CPU by the CUDA provider) would break the one-line stderr contract.
+    logSeverityLevel: 3,
   };
-  if (device === 'cpu') return { session: await create(path, { ...base, executionProviders: ['cpu'] }), device: 'cpu' };
-  const installed = cudaProviderInstalled();
-  if (!installed) {
-    if (device === 'cuda') throw new DeviceError('The CUDA execution provider is not installed.', CUDA_HINT);
-    return { session: await create(path, { ...base, executionProviders: ['cpu'] }), device: 'cpu', notice: 'CUDA provider not installed; using CPU.' };
+  const onCpu = async (notice?: string): Promise<OpenedSession> => ({ session: await create(path, { ...base, executionProviders: ['cpu'] }), device: 'cpu', notice });
+  if (device === 'cpu') return onCpu();
+  const state = cudaState();
+  if (!state.ready) {
+    if (device === 'cuda') throw new DeviceError(`CUDA cannot be used: ${state.reason}.`, state.hint);
+    return onCpu(`CUDA not used (${state.reason}); running on CPU.`);
   }
   try {
     const cuda = { name: 'cuda', deviceId: options.deviceId ?? 0 } as const;
-    return { session: await create(path, { ...base, executionProviders: [cuda] }), device: 'cuda' };
+    return { session: guardRuns(await create(path, { ...base, executionProviders: [cuda] })), device: 'cuda' };
   } catch (error) {
     if (error instanceof ModelError) throw error;
     const reason = (error as Error).message.split('\n')[0];
-    if (device === 'cuda') throw new DeviceError(`CUDA could not be used: ${reason}`, CUDA_HINT, error);
-    return { session: await create(path, { ...base, executionProviders: ['cpu'] }), device: 'cpu', notice: `CUDA unavailable (${reason}); using CPU.` };
+    if (device === 'cuda') throw new DeviceError(`CUDA could not be used: ${reason}`, CUDA_FAILED_HINT, error);
+    return onCpu(`CUDA not used (${reason}); running on CPU.`);
   }
+}
+
+/**
+ * Reports a CUDA failure inside run() (a kernel or library that only loads on first use, out of
+ * memory) as a DeviceError with the same remedy, instead of an internal error.
+ */
+function guardRuns(session: Session): Session {
+  const run = session.run.bind(session) as (...args: unknown[]) => Promise<ort.InferenceSession.ReturnType>;
+  const guarded = async (...args: unknown[]) => {
+    try {
+      return await run(...args);
+    } catch (error) {
+      const reason = (error as Error).message.split('\n')[0];
+      throw new DeviceError(`CUDA failed while running the model: ${reason}`, CUDA_FAILED_HINT, error);
+    }
+  };
+  Object.defineProperty(session, 'run', { value: guarded });
+  return session;
 }
 
 async function create(path: string, options: ort.InferenceSession.SessionOptions): Promise<Session> {

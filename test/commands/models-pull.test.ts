@@ -96,6 +96,26 @@ test('a connection cut mid-file is resumed with a Range request and nothing befo
   }
 });
 
+test('a server that ignores Range gets the whole file again and the blob is still exact', async () => {
+  const box = sandbox({ HF_ENDPOINT: hub.endpoint });
+  const blob = `/blobs/${modelSha}`;
+  const before = cdnGets(blob).length;
+  hub.faults.cut = { file: 'onnx/model.onnx', afterBytes: 300_000, times: 1 };
+  hub.faults.ignoreRange = true;
+  try {
+    const r = await textgen(['models', 'pull', 'org/stories'], box.env);
+    assert.equal(r.exitCode, 0, String(r.stderr));
+    const gets = cdnGets(blob).slice(before);
+    assert.deepEqual(gets.map((g) => [g.range, g.bytesSent]), [[undefined, 300_000], ['bytes=300000-', modelBytes.length]]);
+    const file = join(repoFolder(box.cache, 'org/stories'), 'blobs', modelSha);
+    assert.equal(createHash('sha256').update(readFileSync(file)).digest('hex'), modelSha);
+  } finally {
+    hub.faults.cut = undefined;
+    hub.faults.ignoreRange = undefined;
+    box.cleanup();
+  }
+});
+
 test('a pull that fails mid-file leaves a resumable part that the next pull continues', async () => {
   const box = sandbox({ HF_ENDPOINT: hub.endpoint });
   const blob = `/blobs/${modelSha}`;
@@ -232,6 +252,11 @@ test('--dtype pulls only that variant and its external data; the default is the 
     const none = await textgen(['models', 'pull', 'org/multi', '--dtype', 'q4'], box.env);
     assert.equal(none.exitCode, 4);
     assert.match(String(none.stderr), /no q4 weights \(available: fp32, q8\)/);
+    const fresh = sandbox({ HF_ENDPOINT: hub.endpoint });
+    const refused = await textgen(['models', 'pull', 'org/multi', '--dtype', 'fp16'], fresh.env);
+    assert.equal(refused.exitCode, 4);
+    assert.equal(existsSync(repoFolder(fresh.cache, 'org/multi')), false, 'nothing is written for an unavailable dtype');
+    fresh.cleanup();
   } finally {
     box.cleanup();
   }

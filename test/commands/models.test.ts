@@ -4,7 +4,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fakeCommit, fixtureFiles, sha256, writeHfSnapshot } from '../models-cache/hf-layout.js';
+import { fakeCommit, fixtureFiles, repoRoot, sha256, writeHfSnapshot } from '../models-cache/hf-layout.js';
+import { execa } from 'execa';
 import { assertBuilt, sandbox, textgen, type Sandbox } from './models-cli.js';
 
 const storiesA = fakeCommit('stories-a');
@@ -17,6 +18,8 @@ function buildCache(cache: string): void {
   // A second revision that shares every file but a changed generation_config.json.
   writeHfSnapshot(cache, 'org/stories', storiesB, { ...stories, 'generation_config.json': '{"max_length": 64}' }, ['main']);
   writeHfSnapshot(cache, 'org/t5', fakeCommit('t5'), fixtureFiles('tiny-random-t5'));
+  writeHfSnapshot(cache, 'org/keep', fakeCommit('keep'), { 'config.json': '{}' });
+  writeHfSnapshot(cache, 'org/drop', fakeCommit('drop'), { 'config.json': '{}' });
   writeHfSnapshot(cache, 'org/pytorch-only', fakeCommit('pt'), { 'config.json': '{"model_type":"bert"}', 'pytorch_model.bin': Buffer.alloc(64, 1), 'tokenizer.json': '{}' });
   const broken = writeHfSnapshot(cache, 'org/broken', fakeCommit('broken'), stories);
   rmSync(join(broken, '..', '..', 'blobs', sha256(stories['onnx/model.onnx'])));
@@ -43,7 +46,7 @@ test('models list shows usable models, lists unusable ones apart and warns about
   assert.match(String(r.stderr), /warning: org\/broken@\w+ is damaged: missing blob for onnx\/model\.onnx/);
   const ls = await textgen(['models', 'ls', '--json'], box.env);
   const models = JSON.parse(String(ls.stdout)).models as Array<{ id: string; problem?: string; damaged?: boolean; dtypes: string[]; refs: string[] }>;
-  assert.deepEqual(models.map((m) => m.id), ['org/broken', 'org/pytorch-only', 'org/stories', 'org/stories', 'org/t5']);
+  assert.deepEqual(models.map((m) => m.id).filter((id) => !/keep|drop/.test(id)), ['org/broken', 'org/pytorch-only', 'org/stories', 'org/stories', 'org/t5']);
   assert.equal(models[0].damaged, true);
   assert.deepEqual(models.find((m) => m.refs.includes('main') && m.id === 'org/stories')!.dtypes, ['fp32']);
 });
@@ -89,4 +92,20 @@ test('models rm needs --yes without a terminal, then removes one snapshot and on
   assert.equal(last.exitCode, 0, String(last.stderr));
   assert.equal(existsSync(repo), false);
   assert.equal((await textgen(['models', 'rm', 'org/stories', '--yes'], box.env)).exitCode, 4);
+});
+
+// util-linux `script` gives the CLI a real terminal on stdin, so the confirmation prompt is exercised.
+const hasScript = process.platform === 'linux' && existsSync('/usr/bin/script');
+
+test('models rm asks in a terminal and only removes on yes', { skip: !hasScript && 'needs util-linux script for a pty' }, async () => {
+  const rm = (id: string, answer: string) =>
+    execa('script', ['-qec', `node bin/textgen.js models rm ${id}`, '/dev/null'], { cwd: repoRoot, env: box.env, extendEnv: false, input: answer, reject: false, timeout: 30_000 });
+  const no = await rm('org/keep', 'n\n');
+  assert.match(String(no.stdout), /Remove org\/keep main \(\w+\) and free 2 B\? \[y\/N\]/);
+  assert.match(String(no.stdout), /Nothing removed/);
+  assert.equal(existsSync(join(box.cache, 'models--org--keep')), true);
+  const yes = await rm('org/drop', 'y\n');
+  assert.equal(yes.exitCode, 0, String(yes.stdout));
+  assert.match(String(yes.stdout), /Removed org\/drop/);
+  assert.equal(existsSync(join(box.cache, 'models--org--drop')), false);
 });

@@ -32,6 +32,8 @@ export interface Faults {
   unavailableAfterCut?: number;
   /** Serve these files with one byte flipped (same size, same advertised etag). */
   corrupt?: Set<string>;
+  /** Answer Range requests with the whole file (200), as some proxies do. */
+  ignoreRange?: boolean;
   /** Delay between 64 KB chunks of this file (ms), to make downloads overlap. */
   slow?: { file: string; delayMs: number };
 }
@@ -88,7 +90,7 @@ export async function startHub(repos: HubRepoSpec[], options: { token?: string }
       data[data.length >> 1] ^= 0xff;
     }
     let start = 0;
-    const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+    const m = faults.ignoreRange ? null : /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
     const headers: Record<string, string> = { ...extra, 'accept-ranges': 'bytes', 'content-type': 'application/octet-stream' };
     let status = 200;
     if (m) {

@@ -149,7 +149,7 @@ test('/save and /load go through the session store; Ctrl-D exits', async () => {
   const engine = new ScriptedEngine({ replies: [['hello back']] });
   const { stdin, lastFrame } = await start(engine, { sessions: store });
   await type(stdin, 'hello');
-  await waitFor(() => assert.ok(saved.has('(auto)')));
+  await waitFor(() => assert.ok(saved.has('(auto)'), lastFrame()));
   await type(stdin, '/save keep');
   await waitFor(() => assert.match(lastFrame()!, /Saved to \/sessions\/keep\.json\./));
   assert.deepEqual(saved.get('keep')!.messages, [{ role: 'user', content: 'hello' }, { role: 'assistant', content: 'hello back' }]);
@@ -162,4 +162,18 @@ test('/save and /load go through the session store; Ctrl-D exits', async () => {
   stdin.write('typed after exit');
   await sleep(50);
   assert.doesNotMatch(lastFrame()!, /typed after exit/);
+});
+
+test('a burst of keys holding several Enters submits each line in order; typed-ahead text waits while busy', async () => {
+  const engine = new ScriptedEngine({ replies: [['a', 'b', 'c', 'd'], ['second']], delayMs: 30 });
+  const { stdin, lastFrame } = await start(engine);
+  stdin.write('/set top_k 5\r/set top_p 0.5\rfirst\rtyped ahead\r');
+  await waitFor(() => assert.match(lastFrame()!, /top_k = 5\n› \/set top_p 0\.5\ntop_p = 0\.5\n› first/));
+  await waitFor(() => assert.match(lastFrame()!, /abcd/));
+  assert.equal(engine.requests.length, 1);
+  assert.match(lastFrame()!, /› typed ahead\s*$/);
+  stdin.write(KEYS.enter);
+  await waitFor(() => assert.equal(engine.requests.length, 2));
+  assert.equal(engine.requests[1].prompt, 'firstabcd typed ahead');
+  assert.equal(engine.requests[1].settings.top_k, 5);
 });

@@ -1,0 +1,70 @@
+// Test helpers shared by the generation tests: paths of the shared model fixtures, temp model folders
+// assembled from symlinks (big files are never copied), and a small driver that runs one generation
+// and collects its events.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { resolveSettings, type GenerationEvent, type SettingsLayer, type TextGenerator } from '../../generation/index.js';
+
+/** The repository root. */
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** A path inside ../shared/models. */
+export function fixture(...parts: string[]): string {
+  return resolve(repoRoot, '..', 'shared', 'models', ...parts);
+}
+
+/** Parses a JSON file of a shared fixture. */
+export function readFixtureJson<T = any>(...parts: string[]): T {
+  return JSON.parse(readFileSync(fixture(...parts), 'utf8')) as T;
+}
+
+/** A temp folder and its remover. */
+export interface TempFolder {
+  dir: string;
+  cleanup(): void;
+}
+
+/**
+ * Builds a model folder under os.tmpdir(): each entry maps a path inside the folder to a file to
+ * symlink, or to `{ text }` written as the file's content.
+ */
+export function linkFolder(entries: Record<string, string | { text: string }>): TempFolder {
+  const dir = mkdtempSync(join(tmpdir(), 'textgen-folder-'));
+  for (const [name, source] of Object.entries(entries)) {
+    const target = join(dir, name);
+    mkdirSync(dirname(target), { recursive: true });
+    if (typeof source === 'string') symlinkSync(source, target);
+    else writeFileSync(target, source.text);
+  }
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** What one generate() call produced. */
+export interface Collected {
+  done: Extract<GenerationEvent, { type: 'done' }>;
+  /** Token event texts per sequence, in order. */
+  deltas: string[][];
+  /** Token event ids per sequence (the final flush, id -1, excluded). */
+  ids: number[][];
+}
+
+/** Runs one generation to the end with greedy decoding unless `layer` says otherwise. */
+export async function generateAll(generator: TextGenerator, prompt: string | string[], layer: SettingsLayer = {}, extra: { addSpecialTokens?: boolean; signal?: AbortSignal } = {}): Promise<Collected> {
+  const settings = resolveSettings(generator.info.generationDefaults, { do_sample: false, ...layer });
+  const request = Array.isArray(prompt) ? { prompt: '', prompts: prompt, settings, ...extra } : { prompt, settings, ...extra };
+  const deltas: string[][] = [];
+  const ids: number[][] = [];
+  let done: Collected['done'] | undefined;
+  for await (const event of generator.generate(request)) {
+    if (event.type === 'token') {
+      (deltas[event.sequence] ??= []).push(event.text);
+      if (event.id >= 0) (ids[event.sequence] ??= []).push(event.id);
+    } else if (event.type === 'done') {
+      done = event;
+    }
+  }
+  if (!done) throw new Error('generate() ended without a done event');
+  return { done, deltas, ids };
+}

@@ -67,7 +67,7 @@ function buildContext(command: Command, args: string[], signal: AbortSignal): Co
   }
   let parsed;
   try {
-    parsed = parseArgs({ args, options, allowPositionals: command.allowPositionals ?? true, strict: true });
+    parsed = parseArgs({ args: joinNegativeValues(args, options), options, allowPositionals: command.allowPositionals ?? true, strict: true });
   } catch (error) {
     throw new UsageError(`${(error as Error).message.split('\n')[0]}`, `Run \`textgen help ${command.name}\` for its flags.`);
   }
@@ -80,6 +80,29 @@ function buildContext(command: Command, args: string[], signal: AbortSignal): Co
     env: process.env,
     signal,
   };
+}
+
+const NEGATIVE_NUMBER = /^-(\d|\.\d)/;
+
+/**
+ * Joins a value-taking flag and a following negative number (`--temperature -1` → `--temperature=-1`):
+ * parseArgs rejects that form as ambiguous, yet negative values are legitimate (presence_penalty,
+ * length_penalty) or deserve the flag's own range error. Nothing after `--` is touched.
+ */
+function joinNegativeValues(args: string[], options: Record<string, { type: 'string' | 'boolean'; short?: string }>): string[] {
+  const shorts = new Map(Object.entries(options).flatMap(([name, o]) => (o.short ? [[o.short, name] as const] : [])));
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === '--') return [...out, ...args.slice(i)];
+    const name = arg.startsWith('--') ? arg.slice(2) : /^-[^-]$/.test(arg) ? shorts.get(arg.slice(1)) : undefined;
+    if (name !== undefined && options[name]?.type === 'string' && NEGATIVE_NUMBER.test(args[i + 1] ?? '')) {
+      out.push(`--${name}=${args[++i]}`);
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
 }
 
 function isAbortLike(error: unknown): boolean {

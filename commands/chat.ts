@@ -106,10 +106,18 @@ async function runPiped(ctx: CommandContext, config: UserConfig, session: Sessio
 
 async function runInteractive(ctx: CommandContext, config: UserConfig, session: SessionData | undefined, system: string | undefined, userLayer: SettingsLayer, autosavePath: string): Promise<number> {
   const models = cachedEntries(ctx.env);
-  const spec = (ctx.values.model as string | undefined) ?? session?.model;
-  const initialModel = spec ? entryFor(spec, config, models, ctx.env) : undefined;
+  let initialModel = ctx.values.model ? entryFor(ctx.values.model as string, config, models, ctx.env) : undefined;
+  if (!initialModel && session?.model) {
+    // A resumed session whose model is gone falls back to the picker rather than failing.
+    try {
+      initialModel = entryFor(session.model, config, models, ctx.env);
+    } catch (error) {
+      ctx.stderr.write(`textgen: the session's model ${session.model} cannot be opened (${(error as Error).message}); pick another.\n`);
+    }
+  }
   if (initialModel && !models.some((m) => m.path === initialModel.path)) models.unshift(initialModel);
   const open: TextGenerator[] = [];
+  let closed = false;
   const { runChatApp } = await import('../ui/render-chat.js');
   try {
     await runChatApp(
@@ -120,6 +128,8 @@ async function runInteractive(ctx: CommandContext, config: UserConfig, session: 
         openModel: async (entry) => {
           const generator = await loadModel(entry.path, loadOptionsFrom(ctx));
           open.push(generator);
+          // Quitting while a model loads: nothing will dispose it later, so do it now.
+          if (closed) await generator.dispose();
           return generator;
         },
         onModelChosen: (entry) => rememberLastModel(entry.id, ctx.env),
@@ -131,6 +141,7 @@ async function runInteractive(ctx: CommandContext, config: UserConfig, session: 
       { stdin: ctx.stdin, stdout: ctx.stdout as NodeJS.WriteStream, stderr: ctx.stderr as NodeJS.WriteStream },
     );
   } finally {
+    closed = true;
     // The app disposes a model it replaces; disposing it again here is harmless.
     await Promise.all(open.map((g) => g.dispose().catch(() => undefined)));
   }

@@ -4,7 +4,7 @@
  * with the same settings are decoded together, up to --batch-size rows per ONNX run (left padding).
  */
 import { UsageError } from '../generation/errors.js';
-import { resolveSettings, type GenerationEvent, type GenerationSettings, type SettingsLayer, type TextGenerator } from '../generation/index.js';
+import { resolveSettings, type GenerationEvent, type GenerationSettings, type SequenceResult, type SettingsLayer, type TextGenerator } from '../generation/index.js';
 import type { CommandContext } from './command.js';
 import { readStdin } from './prompt-input.js';
 
@@ -12,6 +12,17 @@ interface Line {
   prompt: string;
   settings: GenerationSettings;
   key: string;
+}
+
+/** A sequence as --json and --jsonl print it: score with beam search, logprobs when asked for. */
+export function sequenceJson(s: SequenceResult): Record<string, unknown> {
+  return {
+    text: s.text,
+    token_ids: s.token_ids,
+    finish_reason: s.finish_reason,
+    ...(s.score === undefined ? {} : { score: s.score }),
+    ...(s.logprobs === undefined ? {} : { logprobs: s.logprobs }),
+  };
 }
 
 /** Parses the JSONL input; a bad line is a usage error naming its line number. */
@@ -61,7 +72,7 @@ export async function runJsonl(generator: TextGenerator, ctx: CommandContext, ba
       const sequences = done!.sequences.slice(i * per, (i + 1) * per);
       const result = {
         prompt: line.prompt,
-        sequences: sequences.map((s) => ({ text: s.text, token_ids: s.token_ids, finish_reason: s.finish_reason, ...(s.score === undefined ? {} : { score: s.score }) })),
+        sequences: sequences.map(sequenceJson),
         usage: { completion_tokens: sequences.reduce((a, s) => a + s.token_ids.length, 0) },
       };
       ctx.stdout.write(`${JSON.stringify(result)}\n`);

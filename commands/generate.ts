@@ -3,11 +3,11 @@
  * prompt (before any PROMPT arguments). stdout carries only the generated text, or one JSON object
  * with --json; stats (--verbose), notices and errors go to stderr.
  */
-import { AbortedError } from '../generation/errors.js';
-import { loadModel, resolveSettings, type GenerationEvent, type SequenceResult, type TextGenerator } from '../generation/index.js';
+import { AbortedError, UsageError } from '../generation/errors.js';
+import { loadModel, MAX_LOGPROBS, resolveSettings, type GenerationEvent, type SettingsLayer, type TextGenerator } from '../generation/index.js';
 import type { Command, CommandContext } from './command.js';
 import { GENERATION_FLAGS, settingsLayerFromFlags } from './flags/generation-flags.js';
-import { runJsonl } from './generate-jsonl.js';
+import { runJsonl, sequenceJson } from './generate-jsonl.js';
 import { intFlag, loadOptionsFrom, MODEL_FLAGS } from './model-options.js';
 import { resolveModelDir } from './model-resolution.js';
 import { collectPrompt } from './prompt-input.js';
@@ -26,13 +26,14 @@ export const generateCommand: Command = {
     jsonl: { type: 'boolean', description: 'Read one JSON object per stdin line ({"prompt": ..., settings}); write one JSON result per line.' },
     'batch-size': { type: 'string', valueName: 'N', description: 'With --jsonl: prompts decoded together per ONNX run (default 8).' },
     json: { type: 'boolean', description: 'Print one JSON object with sequences, token ids, usage and timings.' },
+    logprobs: { type: 'string', valueName: 'N', description: `With --json or --jsonl: each token's log-probability and the N most likely alternatives (0..${MAX_LOGPROBS}).` },
     verbose: { type: 'boolean', short: 'v', description: 'Print load time, TTFT and tokens/s on stderr.' },
   },
   async run(ctx) {
     const jsonl = ctx.values.jsonl === true;
     const batchSize = intFlag(ctx.values, 'batch-size', 1) ?? 8;
     const prompt = jsonl ? '' : await collectPrompt(ctx.positionals, ctx.stdin);
-    const flags = settingsLayerFromFlags(ctx.values);
+    const flags: SettingsLayer = { ...settingsLayerFromFlags(ctx.values), ...logprobsFlag(ctx) };
     const model = await resolveModelDir(ctx);
     const started = performance.now();
     const generator = await loadModel(model.dir, loadOptionsFrom(ctx));
@@ -51,7 +52,7 @@ export const generateCommand: Command = {
         const out = {
           model: model.id,
           prompt,
-          sequences: done.sequences.map((s: SequenceResult) => ({ text: s.text, token_ids: s.token_ids, finish_reason: s.finish_reason, ...(s.score === undefined ? {} : { score: s.score }) })),
+          sequences: done.sequences.map(sequenceJson),
           usage: { prompt_tokens: done.stats.promptTokens + done.stats.cachedTokens, completion_tokens: done.stats.completionTokens },
           timings: timingsJson(done.stats, loadMs),
         };
@@ -64,6 +65,15 @@ export const generateCommand: Command = {
     }
   },
 };
+
+/** --logprobs N as a settings layer; it only makes sense where JSON is printed. */
+function logprobsFlag(ctx: CommandContext): SettingsLayer {
+  const n = intFlag(ctx.values, 'logprobs', 0);
+  if (n === undefined) return {};
+  if (n > MAX_LOGPROBS) throw new UsageError(`--logprobs must be an integer in 0..${MAX_LOGPROBS}, got '${String(ctx.values.logprobs)}'.`);
+  if (n > 0 && !ctx.values.json && !ctx.values.jsonl) throw new UsageError('--logprobs needs --json or --jsonl (log-probabilities are printed as JSON).');
+  return { logprobs: n };
+}
 
 type Done = Extract<GenerationEvent, { type: 'done' }>;
 

@@ -16,6 +16,8 @@ export interface UserConfig {
   lastModel?: string;
   /** Generation settings applied after the model's own and before flags. */
   settings?: SettingsLayer;
+  /** Where models run when neither --device nor TEXTGEN_DEVICE says (auto, cpu or cuda). */
+  device?: 'auto' | 'cpu' | 'cuda';
 }
 
 function open(env: NodeJS.ProcessEnv): Conf<UserConfig> {
@@ -38,10 +40,13 @@ export function userConfigPath(env: NodeJS.ProcessEnv = process.env): string {
 export function readUserConfig(env: NodeJS.ProcessEnv = process.env): UserConfig {
   const store = open(env);
   const settings = store.get('settings');
+  const device = store.get('device');
   return {
     defaultModel: typeof store.get('defaultModel') === 'string' ? store.get('defaultModel') : undefined,
     lastModel: typeof store.get('lastModel') === 'string' ? store.get('lastModel') : undefined,
     settings: settings && typeof settings === 'object' && !Array.isArray(settings) ? settings : undefined,
+    // Only when set, so configs without it read exactly as before.
+    ...(device === 'auto' || device === 'cpu' || device === 'cuda' ? { device } : {}),
   };
 }
 

@@ -5,7 +5,7 @@
  */
 import { InputError } from './errors.js';
 import type { GenerationEvent } from './events.js';
-import { inspectModelFolder, selectDtype, type ModelFolder } from './model/model-folder.js';
+import { inspectModelFolder, selectDtype, type ModelFolder, type OnnxLayout } from './model/model-folder.js';
 import { openModel, type OpenOptions } from './runtime/open-model.js';
 import { expectedDevice } from './runtime/ort.js';
 import { DecoderRunner, type DecoderState } from './runtime/decoder-runner.js';
@@ -51,6 +51,8 @@ export interface HostGenerateRequest {
   prompt: string;
   /** Several prompts decoded as one left-padded batch (then `prompt` is ignored). */
   prompts?: string[];
+  /** Already-tokenized prompts (benchmarks); they replace `prompt` and `prompts`. */
+  promptIds?: number[][];
   settings: GenerationSettings;
   addSpecialTokens?: boolean;
   keepCache?: boolean;
@@ -87,7 +89,7 @@ export class ModelHost {
       eosTokenIds: eos,
       bosTokenId: numberOr(folder.config.bos_token_id, tokenizer.bosId),
       generationDefaults: defaults,
-      onnxFiles: Object.values(layout).filter((v) => typeof v === 'string' && v.endsWith('.onnx')) as string[],
+      onnxFiles: openedFiles(layout),
       cached: opened.runner instanceof DecoderRunner ? opened.runner.cached : true,
       notice: opened.notice,
     };
@@ -106,7 +108,7 @@ export class ModelHost {
 
   /** Runs one generation (one prompt or a batch) and yields its events. */
   async *generate(request: HostGenerateRequest, isAborted: () => boolean): AsyncGenerator<GenerationEvent> {
-    const texts = request.prompts ?? [request.prompt];
+    const texts: Array<string | number[]> = request.promptIds ?? request.prompts ?? [request.prompt];
     const prompts = texts.map((t) => this.promptIds(t, request.addSpecialTokens ?? true));
     const settings = { ...request.settings, eos_token_id: request.settings.eos_token_id ?? this.info.eosTokenIds };
     const pad = settings.pad_token_id ?? this.tokenizer.padId ?? settings.eos_token_id[0] ?? 0;
@@ -142,8 +144,8 @@ export class ModelHost {
   }
 
   /** Token ids of a prompt, checked against the context window. */
-  private promptIds(text: string, addSpecialTokens: boolean): number[] {
-    const ids = this.tokenize(text, addSpecialTokens);
+  private promptIds(text: string | number[], addSpecialTokens: boolean): number[] {
+    const ids = typeof text === 'string' ? this.tokenize(text, addSpecialTokens) : text.slice();
     if (ids.length === 0) {
       if (this.info.bosTokenId === undefined) throw new InputError('The prompt is empty.', 'Pass a prompt as an argument or on stdin.');
       ids.push(this.info.bosTokenId);
@@ -185,6 +187,12 @@ export class ModelHost {
   dispose(): void {
     this.dropChat();
   }
+}
+
+/** The ONNX files the sessions are opened from (a merged decoder makes the split pair unused). */
+function openedFiles(layout: OnnxLayout): string[] {
+  if (layout.kind === 'encoder-decoder' && layout.decoderMerged) return [layout.encoder, layout.decoderMerged];
+  return Object.values(layout).filter((v): v is string => typeof v === 'string' && v.endsWith('.onnx'));
 }
 
 function numberOr(value: unknown, fallback?: number): number | undefined {

@@ -22,6 +22,8 @@ export interface GenerateRequest {
   prompt: string;
   /** Several prompts decoded as one left-padded batch (`prompt` is then ignored). */
   prompts?: string[];
+  /** Already-tokenized prompts (benchmarks); they replace `prompt` and `prompts`. */
+  promptIds?: number[][];
   settings: GenerationSettings;
   /** Aborting stops within one decode step; the done event then has reason 'aborted'. */
   signal?: AbortSignal;
@@ -119,6 +121,10 @@ type Listener = (message: FromWorker) => void;
 class WorkerGenerator implements TextGenerator {
   private nextId = 1;
   private readonly listeners = new Map<number, Listener>();
+  /** Work the worker may still be running (generations until their done event, requests until answered). */
+  private readonly busy = new Set<Promise<void>>();
+  /** Abort flags of the generations in flight. */
+  private readonly aborts = new Set<() => void>();
   private failure?: Error;
 
   private constructor(private readonly worker: Worker, readonly info: ModelInfo) {
@@ -156,9 +162,16 @@ class WorkerGenerator implements TextGenerator {
     for (const listener of this.listeners.values()) listener({ type: 'error', id: null, error: { name: error.name, message: error.message } });
   }
 
+  /** Tracks `work` until it settles, so dispose() can wait for the worker to be idle. */
+  private track(work: Promise<unknown>): void {
+    const settled = work.then(() => undefined, () => undefined);
+    this.busy.add(settled);
+    void settled.then(() => this.busy.delete(settled));
+  }
+
   private request<T>(make: (id: number) => ToWorker): Promise<T> {
     const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
+    const answer = new Promise<T>((resolve, reject) => {
       if (this.failure) return reject(this.failure);
       this.listeners.set(id, (message) => {
         this.listeners.delete(id);
@@ -167,6 +180,8 @@ class WorkerGenerator implements TextGenerator {
       });
       this.worker.postMessage(make(id));
     });
+    this.track(answer);
+    return answer;
   }
 
   async *generate(request: GenerateRequest): AsyncGenerator<GenerationEvent> {
@@ -178,13 +193,21 @@ class WorkerGenerator implements TextGenerator {
     if (request.signal?.aborted) onAbort();
     const queue: FromWorker[] = [];
     let wake: (() => void) | undefined;
+    // The worker is idle again only once it has sent `done` (or an error) for this generation.
+    let settle!: () => void;
+    const finished = new Promise<void>((resolve) => (settle = resolve));
+    this.track(finished);
+    this.aborts.add(onAbort);
     this.listeners.set(id, (message) => {
+      if (message.type === 'error' || (message.type === 'events' && message.events.some((e) => e.type === 'done'))) settle();
       queue.push(message);
       wake?.();
     });
+    let posted = false;
     try {
       const { signal: _signal, ...rest } = request;
       this.worker.postMessage({ type: 'generate', id, request: rest, abort } satisfies ToWorker);
+      posted = true;
       for (;;) {
         if (this.failure) throw this.failure;
         const message = queue.shift();
@@ -204,7 +227,9 @@ class WorkerGenerator implements TextGenerator {
       // Leaving early (consumer break) must also stop the worker's loop.
       onAbort();
       request.signal?.removeEventListener('abort', onAbort);
-      this.listeners.delete(id);
+      this.aborts.delete(onAbort);
+      if (!posted || this.failure) settle();
+      void finished.then(() => this.listeners.delete(id));
     }
   }
 
@@ -220,7 +245,20 @@ class WorkerGenerator implements TextGenerator {
     return this.request((id) => ({ type: 'score', id, request }));
   }
 
+  /**
+   * Stops the worker once it is idle: terminating it inside a native session.run() aborts the whole
+   * process (onnxruntime's binding throws a C++ Napi::Error during teardown), so in-flight generations
+   * are aborted and awaited first (they stop within one decode step).
+   */
   async dispose(): Promise<void> {
+    for (const abort of this.aborts) abort();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, DISPOSE_WAIT_MS)));
+    await Promise.race([Promise.all(this.busy), timeout]);
+    clearTimeout(timer);
     await this.worker.terminate();
   }
 }
+
+/** How long dispose() waits for the worker to finish its current step before terminating it anyway. */
+const DISPOSE_WAIT_MS = 10_000;

@@ -2,7 +2,7 @@
  * The chat app: pick a model (unless one was given), then converse. Everything it needs from the
  * outside world (models, loading, sessions, user settings) comes in as props.
  */
-import React, { useCallback, useEffect, useState } from 'react';
+import React, { useCallback, useEffect, useRef, useState } from 'react';
 import { Box, Text, useApp, useInput } from 'ink';
 import type { SettingsLayer } from '../generation/settings.js';
 import { ChatView } from './ChatView.js';
@@ -11,6 +11,8 @@ import { Transcript } from './Transcript.js';
 import { describeError, useChat } from './use-chat.js';
 import { parseSlash } from './slash-commands.js';
 import { runSlash } from './slash-dispatch.js';
+import { useRefState } from './use-ref-state.js';
+import { EMPTY_HISTORY, type History } from './input-history.js';
 import type { AppEngine, ModelEntry, SessionData, SessionStore } from './types.js';
 
 /** Props of {@link App}. */
@@ -37,7 +39,8 @@ export function App(props: AppProps): React.JSX.Element {
   const [engine, setEngine] = useState<AppEngine | null>(null);
   const [model, setModel] = useState<ModelEntry | undefined>();
   const [phase, setPhase] = useState<Phase>(() => (props.initialModel ? { name: 'loading', model: props.initialModel } : { name: 'pick' }));
-  const [armed, setArmed] = useState(false);
+  const [isArmed, setArmed] = useRefState(false);
+  const history = useRef<History>(EMPTY_HISTORY);
   const chat = useChat(engine, model?.id, { userSettings: props.userSettings, sessions: props.sessions, initialSession: props.initialSession, system: props.system });
 
   const load = useCallback(async (entry: ModelEntry) => {
@@ -63,9 +66,9 @@ export function App(props: AppProps): React.JSX.Element {
   }, []);
 
   useInput((input, key) => {
-    if (!(key.ctrl && input === 'c')) return setArmed(false);
+    if (!(key.ctrl && input === 'c')) return isArmed() ? setArmed(false) : undefined;
     if (chat.isBusy()) return chat.stop();
-    if (armed || phase.name !== 'chat') return exit();
+    if (isArmed() || phase.name !== 'chat') return exit();
     setArmed(true);
   });
 
@@ -89,10 +92,11 @@ export function App(props: AppProps): React.JSX.Element {
           contextLength={engine.info.contextLength}
           streaming={chat.streaming}
           stats={chat.stats}
-          hint={armed ? 'press Ctrl-C again or Ctrl-D to exit' : undefined}
+          hint={isArmed() ? 'press Ctrl-C again or Ctrl-D to exit' : undefined}
           canSubmit={() => !chat.isBusy()}
           onSubmit={submit}
           onEof={exit}
+          historyStore={history}
         />
       )}
     </Box>

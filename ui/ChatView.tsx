@@ -6,6 +6,7 @@ import React from 'react';
 import { Box, Text } from 'ink';
 import type { GenerationStats } from '../generation/events.js';
 import { PromptInput } from './PromptInput.js';
+import type { History } from './input-history.js';
 import { StatusLine } from './StatusLine.js';
 
 /** Props of {@link ChatView}. */
@@ -20,6 +21,7 @@ export interface ChatViewProps {
   canSubmit: () => boolean;
   onSubmit: (text: string) => void;
   onEof: () => void;
+  historyStore?: { current: History };
 }
 
 /** Streaming reply + status line + prompt. */
@@ -29,7 +31,7 @@ export function ChatView(props: ChatViewProps): React.JSX.Element {
     <Box flexDirection="column">
       {busy && <Text>{props.streaming === '' ? '…' : props.streaming}</Text>}
       <StatusLine model={props.modelId} device={props.device} contextLength={props.contextLength} stats={props.stats} busy={busy} hint={props.hint} />
-      <PromptInput canSubmit={props.canSubmit} onSubmit={props.onSubmit} onEof={props.onEof} />
+      <PromptInput canSubmit={props.canSubmit} onSubmit={props.onSubmit} onEof={props.onEof} historyStore={props.historyStore} />
     </Box>
   );
 }

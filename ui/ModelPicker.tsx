@@ -3,10 +3,11 @@
  * is already loaded). Models come in as props so it can be tested without a cache.
  */
 import React from 'react';
-import { Box, Text, useInput } from 'ink';
+import { Box, Text, useInput, type Key } from 'ink';
 import type { ModelEntry } from './types.js';
 import { filterModels, modelColumns } from './model-filter.js';
 import { useRefState } from './use-ref-state.js';
+import { isBurst, splitBurst } from './key-burst.js';
 
 /** Props of {@link ModelPicker}. */
 export interface ModelPickerProps {
@@ -25,7 +26,11 @@ export function ModelPicker({ models, initialId, onSelect, onCancel }: ModelPick
   const [getQuery, setQuery] = useRefState('');
   const [getIndex, setIndex] = useRefState(Math.max(0, models.findIndex((m) => m.id === initialId)));
 
-  useInput((input, key) => {
+  const handle = (input: string, key: Key): void => {
+    if (isBurst(input, key)) {
+      for (const piece of splitBurst(input)) handle(piece.input, piece.key);
+      return;
+    }
     const query = getQuery();
     const shown = filterModels(models, query);
     const selected = Math.min(getIndex(), Math.max(0, shown.length - 1));
@@ -41,7 +46,8 @@ export function ModelPicker({ models, initialId, onSelect, onCancel }: ModelPick
       setQuery(query + input.replace(/[\r\n]/g, ''));
       setIndex(0);
     }
-  });
+  };
+  useInput(handle);
 
   const query = getQuery();
   const shown = filterModels(models, query);

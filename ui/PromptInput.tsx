@@ -2,12 +2,13 @@
  * The prompt: a multi-line editor with history (Up/Down), Tab completion of slash commands, and
  * Enter to submit. A line ending in a backslash, or Alt-Enter, continues on a new line.
  */
-import React, { useState } from 'react';
+import React, { useRef, useState } from 'react';
 import { Box, Text, useInput, type Key } from 'ink';
 import { EMPTY_EDITOR, cursorLine, edit, enterAction, type EditAction, type EditorState } from './line-editor.js';
-import { EMPTY_HISTORY, newer, older, remember } from './input-history.js';
+import { EMPTY_HISTORY, newer, older, remember, type History } from './input-history.js';
 import { completeSlash } from './slash-commands.js';
 import { useRefState } from './use-ref-state.js';
+import { isBurst, splitBurst } from './key-burst.js';
 
 /** Props of {@link PromptInput}. */
 export interface PromptInputProps {
@@ -21,6 +22,8 @@ export interface PromptInputProps {
   onEof: () => void;
   /** Whether keys are handled at all (false while the picker is open). */
   isActive?: boolean;
+  /** Where the history lives, so it outlasts this component (the picker replaces it for a while). */
+  historyStore?: { current: History };
 }
 
 const CTRL_ACTIONS: Record<string, EditAction> = {
@@ -46,9 +49,14 @@ function keyAction(input: string, key: Key): EditAction | undefined {
 }
 
 /** The input box with its editing keys. */
-export function PromptInput({ canSubmit, onSubmit, onEof, isActive = true }: PromptInputProps): React.JSX.Element {
+export function PromptInput({ canSubmit, onSubmit, onEof, isActive = true, historyStore }: PromptInputProps): React.JSX.Element {
   const [getEditor, setEditor] = useRefState<EditorState>(EMPTY_EDITOR);
-  const [getHistory, setHistory] = useRefState(EMPTY_HISTORY);
+  const ownHistory = useRef<History>(EMPTY_HISTORY);
+  const store = historyStore ?? ownHistory;
+  const getHistory = () => store.current;
+  const setHistory = (next: History) => {
+    store.current = next;
+  };
   const [candidates, setCandidates] = useState<string[]>([]);
 
   const enter = () => {
@@ -63,14 +71,18 @@ export function PromptInput({ canSubmit, onSubmit, onEof, isActive = true }: Pro
     onSubmit(entry);
   };
 
-  const recall = (step: { history: typeof EMPTY_HISTORY; text?: string }) => {
+  const recall = (step: { history: History; text?: string }) => {
     setHistory(step.history);
     if (step.text !== undefined) setEditor({ text: step.text, cursor: step.text.length });
   };
 
-  useInput((input, key) => {
+  const handle = (input: string, key: Key): void => {
     const editor = getEditor();
     setCandidates([]);
+    if (isBurst(input, key)) {
+      for (const piece of splitBurst(input)) handle(piece.input, piece.key);
+      return;
+    }
     if (key.ctrl && input === 'd') {
       if (editor.text === '') onEof();
       return;
@@ -83,17 +95,10 @@ export function PromptInput({ canSubmit, onSubmit, onEof, isActive = true }: Pro
     }
     if (key.upArrow && cursorLine(editor).first) return recall(older(getHistory(), editor.text));
     if (key.downArrow && cursorLine(editor).last) return recall(newer(getHistory()));
-    // A burst of keys can arrive as one chunk ("one\rtwo\r"): each CR is an Enter, in order.
-    if (!key.ctrl && !key.meta && input.length > 1 && input.includes('\r')) {
-      input.split('\r').forEach((segment, i) => {
-        if (i > 0) enter();
-        if (segment) setEditor(edit(getEditor(), { type: 'insert', text: segment }));
-      });
-      return;
-    }
     const action = keyAction(input, key);
     if (action) setEditor(edit(editor, action));
-  }, { isActive });
+  };
+  useInput(handle, { isActive });
 
   const { text, cursor } = getEditor();
   const before = text.slice(0, cursor);

@@ -28,6 +28,7 @@ const KINDS = {
   early_stopping: 'boolean',
   num_return_sequences: 'int',
   stop: 'strings',
+  logprobs: 'int',
   seed: 'int',
   eos_token_id: 'ids',
   pad_token_id: 'int',

@@ -166,12 +166,12 @@ export class DecoderRunner {
     const { inputs } = this.io;
     const batch = ids.length;
     const seq = ids[0].length;
-    const feeds: Record<string, Tensor> = { [this.names.ids]: intTensor(inputs.get(this.names.ids)!.type, ids.flat(), [batch, seq]) };
+    const feeds: Record<string, Tensor> = { [this.names.ids]: intTensor(inputs.get(this.names.ids)!.type, ids, [batch, seq]) };
     if (this.names.mask) {
       const total = state.masks[0].length;
-      feeds[this.names.mask] = intTensor(inputs.get(this.names.mask)!.type, state.masks.flat(), [batch, total]);
+      feeds[this.names.mask] = intTensor(inputs.get(this.names.mask)!.type, state.masks, [batch, total]);
     }
-    if (this.names.positions) feeds[this.names.positions] = intTensor(inputs.get(this.names.positions)!.type, positions.flat(), [batch, seq]);
+    if (this.names.positions) feeds[this.names.positions] = intTensor(inputs.get(this.names.positions)!.type, positions, [batch, seq]);
     if (this.names.keep) feeds[this.names.keep] = tensor('int64', BigInt64Array.of(ONE), []);
     if (this.names.branch) feeds[this.names.branch] = tensor('bool', Uint8Array.of(state.cache && state.cache.length > 0 ? 1 : 0), [1]);
     if (state.cache) Object.assign(feeds, state.cache.feeds());
@@ -179,10 +179,28 @@ export class DecoderRunner {
   }
 }
 
-/** An int64 or int32 tensor from plain numbers. */
-export function intTensor(type: string, values: number[], dims: number[]): Tensor {
-  if (type === 'int32') return tensor('int32', Int32Array.from(values), dims);
-  const data = new BigInt64Array(values.length);
-  for (let i = 0; i < values.length; i++) data[i] = values[i] === 1 ? ONE : values[i] === 0 ? ZERO : BigInt(values[i]);
+/**
+ * An int64 or int32 tensor from plain numbers, flat or one array per row (rows are copied straight in:
+ * Array.prototype.flat costs more than the rest of a tiny model's decode step).
+ */
+export function intTensor(type: string, values: number[] | number[][], dims: number[]): Tensor {
+  const rows = (Array.isArray(values[0]) ? values : [values]) as number[][];
+  const n = dims.reduce((a, b) => a * b, 1);
+  let at = 0;
+  if (type === 'int32') {
+    const data = new Int32Array(n);
+    for (const row of rows) {
+      data.set(row, at);
+      at += row.length;
+    }
+    return tensor('int32', data, dims);
+  }
+  const data = new BigInt64Array(n);
+  for (const row of rows) {
+    for (let i = 0; i < row.length; i++) {
+      const v = row[i];
+      data[at++] = v === 1 ? ONE : v === 0 ? ZERO : BigInt(v);
+    }
+  }
   return tensor('int64', data, dims);
 }

@@ -51,10 +51,15 @@ export function cudaProviderInstalled(): boolean {
   return existsSync(join(ortBinaryDir(), 'libonnxruntime_providers_cuda.so'));
 }
 
-/** A sensible CPU intra-op thread count: tiny models run best on one thread, larger ones on up to 4. */
+/**
+ * The default CPU intra-op thread count. Models under 8 MiB run best on one thread (per-op work is too
+ * small to split). Larger ones get up to 4, leaving one core free: ORT's pool spins while waiting, and
+ * spinning on every core starves the main thread and anything else running (measured on 2 cores under
+ * load: 2 threads decoded 2-4x slower than 1; README, "Threads").
+ */
 export function defaultThreads(modelBytes: number, cores: number): number {
   if (modelBytes < 8 * 1024 * 1024) return 1;
-  return Math.max(1, Math.min(4, cores));
+  return Math.max(1, Math.min(4, cores - 1));
 }
 
 let readiness: CudaReadiness | undefined;
@@ -92,16 +97,18 @@ export async function openSession(path: string, options: SessionOptions): Promis
   const state = cudaState();
   if (!state.ready) {
     if (device === 'cuda') throw new DeviceError(`CUDA cannot be used: ${state.reason}.`, state.hint);
-    return onCpu(`CUDA not used (${state.reason}); running on CPU.`);
+    return onCpu(`device auto: ${state.reason}; running on CPU.`);
   }
   try {
     const cuda = { name: 'cuda', deviceId: options.deviceId ?? 0 } as const;
-    return { session: guardRuns(await create(path, { ...base, executionProviders: [cuda] })), device: 'cuda' };
+    return { session: guardRuns(await ort.InferenceSession.create(path, { ...base, executionProviders: [cuda] })), device: 'cuda' };
   } catch (error) {
-    if (error instanceof ModelError) throw error;
     const reason = (error as Error).message.split('\n')[0];
-    if (device === 'cuda') throw new DeviceError(`CUDA could not be used: ${reason}`, CUDA_FAILED_HINT, error);
-    return onCpu(`CUDA not used (${reason}); running on CPU.`);
+    // Opening on the CPU tells a broken model (ModelError from create) from a CUDA problem.
+    const fallback = await onCpu(`device auto: CUDA failed (${reason}); running on CPU.`);
+    if (device === 'auto') return fallback;
+    await fallback.session.release();
+    throw new DeviceError(`CUDA could not be used: ${reason}`, CUDA_FAILED_HINT, error);
   }
 }
 
@@ -128,7 +135,6 @@ async function create(path: string, options: ort.InferenceSession.SessionOptions
     return await ort.InferenceSession.create(path, options);
   } catch (error) {
     const message = (error as Error).message.split('\n')[0];
-    if (/provider|cuda|cudnn|libcu/i.test(message)) throw error;
     throw new ModelError(`Could not load ${path}: ${message}`, 'The ONNX file (or its external .onnx_data weights next to it) is missing or corrupt; re-download the model.', error);
   }
 }

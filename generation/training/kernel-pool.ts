@@ -6,8 +6,21 @@
 import { Worker } from 'node:worker_threads';
 import { runKernel } from './kernels.js';
 
-const CTRL = 32; // int32 slots per worker: 0 seq, 1 done, 2 op, 3 r0, 4 r1, 5.. args, 31 gradScale (f32)
+const CTRL = 32; // int32 slots per worker: 0 seq, 1 done, 2 op, 3 r0, 4 r1, 5.. args, 30 ready, 31 gradScale (f32)
 const ARGS = 5;
+
+/**
+ * Starts a worker on kernel-worker.js, or, when running from TypeScript sources (tests through tsx),
+ * on kernel-worker.ts with tsx registered first: Node 20 workers do not inherit tsx's loader hooks.
+ */
+function startWorker(workerData: object): Worker {
+  const self = import.meta.url;
+  if (!self.endsWith('.ts')) return new Worker(new URL('./kernel-worker.js', self), { workerData });
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const entry = new URL('./kernel-worker.ts', self).href;
+  const code = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(code, { eval: true, workerData });
+}
 
 /** A float arena shared with worker threads, plus the kernel dispatcher. */
 export class KernelPool {
@@ -20,19 +33,27 @@ export class KernelPool {
   private readonly workers: Worker[] = [];
   private seq = 0;
 
-  /** Allocates an arena of `floats` elements and starts `threads - 1` workers (the caller is the other). */
-  constructor(floats: number, threads = 1) {
+  /**
+   * Allocates an arena of `floats` elements and starts `threads - 1` workers (the caller is the other).
+   * Calls with fewer than `minWork` multiply-adds run on the caller alone.
+   */
+  constructor(floats: number, threads = 1, private readonly minWork = 2e5) {
     this.threads = Math.max(1, Math.floor(threads));
     this.F = new Float32Array(new SharedArrayBuffer(4 * floats));
     const ctrlBuf = new SharedArrayBuffer(4 * CTRL * this.threads);
     this.ctrl = new Int32Array(ctrlBuf);
     this.ctrlF = new Float32Array(ctrlBuf);
-    const self = import.meta.url;
-    const workerUrl = new URL(self.endsWith('.ts') ? './kernel-worker.ts' : './kernel-worker.js', self);
     for (let w = 1; w < this.threads; w++) {
-      const worker = new Worker(workerUrl, { workerData: { arena: this.F.buffer, ctrl: ctrlBuf, base: w * CTRL } });
+      const worker = startWorker({ arena: this.F.buffer, ctrl: ctrlBuf, base: w * CTRL });
       worker.unref();
       this.workers.push(worker);
+    }
+    // Block until every worker has loaded: a worker that failed to start would otherwise hang run().
+    for (let w = 1; w < this.threads; w++) {
+      if (Atomics.wait(this.ctrl, w * CTRL + 30, 0, 60_000) === 'timed-out' && this.ctrl[w * CTRL + 30] === 0) {
+        void this.close();
+        throw new Error('a kernel worker thread did not start');
+      }
     }
   }
 
@@ -53,7 +74,7 @@ export class KernelPool {
   /** Runs kernel `op` over `rows` rows (or units), splitting them between the threads. */
   run(op: number, args: number[], rows: number, gradScale = 0, work = 0): void {
     // Small calls cost more to hand over than to compute.
-    const n = work > 0 && work < 2e5 ? 1 : Math.min(this.threads, rows);
+    const n = work > 0 && work < this.minWork ? 1 : Math.min(this.threads, rows);
     const chunk = Math.ceil(rows / n);
     this.seq++;
     for (let w = 1; w < n; w++) {

@@ -11,6 +11,8 @@ const ctrl = new Int32Array(ctrlBuf);
 const ctrlF = new Float32Array(ctrlBuf);
 // Starts from 0, not the current value: the first job may already be posted before this line runs.
 let seen = 0;
+Atomics.store(ctrl, base + 30, 1);
+Atomics.notify(ctrl, base + 30);
 
 for (;;) {
   Atomics.wait(ctrl, base, seen);

@@ -40,9 +40,8 @@ export function ropeTables(positions: number, headDim: number, theta: number): {
   const sin = new Float32Array(positions * half);
   for (let p = 0; p < positions; p++) {
     for (let i = 0; i < half; i++) {
-      const freq = 1 / Math.pow(theta, (2 * i) / headDim);
-      // Rounded to float32 first, as torch does, so the exported tables match HF exactly.
-      const angle = p * Math.fround(freq);
+      // The same float64 expression as the ONNX emitter's tables, so training and export agree bit for bit.
+      const angle = p / theta ** ((2 * i) / headDim);
       cos[p * half + i] = Math.cos(angle);
       sin[p * half + i] = Math.sin(angle);
     }

@@ -26,7 +26,7 @@ export class LlamaModel {
   private readonly dv: number; private readonly datt: number; private readonly dg: number; private readonly du: number;
   private readonly dact: number;
   private readonly cos: Float32Array; private readonly sin: Float32Array;
-  private tokens = new Int32Array(0);
+  private tokens: Int32Array = new Int32Array(0);
   private rows = 0;
 
   /** Allocates parameters, gradients and activations in `pool`. */

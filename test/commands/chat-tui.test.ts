@@ -36,7 +36,10 @@ async function submit(line: string) {
 /** The status line (last line starting with the model id) of a pane. */
 const statusOf = (pane: string) => pane.split('\n').filter((l) => l.startsWith('local/stories-chat · ')).at(-1) ?? '';
 
+const skip = existsSync(TMUX) ? false : 'tmux is not installed at /usr/bin/tmux';
+
 before(async () => {
+  if (skip) return;
   assertBuilt();
   box = chatSandbox();
   const env = Object.entries(box.env).map(([k, v]) => `${k}='${v}'`).join(' ');
@@ -50,7 +53,7 @@ after(async () => {
   box?.cleanup();
 });
 
-test('chat TUI in a pseudo-terminal: pick, stream, Ctrl-C, chat on, /set, /regen, /exit', { skip: existsSync(TMUX) ? false : 'tmux is not installed at /usr/bin/tmux' }, async (t) => {
+test('chat TUI in a pseudo-terminal: pick, stream, Ctrl-C, chat on, /set, /regen, /exit', { skip }, async (t) => {
   const picker = await until(/Pick a model[\s\S]*local\/stories-chat/);
   await text('chat');
   await until(/Filter: chat/, 5000, /› local\/stories {2}/);
@@ -81,7 +84,11 @@ test('chat TUI in a pseudo-terminal: pick, stream, Ctrl-C, chat on, /set, /regen
     assert.match(statusOf(second), /TTFT \d+ ms · [\d.]+ tok\/s/);
   });
 
-  await submit('/set temperature 0');
+  // Tab completes the setting name in the real terminal too.
+  await text('/set temp');
+  await keys('Tab');
+  await until(/› \/set temperature/);
+  await submit('0');
   await until(/temperature = 0\n/);
   // The regenerate notice and the busy status render in the same frame, so "notice shown and not
   // generating" means that regeneration has finished.

@@ -40,7 +40,7 @@ test('the second turn sends the whole conversation, so the core can reuse the ca
   const engine = new ScriptedEngine({ replies: [['A'], ['B']], chatTemplate: LLAMA2_TEMPLATE });
   const { stdin, lastFrame } = await start(engine);
   await type(stdin, 'one');
-  await waitFor(() => assert.equal(engine.requests.length, 1));
+  await waitFor(() => assert.match(lastFrame()!, /› one\nA/));
   await waitFor(() => assert.doesNotMatch(lastFrame()!, /generating…/));
   await type(stdin, 'two');
   await waitFor(() => assert.equal(engine.requests.length, 2));
@@ -97,11 +97,10 @@ test('when the next turn would overflow the context, the oldest turns are droppe
   const { stdin, lastFrame } = await start(engine);
   await type(stdin, '/system brief');
   await type(stdin, '/set max_new_tokens 20');
-  for (const text of ['first question', 'second question', 'third']) {
+  for (const [i, text] of ['first question', 'second question', 'third'].entries()) {
     await type(stdin, text);
-    await waitFor(() => assert.doesNotMatch(lastFrame()!, /generating…|…\n/));
+    await waitFor(() => assert.equal(engine.completed, i + 1));
   }
-  await waitFor(() => assert.equal(engine.requests.length, 3));
   assert.match(lastFrame()!, /! Context full: dropped the 1 oldest turn \(the system prompt is kept\)\./);
   assert.equal(engine.requests[2].prompt, `<<SYS>>brief<</SYS>><s>[INST] second question [/INST] ${'y'.repeat(20)} </s><s>[INST] third [/INST]`);
   assert.equal([...engine.requests[2].prompt].length, 102);
@@ -132,6 +131,7 @@ test('history recalls with Up/Down; a trailing backslash continues the message o
   await type(stdin, 'line two');
   await waitFor(() => assert.equal(engine.requests.length, 1));
   assert.equal(engine.requests[0].prompt, 'line one\nline two');
+  await waitFor(() => assert.match(lastFrame()!, /r1/));
   await waitFor(() => assert.doesNotMatch(lastFrame()!, /generating…/));
   stdin.write(KEYS.up);
   await waitFor(() => assert.match(lastFrame()!, /› line one\n {2}line two/));
@@ -176,4 +176,57 @@ test('a burst of keys holding several Enters submits each line in order; typed-a
   await waitFor(() => assert.equal(engine.requests.length, 2));
   assert.equal(engine.requests[1].prompt, 'firstabcd typed ahead');
   assert.equal(engine.requests[1].settings.top_k, 5);
+});
+
+test('Ctrl-C when idle arms a hint; a second Ctrl-C exits', async () => {
+  const engine = new ScriptedEngine({ replies: [] });
+  const { stdin, lastFrame } = await start(engine);
+  stdin.write(KEYS.ctrlC);
+  await waitFor(() => assert.match(lastFrame()!, /press Ctrl-C again or Ctrl-D to exit/));
+  stdin.write('x');
+  await waitFor(() => assert.doesNotMatch(lastFrame()!, /press Ctrl-C again/), 2000);
+  stdin.write(KEYS.ctrlC);
+  await waitFor(() => assert.match(lastFrame()!, /press Ctrl-C again/));
+  stdin.write(KEYS.ctrlC);
+  await sleep(50);
+  stdin.write('after exit');
+  await sleep(50);
+  assert.doesNotMatch(lastFrame()!, /after exit/);
+});
+
+test('/model opens the picker, Esc returns, and picking another model loads it and disposes the old one', async () => {
+  const other: ModelEntry = { ...entry, id: 'Xenova/gpt2', path: '/m/gpt2', architecture: 'GPT2LMHeadModel' };
+  const first = new ScriptedEngine({ replies: [] });
+  const second = new ScriptedEngine({ replies: [['from gpt2']] });
+  const opened: string[] = [];
+  const app = render(<App models={[entry, other]} lastModelId="Xenova/gpt2" openModel={async (m) => (opened.push(m.id), m.id === entry.id ? first : second)} />);
+  await waitFor(() => assert.match(app.lastFrame()!, /› Xenova\/gpt2/), 2000);
+  app.stdin.write(KEYS.up);
+  await sleep(10);
+  app.stdin.write(KEYS.enter);
+  await waitFor(() => assert.match(app.lastFrame()!, /local\/stories · cpu/));
+  await type(app.stdin, '/model');
+  await waitFor(() => assert.match(app.lastFrame()!, /Pick a model[\s\S]*Esc back/));
+  app.stdin.write(KEYS.esc);
+  await waitFor(() => assert.match(app.lastFrame()!, /local\/stories · cpu/));
+  await type(app.stdin, '/model');
+  await waitFor(() => assert.match(app.lastFrame()!, /Pick a model/));
+  app.stdin.write(KEYS.down);
+  await sleep(10);
+  app.stdin.write(KEYS.enter);
+  await waitFor(() => assert.match(app.lastFrame()!, /Xenova\/gpt2 · cpu/));
+  assert.deepEqual(opened, ['local/stories', 'Xenova/gpt2']);
+  app.stdin.write(KEYS.up);
+  await waitFor(() => assert.match(app.lastFrame()!, /› \/model\s*$/), 2000);
+  app.stdin.write('\u0015');
+  assert.ok(first.disposed);
+  await type(app.stdin, 'hi');
+  await waitFor(() => assert.match(app.lastFrame()!, /from gpt2/));
+});
+
+test('a model that fails to load is reported and the picker comes back', async () => {
+  const app = render(<App models={[entry]} openModel={async () => { throw new Error('broken weights'); }} />);
+  await sleep(20);
+  app.stdin.write(KEYS.enter);
+  await waitFor(() => assert.match(app.lastFrame()!, /✗ Could not load local\/stories: broken weights[\s\S]*Pick a model/));
 });

@@ -58,3 +58,11 @@ test('Esc goes back only when a cancel handler is given', async () => {
   stdin.write(KEYS.esc);
   await waitFor(() => assert.equal(cancelled, 1));
 });
+
+test('a burst of filter text and Enter in one chunk picks the match', async () => {
+  const picked: string[] = [];
+  const { stdin } = render(<ModelPicker models={models} onSelect={(m) => picked.push(m.id)} />);
+  await sleep(20);
+  stdin.write('t5\r');
+  await waitFor(() => assert.deepEqual(picked, ['Xenova/t5-small']));
+});

@@ -16,6 +16,8 @@ export interface ScriptedOptions {
 
 export class ScriptedEngine implements AppEngine {
   readonly requests: ChatRequest[] = [];
+  /** generate() calls whose stream the consumer has read to the end. */
+  completed = 0;
   readonly info;
   disposed = false;
   private readonly replies: string[][];
@@ -62,6 +64,7 @@ export class ScriptedEngine implements AppEngine {
       promptTokensPerSecond: 1000, tokensPerSecond: 50, contextUsed: promptTokens + count, contextLength: this.info.contextLength,
     };
     yield { type: 'done', reason, sequences: [{ text, token_ids: [], finish_reason: reason }], stats };
+    this.completed++;
   }
 
   async dispose(): Promise<void> {
@@ -72,7 +75,7 @@ export class ScriptedEngine implements AppEngine {
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls until `check` stops throwing (or fails with its last error after `timeoutMs`). */
-export async function waitFor(check: () => void, timeoutMs = 3000): Promise<void> {
+export async function waitFor(check: () => void, timeoutMs = 10_000): Promise<void> {
   const start = Date.now();
   for (;;) {
     try {

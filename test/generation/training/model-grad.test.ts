@@ -11,7 +11,7 @@ const config: LlamaConfig = { vocabSize: 11, dim: 8, nLayers: 2, nHeads: 4, nKvH
 
 function setup(threads: number) {
   const batch = 2, T = 5;
-  const pool = new KernelPool(LlamaModel.arenaFloats(config, batch, T), threads);
+  const pool = new KernelPool(LlamaModel.arenaFloats(config, batch, T), threads, 0);
   const model = new LlamaModel(config, pool, batch, T);
   const rng = new Rng(7);
   initParams(config, model.params, rng);

@@ -1,0 +1,155 @@
+/**
+ * `textgen train FILES... --name NAME`: trains a byte-fallback BPE tokenizer and a small Llama decoder
+ * on plain text, on the CPU, and writes the model into the cache as `local/NAME` (or to --output), in
+ * the layout every textgen command loads. Checkpoints are kept next to the snapshot so an interrupted
+ * run continues with --resume.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { UsageError, InputError, AbortedError } from '../generation/errors.js';
+import { BpeEncoder, trainBpe } from '../generation/training/bpe-trainer.js';
+import { hasCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointMeta } from '../generation/training/checkpoint.js';
+import { encodeStream, readDocuments, splitDocuments, unigramLoss } from '../generation/training/data.js';
+import { writeModelDir } from '../generation/training/export.js';
+import { paramLayout, type LlamaConfig } from '../generation/training/model-params.js';
+import { progressLine, summaryText, type TrainSummary } from '../generation/training/report.js';
+import { train, type TrainProgress } from '../generation/training/trainer.js';
+import { LOCAL_REVISION, localModelDir } from '../models-cache/paths.js';
+import type { Command, CommandContext, OptionSpec } from './command.js';
+
+const int = (description: string, valueName = 'N'): OptionSpec => ({ type: 'string', description, valueName });
+
+const options: Record<string, OptionSpec> = {
+  name: { type: 'string', description: 'Name of the model: it is saved as local/NAME.', valueName: 'NAME' },
+  output: { type: 'string', description: 'Write the model folder here instead of the model cache.', valueName: 'DIR' },
+  'vocab-size': int('Tokenizer vocabulary size (default 1024).'),
+  dim: int('Hidden size (default 128).'),
+  layers: int('Decoder layers (default 4).'),
+  heads: int('Attention heads (default 4).'),
+  'kv-heads': int('Key/value heads, a divisor of --heads (default 2).'),
+  'ffn-dim': int('SwiGLU inner size (default 8/3 of --dim, rounded up to 32).'),
+  context: int('Context length in tokens (default 256).'),
+  batch: int('Sequences per step (default 4).'),
+  steps: int('Optimizer steps (default 1000).'),
+  lr: { type: 'string', description: 'Peak learning rate (default 0.003).', valueName: 'X' },
+  warmup: int('Warmup steps (default 5% of --steps).'),
+  'weight-decay': { type: 'string', description: 'AdamW weight decay (default 0.1).', valueName: 'X' },
+  'val-fraction': { type: 'string', description: 'Fraction of paragraphs held out for validation (default 0.05).', valueName: 'X' },
+  'eval-every': int('Steps between validation passes (default 50).'),
+  'eval-windows': int('Validation windows of --context tokens scored per pass (default 64).'),
+  'checkpoint-every': int('Steps between checkpoints (default 50).'),
+  seed: int('Random seed (default 1).'),
+  threads: int('Kernel threads, including this one (default 2, at most the CPU count).'),
+  resume: { type: 'boolean', description: 'Continue from the last checkpoint of NAME.' },
+};
+
+function intFlag(ctx: CommandContext, name: string, fallback: number, min = 1): number {
+  const raw = ctx.values[name];
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer ≥ ${min}, got '${String(raw)}'.`);
+  return n;
+}
+
+function numFlag(ctx: CommandContext, name: string, fallback: number, min: number, max: number): number {
+  const raw = ctx.values[name];
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`--${name} must be a number in [${min}, ${max}], got '${String(raw)}'.`);
+  return n;
+}
+
+function modelConfig(ctx: CommandContext): LlamaConfig {
+  const dim = intFlag(ctx, 'dim', 128, 8), heads = intFlag(ctx, 'heads', 4), kvHeads = intFlag(ctx, 'kv-heads', 2);
+  if (dim % heads !== 0 || (dim / heads) % 2 !== 0) throw new UsageError('--dim must be a multiple of --heads with an even head size.');
+  if (heads % kvHeads !== 0) throw new UsageError('--kv-heads must divide --heads.');
+  const vocabSize = intFlag(ctx, 'vocab-size', 1024, 300);
+  return {
+    vocabSize, dim, nLayers: intFlag(ctx, 'layers', 4), nHeads: heads, nKvHeads: kvHeads, headDim: dim / heads,
+    ffnDim: intFlag(ctx, 'ffn-dim', Math.ceil((dim * 8) / 3 / 32) * 32), maxSeqLen: intFlag(ctx, 'context', 256, 8),
+    ropeTheta: 10000, normEps: 1e-5,
+  };
+}
+
+function freshMeta(ctx: CommandContext, config: LlamaConfig, trainDocs: string[]): CheckpointMeta {
+  const steps = intFlag(ctx, 'steps', 1000);
+  const lr = numFlag(ctx, 'lr', 3e-3, 0, 1);
+  return {
+    version: 1, config, bpe: trainBpe(trainDocs, config.vocabSize),
+    optim: {
+      lr, minLr: lr / 10, warmupSteps: intFlag(ctx, 'warmup', Math.max(1, Math.round(steps / 20)), 0), totalSteps: steps,
+      beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: numFlag(ctx, 'weight-decay', 0.1, 0, 10), clip: 1,
+    },
+    batch: intFlag(ctx, 'batch', 4), seed: intFlag(ctx, 'seed', 1, 0), valFraction: numFlag(ctx, 'val-fraction', 0.05, 0, 0.5),
+    step: 0, tokensSeen: 0, elapsedMs: 0, rngState: 0, history: [],
+  };
+}
+
+function writeRefs(snapshot: string): void {
+  const refs = join(snapshot, '..', '..', 'refs');
+  mkdirSync(refs, { recursive: true });
+  writeFileSync(join(refs, 'main'), LOCAL_REVISION);
+}
+
+/** The `train` command. */
+export const trainCommand: Command = {
+  name: 'train',
+  summary: 'Train a small causal LM from plain text.',
+  usage: 'textgen train FILES... --name NAME [--steps N] [--dim N] [--layers N] [--vocab-size N] [--resume]',
+  options,
+  async run(ctx) {
+    const started = performance.now();
+    const name = ctx.values.name;
+    if (typeof name !== 'string' || !/^[A-Za-z0-9._-]+$/.test(name)) throw new UsageError('--name NAME is required (letters, digits, ".", "_", "-").');
+    if (ctx.positionals.length === 0) throw new UsageError('Give one or more plain-text files to train on.');
+    for (const f of ctx.positionals) if (!existsSync(f)) throw new InputError(`No such file: ${f}`);
+    const snapshot = typeof ctx.values.output === 'string' ? resolve(ctx.values.output) : localModelDir(name, ctx.env);
+    const ckptDir = join(dirname(dirname(localModelDir(name, ctx.env))), 'training');
+    // Natural order, independent of how the shell sorted a glob, so a recipe is reproducible anywhere.
+    const files = [...ctx.positionals].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+    const docs = readDocuments(files);
+    const resuming = ctx.values.resume === true && hasCheckpoint(ckptDir);
+    if (ctx.values.resume === true && !resuming) throw new UsageError(`No checkpoint to resume in ${ckptDir}.`);
+    const ckpt = resuming ? loadCheckpoint(ckptDir) : undefined;
+    const probe = splitDocuments(docs, ckpt?.meta.valFraction ?? numFlag(ctx, 'val-fraction', 0.05, 0, 0.5));
+    const meta = ckpt?.meta ?? freshMeta(ctx, modelConfig(ctx), probe.train);
+    const steps = intFlag(ctx, 'steps', ckpt?.meta.optim.totalSteps ?? 1000);
+    const encoder = new BpeEncoder(meta.bpe);
+    const trainStream = encodeStream(probe.train, encoder), valStream = encodeStream(probe.val, encoder);
+    const T = meta.config.maxSeqLen;
+    if (trainStream.length <= T + 1) throw new InputError(`The training text is only ${trainStream.length} tokens; it needs more than --context (${T}).`);
+    const threads = Math.min(intFlag(ctx, 'threads', 2), availableParallelism());
+    const params = paramLayout(meta.config).size;
+    ctx.stderr.write(`${resuming ? 'Resuming' : 'Training'} local/${name}: ${params.toLocaleString('en-US')} parameters, ${trainStream.length.toLocaleString('en-US')} training and ${valStream.length.toLocaleString('en-US')} validation tokens, ${threads} thread(s)\n`);
+    const evalEvery = intFlag(ctx, 'eval-every', 50);
+    const tty = ctx.stderr.isTTY === true;
+    const onProgress = (p: TrainProgress): void => {
+      if (tty) ctx.stderr.write(`\r\x1b[2K${progressLine(p)}`);
+      else if (p.step % 10 === 0 || p.step === p.steps) ctx.stderr.write(`${progressLine(p)}\n`);
+    };
+    const result = await train({
+      start: ckpt ?? { meta }, steps, train: trainStream, val: valStream, evalEvery,
+      evalWindows: intFlag(ctx, 'eval-windows', 64), checkpointEvery: intFlag(ctx, 'checkpoint-every', 50), threads,
+      signal: ctx.signal, onProgress, onCheckpoint: (c) => saveCheckpoint(ckptDir, c),
+    });
+    if (tty) ctx.stderr.write('\n');
+    if (result.aborted) {
+      ctx.stderr.write(`Stopped at step ${result.checkpoint.meta.step}; checkpoint kept in ${ckptDir} (continue with --resume).\n`);
+      throw new AbortedError();
+    }
+    const m = result.checkpoint.meta;
+    const unigram = unigramLoss(trainStream, valStream, meta.config.vocabSize, T, result.evalWindows);
+    const seconds = m.elapsedMs / 1000;
+    const summary: TrainSummary = {
+      parameters: params, tokensSeen: m.tokensSeen, steps: m.step, wallSeconds: seconds, trainTokens: trainStream.length, valTokens: valStream.length,
+      valLoss: result.finalValLoss, valPerplexity: Math.exp(result.finalValLoss), unigramValLoss: unigram, unigramValPerplexity: Math.exp(unigram),
+      tokensPerSecond: m.tokensSeen / seconds, gflops: 0, threads: result.threads, aborted: false,
+    };
+    summary.gflops = result.gflopsPerToken * summary.tokensPerSecond;
+    writeModelDir(snapshot, meta.config, meta.bpe, result.checkpoint.params, { ...summary, config: meta.config, history: m.history, files: ctx.positionals.length, commandSeconds: (performance.now() - started) / 1000 });
+    if (ctx.values.output === undefined) writeRefs(snapshot);
+    ctx.stderr.write(`${summaryText(summary)}\nWrote ${typeof ctx.values.output === 'string' ? snapshot : `local/${name} (${snapshot})`}\n`);
+    return 0;
+  },
+};

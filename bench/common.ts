@@ -48,9 +48,10 @@ export function describe(dir: string): string {
  */
 export interface Trace {
   start: number;
+  end: number;
   steps: number[];
   cpu: number[];
-  /** textgen's own figures, measured where its loop runs (the worker's events reach this thread in batches). */
+  /** textgen's own figures, measured where its loop runs (the worker's events reach this thread in batches); rates count every row. */
   stats?: { tokensPerSecond: number; ttftMs: number };
 }
 
@@ -64,6 +65,9 @@ export const ttft = (t: Trace) => t.stats?.ttftMs ?? t.steps[0] - t.start;
 
 /** Decode rate in steps per second, excluding the first (prefill) token. */
 export const decodeRate = (t: Trace) => t.stats?.tokensPerSecond ?? ((t.steps.length - 1) / (t.steps[t.steps.length - 1] - t.steps[0])) * 1000;
+
+/** Generated tokens (all rows) per second over the whole call, prefill included. */
+export const endToEndRate = (t: Trace, rows: number) => (rows * t.steps.length * 1000) / (t.end - t.start);
 
 /** Decode steps per CPU-second (process CPU time), excluding the first token. */
 export const cpuRate = (t: Trace) => ((t.cpu.length - 1) / (t.cpu[t.cpu.length - 1] - t.cpu[0])) * 1e6;
@@ -88,7 +92,7 @@ export async function traceTextgen(model: TextGenerator, prompt: number[], token
       stats = { tokensPerSecond: e.stats.tokensPerSecond, ttftMs: e.stats.ttftMs };
     }
   }
-  return { start, steps, cpu, stats };
+  return { start, end: performance.now(), steps, cpu, stats };
 }
 
 /** Loads the transformers.js model from the same folder with the same session options. */
@@ -123,7 +127,7 @@ export async function tracePeer(model: PreTrainedModel, prompt: number[], tokens
   };
   const start = performance.now();
   await model.generate({ input_ids: ids, attention_mask: mask, max_new_tokens: tokens, min_new_tokens: tokens, do_sample: rows > 1, streamer } as never);
-  return { start, steps, cpu };
+  return { start, end: performance.now(), steps, cpu };
 }
 
 /** mean ± sd with a unit. */

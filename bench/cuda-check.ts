@@ -2,13 +2,13 @@
  * CUDA against CPU, for a machine with an NVIDIA GPU: each model is loaded on both devices, decoded
  * greedily for a fixed number of tokens, and the token ids are compared; decode and prefill speeds are
  * printed side by side. Models: stories260K (trained, fp32: must agree), the onnxruntime-genai tiny
- * Llama (fp16 weights and fp16 KV cache), and a ~32M-parameter random Llama written by
- * generation/onnx-writer into a temp folder (random weights have near-ties, so a late divergence there
- * is reported, not failed). Without a usable CUDA it prints why and exits 2.
+ * Llama (fp16 weights and fp16 KV cache), and the onnx-writer's `llama-40m` preset written with random
+ * weights into a temp folder (random weights have near-ties, so a divergence there is reported, not
+ * failed). Without a usable CUDA it prints why and exits 2.
  *
  *   npx tsx bench/cuda-check.ts [--model DIR]... [--tokens 64] [--no-generated] [--device-id N]
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -27,20 +27,11 @@ const { values } = parseArgs({
 const tokens = Number(values.tokens);
 const deviceId = Number(values['device-id']);
 
-/** Writes a random-weight Llama (10 layers, hidden 512, MLP 1376: ~32M parameters) with the stories260K tokenizer. */
+/** Writes the onnx-writer's `llama-40m` preset (random weights, byte-level tokenizer) to a temp folder. */
 async function writeGeneratedLlama(): Promise<string> {
-  const { buildLlama, OPSET } = await import('../generation/onnx-writer/llama-gpt2.js');
-  const { randomWeights } = await import('../generation/onnx-writer/decoder-common.js');
-  const { writeMessage } = await import('../generation/onnx-writer/graph.js');
-  const src = join(shared, 'stories260K-onnx');
+  const { PRESETS, writeRandomModel } = await import('../generation/onnx-writer/random-model.js');
   const out = mkdtempSync(join(tmpdir(), 'textgen-cuda-check-'));
-  const shape = { layers: 10, heads: 8, kvHeads: 8, headDim: 64, hidden: 512, vocab: 512, maxPositions: 512, intermediate: 1376, rmsNormEps: 1e-5, ropeTheta: 10000, tieEmbeddings: true };
-  mkdirSync(join(out, 'onnx'));
-  writeMessage(join(out, 'onnx', 'model.onnx'), buildLlama(shape, randomWeights(7)).model(OPSET));
-  const config = JSON.parse(readFileSync(join(src, 'config.json'), 'utf8'));
-  Object.assign(config, { hidden_size: 512, intermediate_size: 1376, num_hidden_layers: 10, num_attention_heads: 8, num_key_value_heads: 8, head_dim: 64 });
-  writeFileSync(join(out, 'config.json'), JSON.stringify(config));
-  for (const f of ['generation_config.json', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(src, f), join(out, f));
+  writeRandomModel(out, PRESETS['llama-40m'], 7);
   return out;
 }
 

@@ -4,11 +4,11 @@
  * throughput. Runs alternate between the two (and textgen's in-process and worker paths) so load
  * from other processes hits both alike; ratios are from the same run.
  *   npx tsx bench/vs-transformers.ts [--model DIR] [--threads N] [--contexts 128,512,2048]
- *     [--tokens 32] [--reps 3] [--rows 4]
+ *     [--tokens 32] [--reps 3] [--rows 4] [--rows-context 128]
  */
-import { args, cpuRate, decodeRate, describe, fmt, ints, loadPeer, loadTextgen, machine, randomIds, spread, traceTextgen, tracePeer, ttft, type Trace } from './common.js';
+import { args, cpuRate, decodeRate, endToEndRate, describe, fmt, ints, loadPeer, loadTextgen, machine, randomIds, spread, traceTextgen, tracePeer, ttft, type Trace } from './common.js';
 
-const opts = args({ contexts: '128,512,2048', tokens: '32', reps: '3', rows: '4' });
+const opts = args({ contexts: '128,512,2048', tokens: '32', reps: '3', rows: '4', 'rows-context': '128' });
 const tokens = Number(opts.tokens);
 const reps = Number(opts.reps);
 const rows = Number(opts.rows);
@@ -60,11 +60,14 @@ for (const wanted of ints(opts.contexts)) {
   report('time to first', traces, ttft, 'ms', false);
 }
 
-const prompt = randomIds(Math.min(128, context - tokens - 1), 1, vocab, 7);
+const prompt = randomIds(Math.min(Number(opts['rows-context']), context - tokens - 1), 1, vocab, 7);
 console.log(`num_return_sequences ${rows} (sampling; transformers.js: a batch of ${rows} copies), context ${prompt.length}:`);
 const traces = await compare(prompt, rows);
-report('rows×decode wall', traces, (t) => rows * decodeRate(t), 'tok/s', true);
+// textgen's own rate already counts every row; the peer's per-step timestamps are per batch step.
+report('rows×decode wall', traces, (t) => (t.stats ? decodeRate(t) : rows * decodeRate(t)), 'tok/s', true);
 report('rows×decode cpu', traces, (t) => rows * cpuRate(t), 'tok/cpu-s', true);
+report('end to end', traces, (t) => endToEndRate(t, rows), 'tok/s', true);
+report('time to first', traces, ttft, 'ms', false);
 
 await inProcess.dispose();
 await worker.dispose();

@@ -13,15 +13,17 @@ import { installSignals } from './signals.js';
 
 /** Runs the CLI with the given arguments (without node and the script) and resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
-  guardStdout(process.stdout);
-  const signals = installSignals();
+  const stopper = installSignals();
+  guardStdout(process.stdout, () => stopper.stop('pipe'));
   try {
-    return await dispatch(argv, signals.signal);
+    const code = await dispatch(argv, stopper.signal);
+    return stopper.reason() === 'pipe' ? ExitCode.ok : code;
   } catch (error) {
-    if (signals.signal.aborted && isAbortLike(error)) return ExitCode.interrupted;
+    if (stopper.reason() === 'pipe') return ExitCode.ok;
+    if (stopper.reason() === 'signal' && isAbortLike(error)) return ExitCode.interrupted;
     return reportError(error, process.stderr);
   } finally {
-    signals.dispose();
+    stopper.dispose();
   }
 }
 

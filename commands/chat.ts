@@ -132,7 +132,8 @@ async function runInteractive(ctx: CommandContext, config: UserConfig, session: 
           if (closed) await generator.dispose();
           return generator;
         },
-        onModelChosen: (entry) => rememberLastModel(entry.id, ctx.env),
+        // Remembering the pick is a convenience: a config that cannot be written must not end the chat.
+        onModelChosen: (entry) => void rememberLastModel(entry.id, ctx.env).catch(() => undefined),
         sessions: fileSessionStore(autosavePath, ctx.env),
         userSettings: userLayer,
         initialSession: session,

@@ -1,6 +1,6 @@
 /**
  * `textgen config`: the user config that sits between the model's defaults and the flags —
- * `config show`, `config path`, `config set KEY VALUE`, `config unset KEY`. KEY is `default-model` or a
+ * `config show`, `config path`, `config set KEY VALUE`, `config unset KEY`. KEY is `default-model`, `device` or a
  * generation flag name (`temperature`, `top-p`, `max-new-tokens`, `stop`, ...), validated as the flag is.
  */
 import { existsSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { UsageError } from '../generation/errors.js';
 import { resolveSettings, type SettingsLayer } from '../generation/index.js';
 import type { Command } from './command.js';
 import { GENERATION_FLAGS, settingsLayerFromFlags } from './flags/generation-flags.js';
-import { readUserConfig, setDefaultModel, userConfigPath, writeUserSettings } from './user-config.js';
+import { readUserConfig, setDefaultModel, setDevice, userConfigPath, writeUserSettings } from './user-config.js';
 
 /** The settings field(s) a generation flag writes, found by parsing a sample value. */
 function fieldsOf(flag: string, value: string): SettingsLayer {
@@ -39,23 +39,26 @@ export const configCommand: Command = {
       if (ctx.values.json) ctx.stdout.write(`${JSON.stringify({ path: userConfigPath(ctx.env), ...config })}\n`);
       else {
         ctx.stdout.write(`default-model: ${config.defaultModel ?? '(embedded default)'}\n`);
+        ctx.stdout.write(`device: ${config.device ?? 'cpu'}\n`);
         for (const [k, v] of Object.entries(config.settings ?? {})) ctx.stdout.write(`${k}: ${JSON.stringify(v)}\n`);
       }
     } else if (action === 'set' && key && rest.length > 0) {
       const value = rest.join(' ');
       // A folder is stored absolute so the default works from any directory.
-      if (key === 'default-model') setDefaultModel(existsSync(value) ? resolve(value) : value, ctx.env);
+      if (key === 'default-model') await setDefaultModel(existsSync(value) ? resolve(value) : value, ctx.env);
+      else if (key === 'device') await setDevice(deviceValue(value), ctx.env);
       else {
         const next = { ...config.settings, ...fieldsOf(key, value) };
         resolveSettings(next);
-        writeUserSettings(next, ctx.env);
+        await writeUserSettings(next, ctx.env);
       }
     } else if (action === 'unset' && key) {
-      if (key === 'default-model') setDefaultModel(undefined, ctx.env);
+      if (key === 'default-model') await setDefaultModel(undefined, ctx.env);
+      else if (key === 'device') await setDevice(undefined, ctx.env);
       else {
         const next: Record<string, unknown> = { ...config.settings };
         for (const field of Object.keys(fieldsOf(key, sampleValue(key)))) delete next[field];
-        writeUserSettings(next as SettingsLayer, ctx.env);
+        await writeUserSettings(next as SettingsLayer, ctx.env);
       }
     } else {
       throw new UsageError(`Usage: ${configCommand.usage}`);
@@ -72,4 +75,9 @@ function sampleValue(flag: string): string {
   if (flag === 'stop') return 'x';
   if (flag === 'suppress-tokens' || flag === 'bad-words-ids') return '0';
   return flag === 'top-p' || flag === 'typical-p' ? '1' : '1';
+}
+
+function deviceValue(value: string): 'auto' | 'cpu' | 'cuda' {
+  if (value === 'auto' || value === 'cpu' || value === 'cuda') return value;
+  throw new UsageError(`device must be auto, cpu or cuda, got '${value}'.`);
 }

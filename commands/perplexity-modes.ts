@@ -50,15 +50,20 @@ export function nonEmptyLines(text: string): string[] {
   return text.split(/\r?\n/).filter((line) => line.trim() !== '');
 }
 
-/** Each non-empty line on its own with the tokenizer's BOS, cut to maxLength tokens, every position after the first scored. */
+/**
+ * Each non-empty line on its own, starting with the model's BOS (added when the tokenizer does not add
+ * it, so the first word is scored too), cut to maxLength tokens, every position after the first scored.
+ */
 export async function scoreByLine(model: TextGenerator, text: string, maxLength: number, signal: AbortSignal, progress: Progress): Promise<PerplexityTotals> {
   const lines = nonEmptyLines(text);
+  const bos = model.info.bosTokenId;
   let nll = 0;
   let tokens = 0;
   let truncated = 0;
   for (let i = 0; i < lines.length; i++) {
     checkAbort(signal);
     let ids = await model.tokenize(lines[i]);
+    if (bos !== undefined && ids[0] !== bos) ids.unshift(bos);
     if (ids.length > maxLength) {
       ids = ids.slice(0, maxLength);
       truncated++;

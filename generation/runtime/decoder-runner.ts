@@ -73,6 +73,8 @@ export class DecoderRunner {
   readonly vocabSize: number;
   private readonly names: { ids: string; mask?: string; positions?: string; keep?: string; branch?: string; logits: string };
   private logitsScratch?: Float32Array;
+  /** Set once the model has refused a multi-token run on top of a cache. */
+  private stepwiseExtend = false;
 
   constructor(private readonly sessions: DecoderSessions, hints: KvShapeHints & { vocabSize: number }, names?: Partial<Record<'ids' | 'mask' | 'positions' | 'logits', string>>) {
     this.io = sessionIo(sessions.main);
@@ -110,6 +112,30 @@ export class DecoderRunner {
    * returns the last position's logits of every row, [batch × vocab].
    */
   async forward(state: DecoderState, tokens: number[][], masks?: number[][]): Promise<Float32Array> {
+    const extending = state.cache !== undefined && state.cache.length > 0 && tokens[0].length > 1;
+    if (extending && this.stepwiseExtend) return this.extendStepwise(state, tokens, masks);
+    if (!extending) return this.run(state, tokens, masks);
+    const before = state.length;
+    try {
+      return await this.run(state, tokens, masks);
+    } catch {
+      // Some exports (onnxruntime-genai attention-mask subgraphs) reject several new tokens on top of
+      // a non-empty cache. Such a model extends its cache one token at a time from then on.
+      state.rewind(before);
+      this.stepwiseExtend = true;
+      return this.extendStepwise(state, tokens, masks);
+    }
+  }
+
+  private async extendStepwise(state: DecoderState, tokens: number[][], masks?: number[][]): Promise<Float32Array> {
+    let logits: Float32Array = new Float32Array(0);
+    for (let i = 0; i < tokens[0].length; i++) {
+      logits = await this.run(state, tokens.map((row) => [row[i]]), masks?.map((row) => [row[i]]));
+    }
+    return logits;
+  }
+
+  private async run(state: DecoderState, tokens: number[][], masks?: number[][]): Promise<Float32Array> {
     const batch = tokens.length;
     const added = tokens[0].length;
     const rowMasks = masks ?? tokens.map((row) => row.map(() => 1));

@@ -89,8 +89,9 @@ export async function openSession(path: string, options: SessionOptions): Promis
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
-    // ORT's warnings (e.g. nodes placed on CPU by the CUDA provider) would break the one-line stderr contract.
-    logSeverityLevel: 3,
+    // ORT's own log lines (warnings, and errors textgen reports itself) would break the one-line stderr
+    // contract; TEXTGEN_DEBUG shows them.
+    logSeverityLevel: process.env.TEXTGEN_DEBUG ? 2 : 4,
   };
   const onCpu = async (notice?: string): Promise<OpenedSession> => ({ session: await create(path, { ...base, executionProviders: ['cpu'] }), device: 'cpu', notice });
   if (device === 'cpu') return onCpu();

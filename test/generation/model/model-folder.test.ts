@@ -193,6 +193,8 @@ test('genai folder with external data (model.onnx.data) loads and generates; wit
   assert.equal(folder.vocabSize, 32000);
   const generator = await loadModel(dir, { inProcess: true });
   try {
+    // genai_config.json names no precision; the fp16 cache tensors tell.
+    assert.equal(generator.info.dtype, 'fp16');
     const { done } = await generateAll(generator, 'Hello world', { max_new_tokens: 4 });
     assert.equal(done.sequences[0].token_ids.length, 4);
   } finally {

@@ -114,7 +114,7 @@ export class ModelHost {
     const pad = settings.pad_token_id ?? this.tokenizer.padId ?? settings.eos_token_id[0] ?? 0;
     const keep = Boolean(request.keepCache) && prompts.length === 1 && settings.num_beams === 1 && settings.num_return_sequences === 1;
     const step = this.stepModel(prompts, keep, pad, settings.decoder_start_token_id);
-    const model: LoopModel = { step, decode: (x) => this.tokenizer.decode(x), contextLength: this.info.contextLength, eosTokenIds: settings.eos_token_id, padTokenId: pad };
+    const model: LoopModel = { step, decode: (x) => this.tokenizer.decodeRaw(x), cleanup: this.tokenizer.cleansUp, contextLength: this.info.contextLength, eosTokenIds: settings.eos_token_id, padTokenId: pad };
     const cachedTokens = () => (step instanceof CausalStepModel ? step.cachedTokens : 0);
     const loop = settings.num_beams > 1 ? beamLoop : sampleLoop;
     try {

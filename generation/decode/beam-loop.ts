@@ -61,7 +61,7 @@ export async function* beamLoop(model: LoopModel, request: LoopRequest): AsyncGe
   const eos = new Set(model.eosTokenIds);
   const sequences = search.finalize().flatMap((results, p) =>
     results.map((result) => {
-      const stream = new SequenceStream(model.decode, model.step.textContext(prompts[p]), settings.stop);
+      const stream = new SequenceStream(model.decode, model.step.textContext(prompts[p]), settings.stop, model.cleanup);
       for (const id of result.tokens) if (!stream.done) stream.push(id, eos.has(id));
       stream.finish(aborted ? 'aborted' : result.endedWithEos ? 'eos' : 'length');
       return stream.result(result.score);

@@ -17,7 +17,10 @@ import type { StepModel } from './step-model.js';
 /** Model facts the loop needs besides the step model. */
 export interface LoopModel {
   step: StepModel;
+  /** Decodes ids without transformers' clean-up (skipping special tokens). */
   decode: (ids: number[]) => string;
+  /** Whether the visible text gets transformers' clean_up_tokenization. */
+  cleanup?: boolean;
   contextLength: number;
   eosTokenIds: number[];
   padTokenId: number;
@@ -57,7 +60,7 @@ export async function* sampleLoop(model: LoopModel, request: LoopRequest): Async
   const maxNew = newTokenBudget(model, prompts, settings.max_new_tokens);
   const n = settings.num_return_sequences;
   const origin = expandRows(prompts.length, n);
-  const streams = origin.map((p) => new SequenceStream(model.decode, model.step.textContext(prompts[p]), settings.stop));
+  const streams = origin.map((p) => new SequenceStream(model.decode, model.step.textContext(prompts[p]), settings.stop, model.cleanup));
   const ids = origin.map((p) => model.step.startIds(prompts[p]));
   const startLength = ids.map((x) => x.length);
   const processors = buildLogitsProcessors(settings, { eosTokenIds: model.eosTokenIds, vocabSize: model.step.vocabSize });

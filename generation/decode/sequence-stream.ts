@@ -1,8 +1,10 @@
 /**
- * The text side of one generated sequence: ids → stable text deltas (streaming detokenizer) → stop
- * strings held back and cut → the visible text. The decode loops own one per returned sequence.
+ * The text side of one generated sequence: ids → stable text deltas (streaming detokenizer) →
+ * transformers' tokenization clean-up when the tokenizer asks for it → stop strings held back and cut →
+ * the visible text. The decode loops own one per returned sequence.
  */
 import type { FinishReason, SequenceResult } from '../events.js';
+import { CleanupStream } from '../tokenizer/cleanup-stream.js';
 import { StreamingDetokenizer, type DecodeFn } from '../tokenizer/detokenizer.js';
 import { StopStringMatcher } from './stop-strings.js';
 
@@ -13,10 +15,13 @@ export class SequenceStream {
   finishReason?: FinishReason;
   private readonly detok: StreamingDetokenizer;
   private readonly stops?: StopStringMatcher;
+  private readonly cleanup?: CleanupStream;
 
-  constructor(decode: DecodeFn, contextIds: ArrayLike<number>, stopStrings: readonly string[]) {
+  /** `decode` must not apply the clean-up itself (`cleanup` says whether this stream should). */
+  constructor(decode: DecodeFn, contextIds: ArrayLike<number>, stopStrings: readonly string[], cleanup = false) {
     this.detok = new StreamingDetokenizer(decode, contextIds);
     this.stops = stopStrings.length ? new StopStringMatcher(stopStrings) : undefined;
+    this.cleanup = cleanup ? new CleanupStream() : undefined;
   }
 
   /** Whether the sequence has finished. */
@@ -46,7 +51,8 @@ export class SequenceStream {
     return tail;
   }
 
-  private emit(delta: string, final: boolean): string {
+  private emit(raw: string, final: boolean): string {
+    const delta = this.cleanup ? this.cleanup.push(raw) + (final ? this.cleanup.flush() : '') : raw;
     if (!this.stops) {
       this.text += delta;
       return delta;

@@ -22,6 +22,8 @@ export class TextTokenizer {
   readonly eosId?: number;
   readonly padId?: number;
   readonly vocabSize: number;
+  /** Whether decode applies transformers' clean_up_tokenization (the library's default is true). */
+  readonly cleansUp: boolean;
   private readonly addBos?: boolean;
   private readonly addEos?: boolean;
 
@@ -35,6 +37,7 @@ export class TextTokenizer {
     this.bosId = this.special.bos === undefined ? undefined : inner.token_to_id(this.special.bos);
     this.eosId = this.special.eos === undefined ? undefined : inner.token_to_id(this.special.eos);
     this.padId = this.special.pad === undefined ? undefined : inner.token_to_id(this.special.pad);
+    this.cleansUp = config.clean_up_tokenization_spaces ?? true;
     this.addBos = typeof config.add_bos_token === 'boolean' ? config.add_bos_token : undefined;
     this.addEos = typeof config.add_eos_token === 'boolean' ? config.add_eos_token : undefined;
     this.vocabSize = inner.get_vocab(true).size;
@@ -80,6 +83,12 @@ export class TextTokenizer {
     // The library rejects an empty list; an empty sequence is simply empty text.
     if (ids.length === 0) return '';
     return this.inner.decode(Array.from(ids), { skip_special_tokens: skipSpecialTokens });
+  }
+
+  /** Decodes ids skipping special tokens and without the clean-up, for streaming (see cleanup-stream.ts). */
+  decodeRaw(ids: ArrayLike<number>): string {
+    if (ids.length === 0) return '';
+    return this.inner.decode(Array.from(ids), { skip_special_tokens: true, clean_up_tokenization_spaces: false });
   }
 
   /** The id of a token string, if it is in the vocabulary. */

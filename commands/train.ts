@@ -9,12 +9,12 @@ import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { UsageError, InputError, AbortedError } from '../generation/errors.js';
 import { BpeEncoder, trainBpe } from '../generation/training/bpe-trainer.js';
-import { hasCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointMeta } from '../generation/training/checkpoint.js';
+import { hasCheckpoint, loadCheckpoint, saveCheckpoint, type Checkpoint, type CheckpointMeta } from '../generation/training/checkpoint.js';
 import { encodeStream, readDocuments, splitDocuments, unigramLoss } from '../generation/training/data.js';
 import { writeModelDir } from '../generation/training/export.js';
 import { paramLayout, type LlamaConfig } from '../generation/training/model-params.js';
 import { progressLine, summaryText, type TrainSummary } from '../generation/training/report.js';
-import { train, type TrainProgress } from '../generation/training/trainer.js';
+import { train, type TrainProgress, type TrainResult } from '../generation/training/trainer.js';
 import { LOCAL_REVISION, localModelDir } from '../models-cache/paths.js';
 import type { Command, CommandContext, OptionSpec } from './command.js';
 
@@ -92,6 +92,54 @@ function writeRefs(snapshot: string): void {
   writeFileSync(join(refs, 'main'), LOCAL_REVISION);
 }
 
+interface Prepared {
+  meta: CheckpointMeta;
+  ckpt?: Checkpoint;
+  trainStream: Int32Array;
+  valStream: Int32Array;
+  steps: number;
+}
+
+/** Reads the corpus and either loads the checkpoint (--resume) or trains the tokenizer for a new run. */
+function prepare(ctx: CommandContext, ckptDir: string): Prepared {
+  for (const f of ctx.positionals) if (!existsSync(f)) throw new InputError(`No such file: ${f}`);
+  // Natural order, independent of how the shell sorted a glob, so a recipe is reproducible anywhere.
+  const files = [...ctx.positionals].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  const docs = readDocuments(files);
+  const resuming = ctx.values.resume === true;
+  if (resuming && !hasCheckpoint(ckptDir)) throw new UsageError(`No checkpoint to resume in ${ckptDir}.`);
+  const ckpt = resuming ? loadCheckpoint(ckptDir) : undefined;
+  const split = splitDocuments(docs, ckpt?.meta.valFraction ?? numFlag(ctx, 'val-fraction', 0.05, 0, 0.5));
+  const meta = ckpt?.meta ?? freshMeta(ctx, modelConfig(ctx), split.train);
+  const encoder = new BpeEncoder(meta.bpe);
+  const trainStream = encodeStream(split.train, encoder), valStream = encodeStream(split.val, encoder);
+  const T = meta.config.maxSeqLen;
+  if (trainStream.length <= T + 1) throw new InputError(`The training text is only ${trainStream.length} tokens; it needs more than --context (${T}).`);
+  return { meta, ckpt, trainStream, valStream, steps: intFlag(ctx, 'steps', ckpt?.meta.optim.totalSteps ?? 1000) };
+}
+
+/** Progress on stderr: a redrawn bar on a terminal, a line every 10 steps otherwise. */
+function progressWriter(ctx: CommandContext): (p: TrainProgress) => void {
+  const tty = ctx.stderr.isTTY === true;
+  return (p) => {
+    if (tty) ctx.stderr.write(`\r\x1b[2K${progressLine(p)}${p.step === p.steps ? '\n' : ''}`);
+    else if (p.step % 10 === 0 || p.step === p.steps) ctx.stderr.write(`${progressLine(p)}\n`);
+  };
+}
+
+function summarize(p: Prepared, result: TrainResult): TrainSummary {
+  const m = result.checkpoint.meta;
+  const unigram = unigramLoss(p.trainStream, p.valStream, m.config.vocabSize, m.config.maxSeqLen, result.evalWindows);
+  const seconds = m.elapsedMs / 1000;
+  const tokensPerSecond = m.tokensSeen / seconds;
+  return {
+    parameters: paramLayout(m.config).size, tokensSeen: m.tokensSeen, steps: m.step, wallSeconds: seconds,
+    trainTokens: p.trainStream.length, valTokens: p.valStream.length,
+    valLoss: result.finalValLoss, valPerplexity: Math.exp(result.finalValLoss), unigramValLoss: unigram, unigramValPerplexity: Math.exp(unigram),
+    tokensPerSecond, gflops: result.gflopsPerToken * tokensPerSecond, threads: result.threads, aborted: false,
+  };
+}
+
 /** The `train` command. */
 export const trainCommand: Command = {
   name: 'train',
@@ -103,53 +151,27 @@ export const trainCommand: Command = {
     const name = ctx.values.name;
     if (typeof name !== 'string' || !/^[A-Za-z0-9._-]+$/.test(name)) throw new UsageError('--name NAME is required (letters, digits, ".", "_", "-").');
     if (ctx.positionals.length === 0) throw new UsageError('Give one or more plain-text files to train on.');
-    for (const f of ctx.positionals) if (!existsSync(f)) throw new InputError(`No such file: ${f}`);
-    const snapshot = typeof ctx.values.output === 'string' ? resolve(ctx.values.output) : localModelDir(name, ctx.env);
+    const output = typeof ctx.values.output === 'string' ? resolve(ctx.values.output) : undefined;
+    const snapshot = output ?? localModelDir(name, ctx.env);
     const ckptDir = join(dirname(dirname(localModelDir(name, ctx.env))), 'training');
-    // Natural order, independent of how the shell sorted a glob, so a recipe is reproducible anywhere.
-    const files = [...ctx.positionals].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
-    const docs = readDocuments(files);
-    const resuming = ctx.values.resume === true && hasCheckpoint(ckptDir);
-    if (ctx.values.resume === true && !resuming) throw new UsageError(`No checkpoint to resume in ${ckptDir}.`);
-    const ckpt = resuming ? loadCheckpoint(ckptDir) : undefined;
-    const probe = splitDocuments(docs, ckpt?.meta.valFraction ?? numFlag(ctx, 'val-fraction', 0.05, 0, 0.5));
-    const meta = ckpt?.meta ?? freshMeta(ctx, modelConfig(ctx), probe.train);
-    const steps = intFlag(ctx, 'steps', ckpt?.meta.optim.totalSteps ?? 1000);
-    const encoder = new BpeEncoder(meta.bpe);
-    const trainStream = encodeStream(probe.train, encoder), valStream = encodeStream(probe.val, encoder);
-    const T = meta.config.maxSeqLen;
-    if (trainStream.length <= T + 1) throw new InputError(`The training text is only ${trainStream.length} tokens; it needs more than --context (${T}).`);
+    const prepared = prepare(ctx, ckptDir);
+    const { meta, ckpt } = prepared;
     const threads = Math.min(intFlag(ctx, 'threads', 2), availableParallelism());
-    const params = paramLayout(meta.config).size;
-    ctx.stderr.write(`${resuming ? 'Resuming' : 'Training'} local/${name}: ${params.toLocaleString('en-US')} parameters, ${trainStream.length.toLocaleString('en-US')} training and ${valStream.length.toLocaleString('en-US')} validation tokens, ${threads} thread(s)\n`);
-    const evalEvery = intFlag(ctx, 'eval-every', 50);
-    const tty = ctx.stderr.isTTY === true;
-    const onProgress = (p: TrainProgress): void => {
-      if (tty) ctx.stderr.write(`\r\x1b[2K${progressLine(p)}`);
-      else if (p.step % 10 === 0 || p.step === p.steps) ctx.stderr.write(`${progressLine(p)}\n`);
-    };
+    ctx.stderr.write(`${ckpt ? 'Resuming' : 'Training'} local/${name}: ${paramLayout(meta.config).size.toLocaleString('en-US')} parameters, ${prepared.trainStream.length.toLocaleString('en-US')} training and ${prepared.valStream.length.toLocaleString('en-US')} validation tokens, ${threads} thread(s)\n`);
     const result = await train({
-      start: ckpt ?? { meta }, steps, train: trainStream, val: valStream, evalEvery,
-      evalWindows: intFlag(ctx, 'eval-windows', 64), checkpointEvery: intFlag(ctx, 'checkpoint-every', 50), threads,
-      signal: ctx.signal, onProgress, onCheckpoint: (c) => saveCheckpoint(ckptDir, c),
+      start: ckpt ?? { meta }, steps: prepared.steps, train: prepared.trainStream, val: prepared.valStream,
+      evalEvery: intFlag(ctx, 'eval-every', 50), evalWindows: intFlag(ctx, 'eval-windows', 64), checkpointEvery: intFlag(ctx, 'checkpoint-every', 50),
+      threads, signal: ctx.signal, onProgress: progressWriter(ctx), onCheckpoint: (c) => saveCheckpoint(ckptDir, c),
     });
-    if (tty) ctx.stderr.write('\n');
     if (result.aborted) {
-      ctx.stderr.write(`Stopped at step ${result.checkpoint.meta.step}; checkpoint kept in ${ckptDir} (continue with --resume).\n`);
+      ctx.stderr.write(`\nStopped at step ${result.checkpoint.meta.step}; checkpoint kept in ${ckptDir} (continue with --resume).\n`);
       throw new AbortedError();
     }
+    const summary = summarize(prepared, result);
     const m = result.checkpoint.meta;
-    const unigram = unigramLoss(trainStream, valStream, meta.config.vocabSize, T, result.evalWindows);
-    const seconds = m.elapsedMs / 1000;
-    const summary: TrainSummary = {
-      parameters: params, tokensSeen: m.tokensSeen, steps: m.step, wallSeconds: seconds, trainTokens: trainStream.length, valTokens: valStream.length,
-      valLoss: result.finalValLoss, valPerplexity: Math.exp(result.finalValLoss), unigramValLoss: unigram, unigramValPerplexity: Math.exp(unigram),
-      tokensPerSecond: m.tokensSeen / seconds, gflops: 0, threads: result.threads, aborted: false,
-    };
-    summary.gflops = result.gflopsPerToken * summary.tokensPerSecond;
-    writeModelDir(snapshot, meta.config, meta.bpe, result.checkpoint.params, { ...summary, config: meta.config, history: m.history, files: ctx.positionals.length, commandSeconds: (performance.now() - started) / 1000 });
-    if (ctx.values.output === undefined) writeRefs(snapshot);
-    ctx.stderr.write(`${summaryText(summary)}\nWrote ${typeof ctx.values.output === 'string' ? snapshot : `local/${name} (${snapshot})`}\n`);
+    writeModelDir(snapshot, m.config, m.bpe, result.checkpoint.params, { ...summary, config: m.config, history: m.history, commandSeconds: (performance.now() - started) / 1000 });
+    if (!output) writeRefs(snapshot);
+    ctx.stderr.write(`${summaryText(summary)}\nWrote ${output ?? `local/${name} (${snapshot})`}\n`);
     return 0;
   },
 };

@@ -5,7 +5,7 @@
  * it to list models cheaply.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { ModelError } from '../errors.js';
 
 /** transformers.js dtype names and their ONNX file-name suffixes. */
@@ -125,7 +125,7 @@ export function inspectModelFolder(dir: string): ModelFolder {
   if (genaiModel) {
     const file = join(dir, String(genaiModel.decoder?.filename ?? 'model.onnx'));
     if (!existsSync(file)) throw new ModelError(`genai_config.json names ${file}, which is missing.`, 'Re-download the model folder.');
-    layouts[genaiDtype(genaiModel, config)] = { kind: 'genai', model: file };
+    layouts[genaiDtype(dir, genaiModel, config)] = { kind: 'genai', model: file };
   } else {
     for (const [dtype, suffix] of Object.entries(DTYPE_SUFFIXES) as Array<[Dtype, string]>) {
       const layout = layoutFor(dirs, suffix, encoderDecoder);
@@ -160,9 +160,15 @@ export function inspectModelFolder(dir: string): ModelFolder {
   };
 }
 
-function genaiDtype(genaiModel: Record<string, any>, config: Record<string, any>): Dtype {
-  const hint = `${genaiModel.decoder?.filename ?? ''} ${config.torch_dtype ?? ''}`.toLowerCase();
-  if (hint.includes('int4') || hint.includes('q4')) return 'q4';
+/**
+ * A genai folder holds one variant and names no dtype; the builder's folder and file names do
+ * (`...-int4-...`, `...-fp16`), and so may config.json's torch_dtype. The session's tensor types
+ * settle it once loaded (ModelInfo.dtype).
+ */
+function genaiDtype(dir: string, genaiModel: Record<string, any>, config: Record<string, any>): Dtype {
+  const hint = `${basename(dir)} ${genaiModel.decoder?.filename ?? ''} ${config.torch_dtype ?? ''}`.toLowerCase();
+  if (/int4|q4/.test(hint)) return /fp16|float16/.test(hint) ? 'q4f16' : 'q4';
+  if (/fp16|float16/.test(hint)) return 'fp16';
   return 'fp32';
 }
 

@@ -117,6 +117,7 @@ async function runInteractive(ctx: CommandContext, config: UserConfig, session: 
   }
   if (initialModel && !models.some((m) => m.path === initialModel.path)) models.unshift(initialModel);
   const open: TextGenerator[] = [];
+  const writes: Array<Promise<void>> = [];
   let closed = false;
   const { runChatApp } = await import('../ui/render-chat.js');
   try {
@@ -133,7 +134,7 @@ async function runInteractive(ctx: CommandContext, config: UserConfig, session: 
           return generator;
         },
         // Remembering the pick is a convenience: a config that cannot be written must not end the chat.
-        onModelChosen: (entry) => void rememberLastModel(entry.id, ctx.env).catch(() => undefined),
+        onModelChosen: (entry) => void writes.push(rememberLastModel(entry.id, ctx.env).catch(() => undefined)),
         sessions: fileSessionStore(autosavePath, ctx.env),
         userSettings: userLayer,
         initialSession: session,
@@ -144,7 +145,7 @@ async function runInteractive(ctx: CommandContext, config: UserConfig, session: 
   } finally {
     closed = true;
     // The app disposes a model it replaces; disposing it again here is harmless.
-    await Promise.all(open.map((g) => g.dispose().catch(() => undefined)));
+    await Promise.all([...writes, ...open.map((g) => g.dispose().catch(() => undefined))]);
   }
   if (existsSync(autosavePath)) ctx.stderr.write(`textgen: session saved as ${basename(autosavePath, '.json')} (resume with \`textgen chat --continue\`)\n`);
   return 0;

@@ -4,7 +4,6 @@
  * textgen reads and writes. `--json` prints the same facts as one object on stdout.
  */
 import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ExitCode } from '../generation/errors.js';
 import type { RuntimeProbe } from '../generation/runtime/probe.js';
@@ -12,7 +11,7 @@ import { hubCacheDir } from '../models-cache/paths.js';
 import { packageRoot } from '../models-cache/resolve.js';
 import type { Command, CommandContext } from './command.js';
 import { intFlag } from './model-options.js';
-import { userConfigPath } from './user-config.js';
+import { readUserConfig, userConfigPath } from './user-config.js';
 
 /** What doctor reports: the runtime probe plus textgen's own facts. */
 export interface DoctorReport extends RuntimeProbe {
@@ -30,13 +29,14 @@ function packageVersion(): string {
   }
 }
 
-/** The config path even when the file is unreadable (doctor is where that error's hint points). */
+/** The config path, and why the file cannot be read when it cannot (doctor is where that error's hint points). */
 function configPath(env: NodeJS.ProcessEnv): { config: string; configError?: string } {
+  const config = userConfigPath(env);
   try {
-    return { config: userConfigPath(env) };
+    readUserConfig(env);
+    return { config };
   } catch (error) {
-    const dir = env.TEXTGEN_CONFIG_DIR ?? join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'textgen');
-    return { config: join(dir, 'config.json'), configError: (error as Error).message };
+    return { config, configError: (error as Error).message };
   }
 }
 

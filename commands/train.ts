@@ -12,6 +12,7 @@ import { BpeEncoder, trainBpe } from '../generation/training/bpe-trainer.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint, type Checkpoint, type CheckpointMeta } from '../generation/training/checkpoint.js';
 import { encodeStream, readDocuments, splitDocuments, unigramLoss } from '../generation/training/data.js';
 import { writeModelDir } from '../generation/training/export.js';
+import { measureMatmulGflops } from '../generation/training/matmul-bench.js';
 import { paramLayout, type LlamaConfig } from '../generation/training/model-params.js';
 import { progressLine, summaryText, type TrainSummary } from '../generation/training/report.js';
 import { train, type TrainProgress, type TrainResult } from '../generation/training/trainer.js';
@@ -127,7 +128,7 @@ function progressWriter(ctx: CommandContext): (p: TrainProgress) => void {
   };
 }
 
-function summarize(p: Prepared, result: TrainResult): TrainSummary {
+function summarize(p: Prepared, result: TrainResult, matmulGflops: number): TrainSummary {
   const m = result.checkpoint.meta;
   const unigram = unigramLoss(p.trainStream, p.valStream, m.config.vocabSize, m.config.maxSeqLen, result.evalWindows);
   const seconds = m.elapsedMs / 1000;
@@ -136,7 +137,7 @@ function summarize(p: Prepared, result: TrainResult): TrainSummary {
     parameters: paramLayout(m.config).size, tokensSeen: m.tokensSeen, steps: m.step, wallSeconds: seconds,
     trainTokens: p.trainStream.length, valTokens: p.valStream.length,
     valLoss: result.finalValLoss, valPerplexity: Math.exp(result.finalValLoss), unigramValLoss: unigram, unigramValPerplexity: Math.exp(unigram),
-    tokensPerSecond, gflops: result.gflopsPerToken * tokensPerSecond, threads: result.threads, aborted: false,
+    tokensPerSecond, gflops: result.gflopsPerToken * tokensPerSecond, threads: result.threads, matmulGflops, aborted: false,
   };
 }
 
@@ -157,7 +158,8 @@ export const trainCommand: Command = {
     const prepared = prepare(ctx, ckptDir);
     const { meta, ckpt } = prepared;
     const threads = Math.min(intFlag(ctx, 'threads', 2), availableParallelism());
-    ctx.stderr.write(`${ckpt ? 'Resuming' : 'Training'} local/${name}: ${paramLayout(meta.config).size.toLocaleString('en-US')} parameters, ${prepared.trainStream.length.toLocaleString('en-US')} training and ${prepared.valStream.length.toLocaleString('en-US')} validation tokens, ${threads} thread(s)\n`);
+    const matmulGflops = measureMatmulGflops();
+    ctx.stderr.write(`${ckpt ? 'Resuming' : 'Training'} local/${name}: ${paramLayout(meta.config).size.toLocaleString('en-US')} parameters, ${prepared.trainStream.length.toLocaleString('en-US')} training and ${prepared.valStream.length.toLocaleString('en-US')} validation tokens, ${threads} thread(s); single-thread matmul ${matmulGflops.toFixed(2)} GFLOP/s\n`);
     const result = await train({
       start: ckpt ?? { meta }, steps: prepared.steps, train: prepared.trainStream, val: prepared.valStream,
       evalEvery: intFlag(ctx, 'eval-every', 50), evalWindows: intFlag(ctx, 'eval-windows', 64), checkpointEvery: intFlag(ctx, 'checkpoint-every', 50),
@@ -167,7 +169,7 @@ export const trainCommand: Command = {
       ctx.stderr.write(`\nStopped at step ${result.checkpoint.meta.step}; checkpoint kept in ${ckptDir} (continue with --resume).\n`);
       throw new AbortedError();
     }
-    const summary = summarize(prepared, result);
+    const summary = summarize(prepared, result, matmulGflops);
     const m = result.checkpoint.meta;
     writeModelDir(snapshot, m.config, m.bpe, result.checkpoint.params, { ...summary, config: m.config, history: m.history, commandSeconds: (performance.now() - started) / 1000 });
     if (!output) writeRefs(snapshot);

@@ -36,7 +36,7 @@ export function userConfigPath(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 function unreadable(path: string, reason: string): TextgenError {
-  return new TextgenError(`The user config file ${path} cannot be read: ${reason}`, {
+  return new TextgenError(`The user config file cannot be read: ${reason} (${path})`, {
     exitCode: ExitCode.usage,
     hint: 'Fix or delete the file (`textgen config path` prints where it is).',
   });

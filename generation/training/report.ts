@@ -35,6 +35,8 @@ export interface TrainSummary {
   tokensPerSecond: number;
   gflops: number;
   threads: number;
+  /** Single-thread mmNN GFLOP/s measured on this machine just before training. */
+  matmulGflops: number;
   aborted: boolean;
 }
 
@@ -46,6 +48,6 @@ export function summaryText(s: TrainSummary): string {
     `wall time        ${formatDuration(s.wallSeconds)} of training`,
     `validation loss  ${s.valLoss.toFixed(4)} nats/token, perplexity ${s.valPerplexity.toFixed(2)}`,
     `unigram baseline ${s.unigramValLoss.toFixed(4)} nats/token, perplexity ${s.unigramValPerplexity.toFixed(2)} (same validation tokens)`,
-    `throughput       ${Math.round(s.tokensPerSecond)} tokens/s, ${s.gflops.toFixed(2)} GFLOP/s on ${s.threads} thread(s)`,
+    `throughput       ${Math.round(s.tokensPerSecond)} tokens/s, ${s.gflops.toFixed(2)} GFLOP/s on ${s.threads} thread(s) (single-thread matmul here: ${s.matmulGflops.toFixed(2)} GFLOP/s)`,
   ].join('\n');
 }

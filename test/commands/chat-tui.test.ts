@@ -59,7 +59,10 @@ test('chat TUI in a pseudo-terminal: pick, stream, Ctrl-C, chat on, /set, /regen
   await until(/Filter: chat/, 5000, /› local\/stories {2}/);
   await keys('Enter');
   await until(/Loaded local\/stories-chat\. Type \/help for commands\./);
-  assert.equal(JSON.parse(readFileSync(join(box.env.TEXTGEN_CONFIG_DIR, 'config.json'), 'utf8')).lastModel, 'local/stories-chat');
+  // The pick is saved in the background (the config writer loads lazily), so allow it a moment.
+  const configFile = join(box.env.TEXTGEN_CONFIG_DIR, 'config.json');
+  for (let i = 0; i < 100 && !existsSync(configFile); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(JSON.parse(readFileSync(configFile, 'utf8')).lastModel, 'local/stories-chat');
 
   // A long reply (EOS suppressed) so there is time to see it stream and to stop it.
   await submit('/set min_new_tokens 300');

@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { readUserConfig, rememberLastModel, userConfigPath } from '../../commands/user-config.js';
 import { TextgenError } from '../../generation/errors.js';
 
-function withDir(fn: (env: NodeJS.ProcessEnv, dir: string) => void) {
+async function withDir(fn: (env: NodeJS.ProcessEnv, dir: string) => void | Promise<void>) {
   const dir = mkdtempSync(join(tmpdir(), 'textgen-config-'));
   try {
-    fn({ TEXTGEN_CONFIG_DIR: dir }, dir);
+    await fn({ TEXTGEN_CONFIG_DIR: dir }, dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -17,12 +17,12 @@ function withDir(fn: (env: NodeJS.ProcessEnv, dir: string) => void) {
 
 test('TEXTGEN_CONFIG_DIR holds config.json; a missing file is an empty config', () => withDir((env, dir) => {
   assert.equal(userConfigPath(env), join(dir, 'config.json'));
-  assert.deepEqual(readUserConfig(env), { defaultModel: undefined, lastModel: undefined, settings: undefined });
+  assert.deepEqual(readUserConfig(env), {});
 }));
 
-test('rememberLastModel persists across reads', () => withDir((env) => {
-  rememberLastModel('local/stories', env);
-  rememberLastModel('Xenova/gpt2', env);
+test('rememberLastModel persists across reads', () => withDir(async (env) => {
+  await rememberLastModel('local/stories', env);
+  await rememberLastModel('Xenova/gpt2', env);
   assert.equal(readUserConfig(env).lastModel, 'Xenova/gpt2');
 }));
 

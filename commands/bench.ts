@@ -35,7 +35,7 @@ export const benchCommand: Command = {
     const generator = await loadModel(model.dir, loadOptionsFrom(ctx));
     try {
       const info = generator.info;
-      if (info.task !== 'text-generation') throw new UsageError('bench measures causal LMs (text-generation models).');
+      if (info.task !== 'text-generation') throw new UsageError('bench measures causal LMs (text-generation models).', 'Time a text-to-text model with `textgen generate --verbose`.');
       const context = info.contextLength;
       const pp = listFlag(ctx, 'n-prompt') ?? [Math.min(512, Math.floor(context / 2))];
       const tg = listFlag(ctx, 'n-gen') ?? [Math.min(128, Math.floor(context / 4))];

@@ -77,6 +77,17 @@ export function configJson(c: LlamaConfig): object {
   };
 }
 
+/**
+ * generation_config.json. A model this small samples mostly non-words at temperature 1 from the full
+ * distribution, so it ships the conservative sampling defaults small HF models commonly carry.
+ */
+export function generationConfigJson(c: LlamaConfig): object {
+  return {
+    bos_token_id: BOS_ID, eos_token_id: EOS_ID, pad_token_id: 0, max_length: c.maxSeqLen,
+    do_sample: true, temperature: 0.7, top_k: 40, top_p: 0.9, repetition_penalty: 1.1,
+  };
+}
+
 function writeJson(path: string, value: unknown): void {
   writeFileSync(path, JSON.stringify(value, null, 2) + '\n');
 }
@@ -88,7 +99,7 @@ function writeJson(path: string, value: unknown): void {
 export function writeModelDir(dir: string, c: LlamaConfig, bpe: BpeModel, params: Float32Array, summary?: object): void {
   mkdirSync(join(dir, 'onnx'), { recursive: true });
   writeJson(join(dir, 'config.json'), configJson(c));
-  writeJson(join(dir, 'generation_config.json'), { bos_token_id: BOS_ID, eos_token_id: EOS_ID, pad_token_id: 0, max_length: c.maxSeqLen });
+  writeJson(join(dir, 'generation_config.json'), generationConfigJson(c));
   writeJson(join(dir, 'tokenizer.json'), tokenizerJson(bpe));
   writeJson(join(dir, 'tokenizer_config.json'), tokenizerConfigJson(c.maxSeqLen));
   writeJson(join(dir, 'special_tokens_map.json'), specialTokensMapJson());

@@ -4,98 +4,12 @@
  * runs on the main thread and on the worker threads of the kernel pool, each taking a slice.
  */
 
+import { mmNN, mmNT, mmTN } from './matmul.js';
+
+export { mmNN, mmNT, mmTN };
+
 /** Kernel ids, shared by the pool and its workers. */
 export const Op = { mmNN: 1, mmNT: 2, mmTN: 3, attnFwd: 4, attnBwd: 5, xent: 6 } as const;
-
-/**
- * C[M,N] (+)= A[M,K] · B[K,N] for rows [r0, r1) of C. Four rows at a time, so that each loaded B element
- * feeds four multiply-adds.
- */
-export function mmNN(F: Float32Array, a: number, b: number, c: number, M: number, K: number, N: number, acc: number, r0: number, r1: number): void {
-  let i = r0;
-  for (; i + 4 <= r1; i += 4) {
-    const c0 = c + i * N, c1 = c0 + N, c2 = c1 + N, c3 = c2 + N;
-    if (!acc) F.fill(0, c0, c0 + 4 * N);
-    const a0 = a + i * K, a1 = a0 + K, a2 = a1 + K, a3 = a2 + K;
-    for (let k = 0; k < K; k++) {
-      const x0 = F[a0 + k], x1 = F[a1 + k], x2 = F[a2 + k], x3 = F[a3 + k];
-      const bk = b + k * N;
-      for (let j = 0; j < N; j++) {
-        const y = F[bk + j];
-        F[c0 + j] += x0 * y;
-        F[c1 + j] += x1 * y;
-        F[c2 + j] += x2 * y;
-        F[c3 + j] += x3 * y;
-      }
-    }
-  }
-  for (; i < r1; i++) {
-    const ci = c + i * N;
-    if (!acc) F.fill(0, ci, ci + N);
-    const ai = a + i * K;
-    for (let k = 0; k < K; k++) {
-      const x = F[ai + k];
-      const bk = b + k * N;
-      for (let j = 0; j < N; j++) F[ci + j] += x * F[bk + j];
-    }
-  }
-}
-
-/** C[M,N] (+)= A[M,K] · B[N,K]ᵀ for rows [r0, r1) of C: contiguous dot products, four accumulators. */
-export function mmNT(F: Float32Array, a: number, b: number, c: number, M: number, K: number, N: number, acc: number, r0: number, r1: number): void {
-  const K4 = K - (K % 4);
-  for (let i = r0; i < r1; i++) {
-    const ai = a + i * K;
-    const ci = c + i * N;
-    for (let j = 0; j < N; j++) {
-      const bj = b + j * K;
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-      let k = 0;
-      for (; k < K4; k += 4) {
-        s0 += F[ai + k] * F[bj + k];
-        s1 += F[ai + k + 1] * F[bj + k + 1];
-        s2 += F[ai + k + 2] * F[bj + k + 2];
-        s3 += F[ai + k + 3] * F[bj + k + 3];
-      }
-      for (; k < K; k++) s0 += F[ai + k] * F[bj + k];
-      const s = s0 + s1 + s2 + s3;
-      F[ci + j] = acc ? F[ci + j] + s : s;
-    }
-  }
-}
-
-/**
- * C[K,N] (+)= A[M,K]ᵀ · B[M,N] for rows [r0, r1) of C (the weight-gradient product). Four output rows at
- * a time so each streamed row of B feeds four of them.
- */
-export function mmTN(F: Float32Array, a: number, b: number, c: number, M: number, K: number, N: number, acc: number, r0: number, r1: number): void {
-  let k = r0;
-  for (; k + 4 <= r1; k += 4) {
-    const c0 = c + k * N, c1 = c0 + N, c2 = c1 + N, c3 = c2 + N;
-    if (!acc) F.fill(0, c0, c0 + 4 * N);
-    for (let i = 0; i < M; i++) {
-      const ai = a + i * K + k;
-      const x0 = F[ai], x1 = F[ai + 1], x2 = F[ai + 2], x3 = F[ai + 3];
-      const bi = b + i * N;
-      for (let j = 0; j < N; j++) {
-        const y = F[bi + j];
-        F[c0 + j] += x0 * y;
-        F[c1 + j] += x1 * y;
-        F[c2 + j] += x2 * y;
-        F[c3 + j] += x3 * y;
-      }
-    }
-  }
-  for (; k < r1; k++) {
-    const ck = c + k * N;
-    if (!acc) F.fill(0, ck, ck + N);
-    for (let i = 0; i < M; i++) {
-      const x = F[a + i * K + k];
-      const bi = b + i * N;
-      for (let j = 0; j < N; j++) F[ck + j] += x * F[bi + j];
-    }
-  }
-}
 
 /**
  * Causal grouped-query attention, forward, for units [u0, u1) of B·KV (one unit = one batch row and one

@@ -1,12 +1,12 @@
 /**
  * `textgen train FILES... --name NAME`: trains a byte-fallback BPE tokenizer and a small Llama decoder
  * on plain text, on the CPU, and writes the model into the cache as `local/NAME` (or to --output), in
- * the layout every textgen command loads. Checkpoints are kept next to the snapshot so an interrupted
- * run continues with --resume.
+ * the layout every textgen command loads. Checkpoints are kept in the user's data folder so an
+ * interrupted run continues with --resume.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { availableParallelism, homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { UsageError, InputError, AbortedError } from '../generation/errors.js';
 import { BpeEncoder, trainBpe } from '../generation/training/bpe-trainer.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint, type Checkpoint, type CheckpointMeta } from '../generation/training/checkpoint.js';
@@ -87,6 +87,16 @@ function freshMeta(ctx: CommandContext, config: LlamaConfig, trainDocs: string[]
   };
 }
 
+/**
+ * Where the checkpoints of NAME live: the user's data folder ($TEXTGEN_DATA_DIR/training/NAME, else
+ * $XDG_DATA_HOME/textgen/training/NAME, else ~/.local/share/textgen/training/NAME). Not in the model
+ * cache, where a run stopped before its first export would look like a damaged download.
+ */
+export function trainingDir(name: string, env: NodeJS.ProcessEnv): string {
+  if (env.TEXTGEN_DATA_DIR) return join(env.TEXTGEN_DATA_DIR, 'training', name);
+  return join(env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'textgen', 'training', name);
+}
+
 function writeRefs(snapshot: string): void {
   const refs = join(snapshot, '..', '..', 'refs');
   mkdirSync(refs, { recursive: true });
@@ -154,7 +164,7 @@ export const trainCommand: Command = {
     if (ctx.positionals.length === 0) throw new UsageError('Give one or more plain-text files to train on.');
     const output = typeof ctx.values.output === 'string' ? resolve(ctx.values.output) : undefined;
     const snapshot = output ?? localModelDir(name, ctx.env);
-    const ckptDir = join(dirname(dirname(localModelDir(name, ctx.env))), 'training');
+    const ckptDir = trainingDir(name, ctx.env);
     const prepared = prepare(ctx, ckptDir);
     const { meta, ckpt } = prepared;
     const threads = Math.min(intFlag(ctx, 'threads', 2), availableParallelism());

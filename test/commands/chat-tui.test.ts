@@ -42,8 +42,9 @@ before(async () => {
   if (skip) return;
   assertBuilt();
   box = chatSandbox();
+  // Ink renders nothing interactive when CI is set (is-in-ci), and CI runs this suite with CI=true.
   const env = Object.entries(box.env).map(([k, v]) => `${k}='${v}'`).join(' ');
-  const command = `cd '${repoRoot}' && env ${env} node '${bin}' chat; echo "EXIT=$?"; sleep 600`;
+  const command = `cd '${repoRoot}' && env -u CI -u CONTINUOUS_INTEGRATION ${env} node '${bin}' chat; echo "EXIT=$?"; sleep 600`;
   const started = await execa(TMUX, ['-L', socket, '-f', '/dev/null', 'new-session', '-d', '-s', 'chat', '-x', '110', '-y', '45', command], { reject: false });
   assert.equal(started.exitCode, 0, started.stderr);
 });

@@ -1,7 +1,7 @@
 /**
  * Downloads one blob into the cache the way huggingface_hub does: into `blobs/{etag}.incomplete`,
  * resuming with an HTTP Range request after an interruption, then checking size and hash (sha256 for LFS
- * files, git blob sha1 for regular files) before the rename to `blobs/{etag}`.
+ * files; the size for regular files) before the rename to `blobs/{etag}`.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -30,11 +30,14 @@ export interface BlobRequest {
   maxStalls?: number;
 }
 
-/** The hash that names a blob: sha256 for a 64-hex etag, git blob sha1 for a 40-hex one, none otherwise. */
-export function blobHasher(etag: string, size: number): Hash | undefined {
-  if (/^[0-9a-f]{64}$/.test(etag)) return createHash('sha256');
-  if (/^[0-9a-f]{40}$/.test(etag)) return createHash('sha1').update(`blob ${size}\0`);
-  return undefined;
+/**
+ * The hash checked before a blob is kept: sha256 for LFS files (a 64-hex etag is the content's sha256,
+ * as huggingface_hub verifies). Regular files' etags are git blob sha1s on the hub, but hubs and
+ * mirrors differ in what they send there, and huggingface_hub does not check them either: their size
+ * is checked instead.
+ */
+export function blobHasher(etag: string): Hash | undefined {
+  return /^[0-9a-f]{64}$/.test(etag) ? createHash('sha256') : undefined;
 }
 
 async function hashPrefix(path: string, hasher: Hash | undefined): Promise<void> {
@@ -61,7 +64,7 @@ interface DownloadState {
 export async function downloadBlob(req: BlobRequest): Promise<number> {
   const incomplete = `${req.blob}.incomplete`;
   await mkdir(dirname(req.blob), { recursive: true });
-  const state: DownloadState = { done: await sizeOf(incomplete), fetched: 0, hasher: blobHasher(req.etag, req.size) };
+  const state: DownloadState = { done: await sizeOf(incomplete), fetched: 0, hasher: blobHasher(req.etag) };
   if (state.done > req.size) {
     await truncate(incomplete, 0);
     state.done = 0;
@@ -99,7 +102,7 @@ async function verify(req: BlobRequest, incomplete: string, hasher: Hash | undef
   if (got === req.size && (digest === undefined || digest === req.etag)) return;
   // A corrupt part must not be resumed: the next pull starts over.
   await rm(incomplete, { force: true });
-  const detail = got !== req.size ? `size ${got}, expected ${req.size}` : `${req.etag.length === 64 ? 'sha256' : 'git sha1'} ${digest}, expected ${req.etag}`;
+  const detail = got !== req.size ? `size ${got}, expected ${req.size}` : `sha256 ${digest}, expected ${req.etag}`;
   throw new TextgenError(`Downloaded ${req.file} of ${req.id} is corrupt (${detail}); nothing was added to the cache.`, {
     exitCode: ExitCode.network,
     hint: 'Retry the pull; if it fails again the server or a proxy is altering the file.',
@@ -120,7 +123,7 @@ async function fetchRange(req: BlobRequest, incomplete: string, state: DownloadS
       // The server ignored the Range header and sends the whole file: start the part file over.
       mode = 'w';
       state.done = 0;
-      state.hasher = blobHasher(req.etag, req.size);
+      state.hasher = blobHasher(req.etag);
     } else if (from > 0 && !rangeStartsAt(response, from)) {
       await response.body?.cancel();
       throw new TextgenError(`The server answered a Range request for ${req.file} with an unexpected range.`, { exitCode: ExitCode.network, hint: 'Retry the pull.' });

@@ -136,8 +136,14 @@ export async function requestFollowing(
 
 /** Fetches the commit hash and the file list of a revision. */
 export async function fetchRevisionInfo(config: HubConfig, id: string, revision: string, signal?: AbortSignal): Promise<RevisionInfo> {
-  const url = `${config.endpoint}/api/models/${id}/revision/${encodeURIComponent(revision)}`;
-  const { response } = await requestFollowing(config, url, { method: 'GET', signal, headers: { accept: 'application/json' } });
+  let url = `${config.endpoint}/api/models/${id}/revision/${encodeURIComponent(revision)}`;
+  let { response } = await requestFollowing(config, url, { method: 'GET', signal, headers: { accept: 'application/json' } });
+  if (response.status === 404 && revision === 'main') {
+    // huggingface_hub asks for the default branch as plain `/api/models/{id}`; hubs that serve only that form exist.
+    await response.body?.cancel();
+    url = `${config.endpoint}/api/models/${id}`;
+    ({ response } = await requestFollowing(config, url, { method: 'GET', signal, headers: { accept: 'application/json' } }));
+  }
   if (!response.ok) {
     await response.body?.cancel();
     throw statusError(config, response, { id, revision });

@@ -207,8 +207,8 @@ export function modelDefaults(folder: ModelFolder): SettingsLayer {
     const model = genai.model ?? {};
     const search = genai.search ?? {};
     Object.assign(fromGenai, settingsFromModelConfig({ eos_token_id: model.eos_token_id, pad_token_id: model.pad_token_id }));
-    const map: Record<string, keyof SettingsLayer> = { top_k: 'top_k', top_p: 'top_p', temperature: 'temperature', repetition_penalty: 'repetition_penalty', num_beams: 'num_beams', length_penalty: 'length_penalty', num_return_sequences: 'num_return_sequences', no_repeat_ngram_size: 'no_repeat_ngram_size', do_sample: 'do_sample', early_stopping: 'early_stopping' };
-    for (const [k, v] of Object.entries(map)) if (search[k] !== undefined) (fromGenai as Record<string, unknown>)[v] = search[k];
+    const searchKeys = ['top_k', 'top_p', 'temperature', 'repetition_penalty', 'num_beams', 'length_penalty', 'num_return_sequences', 'no_repeat_ngram_size', 'do_sample', 'early_stopping'] as const;
+    for (const k of searchKeys) if (search[k] !== undefined) (fromGenai as Record<string, unknown>)[k] = search[k];
   }
   const fromConfig = settingsFromModelConfig({ eos_token_id: folder.config.eos_token_id, pad_token_id: folder.config.pad_token_id, decoder_start_token_id: folder.config.decoder_start_token_id, forced_bos_token_id: folder.config.forced_bos_token_id, forced_eos_token_id: folder.config.forced_eos_token_id });
   return { ...fromGenai, ...fromConfig, ...settingsFromModelConfig(folder.generationConfig) };

@@ -47,7 +47,16 @@ export function randomWeights(seed: number, std = 0.02): WeightSource {
   };
 }
 
-/** The graph's named inputs. */
+/** Options of a decoder graph. */
+export interface DecoderOptions {
+  /**
+   * false emits no past_key_values inputs, like optimum's decoder_model.onnx: attention covers only the
+   * tokens fed, and present.N.key/value are those tokens' K/V. Default true.
+   */
+  pastInputs?: boolean;
+}
+
+/** The graph's named inputs (`past` is empty for a graph without past inputs). */
 export interface DecoderIo {
   ids: string;
   mask: string;
@@ -56,11 +65,11 @@ export interface DecoderIo {
 }
 
 /** Declares the optimum inputs (the outputs are declared as they are produced). */
-export function declareInputs(g: GraphBuilder, s: DecoderShape): DecoderIo {
+export function declareInputs(g: GraphBuilder, s: DecoderShape, options: DecoderOptions = {}): DecoderIo {
   const ids = g.input({ name: 'input_ids', type: 'int64', shape: ['batch_size', 'sequence_length'] });
   const mask = g.input({ name: 'attention_mask', type: 'int64', shape: ['batch_size', 'total_sequence_length'] });
   const positions = g.input({ name: 'position_ids', type: 'int64', shape: ['batch_size', 'sequence_length'] });
-  const past = Array.from({ length: s.layers }, (_, i) => ({
+  const past = options.pastInputs === false ? [] : Array.from({ length: s.layers }, (_, i) => ({
     key: g.input({ name: `past_key_values.${i}.key`, type: 'float32', shape: ['batch_size', s.kvHeads, 'past_sequence_length', s.headDim] }),
     value: g.input({ name: `past_key_values.${i}.value`, type: 'float32', shape: ['batch_size', s.kvHeads, 'past_sequence_length', s.headDim] }),
   }));
@@ -73,7 +82,8 @@ export function declareInputs(g: GraphBuilder, s: DecoderShape): DecoderIo {
  */
 export function attentionBias(g: GraphBuilder, io: DecoderIo): string {
   const seq = g.op('Shape', [io.ids], { start: 1, end: 2 });
-  const past = g.op('Shape', [io.past[0].key], { start: 2, end: 3 });
+  // Without past inputs the cache is always empty: queries start at index 0.
+  const past = io.past.length ? g.op('Shape', [io.past[0].key], { start: 2, end: 3 }) : g.ints([0]);
   const total = g.op('Add', [past, seq]);
   const zero = g.ints([0], []);
   const one = g.ints([1], []);
@@ -98,12 +108,14 @@ export function splitHeads(g: GraphBuilder, x: string, heads: number, dim: numbe
 }
 
 /**
- * Scaled dot-product attention over the cache: appends k, v to layer `layer`'s past (graph outputs
- * present.N.key/value), repeats KV heads for grouped-query attention, and returns [b, s, heads·dim].
+ * Scaled dot-product attention over the cache: appends k, v to layer `layer`'s past, if the graph has
+ * one (graph outputs present.N.key/value), repeats KV heads for grouped-query attention, and returns [b, s, heads·dim].
  */
 export function attention(g: GraphBuilder, s: DecoderShape, io: DecoderIo, layer: number, q: string, k: string, v: string, bias: string): string {
-  const keys = g.op('Concat', [io.past[layer].key, k], { axis: 2 }, `present.${layer}.key`);
-  const values = g.op('Concat', [io.past[layer].value, v], { axis: 2 }, `present.${layer}.value`);
+  const past = io.past[layer];
+  // Without a past the new K/V are the whole cache; g.output names them present.N.* through an Identity.
+  const keys = past ? g.op('Concat', [past.key, k], { axis: 2 }, `present.${layer}.key`) : k;
+  const values = past ? g.op('Concat', [past.value, v], { axis: 2 }, `present.${layer}.value`) : v;
   const cacheShape = ['batch_size', s.kvHeads, 'total_sequence_length', s.headDim];
   g.output({ name: `present.${layer}.key`, type: 'float32', shape: cacheShape }, keys);
   g.output({ name: `present.${layer}.value`, type: 'float32', shape: cacheShape }, values);

@@ -7,7 +7,7 @@
  * Weights come from a {@link WeightSource} by Hugging Face name (linear weights as [in, out]).
  */
 import { GraphBuilder } from './graph.js';
-import { attention, attentionBias, declareInputs, linear, logitsOutput, splitHeads, type DecoderShape, type WeightSource } from './decoder-common.js';
+import { attention, attentionBias, declareInputs, linear, logitsOutput, splitHeads, type DecoderOptions, type DecoderShape, type WeightSource } from './decoder-common.js';
 
 /** Llama-family shape: adds the MLP width, norm epsilon, RoPE base and tied embeddings. */
 export interface LlamaShape extends DecoderShape {
@@ -55,10 +55,10 @@ function rotary(g: GraphBuilder, x: string, cos: string, sin: string, headDim: n
   return g.op('Add', [g.op('Mul', [x, cos]), g.op('Mul', [rotated, sin])]);
 }
 
-/** Builds a Llama decoder graph. */
-export function buildLlama(s: LlamaShape, weights: WeightSource): GraphBuilder {
+/** Builds a Llama decoder graph (with past_key_values inputs unless `options.pastInputs` is false). */
+export function buildLlama(s: LlamaShape, weights: WeightSource, options: DecoderOptions = {}): GraphBuilder {
   const g = new GraphBuilder('llama');
-  const io = declareInputs(g, s);
+  const io = declareInputs(g, s, options);
   const w = (name: string, dims: number[], init: 'normal' | 'ones' = 'normal') => g.weight(name, { dims, data: weights(name, dims, init) });
   const embed = w('model.embed_tokens.weight', [s.vocab, s.hidden]);
   let x = g.op('Gather', [embed, io.ids], { axis: 0 });
@@ -99,10 +99,10 @@ function geluNew(g: GraphBuilder, x: string): string {
   return g.op('Mul', [g.op('Mul', [x, g.floats([0.5])]), g.op('Add', [g.op('Tanh', [inner]), g.floats([1])])]);
 }
 
-/** Builds a GPT-2 decoder graph (kvHeads = heads). */
-export function buildGpt2(s: Gpt2Shape, weights: WeightSource): GraphBuilder {
+/** Builds a GPT-2 decoder graph (kvHeads = heads; past inputs unless `options.pastInputs` is false). */
+export function buildGpt2(s: Gpt2Shape, weights: WeightSource, options: DecoderOptions = {}): GraphBuilder {
   const g = new GraphBuilder('gpt2');
-  const io = declareInputs(g, s);
+  const io = declareInputs(g, s, options);
   const w = (name: string, dims: number[], init: 'normal' | 'ones' | 'zeros' = 'normal') => g.weight(name, { dims, data: weights(name, dims, init) });
   const wte = w('transformer.wte.weight', [s.vocab, s.hidden]);
   const wpe = w('transformer.wpe.weight', [s.maxPositions, s.hidden]);

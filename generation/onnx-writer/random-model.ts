@@ -1,9 +1,9 @@
 /**
  * Writes a complete model folder with seeded random weights (config.json, generation_config.json,
- * tokenizer.json, tokenizer_config.json, onnx/model.onnx) in the layout textgen and transformers.js
- * load, at any size, so benchmarks run on realistic shapes without downloads. The tokenizer is a
- * byte-level BPE without merges (one token per UTF-8 byte) padded with filler tokens to the vocab size,
- * so every id the model can emit decodes.
+ * tokenizer.json, tokenizer_config.json, onnx/model.onnx or another {@link RandomModelFiles} layout) in
+ * the layout textgen and transformers.js load, at any size, so benchmarks run on realistic shapes
+ * without downloads. The tokenizer is a byte-level BPE without merges (one token per UTF-8 byte) padded
+ * with filler tokens to the vocab size, so every id the model can emit decodes.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +13,13 @@ import { buildGpt2, buildLlama, OPSET, type Gpt2Shape, type LlamaShape } from '.
 
 /** A random model to write. */
 export type RandomModelSpec = ({ arch: 'llama' } & LlamaShape) | ({ arch: 'gpt2' } & Gpt2Shape);
+
+/**
+ * Which ONNX files to write: 'with-past' onnx/model.onnx with past_key_values inputs (the usual
+ * export); 'no-past' onnx/model.onnx without them (a runner recomputes the sequence each step);
+ * 'split' the older optimum pair onnx/decoder_model.onnx (no past) + onnx/decoder_with_past_model.onnx.
+ */
+export type RandomModelFiles = 'with-past' | 'no-past' | 'split';
 
 /** Named shapes: real models' (SmolLM2-135M) and round sizes for benchmarks and tests. */
 export const PRESETS: Record<string, RandomModelSpec> = {
@@ -80,15 +87,23 @@ function configJson(s: RandomModelSpec): object {
   };
 }
 
-/** Writes the folder for `spec` with weights drawn from `seed`; returns the ONNX file's path. */
-export function writeRandomModel(dir: string, spec: RandomModelSpec, seed = 0): string {
+/**
+ * Writes the folder for `spec` with weights drawn from `seed` as the ONNX `files` layout; returns the
+ * path of the ONNX file that decodes steps (model.onnx, or decoder_with_past_model.onnx for 'split').
+ */
+export function writeRandomModel(dir: string, spec: RandomModelSpec, seed = 0, files: RandomModelFiles = 'with-past'): string {
   if (spec.heads % spec.kvHeads !== 0) throw new RangeError(`heads (${spec.heads}) must be a multiple of kvHeads (${spec.kvHeads})`);
   if (spec.arch === 'gpt2' && spec.kvHeads !== spec.heads) throw new RangeError('GPT-2 has no grouped-query attention: kvHeads must equal heads');
   mkdirSync(join(dir, 'onnx'), { recursive: true });
-  const weights = randomWeights(seed);
-  const graph = spec.arch === 'llama' ? buildLlama(spec, weights) : buildGpt2(spec, weights);
-  const path = join(dir, 'onnx', 'model.onnx');
-  writeMessage(path, graph.model(OPSET));
+  const graphs: Array<[string, boolean]> = files === 'split' ? [['decoder_model', false], ['decoder_with_past_model', true]] : [['model', files === 'with-past']];
+  let path = '';
+  for (const [name, pastInputs] of graphs) {
+    // A fresh source per file: weights are drawn in the same order either way, so a pair holds one model.
+    const weights = randomWeights(seed);
+    const graph = spec.arch === 'llama' ? buildLlama(spec, weights, { pastInputs }) : buildGpt2(spec, weights, { pastInputs });
+    path = join(dir, 'onnx', `${name}.onnx`);
+    writeMessage(path, graph.model(OPSET));
+  }
   const json = (name: string, value: object) => writeFileSync(join(dir, name), `${JSON.stringify(value, null, 2)}\n`);
   json('config.json', configJson(spec));
   json('generation_config.json', { bos_token_id: 0, eos_token_id: 0, max_length: spec.maxPositions });

@@ -9,7 +9,7 @@ import { UsageError } from '../generation/errors.js';
 import { inspectModelFolder, loadModel, resolveSettings, type SettingsLayer, type TextGenerator } from '../generation/index.js';
 import type { Conversation } from '../generation/chat/conversation.js';
 import { listCachedModels, snapshotFiles, distinctSize } from '../models-cache/scan.js';
-import { resolveModel } from '../models-cache/resolve.js';
+import { embeddedModelDir, resolveModel } from '../models-cache/resolve.js';
 import type { ModelEntry, SessionData } from '../ui/types.js';
 import type { Command, CommandContext } from './command.js';
 import { fileSessionStore, latestSessionPath, newSessionName, readSession, sessionPath } from './chat-sessions.js';
@@ -106,6 +106,9 @@ async function runPiped(ctx: CommandContext, config: UserConfig, session: Sessio
 
 async function runInteractive(ctx: CommandContext, config: UserConfig, session: SessionData | undefined, system: string | undefined, userLayer: SettingsLayer, autosavePath: string): Promise<number> {
   const models = cachedEntries(ctx.env);
+  // The built-in model is always on offer, so a fresh install's picker is never empty.
+  const builtin = embeddedModelDir();
+  if (existsSync(builtin) && !models.some((m) => m.path === builtin)) models.push(folderEntry('default', builtin));
   let initialModel = ctx.values.model ? entryFor(ctx.values.model as string, config, models, ctx.env) : undefined;
   if (!initialModel && session?.model) {
     // A resumed session whose model is gone falls back to the picker rather than failing.

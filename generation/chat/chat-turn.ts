@@ -38,7 +38,9 @@ export interface PreparedTurn {
  * In single-turn mode only the last message is sent, so earlier turns are never dropped.
  */
 export async function prepareTurn(engine: Pick<ChatEngine, 'info' | 'tokenize'>, conversation: Conversation, settings: GenerationSettings, signal?: AbortSignal): Promise<PreparedTurn> {
-  const budget = { contextLength: engine.info.contextLength, reserve: settings.max_new_tokens };
+  // The reply keeps at least a quarter of the window (or max_new_tokens when smaller): reserving the
+  // full max_new_tokens would refuse every message on small models (the default model's context is 256).
+  const budget = { contextLength: engine.info.contextLength, reserve: Math.min(settings.max_new_tokens, Math.floor(engine.info.contextLength / 4)) };
   const measure = async (c: Conversation) => {
     const plan = buildPrompt(engine.info, c);
     return (await engine.tokenize(plan.prompt, { addSpecialTokens: plan.addSpecialTokens })).length;

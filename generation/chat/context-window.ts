@@ -11,7 +11,7 @@ import type { Conversation } from './conversation.js';
 /** The space a turn needs. */
 export interface ContextBudget {
   contextLength: number;
-  /** Tokens to keep free for the reply (max_new_tokens). */
+  /** Tokens to keep free for the reply. */
   reserve: number;
 }
 
@@ -45,7 +45,7 @@ export async function fitConversation(conversation: Conversation, budget: Contex
     if (promptTokens <= limit) return { conversation: candidate, droppedTurns: dropped, promptTokens };
     if (dropped === turns.length - 1) {
       throw new InputError(
-        `The message needs ${promptTokens} prompt tokens; with max_new_tokens ${budget.reserve} that exceeds the context length of ${budget.contextLength}.`,
+        `The message needs ${promptTokens} prompt tokens; with ${budget.reserve} kept for the reply that exceeds the context length of ${budget.contextLength}.`,
         'Shorten the message or the system prompt, or lower max_new_tokens (/set max_new_tokens N).',
       );
     }

@@ -56,3 +56,12 @@ test('single-turn mode keeps the whole history but sends and measures only the l
   assert.equal(turn.droppedTurns, 0);
   assert.deepEqual(turn.conversation.messages, messages);
 });
+
+test('a small context keeps a quarter of the window for the reply instead of refusing max_new_tokens 256', async () => {
+  // The default model's context is 256, equal to the default max_new_tokens: the turn must still fit.
+  const turn = await prepareTurn(engine(256), { messages: [{ role: 'user', content: 'Call me Ishmael.' }] }, resolveSettings({}));
+  assert.equal(turn.droppedTurns, 0);
+  assert.ok(turn.promptTokens <= 256 - 64);
+  // Still never truncated: a window the prompt nearly fills leaves no room for the reply, so it is refused.
+  await assert.rejects(prepareTurn(engine(turn.promptTokens + 1), { messages: [{ role: 'user', content: 'Call me Ishmael.' }] }, resolveSettings({})));
+});

@@ -40,7 +40,7 @@ for (const c of cases) {
 test('fitConversation refuses (never truncates) when the newest message alone does not fit', async () => {
   await assert.rejects(fitConversation(conversation, { contextLength: 7, reserve: 5 }, measure), (error: unknown) => {
     assert.ok(error instanceof InputError);
-    assert.match(error.message, /3 prompt tokens; with max_new_tokens 5 that exceeds the context length of 7/);
+    assert.match(error.message, /3 prompt tokens; with 5 kept for the reply that exceeds the context length of 7/);
     return true;
   });
 });

@@ -175,7 +175,7 @@ export class DecoderRunner {
       state.masks[0] = ids.map(() => 1);
       const feeds = this.buildFeeds(state, [ids], [ids.map((_, i) => i)]);
       // logits_to_keep = k returns the last k positions; models without the input return all of them.
-      if (this.names.keep) feeds[this.names.keep] = tensor('int64', BigInt64Array.of(BigInt(keep)), []);
+      if (this.names.keep) feeds[this.names.keep] = this.keepTensor(keep);
       const session = state.cache && this.sessions.first ? this.sessions.first : this.sessions.main;
       if (session !== this.sessions.main) for (const spec of this.specs!) delete feeds[spec.input];
       const out = (await session.run(feeds, [this.names.logits]))[this.names.logits];
@@ -188,6 +188,13 @@ export class DecoderRunner {
     }
   }
 
+  /** `num_logits_to_keep` as the export declares it: a scalar in most, a one-element vector in some. */
+  private keepTensor(keep: number): Tensor {
+    const info = this.io.inputs.get(this.names.keep!)!;
+    const value = BigInt64Array.of(BigInt(keep));
+    return info.type === 'int32' ? tensor('int32', Int32Array.of(keep), info.shape.length ? [1] : []) : tensor('int64', value, info.shape.length ? [1] : []);
+  }
+
   private buildFeeds(state: DecoderState, ids: number[][], positions: number[][]): Record<string, Tensor> {
     const { inputs } = this.io;
     const batch = ids.length;
@@ -198,7 +205,7 @@ export class DecoderRunner {
       feeds[this.names.mask] = intTensor(inputs.get(this.names.mask)!.type, state.masks, [batch, total]);
     }
     if (this.names.positions) feeds[this.names.positions] = intTensor(inputs.get(this.names.positions)!.type, positions, [batch, seq]);
-    if (this.names.keep) feeds[this.names.keep] = tensor('int64', BigInt64Array.of(ONE), []);
+    if (this.names.keep) feeds[this.names.keep] = this.keepTensor(1);
     if (this.names.branch) feeds[this.names.branch] = tensor('bool', Uint8Array.of(state.cache && state.cache.length > 0 ? 1 : 0), [1]);
     if (state.cache) Object.assign(feeds, state.cache.feeds());
     return feeds;

@@ -41,20 +41,27 @@ export function writeRef(repo: string, ref: string, commit: string): void {
   renameSync(tmp, path);
 }
 
+/** The entries of a folder with whether each is a folder; none when it cannot be read. */
+export function folderEntries(dir: string): Array<{ name: string; path: string; isDir: boolean }> {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names.map((name) => {
+    const path = join(dir, name);
+    return { name, path, isDir: statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false };
+  });
+}
+
 /** Every ref of a repo as name → commit (nested names such as `pr/1` included). */
 export function listRefs(repo: string): Map<string, string> {
   const refs = new Map<string, string>();
   const walk = (dir: string, prefix: string) => {
-    let names: string[];
-    try {
-      names = readdirSync(dir);
-    } catch {
-      return;
-    }
-    for (const name of names) {
-      const path = join(dir, name);
+    for (const { name, path, isDir } of folderEntries(dir)) {
       const ref = prefix ? `${prefix}/${name}` : name;
-      if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) walk(path, ref);
+      if (isDir) walk(path, ref);
       else if (!name.endsWith('.tmp')) {
         const commit = readRef(repo, ref);
         if (commit) refs.set(ref, commit);

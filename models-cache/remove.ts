@@ -3,9 +3,9 @@
  * huggingface_hub's delete strategy does; refs that pointed at it go too, and an emptied repo folder is
  * removed whole.
  */
-import { readdirSync, realpathSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { readdirSync, realpathSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { listRefs, listSnapshots, snapshotDir } from './layout.js';
+import { folderEntries, listRefs, listSnapshots, snapshotDir } from './layout.js';
 import { snapshotFiles, type SnapshotFile } from './scan.js';
 import { isInside } from './validate.js';
 
@@ -68,18 +68,10 @@ export function executeRemoval(plan: RemovalPlan): void {
 }
 
 function removeEmptyDirs(dir: string): void {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const path = join(dir, name);
-    if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) {
-      removeEmptyDirs(path);
-      if (readdirSync(path).length === 0) rmSync(path, { recursive: true });
-    }
+  for (const { path, isDir } of folderEntries(dir)) {
+    if (!isDir) continue;
+    removeEmptyDirs(path);
+    if (readdirSync(path).length === 0) rmSync(path, { recursive: true });
   }
 }
 

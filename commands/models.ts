@@ -79,7 +79,7 @@ async function list(ctx: CommandContext): Promise<number> {
   const usable = entries.filter((m) => !m.problem);
   const unusable = entries.filter((m) => m.problem && !m.damaged);
   if (usable.length === 0 && unusable.length === 0) {
-    ctx.stderr.write(`No models in ${hubCacheDir(ctx.env)}. Get one with \`textgen models pull ORG/NAME\`.\n`);
+    ctx.stderr.write(`No models in ${hubCacheDir(ctx.env)}. The built-in default model runs when no --model is given; get others with \`textgen models pull ORG/NAME\`.\n`);
     return 0;
   }
   if (usable.length) {

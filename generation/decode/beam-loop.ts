@@ -45,6 +45,7 @@ export async function* beamLoop(model: LoopModel, request: LoopRequest): AsyncGe
     for (let r = 0; r < origin.length; r++) {
       const row = logits.subarray(r * vocab, (r + 1) * vocab);
       logSoftmax(row, row);
+      if (processors.length === 0) continue;
       const ids = [...startIds[origin[r]], ...search.generated(r)];
       for (const p of processors) p.apply(row, { ids, promptLength: startIds[origin[r]].length, maxLength: startIds[origin[r]].length + maxNew });
     }

@@ -82,6 +82,8 @@ export async function* sampleLoop(model: LoopModel, request: LoopRequest): Async
 
   const next = new Array<number>(origin.length);
   let aborted = false;
+  // One context per row for the whole call: its ids array grows in place, so steps allocate nothing.
+  const contexts = origin.map((_, r) => ({ ids: ids[r], promptLength: startLength[r], maxLength: startLength[r] + maxNew }));
   for (let step = 0; step < maxNew; step++) {
     for (let r = 0; r < origin.length; r++) {
       if (streams[r].done) {
@@ -89,7 +91,7 @@ export async function* sampleLoop(model: LoopModel, request: LoopRequest): Async
         continue;
       }
       const row = logits.subarray(r * vocab, (r + 1) * vocab);
-      for (const p of processors) p.apply(row, { ids: ids[r], promptLength: startLength[r], maxLength: startLength[r] + maxNew });
+      for (const p of processors) p.apply(row, contexts[r]);
       const token = sampler.sample(row);
       if (logprobs) logprobs[r].push(tokenLogprob(row, token, topLogprobs));
       next[r] = token;

@@ -75,6 +75,7 @@ export class DecoderRunner {
   private logitsScratch?: Float32Array;
   /** Set once the model has refused a multi-token run on top of a cache. */
   private stepwiseExtend = false;
+  private keepOne?: Tensor;
 
   constructor(private readonly sessions: DecoderSessions, hints: KvShapeHints & { vocabSize: number }, names?: Partial<Record<'ids' | 'mask' | 'positions' | 'logits', string>>) {
     this.io = sessionIo(sessions.main);
@@ -190,9 +191,13 @@ export class DecoderRunner {
 
   /** `num_logits_to_keep` as the export declares it: a scalar in most, a one-element vector in some. */
   private keepTensor(keep: number): Tensor {
+    // Decode steps always keep 1: that tensor is made once and fed every step.
+    if (keep === 1 && this.keepOne) return this.keepOne;
     const info = this.io.inputs.get(this.names.keep!)!;
     const value = BigInt64Array.of(BigInt(keep));
-    return info.type === 'int32' ? tensor('int32', Int32Array.of(keep), info.shape.length ? [1] : []) : tensor('int64', value, info.shape.length ? [1] : []);
+    const made = info.type === 'int32' ? tensor('int32', Int32Array.of(keep), info.shape.length ? [1] : []) : tensor('int64', value, info.shape.length ? [1] : []);
+    if (keep === 1) this.keepOne = made;
+    return made;
   }
 
   private buildFeeds(state: DecoderState, ids: number[][], positions: number[][]): Record<string, Tensor> {

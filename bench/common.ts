@@ -14,13 +14,19 @@ import { randomIds, spread } from '../commands/bench-run.js';
 export { randomIds, spread };
 
 /** Parses --model, --threads and script-specific string options. */
-export function args<T extends string>(extra: Record<T, string>): { model: string; threads: number } & Record<T, string> {
-  const options = Object.fromEntries(['model', 'threads', ...Object.keys(extra)].map((k) => [k, { type: 'string' as const }]));
+export function args<T extends string>(
+  extra: Record<T, string>,
+): { model: string; threads: number } & Record<T, string> {
+  const options = Object.fromEntries(
+    ['model', 'threads', ...Object.keys(extra)].map((k) => [k, { type: 'string' as const }]),
+  );
   const { values } = parseArgs({ options, allowPositionals: false });
   return {
     ...extra,
     ...(values as Record<T, string>),
-    model: (values.model as string | undefined) ?? join(import.meta.dirname, '..', '..', 'shared', 'models', 'stories260K-onnx'),
+    model:
+      (values.model as string | undefined) ??
+      join(import.meta.dirname, '..', '..', 'shared', 'models', 'stories260K-onnx'),
     threads: Number(values.threads ?? 1),
   };
 }
@@ -32,7 +38,9 @@ export function ints(list: string): number[] {
 
 /** One line describing the machine and its load (the box is shared, so load matters). */
 export function machine(): string {
-  return `${cpus()[0]?.model ?? 'cpu'}, ${availableParallelism()} cores, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}, node ${process.version}`;
+  return `${cpus()[0]?.model ?? 'cpu'}, ${availableParallelism()} cores, load ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}, node ${process.version}`;
 }
 
 /** Model shape facts from config.json. */
@@ -64,22 +72,41 @@ function cpuNow(): number {
 export const ttft = (t: Trace) => t.stats?.ttftMs ?? t.steps[0] - t.start;
 
 /** Decode rate in steps per second, excluding the first (prefill) token. */
-export const decodeRate = (t: Trace) => t.stats?.tokensPerSecond ?? ((t.steps.length - 1) / (t.steps[t.steps.length - 1] - t.steps[0])) * 1000;
+export const decodeRate = (t: Trace) =>
+  t.stats?.tokensPerSecond ??
+  ((t.steps.length - 1) / (t.steps[t.steps.length - 1] - t.steps[0])) * 1000;
 
 /** Generated tokens (all rows) per second over the whole call, prefill included. */
-export const endToEndRate = (t: Trace, rows: number) => (rows * t.steps.length * 1000) / (t.end - t.start);
+export const endToEndRate = (t: Trace, rows: number) =>
+  (rows * t.steps.length * 1000) / (t.end - t.start);
 
 /** Decode steps per CPU-second (process CPU time), excluding the first token. */
-export const cpuRate = (t: Trace) => ((t.cpu.length - 1) / (t.cpu[t.cpu.length - 1] - t.cpu[0])) * 1e6;
+export const cpuRate = (t: Trace) =>
+  ((t.cpu.length - 1) / (t.cpu[t.cpu.length - 1] - t.cpu[0])) * 1e6;
 
 /** Loads textgen (in-process or worker) with `threads`. */
-export function loadTextgen(dir: string, threads: number, inProcess: boolean): Promise<TextGenerator> {
+export function loadTextgen(
+  dir: string,
+  threads: number,
+  inProcess: boolean,
+): Promise<TextGenerator> {
   return loadModel(dir, { inProcess, threads });
 }
 
 /** Runs textgen on prompt ids: `rows` sequences (sampled when rows > 1), exactly `tokens` new tokens each. */
-export async function traceTextgen(model: TextGenerator, prompt: number[], tokens: number, rows = 1, cpuPerStep = true): Promise<Trace> {
-  const settings = resolveSettings(rows > 1 ? { do_sample: true, temperature: 1, top_k: 0, seed: 1, num_return_sequences: rows } : { temperature: 0 }, { max_new_tokens: tokens, min_new_tokens: tokens });
+export async function traceTextgen(
+  model: TextGenerator,
+  prompt: number[],
+  tokens: number,
+  rows = 1,
+  cpuPerStep = true,
+): Promise<Trace> {
+  const settings = resolveSettings(
+    rows > 1
+      ? { do_sample: true, temperature: 1, top_k: 0, seed: 1, num_return_sequences: rows }
+      : { temperature: 0 },
+    { max_new_tokens: tokens, min_new_tokens: tokens },
+  );
   const start = performance.now();
   const steps: number[] = [];
   const cpu: number[] = [];
@@ -103,14 +130,35 @@ export async function loadPeer(dir: string, threads: number): Promise<PreTrained
   return AutoModelForCausalLM.from_pretrained(name, {
     dtype: 'fp32',
     device: 'cpu',
-    session_options: { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential' },
+    session_options: {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+    },
   });
 }
 
 /** Runs transformers.js generate on `rows` copies of the prompt (its way to get several sequences). */
-export async function tracePeer(model: PreTrainedModel, prompt: number[], tokens: number, rows = 1): Promise<Trace> {
-  const ids = new Tensor('int64', BigInt64Array.from(Array.from({ length: rows }, () => prompt).flat().map(BigInt)), [rows, prompt.length]);
-  const mask = new Tensor('int64', new BigInt64Array(rows * prompt.length).fill(BigInt(1)), [rows, prompt.length]);
+export async function tracePeer(
+  model: PreTrainedModel,
+  prompt: number[],
+  tokens: number,
+  rows = 1,
+): Promise<Trace> {
+  const ids = new Tensor(
+    'int64',
+    BigInt64Array.from(
+      Array.from({ length: rows }, () => prompt)
+        .flat()
+        .map(BigInt),
+    ),
+    [rows, prompt.length],
+  );
+  const mask = new Tensor('int64', new BigInt64Array(rows * prompt.length).fill(BigInt(1)), [
+    rows,
+    prompt.length,
+  ]);
   const steps: number[] = [];
   const cpu: number[] = [];
   let first = true;
@@ -126,7 +174,14 @@ export async function tracePeer(model: PreTrainedModel, prompt: number[], tokens
     end() {},
   };
   const start = performance.now();
-  await model.generate({ input_ids: ids, attention_mask: mask, max_new_tokens: tokens, min_new_tokens: tokens, do_sample: rows > 1, streamer } as never);
+  await model.generate({
+    input_ids: ids,
+    attention_mask: mask,
+    max_new_tokens: tokens,
+    min_new_tokens: tokens,
+    do_sample: rows > 1,
+    streamer,
+  } as never);
   return { start, end: performance.now(), steps, cpu };
 }
 

@@ -12,7 +12,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadModel, resolveSettings, type GenerationEvent, type TextGenerator } from '../generation/index.js';
+import {
+  loadModel,
+  resolveSettings,
+  type GenerationEvent,
+  type TextGenerator,
+} from '../generation/index.js';
 import { cudaState } from '../generation/runtime/ort.js';
 
 const shared = resolve(import.meta.dirname, '..', '..', 'shared', 'models');
@@ -42,11 +47,20 @@ interface Run {
 }
 
 async function greedy(model: TextGenerator): Promise<Run> {
-  const settings = resolveSettings(model.info.generationDefaults, { do_sample: false, max_new_tokens: tokens, min_new_tokens: tokens });
+  const settings = resolveSettings(model.info.generationDefaults, {
+    do_sample: false,
+    max_new_tokens: tokens,
+    min_new_tokens: tokens,
+  });
   let done: Extract<GenerationEvent, { type: 'done' }> | undefined;
-  for await (const event of model.generate({ prompt: 'Once upon a time', settings })) if (event.type === 'done') done = event;
+  for await (const event of model.generate({ prompt: 'Once upon a time', settings }))
+    if (event.type === 'done') done = event;
   if (!done) throw new Error('generation ended without a done event');
-  return { ids: done.sequences[0].token_ids, decodeTps: done.stats.tokensPerSecond, prefillTps: done.stats.promptTokensPerSecond };
+  return {
+    ids: done.sequences[0].token_ids,
+    decodeTps: done.stats.tokensPerSecond,
+    prefillTps: done.stats.promptTokensPerSecond,
+  };
 }
 
 /** Compares one model on both devices; returns whether it passed. */
@@ -60,9 +74,12 @@ async function check(dir: string, mustMatch: boolean): Promise<boolean> {
     const a = await greedy(cpu);
     const b = await greedy(cuda);
     const diverge = a.ids.findIndex((id, i) => b.ids[i] !== id);
-    const verdict = diverge < 0 ? `identical ${a.ids.length} tokens` : `diverge at token ${diverge}`;
+    const verdict =
+      diverge < 0 ? `identical ${a.ids.length} tokens` : `diverge at token ${diverge}`;
     console.log(`${dir}\n  dtype ${cuda.info.dtype} on ${cuda.info.device}: ${verdict}`);
-    console.log(`  decode  tok/s  cpu ${a.decodeTps.toFixed(1)} (${cpu.info.threads} threads)  cuda ${b.decodeTps.toFixed(1)}`);
+    console.log(
+      `  decode  tok/s  cpu ${a.decodeTps.toFixed(1)} (${cpu.info.threads} threads)  cuda ${b.decodeTps.toFixed(1)}`,
+    );
     console.log(`  prefill tok/s  cpu ${a.prefillTps.toFixed(1)}  cuda ${b.prefillTps.toFixed(1)}`);
     return !mustMatch || diverge < 0 || diverge >= 32;
   } finally {
@@ -78,7 +95,10 @@ if (!state.ready) {
 }
 const models: [string, boolean][] = values.model?.length
   ? values.model.map((m) => [resolve(m), false])
-  : [[join(shared, 'stories260K-onnx'), true], [join(shared, 'ort-genai-tiny-random-llama-fp16'), false]];
+  : [
+      [join(shared, 'stories260K-onnx'), true],
+      [join(shared, 'ort-genai-tiny-random-llama-fp16'), false],
+    ];
 let generated: string | undefined;
 if (!values.model?.length && !values['no-generated']) {
   generated = await writeGeneratedLlama();

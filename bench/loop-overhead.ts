@@ -7,21 +7,40 @@
  */
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { args, cpuRate, decodeRate, describe, fmt, ints, loadTextgen, machine, randomIds, spread, traceTextgen } from './common.js';
+import {
+  args,
+  cpuRate,
+  decodeRate,
+  describe,
+  fmt,
+  ints,
+  loadTextgen,
+  machine,
+  randomIds,
+  spread,
+  traceTextgen,
+} from './common.js';
 
 const opts = args({ contexts: '128,512', tokens: '64', reps: '3' });
 const tokens = Number(opts.tokens);
 const reps = Number(opts.reps);
 console.log(`machine: ${machine()}`);
-console.log(`model: ${opts.model} (${describe(opts.model)}), threads ${opts.threads}, ${tokens} decode steps per run, ${reps} reps`);
+console.log(
+  `model: ${opts.model} (${describe(opts.model)}), threads ${opts.threads}, ${tokens} decode steps per run, ${reps} reps`,
+);
 
 const session = await ort.InferenceSession.create(join(opts.model, 'onnx', 'model.onnx'), {
-  intraOpNumThreads: opts.threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential', executionProviders: ['cpu'],
+  intraOpNumThreads: opts.threads,
+  interOpNumThreads: 1,
+  graphOptimizationLevel: 'all',
+  executionMode: 'sequential',
+  executionProviders: ['cpu'],
 });
 const textgen = await loadTextgen(opts.model, opts.threads, true);
 const pastNames = session.inputNames.filter((n) => n.startsWith('past_key_values'));
 
-const i64 = (values: number[], dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(values.map(BigInt)), dims);
+const i64 = (values: number[], dims: number[]) =>
+  new ort.Tensor('int64', BigInt64Array.from(values.map(BigInt)), dims);
 
 const cpuNow = () => {
   const u = process.cpuUsage();
@@ -30,7 +49,10 @@ const cpuNow = () => {
 
 /** Raw decode: prefill `prompt`, then `steps` single-token runs; returns wall and CPU ms per step. */
 async function raw(prompt: number[], steps: number): Promise<{ wall: number; cpu: number }> {
-  const meta = session.inputMetadata as unknown as Array<{ name: string; shape: Array<number | string> }>;
+  const meta = session.inputMetadata as unknown as Array<{
+    name: string;
+    shape: Array<number | string>;
+  }>;
   let past: Record<string, ort.Tensor> = {};
   for (const m of meta.filter((x) => pastNames.includes(x.name))) {
     const dims = m.shape.map((d) => (typeof d === 'number' ? d : /batch/.test(d) ? 1 : 0));
@@ -41,10 +63,15 @@ async function raw(prompt: number[], steps: number): Promise<{ wall: number; cpu
     const out = await session.run({
       input_ids: i64(ids, [1, ids.length]),
       attention_mask: i64(new Array(total).fill(1), [1, total]),
-      position_ids: i64(ids.map((_, i) => offset + i), [1, ids.length]),
+      position_ids: i64(
+        ids.map((_, i) => offset + i),
+        [1, ids.length],
+      ),
       ...past,
     });
-    past = Object.fromEntries(pastNames.map((n) => [n, out[n.replace('past_key_values', 'present')]]));
+    past = Object.fromEntries(
+      pastNames.map((n) => [n, out[n.replace('past_key_values', 'present')]]),
+    );
     return out.logits;
   };
   await run(prompt, 0);
@@ -73,7 +100,10 @@ for (const wanted of ints(opts.contexts)) {
     oursWall.push(1000 / decodeRate(t));
     oursCpu.push(1000 / cpuRate(t));
   }
-  const over = (a: number[], b: number[]) => `${((spread(a).mean / spread(b).mean - 1) * 100).toFixed(1)}%`;
-  console.log(`context ${length}: cpu ms/token: raw ${fmt(rawCpu, 3)}, textgen ${fmt(oursCpu, 3)}, overhead ${over(oursCpu, rawCpu)} | wall ms/token: raw ${fmt(rawWall, 3)}, textgen ${fmt(oursWall, 3)}, overhead ${over(oursWall, rawWall)}`);
+  const over = (a: number[], b: number[]) =>
+    `${((spread(a).mean / spread(b).mean - 1) * 100).toFixed(1)}%`;
+  console.log(
+    `context ${length}: cpu ms/token: raw ${fmt(rawCpu, 3)}, textgen ${fmt(oursCpu, 3)}, overhead ${over(oursCpu, rawCpu)} | wall ms/token: raw ${fmt(rawWall, 3)}, textgen ${fmt(oursWall, 3)}, overhead ${over(oursWall, rawWall)}`,
+  );
 }
 await textgen.dispose();

@@ -5,12 +5,22 @@
  * (layers, heads, kvHeads, headDim, hidden, intermediate, inner, vocab, maxPositions).
  */
 import { parseArgs } from 'node:util';
-import { parameterCount, PRESETS, writeRandomModel, type RandomModelSpec } from '../generation/onnx-writer/random-model.js';
+import {
+  parameterCount,
+  PRESETS,
+  writeRandomModel,
+  type RandomModelSpec,
+} from '../generation/onnx-writer/random-model.js';
 
-const { positionals, values } = parseArgs({ allowPositionals: true, options: { seed: { type: 'string' }, set: { type: 'string' } } });
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: { seed: { type: 'string' }, set: { type: 'string' } },
+});
 const [preset, out] = positionals;
 if (!preset || !out || !PRESETS[preset]) {
-  console.error(`usage: npx tsx bench/make-model.ts PRESET OUT_DIR [--seed N] [--set k=v,...]\npresets: ${Object.keys(PRESETS).join(', ')}`);
+  console.error(
+    `usage: npx tsx bench/make-model.ts PRESET OUT_DIR [--seed N] [--set k=v,...]\npresets: ${Object.keys(PRESETS).join(', ')}`,
+  );
   process.exit(2);
 }
 const spec = { ...PRESETS[preset] } as RandomModelSpec & Record<string, unknown>;
@@ -21,4 +31,6 @@ for (const pair of values.set ? values.set.split(',') : []) {
 }
 const started = performance.now();
 const path = writeRandomModel(out, spec, Number(values.seed ?? 0));
-console.log(`${path}: ${spec.arch}, ${(parameterCount(spec) / 1e6).toFixed(1)}M parameters, written in ${((performance.now() - started) / 1000).toFixed(1)}s`);
+console.log(
+  `${path}: ${spec.arch}, ${(parameterCount(spec) / 1e6).toFixed(1)}M parameters, written in ${((performance.now() - started) / 1000).toFixed(1)}s`,
+);

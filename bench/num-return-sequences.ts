@@ -8,11 +8,19 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadModel, resolveSettings, type SettingsLayer, type TextGenerator } from '../generation/index.js';
+import {
+  loadModel,
+  resolveSettings,
+  type SettingsLayer,
+  type TextGenerator,
+} from '../generation/index.js';
 
 const { values } = parseArgs({
   options: {
-    model: { type: 'string', default: resolve(import.meta.dirname, '..', '..', 'shared', 'models', 'stories260K-onnx') },
+    model: {
+      type: 'string',
+      default: resolve(import.meta.dirname, '..', '..', 'shared', 'models', 'stories260K-onnx'),
+    },
     n: { type: 'string', default: '4,16' },
     tokens: { type: 'string', default: '64' },
     reps: { type: 'string', default: '5' },
@@ -26,7 +34,13 @@ const reps = Number(values.reps);
 
 /** Runs one generate() call and returns the completion tokens it produced. */
 async function completionTokens(model: TextGenerator, layer: SettingsLayer): Promise<number> {
-  const settings = resolveSettings(model.info.generationDefaults, { do_sample: true, temperature: 1, max_new_tokens: tokens, min_new_tokens: tokens, ...layer });
+  const settings = resolveSettings(model.info.generationDefaults, {
+    do_sample: true,
+    temperature: 1,
+    max_new_tokens: tokens,
+    min_new_tokens: tokens,
+    ...layer,
+  });
   for await (const event of model.generate({ prompt: values.prompt!, settings })) {
     if (event.type === 'done') return event.sequences.reduce((a, s) => a + s.token_ids.length, 0);
   }
@@ -46,19 +60,31 @@ async function measure(run: () => Promise<number>): Promise<{ ms: number; tokens
   return { ms: times[Math.floor(times.length / 2)], tokens: produced };
 }
 
-const model = await loadModel(values.model!, { inProcess: true, threads: values.threads ? Number(values.threads) : undefined });
-console.log(`model ${model.info.dir} (threads ${model.info.threads}), prompt "${values.prompt}", ${tokens} tokens per sequence, median of ${reps}`);
+const model = await loadModel(values.model!, {
+  inProcess: true,
+  threads: values.threads ? Number(values.threads) : undefined,
+});
+console.log(
+  `model ${model.info.dir} (threads ${model.info.threads}), prompt "${values.prompt}", ${tokens} tokens per sequence, median of ${reps}`,
+);
 await completionTokens(model, { seed: 0, num_return_sequences: 2 });
 console.log('N   mode        wall ms   tokens   tok/s');
 for (const n of values.n!.split(',').map(Number)) {
-  const batched = await measure(() => completionTokens(model, { seed: 1, num_return_sequences: n }));
+  const batched = await measure(() =>
+    completionTokens(model, { seed: 1, num_return_sequences: n }),
+  );
   const sequential = await measure(async () => {
     let sum = 0;
     for (let i = 0; i < n; i++) sum += await completionTokens(model, { seed: 1 + i });
     return sum;
   });
-  for (const [mode, r] of [['batched', batched], ['sequential', sequential]] as const) {
-    console.log(`${String(n).padEnd(3)} ${mode.padEnd(11)} ${r.ms.toFixed(1).padStart(8)} ${String(r.tokens).padStart(8)} ${((r.tokens / r.ms) * 1000).toFixed(0).padStart(7)}`);
+  for (const [mode, r] of [
+    ['batched', batched],
+    ['sequential', sequential],
+  ] as const) {
+    console.log(
+      `${String(n).padEnd(3)} ${mode.padEnd(11)} ${r.ms.toFixed(1).padStart(8)} ${String(r.tokens).padStart(8)} ${((r.tokens / r.ms) * 1000).toFixed(0).padStart(7)}`,
+    );
   }
   console.log(`    speed-up ${(sequential.ms / batched.ms).toFixed(2)}x`);
 }

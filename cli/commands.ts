@@ -14,14 +14,47 @@ export interface CommandEntry {
 
 /** Every command, in the order `textgen help` lists them. */
 export const COMMANDS: CommandEntry[] = [
-  { name: 'chat', summary: 'Open the chat TUI (the default in a terminal).', load: async () => (await import('../commands/chat.js')).chatCommand },
-  { name: 'generate', aliases: ['gen'], summary: 'Generate a completion for a prompt (argument or stdin).', load: async () => (await import('../commands/generate.js')).generateCommand },
-  { name: 'models', summary: 'List, show, pull and remove cached models.', load: async () => (await import('../commands/models.js')).modelsCommand },
-  { name: 'perplexity', summary: 'Score text: cross-entropy and perplexity.', load: async () => (await import('../commands/perplexity.js')).perplexityCommand },
-  { name: 'bench', summary: 'Measure prompt processing and generation speed.', load: async () => (await import('../commands/bench.js')).benchCommand },
-  { name: 'train', summary: 'Train a small causal LM from plain text.', load: async () => (await import('../commands/train.js')).trainCommand },
-  { name: 'config', summary: 'Show or change the user config (default model, generation settings).', load: async () => (await import('../commands/config.js')).configCommand },
-  { name: 'doctor', summary: 'Show the runtime, execution providers and paths.', load: async () => (await import('../commands/doctor.js')).doctorCommand },
+  {
+    name: 'chat',
+    summary: 'Open the chat TUI (the default in a terminal).',
+    load: async () => (await import('../commands/chat.js')).chatCommand,
+  },
+  {
+    name: 'generate',
+    aliases: ['gen'],
+    summary: 'Generate a completion for a prompt (argument or stdin).',
+    load: async () => (await import('../commands/generate.js')).generateCommand,
+  },
+  {
+    name: 'models',
+    summary: 'List, show, pull and remove cached models.',
+    load: async () => (await import('../commands/models.js')).modelsCommand,
+  },
+  {
+    name: 'perplexity',
+    summary: 'Score text: cross-entropy and perplexity.',
+    load: async () => (await import('../commands/perplexity.js')).perplexityCommand,
+  },
+  {
+    name: 'bench',
+    summary: 'Measure prompt processing and generation speed.',
+    load: async () => (await import('../commands/bench.js')).benchCommand,
+  },
+  {
+    name: 'train',
+    summary: 'Train a small causal LM from plain text.',
+    load: async () => (await import('../commands/train.js')).trainCommand,
+  },
+  {
+    name: 'config',
+    summary: 'Show or change the user config (default model, generation settings).',
+    load: async () => (await import('../commands/config.js')).configCommand,
+  },
+  {
+    name: 'doctor',
+    summary: 'Show the runtime, execution providers and paths.',
+    load: async () => (await import('../commands/doctor.js')).doctorCommand,
+  },
 ];
 
 /** Finds a command entry by name or alias. */

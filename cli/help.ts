@@ -15,7 +15,7 @@ export function renderHelp(commands: CommandEntry[]): string {
     'Commands:',
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'Run `textgen help COMMAND` for a command\'s flags.',
+    "Run `textgen help COMMAND` for a command's flags.",
   ];
   return `${lines.join('\n')}\n`;
 }
@@ -24,7 +24,11 @@ export function renderHelp(commands: CommandEntry[]): string {
 export function renderCommandHelp(command: Command): string {
   const rows = Object.entries(command.options).map(([name, spec]) => {
     const flag = `${spec.short ? `-${spec.short}, ` : '    '}--${name}${spec.type === 'string' ? ` ${spec.valueName ?? 'VALUE'}` : ''}`;
-    return [flag, spec.description + (spec.multiple && !/repeatable/.test(spec.description) ? ' (repeatable)' : '')] as const;
+    return [
+      flag,
+      spec.description +
+        (spec.multiple && !/repeatable/.test(spec.description) ? ' (repeatable)' : ''),
+    ] as const;
   });
   const width = Math.max(0, ...rows.map(([f]) => f.length));
   return `${[`Usage: ${command.usage}`, '', command.summary, '', 'Flags:', ...rows.map(([f, d]) => `  ${f.padEnd(width)}  ${d}`)].join('\n')}\n`;

@@ -42,7 +42,10 @@ async function dispatch(argv: string[], signal: AbortSignal): Promise<number> {
   let args = rest;
   if (!entry) {
     if (first !== undefined && !first.startsWith('-')) {
-      throw new UsageError(`Unknown command '${first}'.`, 'Run `textgen help` to see the commands.');
+      throw new UsageError(
+        `Unknown command '${first}'.`,
+        'Run `textgen help` to see the commands.',
+      );
     }
     // No command: the chat TUI in a terminal, as `npx textgen` promises; otherwise help.
     if (!process.stdin.isTTY || !process.stdout.isTTY) {
@@ -61,7 +64,10 @@ async function dispatch(argv: string[], signal: AbortSignal): Promise<number> {
 }
 
 function buildContext(command: Command, args: string[], signal: AbortSignal): CommandContext {
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
+  const options: Record<
+    string,
+    { type: 'string' | 'boolean'; short?: string; multiple?: boolean }
+  > = {};
   for (const [name, spec] of Object.entries(command.options)) {
     options[name] = { type: spec.type };
     if (spec.short) options[name].short = spec.short;
@@ -69,9 +75,17 @@ function buildContext(command: Command, args: string[], signal: AbortSignal): Co
   }
   let parsed;
   try {
-    parsed = parseArgs({ args: joinNegativeValues(args, options), options, allowPositionals: command.allowPositionals ?? true, strict: true });
+    parsed = parseArgs({
+      args: joinNegativeValues(args, options),
+      options,
+      allowPositionals: command.allowPositionals ?? true,
+      strict: true,
+    });
   } catch (error) {
-    throw new UsageError(`${(error as Error).message.split('\n')[0]}`, `Run \`textgen help ${command.name}\` for its flags.`);
+    throw new UsageError(
+      `${(error as Error).message.split('\n')[0]}`,
+      `Run \`textgen help ${command.name}\` for its flags.`,
+    );
   }
   return {
     values: parsed.values as CommandContext['values'],
@@ -91,14 +105,27 @@ const NEGATIVE_NUMBER = /^-(\d|\.\d)/;
  * parseArgs rejects that form as ambiguous, yet negative values are legitimate (presence_penalty,
  * length_penalty) or deserve the flag's own range error. Nothing after `--` is touched.
  */
-function joinNegativeValues(args: string[], options: Record<string, { type: 'string' | 'boolean'; short?: string }>): string[] {
-  const shorts = new Map(Object.entries(options).flatMap(([name, o]) => (o.short ? [[o.short, name] as const] : [])));
+function joinNegativeValues(
+  args: string[],
+  options: Record<string, { type: 'string' | 'boolean'; short?: string }>,
+): string[] {
+  const shorts = new Map(
+    Object.entries(options).flatMap(([name, o]) => (o.short ? [[o.short, name] as const] : [])),
+  );
   const out: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (arg === '--') return [...out, ...args.slice(i)];
-    const name = arg.startsWith('--') ? arg.slice(2) : /^-[^-]$/.test(arg) ? shorts.get(arg.slice(1)) : undefined;
-    if (name !== undefined && options[name]?.type === 'string' && NEGATIVE_NUMBER.test(args[i + 1] ?? '')) {
+    const name = arg.startsWith('--')
+      ? arg.slice(2)
+      : /^-[^-]$/.test(arg)
+        ? shorts.get(arg.slice(1))
+        : undefined;
+    if (
+      name !== undefined &&
+      options[name]?.type === 'string' &&
+      NEGATIVE_NUMBER.test(args[i + 1] ?? '')
+    ) {
       out.push(`--${name}=${args[++i]}`);
     } else {
       out.push(arg);
@@ -113,6 +140,8 @@ function isAbortLike(error: unknown): boolean {
 
 async function readVersion(): Promise<string> {
   const { readFile } = await import('node:fs/promises');
-  const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(
+    await readFile(new URL('../../package.json', import.meta.url), 'utf8'),
+  ) as { version: string };
   return pkg.version;
 }

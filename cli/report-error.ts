@@ -15,7 +15,9 @@ export function reportError(error: unknown, stderr: NodeJS.WritableStream): numb
   }
   const message = error instanceof Error ? error.message : String(error);
   stderr.write(`textgen: internal error: ${message.split('\n')[0]}\n`);
-  stderr.write('  hint: this is a bug in textgen; rerun with TEXTGEN_DEBUG=1 for details and report it.\n');
+  stderr.write(
+    '  hint: this is a bug in textgen; rerun with TEXTGEN_DEBUG=1 for details and report it.\n',
+  );
   if (debug && error instanceof Error && error.stack) stderr.write(`${error.stack}\n`);
   return ExitCode.failure;
 }

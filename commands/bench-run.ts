@@ -30,7 +30,10 @@ export interface BenchResult extends BenchTest {
 /** Mean ± sample standard deviation (0 for one value). */
 export function spread(values: number[]): Spread {
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  const sd = values.length > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1)) : 0;
+  const sd =
+    values.length > 1
+      ? Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1))
+      : 0;
   return { mean, sd };
 }
 
@@ -68,10 +71,26 @@ export function randomIds(count: number, lo: number, hi: number, seed: number): 
   return out;
 }
 
-async function run(model: TextGenerator, promptIds: number[], newTokens: number, keepCache: boolean, signal: AbortSignal): Promise<GenerationStats> {
+async function run(
+  model: TextGenerator,
+  promptIds: number[],
+  newTokens: number,
+  keepCache: boolean,
+  signal: AbortSignal,
+): Promise<GenerationStats> {
   // Greedy with EOS suppressed: exactly newTokens tokens and no sampling cost beyond an argmax.
-  const settings = resolveSettings({ temperature: 0, max_new_tokens: newTokens, min_new_tokens: newTokens });
-  for await (const event of model.generate({ prompt: '', promptIds: [promptIds], settings, keepCache, signal })) {
+  const settings = resolveSettings({
+    temperature: 0,
+    max_new_tokens: newTokens,
+    min_new_tokens: newTokens,
+  });
+  for await (const event of model.generate({
+    prompt: '',
+    promptIds: [promptIds],
+    settings,
+    keepCache,
+    signal,
+  })) {
     if (event.type === 'done') {
       if (event.reason === 'aborted') throw new AbortedError();
       return event.stats;
@@ -81,7 +100,12 @@ async function run(model: TextGenerator, promptIds: number[], newTokens: number,
 }
 
 /** One repetition: returns tokens/s of the measured phase and the time to first token. */
-async function once(model: TextGenerator, t: BenchTest, ids: number[], signal: AbortSignal): Promise<{ rate: number; ttft: number }> {
+async function once(
+  model: TextGenerator,
+  t: BenchTest,
+  ids: number[],
+  signal: AbortSignal,
+): Promise<{ rate: number; ttft: number }> {
   if (t.kind === 'pp') {
     // The depth is prefilled first (untimed) and kept, so the timed prefill sees a cache of d tokens.
     if (t.depth > 0) await run(model, ids.slice(0, t.depth), 1, true, signal);
@@ -94,7 +118,13 @@ async function once(model: TextGenerator, t: BenchTest, ids: number[], signal: A
 }
 
 /** Runs a test `reps` times after an optional warm-up run. */
-export async function measure(model: TextGenerator, t: BenchTest, reps: number, warmup: boolean, signal: AbortSignal): Promise<BenchResult> {
+export async function measure(
+  model: TextGenerator,
+  t: BenchTest,
+  reps: number,
+  warmup: boolean,
+  signal: AbortSignal,
+): Promise<BenchResult> {
   const hi = Math.max(4, model.info.vocabSize);
   const ids = randomIds(t.depth + t.tokens + 1, Math.min(3, hi - 1), hi, 1234 + t.depth + t.tokens);
   if (warmup) await once(model, t, ids, signal);
@@ -105,5 +135,11 @@ export async function measure(model: TextGenerator, t: BenchTest, reps: number, 
     rates.push(rate);
     ttfts.push(ttft);
   }
-  return { ...t, name: testName(t), tokensPerSecond: spread(rates), ttftMs: spread(ttfts), samples: rates };
+  return {
+    ...t,
+    name: testName(t),
+    tokensPerSecond: spread(rates),
+    ttftMs: spread(ttfts),
+    samples: rates,
+  };
 }

@@ -21,10 +21,30 @@ export const benchCommand: Command = {
   allowPositionals: false,
   options: {
     ...MODEL_FLAGS,
-    'n-prompt': { type: 'string', short: 'p', valueName: 'N,...', description: 'Prompt sizes for pp tests (default 512, cut to fit the context; 0 skips).' },
-    'n-gen': { type: 'string', short: 'n', valueName: 'N,...', description: 'Generated tokens for tg tests (default 128; 0 skips).' },
-    'n-depth': { type: 'string', short: 'd', valueName: 'N,...', description: 'Context depths (tokens already in the cache) (default 0).' },
-    repetitions: { type: 'string', short: 'r', valueName: 'N', description: 'Repetitions per test (default 5).' },
+    'n-prompt': {
+      type: 'string',
+      short: 'p',
+      valueName: 'N,...',
+      description: 'Prompt sizes for pp tests (default 512, cut to fit the context; 0 skips).',
+    },
+    'n-gen': {
+      type: 'string',
+      short: 'n',
+      valueName: 'N,...',
+      description: 'Generated tokens for tg tests (default 128; 0 skips).',
+    },
+    'n-depth': {
+      type: 'string',
+      short: 'd',
+      valueName: 'N,...',
+      description: 'Context depths (tokens already in the cache) (default 0).',
+    },
+    repetitions: {
+      type: 'string',
+      short: 'r',
+      valueName: 'N',
+      description: 'Repetitions per test (default 5).',
+    },
     'no-warmup': { type: 'boolean', description: 'Skip the warm-up run before each test.' },
     json: { type: 'boolean', description: 'Print one JSON object instead of the markdown table.' },
   },
@@ -35,23 +55,39 @@ export const benchCommand: Command = {
     const generator = await loadModel(model.dir, loadOptionsFrom(ctx));
     try {
       const info = generator.info;
-      if (info.task !== 'text-generation') throw new UsageError('bench measures causal LMs (text-generation models).', 'Time a text-to-text model with `textgen generate --verbose`.');
+      if (info.task !== 'text-generation')
+        throw new UsageError(
+          'bench measures causal LMs (text-generation models).',
+          'Time a text-to-text model with `textgen generate --verbose`.',
+        );
       const context = info.contextLength;
       const pp = listFlag(ctx, 'n-prompt') ?? [Math.min(512, Math.floor(context / 2))];
       const tg = listFlag(ctx, 'n-gen') ?? [Math.min(128, Math.floor(context / 4))];
       const tests = planTests(pp, tg, depths);
-      if (tests.length === 0) throw new UsageError('Nothing to measure: every -p and -n size is 0.');
+      if (tests.length === 0)
+        throw new UsageError('Nothing to measure: every -p and -n size is 0.');
       for (const t of tests) {
-        if (positionsNeeded(t) > context) throw new UsageError(`${t.kind}${t.tokens} at depth ${t.depth} needs ${positionsNeeded(t)} positions; the model's context is ${context}.`, 'Use smaller -p/-n/-d values.');
+        if (positionsNeeded(t) > context)
+          throw new UsageError(
+            `${t.kind}${t.tokens} at depth ${t.depth} needs ${positionsNeeded(t)} positions; the model's context is ${context}.`,
+            'Use smaller -p/-n/-d values.',
+          );
       }
       const results: BenchResult[] = [];
       for (const t of tests) {
-        ctx.stderr.write(`bench: ${t.kind}${t.tokens}${t.depth ? ` @ d${t.depth}` : ''} (${reps} run${reps > 1 ? 's' : ''})\n`);
-        results.push(await measure(generator, t, reps, ctx.values['no-warmup'] !== true, ctx.signal));
+        ctx.stderr.write(
+          `bench: ${t.kind}${t.tokens}${t.depth ? ` @ d${t.depth}` : ''} (${reps} run${reps > 1 ? 's' : ''})\n`,
+        );
+        results.push(
+          await measure(generator, t, reps, ctx.values['no-warmup'] !== true, ctx.signal),
+        );
       }
       const peakRss = process.resourceUsage().maxRSS * 1024;
       const bytes = modelBytes(info);
-      if (ctx.values.json) ctx.stdout.write(`${JSON.stringify(jsonReport(model.id, info, bytes, peakRss, reps, results))}\n`);
+      if (ctx.values.json)
+        ctx.stdout.write(
+          `${JSON.stringify(jsonReport(model.id, info, bytes, peakRss, reps, results))}\n`,
+        );
       else ctx.stdout.write(markdown(model.id, info, bytes, peakRss, results));
       return 0;
     } finally {
@@ -64,10 +100,13 @@ export const benchCommand: Command = {
 function listFlag(ctx: CommandContext, name: string): number[] | undefined {
   const raw = ctx.values[name];
   if (raw === undefined) return undefined;
-  const parts = String(raw).split(',').map((s) => s.trim());
+  const parts = String(raw)
+    .split(',')
+    .map((s) => s.trim());
   return parts.map((p) => {
     const n = Number(p);
-    if (p === '' || !Number.isInteger(n) || n < 0) throw new UsageError(`--${name} takes comma-separated integers >= 0, got '${String(raw)}'.`);
+    if (p === '' || !Number.isInteger(n) || n < 0)
+      throw new UsageError(`--${name} takes comma-separated integers >= 0, got '${String(raw)}'.`);
     return n;
   });
 }
@@ -90,9 +129,18 @@ function modelBytes(info: ModelInfo): number {
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(2)} MiB`;
 const pm = (s: { mean: number; sd: number }) => `${s.mean.toFixed(2)} ± ${s.sd.toFixed(2)}`;
 
-function markdown(id: string, info: ModelInfo, bytes: number, peakRss: number, results: BenchResult[]): string {
+function markdown(
+  id: string,
+  info: ModelInfo,
+  bytes: number,
+  peakRss: number,
+  results: BenchResult[],
+): string {
   const name = basename(id);
-  const rows = results.map((r) => `| ${name} | ${mib(bytes)} | ${info.dtype} | ${info.device.toUpperCase()} | ${info.threads} | ${r.name} | ${pm(r.tokensPerSecond)} | ${pm(r.ttftMs)} |`);
+  const rows = results.map(
+    (r) =>
+      `| ${name} | ${mib(bytes)} | ${info.dtype} | ${info.device.toUpperCase()} | ${info.threads} | ${r.name} | ${pm(r.tokensPerSecond)} | ${pm(r.ttftMs)} |`,
+  );
   return [
     '| model | size | dtype | backend | threads | test | t/s | ttft ms |',
     '| --- | ---: | --- | --- | ---: | ---: | ---: | ---: |',
@@ -103,7 +151,14 @@ function markdown(id: string, info: ModelInfo, bytes: number, peakRss: number, r
   ].join('\n');
 }
 
-function jsonReport(id: string, info: ModelInfo, bytes: number, peakRss: number, reps: number, results: BenchResult[]) {
+function jsonReport(
+  id: string,
+  info: ModelInfo,
+  bytes: number,
+  peakRss: number,
+  reps: number,
+  results: BenchResult[],
+) {
   return {
     model: id,
     model_type: info.modelType,

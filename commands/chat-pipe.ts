@@ -22,19 +22,31 @@ export async function runPipedChat(
   const lines = createInterface({ input: ctx.stdin, crlfDelay: Infinity });
   for await (const line of lines) {
     if (line.trim() === '') continue;
-    const turn = await prepareTurn(engine, { ...conversation, messages: [...conversation.messages, { role: 'user', content: line }] }, settings, ctx.signal);
-    if (turn.droppedTurns > 0) ctx.stderr.write(`textgen: context full: dropped the ${turn.droppedTurns} oldest turn(s) (the system prompt is kept)\n`);
+    const turn = await prepareTurn(
+      engine,
+      { ...conversation, messages: [...conversation.messages, { role: 'user', content: line }] },
+      settings,
+      ctx.signal,
+    );
+    if (turn.droppedTurns > 0)
+      ctx.stderr.write(
+        `textgen: context full: dropped the ${turn.droppedTurns} oldest turn(s) (the system prompt is kept)\n`,
+      );
     let reply = '';
     let aborted = false;
     for await (const event of engine.generate(turn.request)) {
-      if (event.type === 'token' && event.sequence === 0 && event.text) ctx.stdout.write(event.text);
+      if (event.type === 'token' && event.sequence === 0 && event.text)
+        ctx.stdout.write(event.text);
       if (event.type === 'done') {
         reply = event.sequences[0]?.text ?? '';
         aborted = event.reason === 'aborted';
       }
     }
     ctx.stdout.write('\n');
-    conversation = { ...turn.conversation, messages: [...turn.conversation.messages, { role: 'assistant', content: reply }] };
+    conversation = {
+      ...turn.conversation,
+      messages: [...turn.conversation.messages, { role: 'assistant', content: reply }],
+    };
     await onTurn?.(conversation);
     if (aborted) throw new AbortedError();
   }

@@ -34,10 +34,21 @@ export function parseSession(text: string, path: string): SessionData {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new InputError(`${path} is not valid JSON (${(error as Error).message}).`, 'Sessions are written by /save; pick another file.');
+    throw new InputError(
+      `${path} is not valid JSON (${(error as Error).message}).`,
+      'Sessions are written by /save; pick another file.',
+    );
   }
-  const messagesOk = Array.isArray(value?.messages) && value.messages.every((m: any) => ['user', 'assistant'].includes(m?.role) && typeof m.content === 'string');
-  if (value?.version !== 1 || !messagesOk) throw new InputError(`${path} is not a textgen chat session.`, 'Sessions are written by /save; pick another file.');
+  const messagesOk =
+    Array.isArray(value?.messages) &&
+    value.messages.every(
+      (m: any) => ['user', 'assistant'].includes(m?.role) && typeof m.content === 'string',
+    );
+  if (value?.version !== 1 || !messagesOk)
+    throw new InputError(
+      `${path} is not a textgen chat session.`,
+      'Sessions are written by /save; pick another file.',
+    );
   return {
     version: 1,
     model: typeof value.model === 'string' ? value.model : undefined,
@@ -54,7 +65,10 @@ export async function readSession(path: string): Promise<SessionData> {
   try {
     text = await readFile(path, 'utf8');
   } catch {
-    throw new InputError(`No session at ${path}.`, 'List saved sessions in the sessions folder, or start a new chat without --session/--continue.');
+    throw new InputError(
+      `No session at ${path}.`,
+      'List saved sessions in the sessions folder, or start a new chat without --session/--continue.',
+    );
   }
   return parseSession(text, path);
 }
@@ -63,12 +77,17 @@ export async function readSession(path: string): Promise<SessionData> {
 export async function writeSession(path: string, data: SessionData): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify({ ...data, savedAt: new Date().toISOString() }, null, 2)}\n`);
+  await writeFile(
+    tmp,
+    `${JSON.stringify({ ...data, savedAt: new Date().toISOString() }, null, 2)}\n`,
+  );
   await rename(tmp, path);
 }
 
 /** The most recently written session file, if any. */
-export async function latestSessionPath(env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+export async function latestSessionPath(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string | undefined> {
   const dir = sessionsDir(env);
   let names: string[];
   try {
@@ -76,12 +95,17 @@ export async function latestSessionPath(env: NodeJS.ProcessEnv = process.env): P
   } catch {
     return undefined;
   }
-  const dated = await Promise.all(names.map(async (n) => ({ path: join(dir, n), mtime: (await stat(join(dir, n))).mtimeMs })));
+  const dated = await Promise.all(
+    names.map(async (n) => ({ path: join(dir, n), mtime: (await stat(join(dir, n))).mtimeMs })),
+  );
   return dated.sort((a, b) => b.mtime - a.mtime)[0]?.path;
 }
 
 /** The session store the chat uses; `autosavePath` is this chat's own file. */
-export function fileSessionStore(autosavePath: string, env: NodeJS.ProcessEnv = process.env): SessionStore {
+export function fileSessionStore(
+  autosavePath: string,
+  env: NodeJS.ProcessEnv = process.env,
+): SessionStore {
   return {
     async save(target, data) {
       const path = sessionPath(target, env);

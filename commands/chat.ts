@@ -6,13 +6,25 @@
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { UsageError } from '../generation/errors.js';
-import { inspectModelFolder, loadModel, resolveSettings, type SettingsLayer, type TextGenerator } from '../generation/index.js';
+import {
+  inspectModelFolder,
+  loadModel,
+  resolveSettings,
+  type SettingsLayer,
+  type TextGenerator,
+} from '../generation/index.js';
 import type { Conversation } from '../generation/chat/conversation.js';
 import { listCachedModels, snapshotFiles, distinctSize } from '../models-cache/scan.js';
 import { embeddedModelDir, resolveModel } from '../models-cache/resolve.js';
 import type { ModelEntry, SessionData } from '../ui/types.js';
 import type { Command, CommandContext } from './command.js';
-import { fileSessionStore, latestSessionPath, newSessionName, readSession, sessionPath } from './chat-sessions.js';
+import {
+  fileSessionStore,
+  latestSessionPath,
+  newSessionName,
+  readSession,
+  sessionPath,
+} from './chat-sessions.js';
 import { runPipedChat } from './chat-pipe.js';
 import { GENERATION_FLAGS, settingsLayerFromFlags } from './flags/generation-flags.js';
 import { loadOptionsFrom, MODEL_FLAGS } from './model-options.js';
@@ -22,27 +34,40 @@ import { readUserConfig, rememberLastModel, type UserConfig } from './user-confi
 export const chatCommand: Command = {
   name: 'chat',
   summary: 'Open the chat TUI (the default in a terminal).',
-  usage: 'textgen chat [--model ID] [--continue | --session NAME] [--system TEXT] [FLAGS]   (piped stdin: one turn per line)',
+  usage:
+    'textgen chat [--model ID] [--continue | --session NAME] [--system TEXT] [FLAGS]   (piped stdin: one turn per line)',
   allowPositionals: false,
   options: {
     ...MODEL_FLAGS,
     continue: { type: 'boolean', short: 'c', description: 'Resume the most recent chat session.' },
-    session: { type: 'string', short: 's', valueName: 'NAME', description: 'Resume or start the named session (saved under the data folder).' },
+    session: {
+      type: 'string',
+      short: 's',
+      valueName: 'NAME',
+      description: 'Resume or start the named session (saved under the data folder).',
+    },
     system: { type: 'string', valueName: 'TEXT', description: 'System prompt for this chat.' },
     ...GENERATION_FLAGS,
   },
   async run(ctx) {
-    if (ctx.values.continue && ctx.values.session) throw new UsageError('--continue and --session cannot be combined.', 'Use --session NAME to resume a named session.');
+    if (ctx.values.continue && ctx.values.session)
+      throw new UsageError(
+        '--continue and --session cannot be combined.',
+        'Use --session NAME to resume a named session.',
+      );
     const config = readUserConfig(ctx.env);
     const { session, autosavePath } = await openSession(ctx);
     const system = (ctx.values.system as string | undefined) ?? session?.system;
     const userLayer = { ...config.settings, ...settingsLayerFromFlags(ctx.values) };
-    if (!ctx.stdin.isTTY || !ctx.stdout.isTTY) return runPiped(ctx, config, session, system, userLayer, autosavePath);
+    if (!ctx.stdin.isTTY || !ctx.stdout.isTTY)
+      return runPiped(ctx, config, session, system, userLayer, autosavePath);
     return runInteractive(ctx, config, session, system, userLayer, autosavePath);
   },
 };
 
-async function openSession(ctx: CommandContext): Promise<{ session?: SessionData; autosavePath: string }> {
+async function openSession(
+  ctx: CommandContext,
+): Promise<{ session?: SessionData; autosavePath: string }> {
   const name = ctx.values.session as string | undefined;
   if (name) {
     const path = sessionPath(name, ctx.env);
@@ -51,7 +76,11 @@ async function openSession(ctx: CommandContext): Promise<{ session?: SessionData
   }
   if (ctx.values.continue) {
     const path = await latestSessionPath(ctx.env);
-    if (!path) throw new UsageError('There is no saved chat session to continue.', 'Start a chat with `textgen chat`; it is saved after every turn.');
+    if (!path)
+      throw new UsageError(
+        'There is no saved chat session to continue.',
+        'Start a chat with `textgen chat`; it is saved after every turn.',
+      );
     return { session: await readSession(path), autosavePath: path };
   }
   return { autosavePath: sessionPath(newSessionName(), ctx.env) };
@@ -60,7 +89,15 @@ async function openSession(ctx: CommandContext): Promise<{ session?: SessionData
 /** A picker entry for a model folder outside the cache (a --model path). */
 function folderEntry(id: string, dir: string): ModelEntry {
   const folder = inspectModelFolder(dir);
-  return { id, path: dir, sizeBytes: distinctSize(snapshotFiles(dir)), architecture: folder.architecture, task: folder.task, dtypes: folder.dtypes, contextLength: folder.contextLength };
+  return {
+    id,
+    path: dir,
+    sizeBytes: distinctSize(snapshotFiles(dir)),
+    architecture: folder.architecture,
+    task: folder.task,
+    dtypes: folder.dtypes,
+    contextLength: folder.contextLength,
+  };
 }
 
 /** Usable cached models as picker entries; several snapshots of one id are told apart by revision. */
@@ -78,8 +115,16 @@ function cachedEntries(env: NodeJS.ProcessEnv): ModelEntry[] {
 }
 
 /** Resolves a model spec to a picker entry: the cache's entry when it is one, else the folder's. */
-function entryFor(spec: string | undefined, config: UserConfig, models: ModelEntry[], env: NodeJS.ProcessEnv): ModelEntry {
-  const resolved = resolveModel(spec, { env, configuredDefault: config.defaultModel ?? config.lastModel });
+function entryFor(
+  spec: string | undefined,
+  config: UserConfig,
+  models: ModelEntry[],
+  env: NodeJS.ProcessEnv,
+): ModelEntry {
+  const resolved = resolveModel(spec, {
+    env,
+    configuredDefault: config.defaultModel ?? config.lastModel,
+  });
   const cached = models.find((m) => m.path === resolved.dir);
   if (cached) return cached;
   // Folder ids are stored absolute so a saved session or the remembered model works from any folder.
@@ -87,7 +132,14 @@ function entryFor(spec: string | undefined, config: UserConfig, models: ModelEnt
   return folderEntry(id, resolved.dir);
 }
 
-async function runPiped(ctx: CommandContext, config: UserConfig, session: SessionData | undefined, system: string | undefined, userLayer: SettingsLayer, autosavePath: string): Promise<number> {
+async function runPiped(
+  ctx: CommandContext,
+  config: UserConfig,
+  session: SessionData | undefined,
+  system: string | undefined,
+  userLayer: SettingsLayer,
+  autosavePath: string,
+): Promise<number> {
   const spec = (ctx.values.model as string | undefined) ?? session?.model;
   const entry = entryFor(spec, config, [], ctx.env);
   const generator = await loadModel(entry.path, loadOptionsFrom(ctx));
@@ -97,28 +149,49 @@ async function runPiped(ctx: CommandContext, config: UserConfig, session: Sessio
     const settings = resolveSettings(generator.info.generationDefaults, userLayer, overrides);
     const start: Conversation = { system, messages: session?.messages ?? [] };
     const store = fileSessionStore(autosavePath, ctx.env);
-    await runPipedChat(ctx, generator, start, settings, (c) => store.autosave({ version: 1, model: entry.id, system: c.system, messages: c.messages, settings: overrides }));
+    await runPipedChat(ctx, generator, start, settings, (c) =>
+      store.autosave({
+        version: 1,
+        model: entry.id,
+        system: c.system,
+        messages: c.messages,
+        settings: overrides,
+      }),
+    );
     return 0;
   } finally {
     await generator.dispose();
   }
 }
 
-async function runInteractive(ctx: CommandContext, config: UserConfig, session: SessionData | undefined, system: string | undefined, userLayer: SettingsLayer, autosavePath: string): Promise<number> {
+async function runInteractive(
+  ctx: CommandContext,
+  config: UserConfig,
+  session: SessionData | undefined,
+  system: string | undefined,
+  userLayer: SettingsLayer,
+  autosavePath: string,
+): Promise<number> {
   const models = cachedEntries(ctx.env);
   // The built-in model is always on offer, so a fresh install's picker is never empty.
   const builtin = embeddedModelDir();
-  if (existsSync(builtin) && !models.some((m) => m.path === builtin)) models.push(folderEntry('default', builtin));
-  let initialModel = ctx.values.model ? entryFor(ctx.values.model as string, config, models, ctx.env) : undefined;
+  if (existsSync(builtin) && !models.some((m) => m.path === builtin))
+    models.push(folderEntry('default', builtin));
+  let initialModel = ctx.values.model
+    ? entryFor(ctx.values.model as string, config, models, ctx.env)
+    : undefined;
   if (!initialModel && session?.model) {
     // A resumed session whose model is gone falls back to the picker rather than failing.
     try {
       initialModel = entryFor(session.model, config, models, ctx.env);
     } catch (error) {
-      ctx.stderr.write(`textgen: the session's model ${session.model} cannot be opened (${(error as Error).message}); pick another.\n`);
+      ctx.stderr.write(
+        `textgen: the session's model ${session.model} cannot be opened (${(error as Error).message}); pick another.\n`,
+      );
     }
   }
-  if (initialModel && !models.some((m) => m.path === initialModel.path)) models.unshift(initialModel);
+  if (initialModel && !models.some((m) => m.path === initialModel.path))
+    models.unshift(initialModel);
   const open: TextGenerator[] = [];
   const writes: Array<Promise<void>> = [];
   let closed = false;
@@ -137,19 +210,27 @@ async function runInteractive(ctx: CommandContext, config: UserConfig, session: 
           return generator;
         },
         // Remembering the pick is a convenience: a config that cannot be written must not end the chat.
-        onModelChosen: (entry) => void writes.push(rememberLastModel(entry.id, ctx.env).catch(() => undefined)),
+        onModelChosen: (entry) =>
+          void writes.push(rememberLastModel(entry.id, ctx.env).catch(() => undefined)),
         sessions: fileSessionStore(autosavePath, ctx.env),
         userSettings: userLayer,
         initialSession: session,
         system,
       },
-      { stdin: ctx.stdin, stdout: ctx.stdout as NodeJS.WriteStream, stderr: ctx.stderr as NodeJS.WriteStream },
+      {
+        stdin: ctx.stdin,
+        stdout: ctx.stdout as NodeJS.WriteStream,
+        stderr: ctx.stderr as NodeJS.WriteStream,
+      },
     );
   } finally {
     closed = true;
     // The app disposes a model it replaces; disposing it again here is harmless.
     await Promise.all([...writes, ...open.map((g) => g.dispose().catch(() => undefined))]);
   }
-  if (existsSync(autosavePath)) ctx.stderr.write(`textgen: session saved as ${basename(autosavePath, '.json')} (resume with \`textgen chat --continue\`)\n`);
+  if (existsSync(autosavePath))
+    ctx.stderr.write(
+      `textgen: session saved as ${basename(autosavePath, '.json')} (resume with \`textgen chat --continue\`)\n`,
+    );
   return 0;
 }

@@ -9,14 +9,25 @@ import { UsageError } from '../generation/errors.js';
 import { resolveSettings, type SettingsLayer } from '../generation/index.js';
 import type { Command } from './command.js';
 import { GENERATION_FLAGS, settingsLayerFromFlags } from './flags/generation-flags.js';
-import { readUserConfig, setDefaultModel, setDevice, userConfigPath, writeUserSettings } from './user-config.js';
+import {
+  readUserConfig,
+  setDefaultModel,
+  setDevice,
+  userConfigPath,
+  writeUserSettings,
+} from './user-config.js';
 
 /** The settings field(s) a generation flag writes, found by parsing a sample value. */
 function fieldsOf(flag: string, value: string): SettingsLayer {
   const spec = GENERATION_FLAGS[flag];
-  if (!spec) throw new UsageError(`Unknown config key '${flag}'.`, `Use default-model or a generation flag: ${Object.keys(GENERATION_FLAGS).join(', ')}.`);
+  if (!spec)
+    throw new UsageError(
+      `Unknown config key '${flag}'.`,
+      `Use default-model or a generation flag: ${Object.keys(GENERATION_FLAGS).join(', ')}.`,
+    );
   const raw = spec.type === 'boolean' ? value === 'true' : spec.multiple ? [value] : value;
-  if (spec.type === 'boolean' && value !== 'true' && value !== 'false') throw new UsageError(`${flag} takes true or false, got '${value}'.`);
+  if (spec.type === 'boolean' && value !== 'true' && value !== 'false')
+    throw new UsageError(`${flag} takes true or false, got '${value}'.`);
   if (spec.type === 'boolean' && value === 'false') {
     // Booleans are flags; `false` means "not set here", so the lower layers decide.
     return {};
@@ -36,16 +47,19 @@ export const configCommand: Command = {
     if (action === 'path') {
       ctx.stdout.write(`${userConfigPath(ctx.env)}\n`);
     } else if (action === 'show') {
-      if (ctx.values.json) ctx.stdout.write(`${JSON.stringify({ path: userConfigPath(ctx.env), ...config })}\n`);
+      if (ctx.values.json)
+        ctx.stdout.write(`${JSON.stringify({ path: userConfigPath(ctx.env), ...config })}\n`);
       else {
         ctx.stdout.write(`default-model: ${config.defaultModel ?? '(embedded default)'}\n`);
         ctx.stdout.write(`device: ${config.device ?? 'cpu'}\n`);
-        for (const [k, v] of Object.entries(config.settings ?? {})) ctx.stdout.write(`${k}: ${JSON.stringify(v)}\n`);
+        for (const [k, v] of Object.entries(config.settings ?? {}))
+          ctx.stdout.write(`${k}: ${JSON.stringify(v)}\n`);
       }
     } else if (action === 'set' && key && rest.length > 0) {
       const value = rest.join(' ');
       // A folder is stored absolute so the default works from any directory.
-      if (key === 'default-model') await setDefaultModel(existsSync(value) ? resolve(value) : value, ctx.env);
+      if (key === 'default-model')
+        await setDefaultModel(existsSync(value) ? resolve(value) : value, ctx.env);
       else if (key === 'device') await setDevice(deviceValue(value), ctx.env);
       else {
         const next = { ...config.settings, ...fieldsOf(key, value) };

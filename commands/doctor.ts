@@ -23,7 +23,9 @@ export interface DoctorReport extends RuntimeProbe {
 
 function packageVersion(): string {
   try {
-    return JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version ?? 'unknown';
+    return (
+      JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version ?? 'unknown'
+    );
   } catch {
     return 'unknown';
   }
@@ -46,7 +48,11 @@ export async function collectReport(ctx: CommandContext): Promise<DoctorReport> 
   const probe = await probeRuntime({ env: ctx.env, deviceId: intFlag(ctx.values, 'device-id') });
   const cudaOk = probe.cuda.ready && probe.providers.some((p) => p.name === 'cuda' && p.ok);
   return {
-    textgen: { version: packageVersion(), node: process.version, platform: `${process.platform} ${process.arch}` },
+    textgen: {
+      version: packageVersion(),
+      node: process.version,
+      platform: `${process.platform} ${process.arch}`,
+    },
     ...probe,
     paths: { ...configPath(ctx.env), hubCache: hubCacheDir(ctx.env) },
     autoDevice: cudaOk ? 'cuda' : 'cpu',
@@ -59,25 +65,57 @@ export function formatReport(r: DoctorReport): string {
   const row = (label: string, value: string) => lines.push(`${label.padEnd(20)}${value}`);
   row('textgen', `${r.textgen.version} (node ${r.textgen.node}, ${r.textgen.platform})`);
   row('ONNX Runtime', `${r.onnxruntime.version} (${r.onnxruntime.bindingDir})`);
-  row('  backends', r.onnxruntime.backends.map((b) => `${b.name}${b.bundled ? '' : ' (separate download)'}`).join(', ') || 'unknown');
-  row('  provider libs', Object.entries(r.onnxruntime.providerLibraries).map(([f, ok]) => `${f.replace(/^libonnxruntime_providers_|\.so$/g, '')} ${ok ? 'installed' : 'missing'}`).join(', '));
+  row(
+    '  backends',
+    r.onnxruntime.backends
+      .map((b) => `${b.name}${b.bundled ? '' : ' (separate download)'}`)
+      .join(', ') || 'unknown',
+  );
+  row(
+    '  provider libs',
+    Object.entries(r.onnxruntime.providerLibraries)
+      .map(
+        ([f, ok]) =>
+          `${f.replace(/^libonnxruntime_providers_|\.so$/g, '')} ${ok ? 'installed' : 'missing'}`,
+      )
+      .join(', '),
+  );
   lines.push('Providers');
-  for (const p of r.providers) row(`  ${p.name}`, p.ok ? `ok (session + run ${p.ms} ms)` : p.tried ? `failed: ${p.detail}` : p.detail);
-  row('GPU', r.gpu.gpus.length > 0
-    ? r.gpu.gpus.map((g, i) => `#${i} ${g.name}, ${g.memory}, driver ${g.driver}`).join('; ')
-    : r.gpu.found ? `present (${r.gpu.evidence})${r.gpu.error ? `; ${r.gpu.error}` : ''}` : 'none found (no /dev/nvidia*, no nvidia-smi)');
+  for (const p of r.providers)
+    row(
+      `  ${p.name}`,
+      p.ok ? `ok (session + run ${p.ms} ms)` : p.tried ? `failed: ${p.detail}` : p.detail,
+    );
+  row(
+    'GPU',
+    r.gpu.gpus.length > 0
+      ? r.gpu.gpus.map((g, i) => `#${i} ${g.name}, ${g.memory}, driver ${g.driver}`).join('; ')
+      : r.gpu.found
+        ? `present (${r.gpu.evidence})${r.gpu.error ? `; ${r.gpu.error}` : ''}`
+        : 'none found (no /dev/nvidia*, no nvidia-smi)',
+  );
   lines.push('CUDA libraries');
   for (const lib of r.cuda.libraries) {
-    const where = lib.path ? `${lib.path} (${lib.source})` : lib.offLoaderPath ? `not on the loader path (found ${lib.offLoaderPath})` : 'not found';
+    const where = lib.path
+      ? `${lib.path} (${lib.source})`
+      : lib.offLoaderPath
+        ? `not on the loader path (found ${lib.offLoaderPath})`
+        : 'not found';
     row(`  ${lib.soname}`, where);
   }
   row('CUDA', r.cuda.ready ? 'usable' : `not usable: ${r.cuda.reason}`);
   if (!r.cuda.ready && r.cuda.hint) row('', `hint: ${r.cuda.hint}`);
   row('--device auto', `would use ${r.autoDevice}`);
   row('CPU', `${r.cpu.model}, ${r.cpu.cores} cores available`);
-  row('  threads', `default ${r.cpu.threadsSmallModel} for models under 8 MiB, ${r.cpu.threadsLargeModel} for larger ones (--threads N)`);
+  row(
+    '  threads',
+    `default ${r.cpu.threadsSmallModel} for models under 8 MiB, ${r.cpu.threadsLargeModel} for larger ones (--threads N)`,
+  );
   lines.push('Paths');
-  row('  config', r.paths.configError ? `${r.paths.config} (unreadable: ${r.paths.configError})` : r.paths.config);
+  row(
+    '  config',
+    r.paths.configError ? `${r.paths.config} (unreadable: ${r.paths.configError})` : r.paths.config,
+  );
   row('  hub cache', r.paths.hubCache);
   return `${lines.join('\n')}\n`;
 }
@@ -90,11 +128,17 @@ export const doctorCommand: Command = {
   allowPositionals: false,
   options: {
     json: { type: 'boolean', description: 'Print the report as one JSON object on stdout.' },
-    'device-id': { type: 'string', valueName: 'N', description: 'The CUDA device to try (default 0).' },
+    'device-id': {
+      type: 'string',
+      valueName: 'N',
+      description: 'The CUDA device to try (default 0).',
+    },
   },
   async run(ctx) {
     const report = await collectReport(ctx);
-    ctx.stdout.write(ctx.values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+    ctx.stdout.write(
+      ctx.values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report),
+    );
     // A CPU provider that cannot run a MatMul means nothing will work: say so in the exit code too.
     return report.providers.find((p) => p.name === 'cpu')?.ok ? ExitCode.ok : ExitCode.device;
   },

@@ -4,7 +4,14 @@
  * with the same settings are decoded together, up to --batch-size rows per ONNX run (left padding).
  */
 import { UsageError } from '../generation/errors.js';
-import { resolveSettings, type GenerationEvent, type GenerationSettings, type SequenceResult, type SettingsLayer, type TextGenerator } from '../generation/index.js';
+import {
+  resolveSettings,
+  type GenerationEvent,
+  type GenerationSettings,
+  type SequenceResult,
+  type SettingsLayer,
+  type TextGenerator,
+} from '../generation/index.js';
 import type { CommandContext } from './command.js';
 import { readStdin } from './prompt-input.js';
 
@@ -34,9 +41,16 @@ function parseLines(text: string, base: SettingsLayer[]): Line[] {
     try {
       obj = JSON.parse(raw);
     } catch {
-      throw new UsageError(`--jsonl line ${i + 1} is not valid JSON.`, 'Each line must be an object like {"prompt": "Once upon a time", "temperature": 0}.');
+      throw new UsageError(
+        `--jsonl line ${i + 1} is not valid JSON.`,
+        'Each line must be an object like {"prompt": "Once upon a time", "temperature": 0}.',
+      );
     }
-    if (!obj || typeof obj !== 'object' || typeof (obj as { prompt?: unknown }).prompt !== 'string') {
+    if (
+      !obj ||
+      typeof obj !== 'object' ||
+      typeof (obj as { prompt?: unknown }).prompt !== 'string'
+    ) {
       throw new UsageError(`--jsonl line ${i + 1} has no "prompt" string.`);
     }
     const { prompt, ...overrides } = obj as Record<string, unknown>;
@@ -58,12 +72,22 @@ function batches(lines: Line[], size: number): Line[][] {
 }
 
 /** Runs every line and writes one result per line to stdout. */
-export async function runJsonl(generator: TextGenerator, ctx: CommandContext, base: SettingsLayer[], batchSize: number): Promise<'aborted' | 'ok'> {
+export async function runJsonl(
+  generator: TextGenerator,
+  ctx: CommandContext,
+  base: SettingsLayer[],
+  batchSize: number,
+): Promise<'aborted' | 'ok'> {
   const lines = parseLines(await readStdin(ctx.stdin), base);
   for (const group of batches(lines, batchSize)) {
     const settings = group[0].settings;
     let done: Extract<GenerationEvent, { type: 'done' }> | undefined;
-    for await (const event of generator.generate({ prompt: group[0].prompt, prompts: group.map((l) => l.prompt), settings, signal: ctx.signal })) {
+    for await (const event of generator.generate({
+      prompt: group[0].prompt,
+      prompts: group.map((l) => l.prompt),
+      settings,
+      signal: ctx.signal,
+    })) {
       if (event.type === 'done') done = event;
     }
     if (!done) throw new Error('generation ended without a done event');

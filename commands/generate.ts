@@ -4,7 +4,14 @@
  * with --json; stats (--verbose), notices and errors go to stderr.
  */
 import { AbortedError, UsageError } from '../generation/errors.js';
-import { loadModel, MAX_LOGPROBS, resolveSettings, type GenerationEvent, type SettingsLayer, type TextGenerator } from '../generation/index.js';
+import {
+  loadModel,
+  MAX_LOGPROBS,
+  resolveSettings,
+  type GenerationEvent,
+  type SettingsLayer,
+  type TextGenerator,
+} from '../generation/index.js';
 import type { Command, CommandContext } from './command.js';
 import { GENERATION_FLAGS, settingsLayerFromFlags } from './flags/generation-flags.js';
 import { runJsonl, sequenceJson } from './generate-jsonl.js';
@@ -23,11 +30,30 @@ export const generateCommand: Command = {
   options: {
     ...MODEL_FLAGS,
     ...GENERATION_FLAGS,
-    jsonl: { type: 'boolean', description: 'Read one JSON object per stdin line ({"prompt": ..., settings}); write one JSON result per line.' },
-    'batch-size': { type: 'string', valueName: 'N', description: 'With --jsonl: prompts decoded together per ONNX run (default 8).' },
-    json: { type: 'boolean', description: 'Print one JSON object with sequences, token ids, usage and timings.' },
-    logprobs: { type: 'string', valueName: 'N', description: `With --json or --jsonl: each token's log-probability and the N most likely alternatives (0..${MAX_LOGPROBS}).` },
-    verbose: { type: 'boolean', short: 'v', description: 'Print load time, TTFT and tokens/s on stderr.' },
+    jsonl: {
+      type: 'boolean',
+      description:
+        'Read one JSON object per stdin line ({"prompt": ..., settings}); write one JSON result per line.',
+    },
+    'batch-size': {
+      type: 'string',
+      valueName: 'N',
+      description: 'With --jsonl: prompts decoded together per ONNX run (default 8).',
+    },
+    json: {
+      type: 'boolean',
+      description: 'Print one JSON object with sequences, token ids, usage and timings.',
+    },
+    logprobs: {
+      type: 'string',
+      valueName: 'N',
+      description: `With --json or --jsonl: each token's log-probability and the N most likely alternatives (0..${MAX_LOGPROBS}).`,
+    },
+    verbose: {
+      type: 'boolean',
+      short: 'v',
+      description: 'Print load time, TTFT and tokens/s on stderr.',
+    },
   },
   async run(ctx) {
     const jsonl = ctx.values.jsonl === true;
@@ -42,7 +68,8 @@ export const generateCommand: Command = {
     try {
       const layers = [generator.info.generationDefaults, readUserSettings(ctx.env), flags];
       if (jsonl) {
-        if ((await runJsonl(generator, ctx, layers, batchSize)) === 'aborted') throw new AbortedError();
+        if ((await runJsonl(generator, ctx, layers, batchSize)) === 'aborted')
+          throw new AbortedError();
         return 0;
       }
       const settings = resolveSettings(...layers);
@@ -53,7 +80,10 @@ export const generateCommand: Command = {
           model: model.id,
           prompt,
           sequences: done.sequences.map(sequenceJson),
-          usage: { prompt_tokens: done.stats.promptTokens + done.stats.cachedTokens, completion_tokens: done.stats.completionTokens },
+          usage: {
+            prompt_tokens: done.stats.promptTokens + done.stats.cachedTokens,
+            completion_tokens: done.stats.completionTokens,
+          },
           timings: timingsJson(done.stats, loadMs),
         };
         ctx.stdout.write(`${JSON.stringify(out)}\n`);
@@ -70,16 +100,28 @@ export const generateCommand: Command = {
 function logprobsFlag(ctx: CommandContext): SettingsLayer {
   const n = intFlag(ctx.values, 'logprobs', 0);
   if (n === undefined) return {};
-  if (n > MAX_LOGPROBS) throw new UsageError(`--logprobs must be an integer in 0..${MAX_LOGPROBS}, got '${String(ctx.values.logprobs)}'.`);
-  if (n > 0 && !ctx.values.json && !ctx.values.jsonl) throw new UsageError('--logprobs needs --json or --jsonl (log-probabilities are printed as JSON).');
+  if (n > MAX_LOGPROBS)
+    throw new UsageError(
+      `--logprobs must be an integer in 0..${MAX_LOGPROBS}, got '${String(ctx.values.logprobs)}'.`,
+    );
+  if (n > 0 && !ctx.values.json && !ctx.values.jsonl)
+    throw new UsageError(
+      '--logprobs needs --json or --jsonl (log-probabilities are printed as JSON).',
+    );
   return { logprobs: n };
 }
 
 type Done = Extract<GenerationEvent, { type: 'done' }>;
 
 /** Streams sequence 0 to stdout as it is generated (plain mode), and returns the done event. */
-async function render(generator: TextGenerator, ctx: CommandContext, prompt: string, settings: ReturnType<typeof resolveSettings>): Promise<Done> {
-  const stream = !ctx.values.json && settings.num_return_sequences === 1 && settings.num_beams === 1;
+async function render(
+  generator: TextGenerator,
+  ctx: CommandContext,
+  prompt: string,
+  settings: ReturnType<typeof resolveSettings>,
+): Promise<Done> {
+  const stream =
+    !ctx.values.json && settings.num_return_sequences === 1 && settings.num_beams === 1;
   let done: Done | undefined;
   let wroteText = false;
   for await (const event of generator.generate({ prompt, settings, signal: ctx.signal })) {

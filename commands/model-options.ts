@@ -8,15 +8,40 @@ import { readUserConfig } from './user-config.js';
 
 /** --model, --dtype, --device, --device-id, --threads. */
 export const MODEL_FLAGS: Record<string, OptionSpec> = {
-  model: { type: 'string', short: 'm', valueName: 'ID', description: 'Model folder, org/name[@rev] from the cache, or local/NAME (default: configured, else the embedded model).' },
-  dtype: { type: 'string', valueName: 'DTYPE', description: 'Weights variant: auto (default), fp32, fp16, q8, int8, uint8, q4, q4f16, bnb4.' },
-  device: { type: 'string', valueName: 'DEVICE', description: 'cpu (default), cuda, or auto (CUDA when usable, else CPU with a notice); also TEXTGEN_DEVICE or config "device".' },
+  model: {
+    type: 'string',
+    short: 'm',
+    valueName: 'ID',
+    description:
+      'Model folder, org/name[@rev] from the cache, or local/NAME (default: configured, else the embedded model).',
+  },
+  dtype: {
+    type: 'string',
+    valueName: 'DTYPE',
+    description: 'Weights variant: auto (default), fp32, fp16, q8, int8, uint8, q4, q4f16, bnb4.',
+  },
+  device: {
+    type: 'string',
+    valueName: 'DEVICE',
+    description:
+      'cpu (default), cuda, or auto (CUDA when usable, else CPU with a notice); also TEXTGEN_DEVICE or config "device".',
+  },
   'device-id': { type: 'string', valueName: 'N', description: 'CUDA device index (default 0).' },
-  threads: { type: 'string', short: 't', valueName: 'N', description: 'CPU intra-op threads (default: 1 for models under 8 MiB, else min(4, cores - 1)).' },
+  threads: {
+    type: 'string',
+    short: 't',
+    valueName: 'N',
+    description:
+      'CPU intra-op threads (default: 1 for models under 8 MiB, else min(4, cores - 1)).',
+  },
 };
 
 /** Parses a non-negative integer flag; undefined when absent. */
-export function intFlag(values: CommandContext['values'], name: string, min = 0): number | undefined {
+export function intFlag(
+  values: CommandContext['values'],
+  name: string,
+  min = 0,
+): number | undefined {
   const raw = values[name];
   if (raw === undefined) return undefined;
   const n = Number(raw);
@@ -30,12 +55,19 @@ export function intFlag(values: CommandContext['values'], name: string, min = 0)
  * Load options from the model flags. The device comes from --device, else TEXTGEN_DEVICE, else the
  * user config's `device`, else `fallbackDevice`, else cpu (predictable, and no CUDA probing).
  */
-export function loadOptionsFrom(ctx: CommandContext, fallbackDevice?: string): TextGeneratorOptions {
+export function loadOptionsFrom(
+  ctx: CommandContext,
+  fallbackDevice?: string,
+): TextGeneratorOptions {
   const flag = ctx.values.device as string | undefined;
-  const [device, source] = flag !== undefined ? [flag, '--device']
-    : ctx.env.TEXTGEN_DEVICE ? [ctx.env.TEXTGEN_DEVICE, 'TEXTGEN_DEVICE']
-    : [readUserConfig(ctx.env).device ?? fallbackDevice ?? 'cpu', 'the config device'];
-  if (!['auto', 'cpu', 'cuda'].includes(device)) throw new UsageError(`${source} must be auto, cpu or cuda, got '${device}'.`);
+  const [device, source] =
+    flag !== undefined
+      ? [flag, '--device']
+      : ctx.env.TEXTGEN_DEVICE
+        ? [ctx.env.TEXTGEN_DEVICE, 'TEXTGEN_DEVICE']
+        : [readUserConfig(ctx.env).device ?? fallbackDevice ?? 'cpu', 'the config device'];
+  if (!['auto', 'cpu', 'cuda'].includes(device))
+    throw new UsageError(`${source} must be auto, cpu or cuda, got '${device}'.`);
   return {
     dtype: ctx.values.dtype as string | undefined,
     device: device as 'auto' | 'cpu' | 'cuda',

@@ -7,5 +7,8 @@ import { configuredDefaultModel } from './user-settings.js';
 
 /** The model folder a command should load. */
 export async function resolveModelDir(ctx: CommandContext): Promise<ResolvedModel> {
-  return resolveModel(ctx.values.model as string | undefined, { env: ctx.env, configuredDefault: configuredDefaultModel(ctx.env) });
+  return resolveModel(ctx.values.model as string | undefined, {
+    env: ctx.env,
+    configuredDefault: configuredDefaultModel(ctx.env),
+  });
 }

@@ -19,15 +19,20 @@ const DRAW_EVERY_MS = 100;
 const BIG_FILE = 1 << 20;
 
 /** Turns pull events into progress output on `stderr`. */
-export function progressReporter(stderr: NodeJS.WritableStream & { isTTY?: boolean }): (event: PullEvent) => void {
+export function progressReporter(
+  stderr: NodeJS.WritableStream & { isTTY?: boolean },
+): (event: PullEvent) => void {
   const tty = Boolean(stderr.isTTY);
   const files = new Map<string, FileState>();
   const write = (text: string) => stderr.write(text);
-  const rateOf = (state: FileState, done: number) => (done - state.resumeFrom) / Math.max((Date.now() - state.started) / 1000, 1e-3);
+  const rateOf = (state: FileState, done: number) =>
+    (done - state.resumeFrom) / Math.max((Date.now() - state.started) / 1000, 1e-3);
   return (event) => {
     switch (event.type) {
       case 'waiting-for-lock':
-        write(`Waiting for another pull of this model to finish${event.pid ? ` (pid ${event.pid})` : ''}...\n`);
+        write(
+          `Waiting for another pull of this model to finish${event.pid ? ` (pid ${event.pid})` : ''}...\n`,
+        );
         break;
       case 'revision':
         write(`Revision ${event.commit}\n`);
@@ -37,10 +42,18 @@ export function progressReporter(stderr: NodeJS.WritableStream & { isTTY?: boole
         break;
       case 'file-start': {
         const now = Date.now();
-        files.set(event.file, { size: event.size, resumeFrom: event.resumeFrom, started: now, lastPlain: now, lastDraw: 0 });
+        files.set(event.file, {
+          size: event.size,
+          resumeFrom: event.resumeFrom,
+          started: now,
+          lastPlain: now,
+          lastDraw: 0,
+        });
         // Small files finish at once; a start line is only worth it for big or resumed ones.
         if (!tty && (event.resumeFrom > 0 || event.size >= BIG_FILE)) {
-          write(`Downloading ${event.file} (${formatBytes(event.size)})${event.resumeFrom ? `, resuming at ${formatBytes(event.resumeFrom)}` : ''}\n`);
+          write(
+            `Downloading ${event.file} (${formatBytes(event.size)})${event.resumeFrom ? `, resuming at ${formatBytes(event.resumeFrom)}` : ''}\n`,
+          );
         }
         break;
       }
@@ -54,21 +67,29 @@ export function progressReporter(stderr: NodeJS.WritableStream & { isTTY?: boole
         if (tty && now - state.lastDraw >= DRAW_EVERY_MS) {
           state.lastDraw = now;
           const filled = Math.round((pct / 100) * BAR);
-          write(`\r\x1b[K  ${event.file}  [${'#'.repeat(filled)}${'-'.repeat(BAR - filled)}] ${String(pct).padStart(3)}%  ${formatBytes(event.done)}/${formatBytes(event.size)}  ${formatBytes(rate)}/s  ETA ${formatDuration(eta)}`);
+          write(
+            `\r\x1b[K  ${event.file}  [${'#'.repeat(filled)}${'-'.repeat(BAR - filled)}] ${String(pct).padStart(3)}%  ${formatBytes(event.done)}/${formatBytes(event.size)}  ${formatBytes(rate)}/s  ETA ${formatDuration(eta)}`,
+          );
         } else if (!tty && now - state.lastPlain >= PLAIN_EVERY_MS) {
           state.lastPlain = now;
-          write(`  ${event.file}: ${pct}% (${formatBytes(event.done)} of ${formatBytes(event.size)}, ${formatBytes(rate)}/s, ETA ${formatDuration(eta)})\n`);
+          write(
+            `  ${event.file}: ${pct}% (${formatBytes(event.done)} of ${formatBytes(event.size)}, ${formatBytes(rate)}/s, ETA ${formatDuration(eta)})\n`,
+          );
         }
         break;
       }
       case 'file-retry':
-        write(`${tty ? '\r\x1b[K' : ''}  ${event.file}: interrupted at ${formatBytes(event.done)} (${event.error.replace(/\.$/, '')}); retrying\n`);
+        write(
+          `${tty ? '\r\x1b[K' : ''}  ${event.file}: interrupted at ${formatBytes(event.done)} (${event.error.replace(/\.$/, '')}); retrying\n`,
+        );
         break;
       case 'file-done': {
         const state = files.get(event.file);
         const seconds = state ? (Date.now() - state.started) / 1000 : 0;
         const rate = seconds > 0 ? event.fetched / seconds : 0;
-        write(`${tty ? '\r\x1b[K' : ''}  ${event.file}  ${formatBytes(event.size)}  downloaded${seconds > 0 ? ` in ${seconds.toFixed(1)}s (${formatBytes(rate)}/s)` : ''}\n`);
+        write(
+          `${tty ? '\r\x1b[K' : ''}  ${event.file}  ${formatBytes(event.size)}  downloaded${seconds > 0 ? ` in ${seconds.toFixed(1)}s (${formatBytes(rate)}/s)` : ''}\n`,
+        );
         break;
       }
     }

@@ -3,7 +3,12 @@
  */
 import { basename } from 'node:path';
 import type { CommandContext } from './command.js';
-import { inspectModelFolder, type Dtype, type ModelFolder, type OnnxLayout } from '../generation/model/model-folder.js';
+import {
+  inspectModelFolder,
+  type Dtype,
+  type ModelFolder,
+  type OnnxLayout,
+} from '../generation/model/model-folder.js';
 import { resolveModel } from '../models-cache/resolve.js';
 import { distinctSize, snapshotFiles, type SnapshotFile } from '../models-cache/scan.js';
 import { externalDataOf } from '../models-cache/select-files.js';
@@ -42,11 +47,17 @@ export interface ModelDescription {
 }
 
 function layoutFiles(layout: OnnxLayout): string[] {
-  return Object.entries(layout).filter(([k, v]) => k !== 'kind' && typeof v === 'string').map(([, v]) => v as string);
+  return Object.entries(layout)
+    .filter(([k, v]) => k !== 'kind' && typeof v === 'string')
+    .map(([, v]) => v as string);
 }
 
 /** Describes a resolved model folder. */
-export function describeModel(id: string, revision: string | undefined, dir: string): ModelDescription {
+export function describeModel(
+  id: string,
+  revision: string | undefined,
+  dir: string,
+): ModelDescription {
   const folder = inspectModelFolder(dir);
   const files = snapshotFiles(dir);
   const sizeOf = (rel: string) => files.find((f) => f.path === rel)?.size ?? 0;
@@ -64,8 +75,13 @@ export function describeModel(id: string, revision: string | undefined, dir: str
     dtypes[dtype] = { files: all, sizeBytes: all.reduce((a, f) => a + sizeOf(f), 0) };
   }
   // onnxruntime-genai folders keep their generation defaults under genai_config.json "search".
-  const generation = folder.generationConfig ?? (folder.genaiConfig?.search as Record<string, unknown> | undefined) ?? {};
-  const generationDefaults = Object.fromEntries(Object.entries(generation).filter(([k]) => !IGNORED_GENERATION_KEYS.has(k)));
+  const generation =
+    folder.generationConfig ??
+    (folder.genaiConfig?.search as Record<string, unknown> | undefined) ??
+    {};
+  const generationDefaults = Object.fromEntries(
+    Object.entries(generation).filter(([k]) => !IGNORED_GENERATION_KEYS.has(k)),
+  );
   return {
     id,
     revision,
@@ -98,18 +114,33 @@ function relativeTo(dir: string, abs: string): string {
 /** Runs `textgen models show SPEC`. */
 export async function showModel(ctx: CommandContext, spec: string): Promise<number> {
   const revision = ctx.values.revision as string | undefined;
-  const resolved = resolveModel(revision && !spec.includes('@') ? `${spec}@${revision}` : spec, { env: ctx.env });
+  const resolved = resolveModel(revision && !spec.includes('@') ? `${spec}@${revision}` : spec, {
+    env: ctx.env,
+  });
   const d = describeModel(resolved.id, resolved.revision, resolved.dir);
   if (ctx.values.json) {
     ctx.stdout.write(`${JSON.stringify(d, null, 2)}\n`);
     return 0;
   }
   const out: string[] = [];
-  out.push(`${d.id}${d.revision ? ` (${d.revision})` : ''}`, `  folder: ${d.dir}`, `  task: ${d.task}`, `  context length: ${d.contextLength}`);
-  out.push(`  chat template: ${d.chatTemplate ? 'yes' : 'no'}`, `  size on disk: ${formatBytes(d.sizeBytes)}`, '', 'Config:');
+  out.push(
+    `${d.id}${d.revision ? ` (${d.revision})` : ''}`,
+    `  folder: ${d.dir}`,
+    `  task: ${d.task}`,
+    `  context length: ${d.contextLength}`,
+  );
+  out.push(
+    `  chat template: ${d.chatTemplate ? 'yes' : 'no'}`,
+    `  size on disk: ${formatBytes(d.sizeBytes)}`,
+    '',
+    'Config:',
+  );
   for (const [k, v] of Object.entries(d.config)) out.push(`  ${k}: ${String(v)}`);
   out.push('', 'Dtype variants:');
-  for (const [dtype, v] of Object.entries(d.dtypes)) out.push(`  ${dtype.padEnd(6)} ${formatBytes(v!.sizeBytes).padStart(8)}  ${v!.files.join(', ')}`);
+  for (const [dtype, v] of Object.entries(d.dtypes))
+    out.push(
+      `  ${dtype.padEnd(6)} ${formatBytes(v!.sizeBytes).padStart(8)}  ${v!.files.join(', ')}`,
+    );
   out.push('', 'Generation defaults:');
   const gen = Object.entries(d.generationDefaults);
   if (gen.length === 0) out.push('  (none in the model folder)');

@@ -20,12 +20,22 @@ const SUBCOMMANDS = 'list (ls), show ID, pull ID[@REV], rm ID[@REV]';
 export const modelsCommand: Command = {
   name: 'models',
   summary: 'List, show, pull and remove cached models.',
-  usage: 'textgen models list|ls [--json] | show ID [--json] | pull ID[@REV] [--dtype D] | rm ID[@REV] [--yes]',
+  usage:
+    'textgen models list|ls [--json] | show ID [--json] | pull ID[@REV] [--dtype D] | rm ID[@REV] [--yes]',
   options: {
     json: { type: 'boolean', description: 'Print machine-readable JSON on stdout.' },
     yes: { type: 'boolean', short: 'y', description: 'rm: remove without asking.' },
-    dtype: { type: 'string', valueName: 'DTYPE', description: 'pull: the weights variant (fp32, fp16, q8, int8, uint8, q4, q4f16, bnb4; default: automatic).' },
-    revision: { type: 'string', valueName: 'REV', description: 'pull/show/rm: branch, tag or commit (same as ID@REV).' },
+    dtype: {
+      type: 'string',
+      valueName: 'DTYPE',
+      description:
+        'pull: the weights variant (fp32, fp16, q8, int8, uint8, q4, q4f16, bnb4; default: automatic).',
+    },
+    revision: {
+      type: 'string',
+      valueName: 'REV',
+      description: 'pull/show/rm: branch, tag or commit (same as ID@REV).',
+    },
   },
   async run(ctx) {
     const [sub, ...args] = ctx.positionals;
@@ -49,7 +59,11 @@ export const modelsCommand: Command = {
 };
 
 function expectArgs(args: string[], n: number, sub: string): void {
-  if (args.length !== n) throw new UsageError(`textgen models ${sub} takes ${n === 0 ? 'no arguments' : 'one model id'}.`, `Usage: ${modelsCommand.usage}`);
+  if (args.length !== n)
+    throw new UsageError(
+      `textgen models ${sub} takes ${n === 0 ? 'no arguments' : 'one model id'}.`,
+      `Usage: ${modelsCommand.usage}`,
+    );
 }
 
 function oneId(args: string[], sub: string): string {
@@ -61,7 +75,8 @@ function oneId(args: string[], sub: string): string {
 function withRevision(ctx: CommandContext, spec: string): string {
   const revision = ctx.values.revision as string | undefined;
   if (!revision) return spec;
-  if (spec.includes('@')) throw new UsageError('Give the revision either as ID@REV or with --revision, not both.');
+  if (spec.includes('@'))
+    throw new UsageError('Give the revision either as ID@REV or with --revision, not both.');
   return `${spec}@${revision}`;
 }
 
@@ -71,15 +86,23 @@ function warn(ctx: CommandContext, message: string): void {
 
 async function list(ctx: CommandContext): Promise<number> {
   const entries = listCachedModels(ctx.env);
-  for (const e of entries.filter((m) => m.damaged)) warn(ctx, `${e.id}${e.revision ? `@${e.revision.slice(0, 12)}` : ''} is damaged: ${e.problem} (${e.dir})`);
+  for (const e of entries.filter((m) => m.damaged))
+    warn(
+      ctx,
+      `${e.id}${e.revision ? `@${e.revision.slice(0, 12)}` : ''} is damaged: ${e.problem} (${e.dir})`,
+    );
   if (ctx.values.json) {
-    ctx.stdout.write(`${JSON.stringify({ cache: hubCacheDir(ctx.env), models: entries }, null, 2)}\n`);
+    ctx.stdout.write(
+      `${JSON.stringify({ cache: hubCacheDir(ctx.env), models: entries }, null, 2)}\n`,
+    );
     return 0;
   }
   const usable = entries.filter((m) => !m.problem);
   const unusable = entries.filter((m) => m.problem && !m.damaged);
   if (usable.length === 0 && unusable.length === 0) {
-    ctx.stderr.write(`No models in ${hubCacheDir(ctx.env)}. The built-in default model runs when no --model is given; get others with \`textgen models pull ORG/NAME\`.\n`);
+    ctx.stderr.write(
+      `No models in ${hubCacheDir(ctx.env)}. The built-in default model runs when no --model is given; get others with \`textgen models pull ORG/NAME\`.\n`,
+    );
     return 0;
   }
   if (usable.length) {
@@ -90,14 +113,28 @@ async function list(ctx: CommandContext): Promise<number> {
   if (unusable.length) {
     ctx.stdout.write(`${usable.length ? '\n' : ''}Not usable by textgen:\n`);
     const rows = [['ID', 'REVISION', 'SIZE', 'REASON']];
-    for (const m of unusable) rows.push([m.id, formatRevision(m.refs, m.revision), formatBytes(m.sizeBytes), m.problem ?? '']);
+    for (const m of unusable)
+      rows.push([
+        m.id,
+        formatRevision(m.refs, m.revision),
+        formatBytes(m.sizeBytes),
+        m.problem ?? '',
+      ]);
     ctx.stdout.write(indent(renderTable(rows)));
   }
   return 0;
 }
 
 function row(m: CachedModel): string[] {
-  return [m.id, formatRevision(m.refs, m.revision), formatBytes(m.sizeBytes), m.architecture ?? '', m.task ?? '', m.dtypes.join(','), String(m.contextLength ?? '')];
+  return [
+    m.id,
+    formatRevision(m.refs, m.revision),
+    formatBytes(m.sizeBytes),
+    m.architecture ?? '',
+    m.task ?? '',
+    m.dtypes.join(','),
+    String(m.contextLength ?? ''),
+  ];
 }
 
 async function pull(ctx: CommandContext, spec: string): Promise<number> {
@@ -111,10 +148,14 @@ async function pull(ctx: CommandContext, spec: string): Promise<number> {
     onEvent: progressReporter(ctx.stderr),
   });
   if (result.offline) {
-    ctx.stderr.write(`Offline (HF_HUB_OFFLINE): using the cached ${result.id}@${result.revision} (${result.commit}); nothing downloaded.\n`);
+    ctx.stderr.write(
+      `Offline (HF_HUB_OFFLINE): using the cached ${result.id}@${result.revision} (${result.commit}); nothing downloaded.\n`,
+    );
   } else {
     const variant = result.dtype ? `, ${result.dtype}` : '';
-    ctx.stderr.write(`Pulled ${result.id}@${result.revision} (commit ${result.commit.slice(0, 12)}${variant}): ${result.files.length} files, ${formatBytes(result.fetchedBytes)} downloaded.\n`);
+    ctx.stderr.write(
+      `Pulled ${result.id}@${result.revision} (commit ${result.commit.slice(0, 12)}${variant}): ${result.files.length} files, ${formatBytes(result.fetchedBytes)} downloaded.\n`,
+    );
     ctx.stderr.write(`  ${result.dir}\n`);
   }
   if (result.problem) warn(ctx, `the pulled folder cannot be loaded yet: ${result.problem}`);
@@ -138,20 +179,32 @@ async function remove(ctx: CommandContext, spec: string): Promise<number> {
   const repo = repoDir(ref.id, ctx.env);
   const yes = Boolean(ctx.values.yes);
   if (!yes && !ctx.stdin.isTTY) {
-    throw new UsageError(`Refusing to remove ${ref.id} without confirmation.`, 'Pass --yes to remove without asking (stdin is not a terminal).');
+    throw new UsageError(
+      `Refusing to remove ${ref.id} without confirmation.`,
+      'Pass --yes to remove without asking (stdin is not a terminal).',
+    );
   }
   const preview = planRemoval(repo, resolved.revision!);
   const what = `${ref.id} ${formatRevision(preview.refs, preview.commit)}`;
   // Asked before taking the lock, so a pull of the same model never waits on a person.
-  if (!yes && !(await confirm(ctx, `Remove ${what} and free ${formatBytes(preview.freedBytes)}?`))) {
+  if (
+    !yes &&
+    !(await confirm(ctx, `Remove ${what} and free ${formatBytes(preview.freedBytes)}?`))
+  ) {
     ctx.stderr.write('Nothing removed.\n');
     return 0;
   }
-  const lock = await acquireRepoLock(ref.id, { env: ctx.env, signal: ctx.signal, onWait: () => ctx.stderr.write('Waiting for a pull of this model to finish...\n') });
+  const lock = await acquireRepoLock(ref.id, {
+    env: ctx.env,
+    signal: ctx.signal,
+    onWait: () => ctx.stderr.write('Waiting for a pull of this model to finish...\n'),
+  });
   try {
     const plan = planRemoval(repo, preview.commit);
     executeRemoval(plan);
-    ctx.stderr.write(`Removed ${what}: freed ${formatBytes(plan.freedBytes)}${plan.removesRepo ? ' (no other revision left; repo folder removed)' : ''}.\n`);
+    ctx.stderr.write(
+      `Removed ${what}: freed ${formatBytes(plan.freedBytes)}${plan.removesRepo ? ' (no other revision left; repo folder removed)' : ''}.\n`,
+    );
     if (ctx.values.json) ctx.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
     return 0;
   } finally {

@@ -28,9 +28,19 @@ function checkAbort(signal: AbortSignal): void {
  * HF's "Perplexity of fixed-length models": the whole text tokenized once, windows of maxLength tokens
  * every `stride` tokens, overlapping context not scored (see slidingWindows).
  */
-export async function scoreSlidingWindow(model: TextGenerator, text: string, maxLength: number, stride: number, signal: AbortSignal, progress: Progress): Promise<PerplexityTotals> {
+export async function scoreSlidingWindow(
+  model: TextGenerator,
+  text: string,
+  maxLength: number,
+  stride: number,
+  signal: AbortSignal,
+  progress: Progress,
+): Promise<PerplexityTotals> {
   const ids = await model.tokenize(text);
-  if (ids.length < 2) throw new InputError(`The text is ${ids.length} token(s); at least 2 are needed to score anything.`);
+  if (ids.length < 2)
+    throw new InputError(
+      `The text is ${ids.length} token(s); at least 2 are needed to score anything.`,
+    );
   const windows = slidingWindows(ids.length, maxLength, stride);
   let nll = 0;
   let tokens = 0;
@@ -54,7 +64,13 @@ export function nonEmptyLines(text: string): string[] {
  * Each non-empty line on its own, starting with the model's BOS (added when the tokenizer does not add
  * it, so the first word is scored too), cut to maxLength tokens, every position after the first scored.
  */
-export async function scoreByLine(model: TextGenerator, text: string, maxLength: number, signal: AbortSignal, progress: Progress): Promise<PerplexityTotals> {
+export async function scoreByLine(
+  model: TextGenerator,
+  text: string,
+  maxLength: number,
+  signal: AbortSignal,
+  progress: Progress,
+): Promise<PerplexityTotals> {
   const lines = nonEmptyLines(text);
   const bos = model.info.bosTokenId;
   let nll = 0;
@@ -85,18 +101,29 @@ export function parsePairs(text: string): Array<{ input: string; target: string 
     try {
       value = JSON.parse(line);
     } catch {
-      throw new InputError(`Line ${i + 1} is not valid JSON.`, 'Text-to-text models are scored on JSONL lines {"input": ..., "target": ...}.');
+      throw new InputError(
+        `Line ${i + 1} is not valid JSON.`,
+        'Text-to-text models are scored on JSONL lines {"input": ..., "target": ...}.',
+      );
     }
     const pair = value as { input?: unknown; target?: unknown };
     if (typeof pair?.input !== 'string' || typeof pair?.target !== 'string') {
-      throw new InputError(`Line ${i + 1} needs string "input" and "target" fields.`, 'Text-to-text models are scored on JSONL lines {"input": ..., "target": ...}.');
+      throw new InputError(
+        `Line ${i + 1} needs string "input" and "target" fields.`,
+        'Text-to-text models are scored on JSONL lines {"input": ..., "target": ...}.',
+      );
     }
     return { input: pair.input, target: pair.target };
   });
 }
 
 /** Encoder on the input, decoder teacher-forced on [decoder start] + target ids (EOS per tokenizer). */
-export async function scorePairs(model: TextGenerator, text: string, signal: AbortSignal, progress: Progress): Promise<PerplexityTotals> {
+export async function scorePairs(
+  model: TextGenerator,
+  text: string,
+  signal: AbortSignal,
+  progress: Progress,
+): Promise<PerplexityTotals> {
   const pairs = parsePairs(text);
   let nll = 0;
   let tokens = 0;

@@ -10,19 +10,37 @@ import { loadModel, type TextGenerator } from '../generation/index.js';
 import type { Command, CommandContext } from './command.js';
 import { intFlag, loadOptionsFrom, MODEL_FLAGS } from './model-options.js';
 import { resolveModelDir } from './model-resolution.js';
-import { scoreByLine, scorePairs, scoreSlidingWindow, type PerplexityTotals, type Progress } from './perplexity-modes.js';
+import {
+  scoreByLine,
+  scorePairs,
+  scoreSlidingWindow,
+  type PerplexityTotals,
+  type Progress,
+} from './perplexity-modes.js';
 import { readStdin } from './prompt-input.js';
 
 /** The perplexity command. */
 export const perplexityCommand: Command = {
   name: 'perplexity',
   summary: 'Score text: cross-entropy and perplexity.',
-  usage: 'textgen perplexity [--model ID] [--max-length N] [--stride N] [--by-line] [--json] FILE|-',
+  usage:
+    'textgen perplexity [--model ID] [--max-length N] [--stride N] [--by-line] [--json] FILE|-',
   options: {
     ...MODEL_FLAGS,
-    'max-length': { type: 'string', valueName: 'N', description: 'Tokens per window (default: the model\'s context length).' },
-    stride: { type: 'string', valueName: 'N', description: 'Tokens between window starts (default: half of --max-length).' },
-    'by-line': { type: 'boolean', description: 'Score each non-empty line on its own, from BOS, cut to --max-length.' },
+    'max-length': {
+      type: 'string',
+      valueName: 'N',
+      description: "Tokens per window (default: the model's context length).",
+    },
+    stride: {
+      type: 'string',
+      valueName: 'N',
+      description: 'Tokens between window starts (default: half of --max-length).',
+    },
+    'by-line': {
+      type: 'boolean',
+      description: 'Score each non-empty line on its own, from BOS, cut to --max-length.',
+    },
     json: { type: 'boolean', description: 'Print one JSON object.' },
   },
   async run(ctx) {
@@ -32,7 +50,8 @@ export const perplexityCommand: Command = {
     if (generator.info.notice) ctx.stderr.write(`textgen: ${generator.info.notice}\n`);
     try {
       const { totals, maxLength, stride } = await score(generator, ctx, text);
-      if (totals.tokens === 0) throw new InputError('Nothing to score: the text has no token with a preceding context.');
+      if (totals.tokens === 0)
+        throw new InputError('Nothing to score: the text has no token with a preceding context.');
       const meanNll = totals.nll / totals.tokens;
       const result = {
         model: model.id,
@@ -41,8 +60,12 @@ export const perplexityCommand: Command = {
         mean_nll: meanNll,
         bits_per_token: meanNll / Math.LN2,
         perplexity: Math.exp(meanNll),
-        ...(totals.method === 'sliding-window' ? { max_length: maxLength, stride, windows: totals.units } : {}),
-        ...(totals.method === 'by-line' ? { max_length: maxLength, lines: totals.units, truncated_lines: totals.truncated } : {}),
+        ...(totals.method === 'sliding-window'
+          ? { max_length: maxLength, stride, windows: totals.units }
+          : {}),
+        ...(totals.method === 'by-line'
+          ? { max_length: maxLength, lines: totals.units, truncated_lines: totals.truncated }
+          : {}),
         ...(totals.method === 'text-to-text' ? { pairs: totals.units } : {}),
       };
       ctx.stdout.write(ctx.values.json ? `${JSON.stringify(result)}\n` : formatPlain(result));
@@ -54,7 +77,11 @@ export const perplexityCommand: Command = {
 };
 
 async function readInput(ctx: CommandContext): Promise<string> {
-  if (ctx.positionals.length !== 1) throw new UsageError('Give one FILE to score, or - for stdin.', 'Example: textgen perplexity --model DIR story.txt');
+  if (ctx.positionals.length !== 1)
+    throw new UsageError(
+      'Give one FILE to score, or - for stdin.',
+      'Example: textgen perplexity --model DIR story.txt',
+    );
   const source = ctx.positionals[0];
   if (source === '-') return readStdin(ctx.stdin);
   try {
@@ -63,29 +90,59 @@ async function readInput(ctx: CommandContext): Promise<string> {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new InputError(`${source}: no such file.`);
     if (code) throw new InputError(`${source}: cannot read (${code}).`);
-    throw new InputError(`${source} is not valid UTF-8 text.`, 'Convert it to UTF-8 (e.g. with iconv) and try again.');
+    throw new InputError(
+      `${source} is not valid UTF-8 text.`,
+      'Convert it to UTF-8 (e.g. with iconv) and try again.',
+    );
   }
 }
 
 /** Picks the method from the model's task and the flags, and runs it. */
-async function score(generator: TextGenerator, ctx: CommandContext, text: string): Promise<{ totals: PerplexityTotals; maxLength: number; stride: number }> {
+async function score(
+  generator: TextGenerator,
+  ctx: CommandContext,
+  text: string,
+): Promise<{ totals: PerplexityTotals; maxLength: number; stride: number }> {
   const progress = progressBar(ctx.stderr);
   const context = generator.info.contextLength;
   if (generator.info.task === 'text2text-generation') {
     for (const flag of ['max-length', 'stride', 'by-line']) {
-      if (ctx.values[flag] !== undefined) throw new UsageError(`--${flag} does not apply to text-to-text models.`, 'They are scored on JSONL (input, target) pairs.');
+      if (ctx.values[flag] !== undefined)
+        throw new UsageError(
+          `--${flag} does not apply to text-to-text models.`,
+          'They are scored on JSONL (input, target) pairs.',
+        );
     }
-    return { totals: await scorePairs(generator, text, ctx.signal, progress), maxLength: context, stride: context };
+    return {
+      totals: await scorePairs(generator, text, ctx.signal, progress),
+      maxLength: context,
+      stride: context,
+    };
   }
   const maxLength = intFlag(ctx.values, 'max-length', 2) ?? context;
-  if (maxLength > context) throw new UsageError(`--max-length ${maxLength} exceeds the model's context of ${context} tokens.`);
+  if (maxLength > context)
+    throw new UsageError(
+      `--max-length ${maxLength} exceeds the model's context of ${context} tokens.`,
+    );
   if (ctx.values['by-line']) {
-    if (ctx.values.stride !== undefined) throw new UsageError('--stride does not apply to --by-line.');
-    return { totals: await scoreByLine(generator, text, maxLength, ctx.signal, progress), maxLength, stride: maxLength };
+    if (ctx.values.stride !== undefined)
+      throw new UsageError('--stride does not apply to --by-line.');
+    return {
+      totals: await scoreByLine(generator, text, maxLength, ctx.signal, progress),
+      maxLength,
+      stride: maxLength,
+    };
   }
   const stride = intFlag(ctx.values, 'stride', 1) ?? Math.max(1, Math.floor(maxLength / 2));
-  if (stride > maxLength) throw new UsageError(`--stride ${stride} is larger than --max-length ${maxLength}; tokens between windows would never be scored.`);
-  return { totals: await scoreSlidingWindow(generator, text, maxLength, stride, ctx.signal, progress), maxLength, stride };
+  if (stride > maxLength)
+    throw new UsageError(
+      `--stride ${stride} is larger than --max-length ${maxLength}; tokens between windows would never be scored.`,
+    );
+  return {
+    totals: await scoreSlidingWindow(generator, text, maxLength, stride, ctx.signal, progress),
+    maxLength,
+    stride,
+  };
 }
 
 const BAR = 24;
@@ -107,16 +164,26 @@ function progressBar(stderr: CommandContext['stderr']): Progress {
     lastDraw = now;
     drawn = true;
     const filled = Math.round((done / total) * BAR);
-    const eta = ((now - started) / done) * (total - done) / 1000;
-    stderr.write(`\r\x1b[K[${'#'.repeat(filled)}${'-'.repeat(BAR - filled)}] ${done}/${total}  ETA ${eta.toFixed(0)}s`);
+    const eta = (((now - started) / done) * (total - done)) / 1000;
+    stderr.write(
+      `\r\x1b[K[${'#'.repeat(filled)}${'-'.repeat(BAR - filled)}] ${done}/${total}  ETA ${eta.toFixed(0)}s`,
+    );
   };
 }
 
-function formatPlain(r: { method: string; tokens: number; mean_nll: number; bits_per_token: number; perplexity: number }): string {
-  return [
-    `method:         ${r.method}`,
-    `tokens scored:  ${r.tokens}`,
-    `cross-entropy:  ${r.mean_nll.toFixed(6)} nats/token (${r.bits_per_token.toFixed(6)} bits/token)`,
-    `perplexity:     ${r.perplexity.toFixed(4)}`,
-  ].join('\n') + '\n';
+function formatPlain(r: {
+  method: string;
+  tokens: number;
+  mean_nll: number;
+  bits_per_token: number;
+  perplexity: number;
+}): string {
+  return (
+    [
+      `method:         ${r.method}`,
+      `tokens scored:  ${r.tokens}`,
+      `cross-entropy:  ${r.mean_nll.toFixed(6)} nats/token (${r.bits_per_token.toFixed(6)} bits/token)`,
+      `perplexity:     ${r.perplexity.toFixed(4)}`,
+    ].join('\n') + '\n'
+  );
 }

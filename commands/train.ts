@@ -9,8 +9,19 @@ import { availableParallelism, homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UsageError, InputError, AbortedError } from '../generation/errors.js';
 import { BpeEncoder, trainBpe } from '../generation/training/bpe-trainer.js';
-import { hasCheckpoint, loadCheckpoint, saveCheckpoint, type Checkpoint, type CheckpointMeta } from '../generation/training/checkpoint.js';
-import { encodeStream, readDocuments, splitDocuments, unigramLoss } from '../generation/training/data.js';
+import {
+  hasCheckpoint,
+  loadCheckpoint,
+  saveCheckpoint,
+  type Checkpoint,
+  type CheckpointMeta,
+} from '../generation/training/checkpoint.js';
+import {
+  encodeStream,
+  readDocuments,
+  splitDocuments,
+  unigramLoss,
+} from '../generation/training/data.js';
 import { writeModelDir } from '../generation/training/export.js';
 import { measureMatmulGflops } from '../generation/training/matmul-bench.js';
 import { paramLayout, type LlamaConfig } from '../generation/training/model-params.js';
@@ -19,11 +30,23 @@ import { train, type TrainProgress, type TrainResult } from '../generation/train
 import { LOCAL_REVISION, localModelDir } from '../models-cache/paths.js';
 import type { Command, CommandContext, OptionSpec } from './command.js';
 
-const int = (description: string, valueName = 'N'): OptionSpec => ({ type: 'string', description, valueName });
+const int = (description: string, valueName = 'N'): OptionSpec => ({
+  type: 'string',
+  description,
+  valueName,
+});
 
 const options: Record<string, OptionSpec> = {
-  name: { type: 'string', description: 'Name of the model: it is saved as local/NAME.', valueName: 'NAME' },
-  output: { type: 'string', description: 'Write the model folder here instead of the model cache.', valueName: 'DIR' },
+  name: {
+    type: 'string',
+    description: 'Name of the model: it is saved as local/NAME.',
+    valueName: 'NAME',
+  },
+  output: {
+    type: 'string',
+    description: 'Write the model folder here instead of the model cache.',
+    valueName: 'DIR',
+  },
   'vocab-size': int('Tokenizer vocabulary size (default 1024).'),
   dim: int('Hidden size (default 128).'),
   layers: int('Decoder layers (default 4).'),
@@ -35,8 +58,16 @@ const options: Record<string, OptionSpec> = {
   steps: int('Optimizer steps (default 1000).'),
   lr: { type: 'string', description: 'Peak learning rate (default 0.003).', valueName: 'X' },
   warmup: int('Warmup steps (default 5% of --steps).'),
-  'weight-decay': { type: 'string', description: 'AdamW weight decay (default 0.1).', valueName: 'X' },
-  'val-fraction': { type: 'string', description: 'Fraction of paragraphs held out for validation (default 0.05).', valueName: 'X' },
+  'weight-decay': {
+    type: 'string',
+    description: 'AdamW weight decay (default 0.1).',
+    valueName: 'X',
+  },
+  'val-fraction': {
+    type: 'string',
+    description: 'Fraction of paragraphs held out for validation (default 0.05).',
+    valueName: 'X',
+  },
   'eval-every': int('Steps between validation passes (default 50).'),
   'eval-windows': int('Validation windows of --context tokens scored per pass (default 64).'),
   'checkpoint-every': int('Steps between checkpoints (default 50).'),
@@ -49,27 +80,45 @@ function intFlag(ctx: CommandContext, name: string, fallback: number, min = 1): 
   const raw = ctx.values[name];
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer ≥ ${min}, got '${String(raw)}'.`);
+  if (!Number.isInteger(n) || n < min)
+    throw new UsageError(`--${name} must be an integer ≥ ${min}, got '${String(raw)}'.`);
   return n;
 }
 
-function numFlag(ctx: CommandContext, name: string, fallback: number, min: number, max: number): number {
+function numFlag(
+  ctx: CommandContext,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   const raw = ctx.values[name];
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`--${name} must be a number in [${min}, ${max}], got '${String(raw)}'.`);
+  if (!Number.isFinite(n) || n < min || n > max)
+    throw new UsageError(`--${name} must be a number in [${min}, ${max}], got '${String(raw)}'.`);
   return n;
 }
 
 function modelConfig(ctx: CommandContext): LlamaConfig {
-  const dim = intFlag(ctx, 'dim', 128, 8), heads = intFlag(ctx, 'heads', 4), kvHeads = intFlag(ctx, 'kv-heads', 2);
-  if (dim % heads !== 0 || (dim / heads) % 2 !== 0) throw new UsageError('--dim must be a multiple of --heads with an even head size.');
+  const dim = intFlag(ctx, 'dim', 128, 8),
+    heads = intFlag(ctx, 'heads', 4),
+    kvHeads = intFlag(ctx, 'kv-heads', 2);
+  if (dim % heads !== 0 || (dim / heads) % 2 !== 0)
+    throw new UsageError('--dim must be a multiple of --heads with an even head size.');
   if (heads % kvHeads !== 0) throw new UsageError('--kv-heads must divide --heads.');
   const vocabSize = intFlag(ctx, 'vocab-size', 1024, 300);
   return {
-    vocabSize, dim, nLayers: intFlag(ctx, 'layers', 4), nHeads: heads, nKvHeads: kvHeads, headDim: dim / heads,
-    ffnDim: intFlag(ctx, 'ffn-dim', Math.ceil((dim * 8) / 3 / 32) * 32), maxSeqLen: intFlag(ctx, 'context', 256, 8),
-    ropeTheta: 10000, normEps: 1e-5,
+    vocabSize,
+    dim,
+    nLayers: intFlag(ctx, 'layers', 4),
+    nHeads: heads,
+    nKvHeads: kvHeads,
+    headDim: dim / heads,
+    ffnDim: intFlag(ctx, 'ffn-dim', Math.ceil((dim * 8) / 3 / 32) * 32),
+    maxSeqLen: intFlag(ctx, 'context', 256, 8),
+    ropeTheta: 10000,
+    normEps: 1e-5,
   };
 }
 
@@ -77,13 +126,28 @@ function freshMeta(ctx: CommandContext, config: LlamaConfig, trainDocs: string[]
   const steps = intFlag(ctx, 'steps', 1000);
   const lr = numFlag(ctx, 'lr', 3e-3, 0, 1);
   return {
-    version: 1, config, bpe: trainBpe(trainDocs, config.vocabSize),
+    version: 1,
+    config,
+    bpe: trainBpe(trainDocs, config.vocabSize),
     optim: {
-      lr, minLr: lr / 10, warmupSteps: intFlag(ctx, 'warmup', Math.max(1, Math.round(steps / 20)), 0), totalSteps: steps,
-      beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: numFlag(ctx, 'weight-decay', 0.1, 0, 10), clip: 1,
+      lr,
+      minLr: lr / 10,
+      warmupSteps: intFlag(ctx, 'warmup', Math.max(1, Math.round(steps / 20)), 0),
+      totalSteps: steps,
+      beta1: 0.9,
+      beta2: 0.95,
+      eps: 1e-8,
+      weightDecay: numFlag(ctx, 'weight-decay', 0.1, 0, 10),
+      clip: 1,
     },
-    batch: intFlag(ctx, 'batch', 4), seed: intFlag(ctx, 'seed', 1, 0), valFraction: numFlag(ctx, 'val-fraction', 0.05, 0, 0.5),
-    step: 0, tokensSeen: 0, elapsedMs: 0, rngState: 0, history: [],
+    batch: intFlag(ctx, 'batch', 4),
+    seed: intFlag(ctx, 'seed', 1, 0),
+    valFraction: numFlag(ctx, 'val-fraction', 0.05, 0, 0.5),
+    step: 0,
+    tokensSeen: 0,
+    elapsedMs: 0,
+    rngState: 0,
+    history: [],
   };
 }
 
@@ -118,15 +182,29 @@ function prepare(ctx: CommandContext, ckptDir: string): Prepared {
   const files = [...ctx.positionals].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
   const docs = readDocuments(files);
   const resuming = ctx.values.resume === true;
-  if (resuming && !hasCheckpoint(ckptDir)) throw new UsageError(`No checkpoint to resume in ${ckptDir}.`);
+  if (resuming && !hasCheckpoint(ckptDir))
+    throw new UsageError(`No checkpoint to resume in ${ckptDir}.`);
   const ckpt = resuming ? loadCheckpoint(ckptDir) : undefined;
-  const split = splitDocuments(docs, ckpt?.meta.valFraction ?? numFlag(ctx, 'val-fraction', 0.05, 0, 0.5));
+  const split = splitDocuments(
+    docs,
+    ckpt?.meta.valFraction ?? numFlag(ctx, 'val-fraction', 0.05, 0, 0.5),
+  );
   const meta = ckpt?.meta ?? freshMeta(ctx, modelConfig(ctx), split.train);
   const encoder = new BpeEncoder(meta.bpe);
-  const trainStream = encodeStream(split.train, encoder), valStream = encodeStream(split.val, encoder);
+  const trainStream = encodeStream(split.train, encoder),
+    valStream = encodeStream(split.val, encoder);
   const T = meta.config.maxSeqLen;
-  if (trainStream.length <= T + 1) throw new InputError(`The training text is only ${trainStream.length} tokens; it needs more than --context (${T}).`);
-  return { meta, ckpt, trainStream, valStream, steps: intFlag(ctx, 'steps', ckpt?.meta.optim.totalSteps ?? 1000) };
+  if (trainStream.length <= T + 1)
+    throw new InputError(
+      `The training text is only ${trainStream.length} tokens; it needs more than --context (${T}).`,
+    );
+  return {
+    meta,
+    ckpt,
+    trainStream,
+    valStream,
+    steps: intFlag(ctx, 'steps', ckpt?.meta.optim.totalSteps ?? 1000),
+  };
 }
 
 /** Progress on stderr: a redrawn bar on a terminal, a line every 10 steps otherwise. */
@@ -140,14 +218,31 @@ function progressWriter(ctx: CommandContext): (p: TrainProgress) => void {
 
 function summarize(p: Prepared, result: TrainResult, matmulGflops: number): TrainSummary {
   const m = result.checkpoint.meta;
-  const unigram = unigramLoss(p.trainStream, p.valStream, m.config.vocabSize, m.config.maxSeqLen, result.evalWindows);
+  const unigram = unigramLoss(
+    p.trainStream,
+    p.valStream,
+    m.config.vocabSize,
+    m.config.maxSeqLen,
+    result.evalWindows,
+  );
   const seconds = m.elapsedMs / 1000;
   const tokensPerSecond = m.tokensSeen / seconds;
   return {
-    parameters: paramLayout(m.config).size, tokensSeen: m.tokensSeen, steps: m.step, wallSeconds: seconds,
-    trainTokens: p.trainStream.length, valTokens: p.valStream.length,
-    valLoss: result.finalValLoss, valPerplexity: Math.exp(result.finalValLoss), unigramValLoss: unigram, unigramValPerplexity: Math.exp(unigram),
-    tokensPerSecond, gflops: result.gflopsPerToken * tokensPerSecond, threads: result.threads, matmulGflops, aborted: false,
+    parameters: paramLayout(m.config).size,
+    tokensSeen: m.tokensSeen,
+    steps: m.step,
+    wallSeconds: seconds,
+    trainTokens: p.trainStream.length,
+    valTokens: p.valStream.length,
+    valLoss: result.finalValLoss,
+    valPerplexity: Math.exp(result.finalValLoss),
+    unigramValLoss: unigram,
+    unigramValPerplexity: Math.exp(unigram),
+    tokensPerSecond,
+    gflops: result.gflopsPerToken * tokensPerSecond,
+    threads: result.threads,
+    matmulGflops,
+    aborted: false,
   };
 }
 
@@ -155,13 +250,16 @@ function summarize(p: Prepared, result: TrainResult, matmulGflops: number): Trai
 export const trainCommand: Command = {
   name: 'train',
   summary: 'Train a small causal LM from plain text.',
-  usage: 'textgen train FILES... --name NAME [--steps N] [--dim N] [--layers N] [--vocab-size N] [--resume]',
+  usage:
+    'textgen train FILES... --name NAME [--steps N] [--dim N] [--layers N] [--vocab-size N] [--resume]',
   options,
   async run(ctx) {
     const started = performance.now();
     const name = ctx.values.name;
-    if (typeof name !== 'string' || !/^[A-Za-z0-9._-]+$/.test(name)) throw new UsageError('--name NAME is required (letters, digits, ".", "_", "-").');
-    if (ctx.positionals.length === 0) throw new UsageError('Give one or more plain-text files to train on.');
+    if (typeof name !== 'string' || !/^[A-Za-z0-9._-]+$/.test(name))
+      throw new UsageError('--name NAME is required (letters, digits, ".", "_", "-").');
+    if (ctx.positionals.length === 0)
+      throw new UsageError('Give one or more plain-text files to train on.');
     const output = typeof ctx.values.output === 'string' ? resolve(ctx.values.output) : undefined;
     const snapshot = output ?? localModelDir(name, ctx.env);
     const ckptDir = trainingDir(name, ctx.env);
@@ -169,19 +267,36 @@ export const trainCommand: Command = {
     const { meta, ckpt } = prepared;
     const threads = Math.min(intFlag(ctx, 'threads', 2), availableParallelism());
     const matmulGflops = measureMatmulGflops();
-    ctx.stderr.write(`${ckpt ? 'Resuming' : 'Training'} local/${name}: ${paramLayout(meta.config).size.toLocaleString('en-US')} parameters, ${prepared.trainStream.length.toLocaleString('en-US')} training and ${prepared.valStream.length.toLocaleString('en-US')} validation tokens, ${threads} thread(s); single-thread matmul ${matmulGflops.toFixed(2)} GFLOP/s\n`);
+    ctx.stderr.write(
+      `${ckpt ? 'Resuming' : 'Training'} local/${name}: ${paramLayout(meta.config).size.toLocaleString('en-US')} parameters, ${prepared.trainStream.length.toLocaleString('en-US')} training and ${prepared.valStream.length.toLocaleString('en-US')} validation tokens, ${threads} thread(s); single-thread matmul ${matmulGflops.toFixed(2)} GFLOP/s\n`,
+    );
     const result = await train({
-      start: ckpt ?? { meta }, steps: prepared.steps, train: prepared.trainStream, val: prepared.valStream,
-      evalEvery: intFlag(ctx, 'eval-every', 50), evalWindows: intFlag(ctx, 'eval-windows', 64), checkpointEvery: intFlag(ctx, 'checkpoint-every', 50),
-      threads, signal: ctx.signal, onProgress: progressWriter(ctx), onCheckpoint: (c) => saveCheckpoint(ckptDir, c),
+      start: ckpt ?? { meta },
+      steps: prepared.steps,
+      train: prepared.trainStream,
+      val: prepared.valStream,
+      evalEvery: intFlag(ctx, 'eval-every', 50),
+      evalWindows: intFlag(ctx, 'eval-windows', 64),
+      checkpointEvery: intFlag(ctx, 'checkpoint-every', 50),
+      threads,
+      signal: ctx.signal,
+      onProgress: progressWriter(ctx),
+      onCheckpoint: (c) => saveCheckpoint(ckptDir, c),
     });
     if (result.aborted) {
-      ctx.stderr.write(`\nStopped at step ${result.checkpoint.meta.step}; checkpoint kept in ${ckptDir} (continue with --resume).\n`);
+      ctx.stderr.write(
+        `\nStopped at step ${result.checkpoint.meta.step}; checkpoint kept in ${ckptDir} (continue with --resume).\n`,
+      );
       throw new AbortedError();
     }
     const summary = summarize(prepared, result, matmulGflops);
     const m = result.checkpoint.meta;
-    writeModelDir(snapshot, m.config, m.bpe, result.checkpoint.params, { ...summary, config: m.config, history: m.history, commandSeconds: (performance.now() - started) / 1000 });
+    writeModelDir(snapshot, m.config, m.bpe, result.checkpoint.params, {
+      ...summary,
+      config: m.config,
+      history: m.history,
+      commandSeconds: (performance.now() - started) / 1000,
+    });
     if (!output) writeRefs(snapshot);
     ctx.stderr.write(`${summaryText(summary)}\nWrote ${output ?? `local/${name} (${snapshot})`}\n`);
     return 0;

@@ -30,8 +30,15 @@ export interface UserConfig {
 export function userConfigPath(env: NodeJS.ProcessEnv = process.env): string {
   if (env.TEXTGEN_CONFIG_DIR) return join(env.TEXTGEN_CONFIG_DIR, 'config.json');
   const home = env.HOME || homedir();
-  if (process.platform === 'darwin') return join(home, 'Library', 'Preferences', 'textgen', 'config.json');
-  if (process.platform === 'win32') return join(env.APPDATA || join(home, 'AppData', 'Roaming'), 'textgen', 'Config', 'config.json');
+  if (process.platform === 'darwin')
+    return join(home, 'Library', 'Preferences', 'textgen', 'config.json');
+  if (process.platform === 'win32')
+    return join(
+      env.APPDATA || join(home, 'AppData', 'Roaming'),
+      'textgen',
+      'Config',
+      'config.json',
+    );
   return join(env.XDG_CONFIG_HOME || join(home, '.config'), 'textgen', 'config.json');
 }
 
@@ -52,20 +59,27 @@ export function readUserConfig(env: NodeJS.ProcessEnv = process.env): UserConfig
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
     throw unreadable(path, (error as Error).message.split('\n')[0]);
   }
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw unreadable(path, 'not a JSON object');
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    throw unreadable(path, 'not a JSON object');
   const store = raw as Record<string, unknown>;
   const { settings, device } = store;
   return {
     defaultModel: typeof store.defaultModel === 'string' ? store.defaultModel : undefined,
     lastModel: typeof store.lastModel === 'string' ? store.lastModel : undefined,
-    settings: settings && typeof settings === 'object' && !Array.isArray(settings) ? (settings as SettingsLayer) : undefined,
+    settings:
+      settings && typeof settings === 'object' && !Array.isArray(settings)
+        ? (settings as SettingsLayer)
+        : undefined,
     // Only when set, so configs without it read exactly as before.
     ...(device === 'auto' || device === 'cpu' || device === 'cuda' ? { device } : {}),
   };
 }
 
 /** Applies one change through conf (atomic writes, the same file readUserConfig reads). */
-async function update(env: NodeJS.ProcessEnv, change: (store: { set(k: string, v: unknown): void; delete(k: string): void }) => void): Promise<void> {
+async function update(
+  env: NodeJS.ProcessEnv,
+  change: (store: { set(k: string, v: unknown): void; delete(k: string): void }) => void,
+): Promise<void> {
   const { default: Conf } = await import('conf');
   const path = userConfigPath(env);
   let store;
@@ -83,16 +97,31 @@ export function rememberLastModel(id: string, env: NodeJS.ProcessEnv = process.e
 }
 
 /** Sets or clears (undefined) the default model. */
-export function setDefaultModel(id: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  return update(env, (store) => (id === undefined ? store.delete('defaultModel') : store.set('defaultModel', id)));
+export function setDefaultModel(
+  id: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
+  return update(env, (store) =>
+    id === undefined ? store.delete('defaultModel') : store.set('defaultModel', id),
+  );
 }
 
 /** Replaces the saved generation-settings layer (an empty layer removes it). */
-export function writeUserSettings(settings: SettingsLayer, env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  return update(env, (store) => (Object.keys(settings).length === 0 ? store.delete('settings') : store.set('settings', settings)));
+export function writeUserSettings(
+  settings: SettingsLayer,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
+  return update(env, (store) =>
+    Object.keys(settings).length === 0 ? store.delete('settings') : store.set('settings', settings),
+  );
 }
 
 /** Sets or clears (undefined) the configured device. */
-export function setDevice(device: 'auto' | 'cpu' | 'cuda' | undefined, env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  return update(env, (store) => (device === undefined ? store.delete('device') : store.set('device', device)));
+export function setDevice(
+  device: 'auto' | 'cpu' | 'cuda' | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
+  return update(env, (store) =>
+    device === undefined ? store.delete('device') : store.set('device', device),
+  );
 }

@@ -1,9 +1,36 @@
 /**
  * The public surface of the generation core, used by commands/.
  */
-export { loadModel, type TextGenerator, type TextGeneratorOptions, type GenerateRequest } from './text-generator.js';
+export {
+  loadModel,
+  type TextGenerator,
+  type TextGeneratorOptions,
+  type GenerateRequest,
+} from './text-generator.js';
 export type { ModelInfo, LoadOptions } from './model-host.js';
-export type { GenerationEvent, GenerationStats, SequenceResult, FinishReason, TokenLogprob } from './events.js';
-export { resolveSettings, DEFAULT_SETTINGS, MAX_LOGPROBS, type GenerationSettings, type SettingsLayer } from './settings.js';
-export { inspectModelFolder, DTYPE_SUFFIXES, type ModelFolder, type Dtype } from './model/model-folder.js';
-export { slidingWindows, type ScoreRequest, type ScoreResult, type ScoreWindow } from './decode/score.js';
+export type {
+  GenerationEvent,
+  GenerationStats,
+  SequenceResult,
+  FinishReason,
+  TokenLogprob,
+} from './events.js';
+export {
+  resolveSettings,
+  DEFAULT_SETTINGS,
+  MAX_LOGPROBS,
+  type GenerationSettings,
+  type SettingsLayer,
+} from './settings.js';
+export {
+  inspectModelFolder,
+  DTYPE_SUFFIXES,
+  type ModelFolder,
+  type Dtype,
+} from './model/model-folder.js';
+export {
+  slidingWindows,
+  type ScoreRequest,
+  type ScoreResult,
+  type ScoreWindow,
+} from './decode/score.js';

@@ -5,12 +5,21 @@
  */
 import { InputError } from './errors.js';
 import type { GenerationEvent } from './events.js';
-import { inspectModelFolder, selectDtype, type ModelFolder, type OnnxLayout } from './model/model-folder.js';
+import {
+  inspectModelFolder,
+  selectDtype,
+  type ModelFolder,
+  type OnnxLayout,
+} from './model/model-folder.js';
 import { openModel, type OpenOptions } from './runtime/open-model.js';
 import { expectedDevice } from './runtime/ort.js';
 import { DecoderRunner, type DecoderState } from './runtime/decoder-runner.js';
 import type { Seq2SeqRunner } from './runtime/seq2seq-runner.js';
-import { settingsFromModelConfig, type GenerationSettings, type SettingsLayer } from './settings.js';
+import {
+  settingsFromModelConfig,
+  type GenerationSettings,
+  type SettingsLayer,
+} from './settings.js';
 import { TextTokenizer } from './tokenizer/tokenizer.js';
 import { beamLoop } from './decode/beam-loop.js';
 import { sampleLoop, type LoopModel } from './decode/sample-loop.js';
@@ -62,7 +71,12 @@ export interface HostGenerateRequest {
 export class ModelHost {
   private chat?: { state: DecoderState };
 
-  private constructor(readonly info: ModelInfo, readonly folder: ModelFolder, readonly tokenizer: TextTokenizer, private readonly runner: DecoderRunner | Seq2SeqRunner) {}
+  private constructor(
+    readonly info: ModelInfo,
+    readonly folder: ModelFolder,
+    readonly tokenizer: TextTokenizer,
+    private readonly runner: DecoderRunner | Seq2SeqRunner,
+  ) {}
 
   /** Loads a model folder. */
   static async load(dir: string, options: LoadOptions = {}): Promise<ModelHost> {
@@ -81,10 +95,18 @@ export class ModelHost {
       contextLength: folder.contextLength,
       vocabSize: opened.runner.vocabSize,
       // A genai folder names no dtype; its tensors' element type tells.
-      dtype: layout.kind === 'genai' && opened.runner instanceof DecoderRunner && opened.runner.specs?.[0]?.type === 'float16' ? 'fp16' : dtype,
+      dtype:
+        layout.kind === 'genai' &&
+        opened.runner instanceof DecoderRunner &&
+        opened.runner.specs?.[0]?.type === 'float16'
+          ? 'fp16'
+          : dtype,
       device: opened.device,
       threads: opened.threads,
-      chatTemplate: typeof folder.tokenizerConfig.chat_template === 'string' ? folder.tokenizerConfig.chat_template : undefined,
+      chatTemplate:
+        typeof folder.tokenizerConfig.chat_template === 'string'
+          ? folder.tokenizerConfig.chat_template
+          : undefined,
       specialTokens: tokenizer.special,
       eosTokenIds: eos,
       bosTokenId: numberOr(folder.config.bos_token_id, tokenizer.bosId),
@@ -107,14 +129,32 @@ export class ModelHost {
   }
 
   /** Runs one generation (one prompt or a batch) and yields its events. */
-  async *generate(request: HostGenerateRequest, isAborted: () => boolean): AsyncGenerator<GenerationEvent> {
-    const texts: Array<string | number[]> = request.promptIds ?? request.prompts ?? [request.prompt];
+  async *generate(
+    request: HostGenerateRequest,
+    isAborted: () => boolean,
+  ): AsyncGenerator<GenerationEvent> {
+    const texts: Array<string | number[]> = request.promptIds ??
+      request.prompts ?? [request.prompt];
     const prompts = texts.map((t) => this.promptIds(t, request.addSpecialTokens ?? true));
-    const settings = { ...request.settings, eos_token_id: request.settings.eos_token_id ?? this.info.eosTokenIds };
+    const settings = {
+      ...request.settings,
+      eos_token_id: request.settings.eos_token_id ?? this.info.eosTokenIds,
+    };
     const pad = settings.pad_token_id ?? this.tokenizer.padId ?? settings.eos_token_id[0] ?? 0;
-    const keep = Boolean(request.keepCache) && prompts.length === 1 && settings.num_beams === 1 && settings.num_return_sequences === 1;
+    const keep =
+      Boolean(request.keepCache) &&
+      prompts.length === 1 &&
+      settings.num_beams === 1 &&
+      settings.num_return_sequences === 1;
     const step = this.stepModel(prompts, keep, pad, settings.decoder_start_token_id);
-    const model: LoopModel = { step, decode: (x) => this.tokenizer.decodeRaw(x), cleanup: this.tokenizer.cleansUp, contextLength: this.info.contextLength, eosTokenIds: settings.eos_token_id, padTokenId: pad };
+    const model: LoopModel = {
+      step,
+      decode: (x) => this.tokenizer.decodeRaw(x),
+      cleanup: this.tokenizer.cleansUp,
+      contextLength: this.info.contextLength,
+      eosTokenIds: settings.eos_token_id,
+      padTokenId: pad,
+    };
     const cachedTokens = () => (step instanceof CausalStepModel ? step.cachedTokens : 0);
     const loop = settings.num_beams > 1 ? beamLoop : sampleLoop;
     try {
@@ -132,14 +172,29 @@ export class ModelHost {
   /** Teacher-forced NLL of the requested tokens (perplexity); see {@link ScoreRequest}. */
   async score(request: ScoreRequest): Promise<ScoreResult> {
     if ('ids' in request) {
-      if (!(this.runner instanceof DecoderRunner)) throw new InputError('This is a text-to-text model: score (input, target) pairs.', 'Give JSONL lines {"input": ..., "target": ...}.');
-      if (request.ids.length > this.info.contextLength) throw new InputError(`A window of ${request.ids.length} tokens exceeds the model's context of ${this.info.contextLength} tokens.`, 'Use a smaller --max-length.');
-      if (!Number.isInteger(request.scoreFrom) || request.scoreFrom < 1) throw new InputError(`scoreFrom must be an integer >= 1, got ${request.scoreFrom}.`);
+      if (!(this.runner instanceof DecoderRunner))
+        throw new InputError(
+          'This is a text-to-text model: score (input, target) pairs.',
+          'Give JSONL lines {"input": ..., "target": ...}.',
+        );
+      if (request.ids.length > this.info.contextLength)
+        throw new InputError(
+          `A window of ${request.ids.length} tokens exceeds the model's context of ${this.info.contextLength} tokens.`,
+          'Use a smaller --max-length.',
+        );
+      if (!Number.isInteger(request.scoreFrom) || request.scoreFrom < 1)
+        throw new InputError(`scoreFrom must be an integer >= 1, got ${request.scoreFrom}.`);
       return scoreCausal(this.runner, request.ids, request.scoreFrom, request.perToken);
     }
-    if (this.runner instanceof DecoderRunner) throw new InputError('This is a causal LM: score token windows, not (input, target) pairs.');
+    if (this.runner instanceof DecoderRunner)
+      throw new InputError('This is a causal LM: score token windows, not (input, target) pairs.');
     const defaults = this.info.generationDefaults;
-    const start = defaults.decoder_start_token_id ?? defaults.pad_token_id ?? this.tokenizer.padId ?? this.info.eosTokenIds[0] ?? 0;
+    const start =
+      defaults.decoder_start_token_id ??
+      defaults.pad_token_id ??
+      this.tokenizer.padId ??
+      this.info.eosTokenIds[0] ??
+      0;
     return scoreSeq2Seq(this.runner, request.inputIds, request.targetIds, start, request.perToken);
   }
 
@@ -147,18 +202,27 @@ export class ModelHost {
   private promptIds(text: string | number[], addSpecialTokens: boolean): number[] {
     const ids = typeof text === 'string' ? this.tokenize(text, addSpecialTokens) : text.slice();
     if (ids.length === 0) {
-      if (this.info.bosTokenId === undefined) throw new InputError('The prompt is empty.', 'Pass a prompt as an argument or on stdin.');
+      if (this.info.bosTokenId === undefined)
+        throw new InputError('The prompt is empty.', 'Pass a prompt as an argument or on stdin.');
       ids.push(this.info.bosTokenId);
     }
     const context = this.info.contextLength;
     if (ids.length >= context) {
-      throw new InputError(`The prompt is ${ids.length} tokens; the model's context is ${context} tokens.`, 'Shorten the prompt, or use a model with a longer context.');
+      throw new InputError(
+        `The prompt is ${ids.length} tokens; the model's context is ${context} tokens.`,
+        'Shorten the prompt, or use a model with a longer context.',
+      );
     }
     return ids;
   }
 
   /** The step model for this call; a kept chat cache is reused up to the longest common prefix. */
-  private stepModel(prompts: number[][], keep: boolean, pad: number, decoderStart?: number): StepModel {
+  private stepModel(
+    prompts: number[][],
+    keep: boolean,
+    pad: number,
+    decoderStart?: number,
+  ): StepModel {
     if (!(this.runner instanceof DecoderRunner)) {
       this.dropChat();
       return new Seq2SeqStepModel(this.runner, this.info.contextLength, pad, decoderStart ?? pad);
@@ -191,8 +255,11 @@ export class ModelHost {
 
 /** The ONNX files the sessions are opened from (a merged decoder makes the split pair unused). */
 function openedFiles(layout: OnnxLayout): string[] {
-  if (layout.kind === 'encoder-decoder' && layout.decoderMerged) return [layout.encoder, layout.decoderMerged];
-  return Object.values(layout).filter((v): v is string => typeof v === 'string' && v.endsWith('.onnx'));
+  if (layout.kind === 'encoder-decoder' && layout.decoderMerged)
+    return [layout.encoder, layout.decoderMerged];
+  return Object.values(layout).filter(
+    (v): v is string => typeof v === 'string' && v.endsWith('.onnx'),
+  );
 }
 
 function numberOr(value: unknown, fallback?: number): number | undefined {
@@ -206,10 +273,34 @@ export function modelDefaults(folder: ModelFolder): SettingsLayer {
   if (genai) {
     const model = genai.model ?? {};
     const search = genai.search ?? {};
-    Object.assign(fromGenai, settingsFromModelConfig({ eos_token_id: model.eos_token_id, pad_token_id: model.pad_token_id }));
-    const searchKeys = ['top_k', 'top_p', 'temperature', 'repetition_penalty', 'num_beams', 'length_penalty', 'num_return_sequences', 'no_repeat_ngram_size', 'do_sample', 'early_stopping'] as const;
-    for (const k of searchKeys) if (search[k] !== undefined) (fromGenai as Record<string, unknown>)[k] = search[k];
+    Object.assign(
+      fromGenai,
+      settingsFromModelConfig({
+        eos_token_id: model.eos_token_id,
+        pad_token_id: model.pad_token_id,
+      }),
+    );
+    const searchKeys = [
+      'top_k',
+      'top_p',
+      'temperature',
+      'repetition_penalty',
+      'num_beams',
+      'length_penalty',
+      'num_return_sequences',
+      'no_repeat_ngram_size',
+      'do_sample',
+      'early_stopping',
+    ] as const;
+    for (const k of searchKeys)
+      if (search[k] !== undefined) (fromGenai as Record<string, unknown>)[k] = search[k];
   }
-  const fromConfig = settingsFromModelConfig({ eos_token_id: folder.config.eos_token_id, pad_token_id: folder.config.pad_token_id, decoder_start_token_id: folder.config.decoder_start_token_id, forced_bos_token_id: folder.config.forced_bos_token_id, forced_eos_token_id: folder.config.forced_eos_token_id });
+  const fromConfig = settingsFromModelConfig({
+    eos_token_id: folder.config.eos_token_id,
+    pad_token_id: folder.config.pad_token_id,
+    decoder_start_token_id: folder.config.decoder_start_token_id,
+    forced_bos_token_id: folder.config.forced_bos_token_id,
+    forced_eos_token_id: folder.config.forced_eos_token_id,
+  });
   return { ...fromGenai, ...fromConfig, ...settingsFromModelConfig(folder.generationConfig) };
 }

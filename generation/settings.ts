@@ -120,44 +120,103 @@ export function validateSettings(s: GenerationSettings): void {
   const check = (ok: boolean, message: string) => {
     if (!ok) throw new UsageError(message);
   };
-  check(Number.isInteger(s.max_new_tokens) && s.max_new_tokens >= 0, `max_new_tokens must be a non-negative integer (got ${s.max_new_tokens}).`);
-  check(Number.isInteger(s.min_new_tokens) && s.min_new_tokens >= 0, `min_new_tokens must be a non-negative integer (got ${s.min_new_tokens}).`);
-  check(Number.isFinite(s.temperature) && s.temperature >= 0, `temperature must be >= 0 (got ${s.temperature}).`);
-  check(Number.isInteger(s.top_k) && s.top_k >= 0, `top_k must be a non-negative integer (got ${s.top_k}).`);
+  check(
+    Number.isInteger(s.max_new_tokens) && s.max_new_tokens >= 0,
+    `max_new_tokens must be a non-negative integer (got ${s.max_new_tokens}).`,
+  );
+  check(
+    Number.isInteger(s.min_new_tokens) && s.min_new_tokens >= 0,
+    `min_new_tokens must be a non-negative integer (got ${s.min_new_tokens}).`,
+  );
+  check(
+    Number.isFinite(s.temperature) && s.temperature >= 0,
+    `temperature must be >= 0 (got ${s.temperature}).`,
+  );
+  check(
+    Number.isInteger(s.top_k) && s.top_k >= 0,
+    `top_k must be a non-negative integer (got ${s.top_k}).`,
+  );
   check(s.top_p > 0 && s.top_p <= 1, `top_p must be in (0, 1] (got ${s.top_p}).`);
   check(s.min_p >= 0 && s.min_p <= 1, `min_p must be in [0, 1] (got ${s.min_p}).`);
   check(s.typical_p > 0 && s.typical_p <= 1, `typical_p must be in (0, 1] (got ${s.typical_p}).`);
   check(s.repetition_penalty > 0, `repetition_penalty must be > 0 (got ${s.repetition_penalty}).`);
-  check(Number.isFinite(s.presence_penalty), `presence_penalty must be a number (got ${s.presence_penalty}).`);
-  check(Number.isFinite(s.frequency_penalty), `frequency_penalty must be a number (got ${s.frequency_penalty}).`);
-  check(Number.isInteger(s.no_repeat_ngram_size) && s.no_repeat_ngram_size >= 0, `no_repeat_ngram_size must be a non-negative integer (got ${s.no_repeat_ngram_size}).`);
-  check(Number.isInteger(s.num_beams) && s.num_beams >= 1, `num_beams must be an integer >= 1 (got ${s.num_beams}).`);
-  check(Number.isInteger(s.num_return_sequences) && s.num_return_sequences >= 1, `num_return_sequences must be an integer >= 1 (got ${s.num_return_sequences}).`);
-  check(Number.isFinite(s.length_penalty), `length_penalty must be a number (got ${s.length_penalty}).`);
+  check(
+    Number.isFinite(s.presence_penalty),
+    `presence_penalty must be a number (got ${s.presence_penalty}).`,
+  );
+  check(
+    Number.isFinite(s.frequency_penalty),
+    `frequency_penalty must be a number (got ${s.frequency_penalty}).`,
+  );
+  check(
+    Number.isInteger(s.no_repeat_ngram_size) && s.no_repeat_ngram_size >= 0,
+    `no_repeat_ngram_size must be a non-negative integer (got ${s.no_repeat_ngram_size}).`,
+  );
+  check(
+    Number.isInteger(s.num_beams) && s.num_beams >= 1,
+    `num_beams must be an integer >= 1 (got ${s.num_beams}).`,
+  );
+  check(
+    Number.isInteger(s.num_return_sequences) && s.num_return_sequences >= 1,
+    `num_return_sequences must be an integer >= 1 (got ${s.num_return_sequences}).`,
+  );
+  check(
+    Number.isFinite(s.length_penalty),
+    `length_penalty must be a number (got ${s.length_penalty}).`,
+  );
   if (s.num_beams > 1) {
-    check(s.num_return_sequences <= s.num_beams, `num_return_sequences (${s.num_return_sequences}) must be <= num_beams (${s.num_beams}) with beam search.`);
+    check(
+      s.num_return_sequences <= s.num_beams,
+      `num_return_sequences (${s.num_return_sequences}) must be <= num_beams (${s.num_beams}) with beam search.`,
+    );
   }
   if (s.num_beams === 1 && !s.do_sample) {
     // transformers raises the same: greedy search has only one answer per prompt.
-    check(s.num_return_sequences === 1, `num_return_sequences (${s.num_return_sequences}) > 1 needs sampling or beam search (num_beams >= it).`);
+    check(
+      s.num_return_sequences === 1,
+      `num_return_sequences (${s.num_return_sequences}) > 1 needs sampling or beam search (num_beams >= it).`,
+    );
   }
   const isId = (x: unknown) => Number.isInteger(x) && (x as number) >= 0;
   check(s.suppress_tokens.every(isId), 'suppress_tokens must be non-negative integer token ids.');
-  check(s.bad_words_ids.every((seq) => Array.isArray(seq) && seq.length > 0 && seq.every(isId)), 'bad_words_ids must be non-empty lists of non-negative integer token ids.');
-  check(Object.entries(s.logit_bias).every(([id, b]) => isId(Number(id)) && typeof b === 'number' && !Number.isNaN(b)), 'logit_bias must map token ids to numbers.');
-  check(s.stop.every((x) => typeof x === 'string' && x.length > 0), 'stop strings must be non-empty.');
+  check(
+    s.bad_words_ids.every((seq) => Array.isArray(seq) && seq.length > 0 && seq.every(isId)),
+    'bad_words_ids must be non-empty lists of non-negative integer token ids.',
+  );
+  check(
+    Object.entries(s.logit_bias).every(
+      ([id, b]) => isId(Number(id)) && typeof b === 'number' && !Number.isNaN(b),
+    ),
+    'logit_bias must map token ids to numbers.',
+  );
+  check(
+    s.stop.every((x) => typeof x === 'string' && x.length > 0),
+    'stop strings must be non-empty.',
+  );
   if (s.logprobs !== undefined) {
-    check(Number.isInteger(s.logprobs) && s.logprobs >= 0 && s.logprobs <= MAX_LOGPROBS, `logprobs must be an integer in 0..${MAX_LOGPROBS} (got ${s.logprobs}).`);
-    check(s.logprobs === 0 || s.num_beams === 1, `logprobs are not reported with beam search (num_beams ${s.num_beams}).`);
+    check(
+      Number.isInteger(s.logprobs) && s.logprobs >= 0 && s.logprobs <= MAX_LOGPROBS,
+      `logprobs must be an integer in 0..${MAX_LOGPROBS} (got ${s.logprobs}).`,
+    );
+    check(
+      s.logprobs === 0 || s.num_beams === 1,
+      `logprobs are not reported with beam search (num_beams ${s.num_beams}).`,
+    );
   }
-  if (s.seed !== undefined) check(Number.isInteger(s.seed) && s.seed >= 0, `seed must be a non-negative integer (got ${s.seed}).`);
+  if (s.seed !== undefined)
+    check(
+      Number.isInteger(s.seed) && s.seed >= 0,
+      `seed must be a non-negative integer (got ${s.seed}).`,
+    );
 }
 
 /**
  * Maps a Hugging Face generation_config.json (or config.json) object onto a settings layer, keeping
  * only the fields textgen understands and normalising scalar-or-list ids to lists.
  */
-export function settingsFromModelConfig(config: Record<string, unknown> | undefined): SettingsLayer {
+export function settingsFromModelConfig(
+  config: Record<string, unknown> | undefined,
+): SettingsLayer {
   if (!config) return {};
   const layer: SettingsLayer = {};
   const num = (k: string) => (typeof config[k] === 'number' ? (config[k] as number) : undefined);
@@ -167,7 +226,23 @@ export function settingsFromModelConfig(config: Record<string, unknown> | undefi
     if (Array.isArray(v) && v.every((x) => typeof x === 'number')) return v as number[];
     return undefined;
   };
-  const copyNum = ['max_new_tokens', 'min_new_tokens', 'temperature', 'top_k', 'top_p', 'min_p', 'typical_p', 'repetition_penalty', 'no_repeat_ngram_size', 'num_beams', 'length_penalty', 'num_return_sequences', 'pad_token_id', 'decoder_start_token_id', 'forced_bos_token_id'] as const;
+  const copyNum = [
+    'max_new_tokens',
+    'min_new_tokens',
+    'temperature',
+    'top_k',
+    'top_p',
+    'min_p',
+    'typical_p',
+    'repetition_penalty',
+    'no_repeat_ngram_size',
+    'num_beams',
+    'length_penalty',
+    'num_return_sequences',
+    'pad_token_id',
+    'decoder_start_token_id',
+    'forced_bos_token_id',
+  ] as const;
   for (const k of copyNum) {
     const v = num(k);
     if (v !== undefined && v !== null) (layer as Record<string, unknown>)[k] = v;
@@ -179,9 +254,13 @@ export function settingsFromModelConfig(config: Record<string, unknown> | undefi
   const forcedEos = ids('forced_eos_token_id');
   if (forcedEos) layer.forced_eos_token_id = forcedEos;
   // Malformed lists in a model's config are ignored rather than failing every run of that model.
-  const isIdList = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => Number.isInteger(x) && x >= 0);
+  const isIdList = (v: unknown): v is number[] =>
+    Array.isArray(v) && v.every((x) => Number.isInteger(x) && x >= 0);
   if (isIdList(config.suppress_tokens)) layer.suppress_tokens = config.suppress_tokens;
-  if (Array.isArray(config.bad_words_ids) && config.bad_words_ids.every((seq) => isIdList(seq) && seq.length > 0)) {
+  if (
+    Array.isArray(config.bad_words_ids) &&
+    config.bad_words_ids.every((seq) => isIdList(seq) && seq.length > 0)
+  ) {
     layer.bad_words_ids = config.bad_words_ids as number[][];
   }
   return layer;

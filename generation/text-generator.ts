@@ -4,7 +4,14 @@
  * on the calling thread (benchmarks, tests).
  */
 import { Worker } from 'node:worker_threads';
-import { AbortedError, DeviceError, InputError, ModelError, TextgenError, UsageError } from './errors.js';
+import {
+  AbortedError,
+  DeviceError,
+  InputError,
+  ModelError,
+  TextgenError,
+  UsageError,
+} from './errors.js';
 import type { GenerationEvent } from './events.js';
 import { ModelHost, type LoadOptions, type ModelInfo } from './model-host.js';
 import type { FromWorker, ToWorker, WireError } from './runtime/protocol.js';
@@ -46,7 +53,10 @@ export interface TextGenerator {
 }
 
 /** Loads a model folder and returns a generator for it. */
-export async function loadModel(dir: string, options: TextGeneratorOptions = {}): Promise<TextGenerator> {
+export async function loadModel(
+  dir: string,
+  options: TextGeneratorOptions = {},
+): Promise<TextGenerator> {
   if (options.inProcess) return new InProcessGenerator(await ModelHost.load(dir, options));
   return WorkerGenerator.start(dir, options);
 }
@@ -92,7 +102,8 @@ const ERROR_CLASSES: Record<string, (m: string, h?: string) => TextgenError> = {
 function rebuild(error: WireError): Error {
   const make = ERROR_CLASSES[error.name];
   if (make) return make(error.message, error.hint);
-  if (error.exitCode !== undefined) return new TextgenError(error.message, { exitCode: error.exitCode, hint: error.hint });
+  if (error.exitCode !== undefined)
+    return new TextgenError(error.message, { exitCode: error.exitCode, hint: error.hint });
   const plain = new Error(error.message);
   plain.name = error.name;
   return plain;
@@ -127,7 +138,10 @@ class WorkerGenerator implements TextGenerator {
   private readonly aborts = new Set<() => void>();
   private failure?: Error;
 
-  private constructor(private readonly worker: Worker, readonly info: ModelInfo) {
+  private constructor(
+    private readonly worker: Worker,
+    readonly info: ModelInfo,
+  ) {
     worker.on('message', (message: FromWorker) => {
       if ('id' in message && message.id !== null) this.listeners.get(message.id)?.(message);
     });
@@ -159,12 +173,16 @@ class WorkerGenerator implements TextGenerator {
 
   private fail(error: Error): void {
     this.failure = error;
-    for (const listener of this.listeners.values()) listener({ type: 'error', id: null, error: { name: error.name, message: error.message } });
+    for (const listener of this.listeners.values())
+      listener({ type: 'error', id: null, error: { name: error.name, message: error.message } });
   }
 
   /** Tracks `work` until it settles, so dispose() can wait for the worker to be idle. */
   private track(work: Promise<unknown>): void {
-    const settled = work.then(() => undefined, () => undefined);
+    const settled = work.then(
+      () => undefined,
+      () => undefined,
+    );
     this.busy.add(settled);
     void settled.then(() => this.busy.delete(settled));
   }
@@ -199,7 +217,11 @@ class WorkerGenerator implements TextGenerator {
     this.track(finished);
     this.aborts.add(onAbort);
     this.listeners.set(id, (message) => {
-      if (message.type === 'error' || (message.type === 'events' && message.events.some((e) => e.type === 'done'))) settle();
+      if (
+        message.type === 'error' ||
+        (message.type === 'events' && message.events.some((e) => e.type === 'done'))
+      )
+        settle();
       queue.push(message);
       wake?.();
     });
@@ -234,7 +256,12 @@ class WorkerGenerator implements TextGenerator {
   }
 
   tokenize(text: string, options?: { addSpecialTokens?: boolean }): Promise<number[]> {
-    return this.request((id) => ({ type: 'tokenize', id, text, addSpecialTokens: options?.addSpecialTokens ?? true }));
+    return this.request((id) => ({
+      type: 'tokenize',
+      id,
+      text,
+      addSpecialTokens: options?.addSpecialTokens ?? true,
+    }));
   }
 
   detokenize(ids: number[]): Promise<string> {

@@ -64,7 +64,11 @@ interface DownloadState {
 export async function downloadBlob(req: BlobRequest): Promise<number> {
   const incomplete = `${req.blob}.incomplete`;
   await mkdir(dirname(req.blob), { recursive: true });
-  const state: DownloadState = { done: await sizeOf(incomplete), fetched: 0, hasher: blobHasher(req.etag) };
+  const state: DownloadState = {
+    done: await sizeOf(incomplete),
+    fetched: 0,
+    hasher: blobHasher(req.etag),
+  };
   if (state.done > req.size) {
     await truncate(incomplete, 0);
     state.done = 0;
@@ -77,15 +81,19 @@ export async function downloadBlob(req: BlobRequest): Promise<number> {
     try {
       await fetchRange(req, incomplete, state);
     } catch (error) {
-      if (req.signal?.aborted) throw new AbortedError('Download interrupted; run the same pull again to resume.');
+      if (req.signal?.aborted)
+        throw new AbortedError('Download interrupted; run the same pull again to resume.');
       if (error instanceof TextgenError && error.exitCode !== ExitCode.network) throw error;
       stalls = state.fetched > before ? 0 : stalls + 1;
       if (stalls >= (req.maxStalls ?? 3)) {
-        throw new TextgenError(`Download of ${req.file} failed after ${state.done} of ${req.size} bytes (${(error as Error).message.replace(/\.$/, '')}).`, {
-          exitCode: ExitCode.network,
-          hint: `Run the same \`textgen models pull ${req.id}\` again: it resumes from byte ${state.done}.`,
-          cause: error,
-        });
+        throw new TextgenError(
+          `Download of ${req.file} failed after ${state.done} of ${req.size} bytes (${(error as Error).message.replace(/\.$/, '')}).`,
+          {
+            exitCode: ExitCode.network,
+            hint: `Run the same \`textgen models pull ${req.id}\` again: it resumes from byte ${state.done}.`,
+            cause: error,
+          },
+        );
       }
       req.onRetry?.(state.done, error as Error);
       await new Promise((r) => setTimeout(r, 250 * stalls));
@@ -96,21 +104,35 @@ export async function downloadBlob(req: BlobRequest): Promise<number> {
   return state.fetched;
 }
 
-async function verify(req: BlobRequest, incomplete: string, hasher: Hash | undefined): Promise<void> {
+async function verify(
+  req: BlobRequest,
+  incomplete: string,
+  hasher: Hash | undefined,
+): Promise<void> {
   const got = await sizeOf(incomplete);
   const digest = hasher?.digest('hex');
   if (got === req.size && (digest === undefined || digest === req.etag)) return;
   // A corrupt part must not be resumed: the next pull starts over.
   await rm(incomplete, { force: true });
-  const detail = got !== req.size ? `size ${got}, expected ${req.size}` : `sha256 ${digest}, expected ${req.etag}`;
-  throw new TextgenError(`Downloaded ${req.file} of ${req.id} is corrupt (${detail}); nothing was added to the cache.`, {
-    exitCode: ExitCode.network,
-    hint: 'Retry the pull; if it fails again the server or a proxy is altering the file.',
-  });
+  const detail =
+    got !== req.size
+      ? `size ${got}, expected ${req.size}`
+      : `sha256 ${digest}, expected ${req.etag}`;
+  throw new TextgenError(
+    `Downloaded ${req.file} of ${req.id} is corrupt (${detail}); nothing was added to the cache.`,
+    {
+      exitCode: ExitCode.network,
+      hint: 'Retry the pull; if it fails again the server or a proxy is altering the file.',
+    },
+  );
 }
 
 /** One GET from `state.done` to the end, appended to the part file; starts over if the server ignores Range. */
-async function fetchRange(req: BlobRequest, incomplete: string, state: DownloadState): Promise<void> {
+async function fetchRange(
+  req: BlobRequest,
+  incomplete: string,
+  state: DownloadState,
+): Promise<void> {
   const controller = new AbortController();
   const signal = req.signal ? AbortSignal.any([req.signal, controller.signal]) : controller.signal;
   const stall = () => controller.abort(new Error(`no data for ${req.config.timeoutMs / 1000}s`));
@@ -126,14 +148,21 @@ async function fetchRange(req: BlobRequest, incomplete: string, state: DownloadS
       state.hasher = blobHasher(req.etag);
     } else if (from > 0 && !rangeStartsAt(response, from)) {
       await response.body?.cancel();
-      throw new TextgenError(`The server answered a Range request for ${req.file} with an unexpected range.`, { exitCode: ExitCode.network, hint: 'Retry the pull.' });
+      throw new TextgenError(
+        `The server answered a Range request for ${req.file} with an unexpected range.`,
+        { exitCode: ExitCode.network, hint: 'Retry the pull.' },
+      );
     }
     const file = await open(incomplete, mode);
     try {
       for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
         clearTimeout(idle);
         idle = setTimeout(stall, req.config.timeoutMs);
-        if (state.done + chunk.length > req.size) throw new TextgenError(`The server sent more than ${req.size} bytes for ${req.file}.`, { exitCode: ExitCode.network, hint: 'Retry the pull.' });
+        if (state.done + chunk.length > req.size)
+          throw new TextgenError(`The server sent more than ${req.size} bytes for ${req.file}.`, {
+            exitCode: ExitCode.network,
+            hint: 'Retry the pull.',
+          });
         await file.write(chunk);
         state.hasher?.update(chunk);
         state.done += chunk.length;
@@ -159,12 +188,21 @@ function rangeStartsAt(response: Response, from: number): boolean {
 }
 
 /** GETs the blob, following redirects by hand so the token never leaves the endpoint's origin. */
-async function getFollowing(req: BlobRequest, from: number, signal: AbortSignal): Promise<Response> {
+async function getFollowing(
+  req: BlobRequest,
+  from: number,
+  signal: AbortSignal,
+): Promise<Response> {
   let url = req.url;
   for (let hop = 0; hop < 10; hop++) {
     const headers: Record<string, string> = { 'accept-encoding': 'identity' };
     if (from > 0) headers.range = `bytes=${from}-`;
-    const response = await hubRequest(req.config, url, { method: 'GET', headers, signal, noTimeout: true });
+    const response = await hubRequest(req.config, url, {
+      method: 'GET',
+      headers,
+      signal,
+      noTimeout: true,
+    });
     const location = response.headers.get('location');
     if (response.status >= 300 && response.status <= 399 && location) {
       await response.body?.cancel();
@@ -177,5 +215,8 @@ async function getFollowing(req: BlobRequest, from: number, signal: AbortSignal)
     }
     return response;
   }
-  throw new TextgenError(`Too many redirects for ${req.file}.`, { exitCode: ExitCode.network, hint: 'Check HF_ENDPOINT.' });
+  throw new TextgenError(`Too many redirects for ${req.file}.`, {
+    exitCode: ExitCode.network,
+    hint: 'Check HF_ENDPOINT.',
+  });
 }

@@ -19,7 +19,11 @@ export function hubConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
   const endpoint = (env.HF_ENDPOINT || 'https://huggingface.co').replace(/\/+$/, '');
   const token = env.HF_TOKEN || env.HUGGING_FACE_HUB_TOKEN || undefined;
   const seconds = Number(env.HF_HUB_DOWNLOAD_TIMEOUT);
-  return { endpoint, token, timeoutMs: Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 30_000 };
+  return {
+    endpoint,
+    token,
+    timeoutMs: Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 30_000,
+  };
 }
 
 /** huggingface_hub's reading of HF_HUB_OFFLINE: 1, ON, YES or TRUE (any case). */
@@ -50,9 +54,14 @@ export function normalizeEtag(etag: string | null): string | undefined {
 }
 
 /** Headers for a request to `url`: the token only when `url` is on the endpoint's own origin. */
-export function headersFor(config: HubConfig, url: string, extra: Record<string, string> = {}): Record<string, string> {
+export function headersFor(
+  config: HubConfig,
+  url: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   const headers: Record<string, string> = { 'user-agent': 'textgen/0.1 (node; onnx)', ...extra };
-  if (config.token && new URL(url).origin === new URL(config.endpoint).origin) headers.authorization = `Bearer ${config.token}`;
+  if (config.token && new URL(url).origin === new URL(config.endpoint).origin)
+    headers.authorization = `Bearer ${config.token}`;
   return headers;
 }
 
@@ -75,11 +84,23 @@ export interface HubRequestInit {
 }
 
 /** One fetch with a timeout, the caller's signal, no automatic redirects, and network errors typed. */
-export async function hubRequest(config: HubConfig, url: string, init: HubRequestInit): Promise<Response> {
-  const signals = [init.signal, init.noTimeout ? undefined : AbortSignal.timeout(config.timeoutMs)].filter((s): s is AbortSignal => s !== undefined);
+export async function hubRequest(
+  config: HubConfig,
+  url: string,
+  init: HubRequestInit,
+): Promise<Response> {
+  const signals = [
+    init.signal,
+    init.noTimeout ? undefined : AbortSignal.timeout(config.timeoutMs),
+  ].filter((s): s is AbortSignal => s !== undefined);
   const signal = signals.length ? AbortSignal.any(signals) : undefined;
   try {
-    return await fetch(url, { method: init.method, headers: headersFor(config, url, init.headers), redirect: 'manual', signal });
+    return await fetch(url, {
+      method: init.method,
+      headers: headersFor(config, url, init.headers),
+      redirect: 'manual',
+      signal,
+    });
   } catch (error) {
     if (init.signal?.aborted) throw error;
     throw networkError(config, url, error);
@@ -87,7 +108,11 @@ export async function hubRequest(config: HubConfig, url: string, init: HubReques
 }
 
 /** Turns a non-2xx/3xx hub answer into a TextgenError with a hint (HF_TOKEN for 401/403). */
-export function statusError(config: HubConfig, response: Response, what: { id: string; revision?: string; file?: string }): TextgenError {
+export function statusError(
+  config: HubConfig,
+  response: Response,
+  what: { id: string; revision?: string; file?: string },
+): TextgenError {
   const code = response.headers.get('x-error-code') ?? '';
   const status = response.status;
   const where = `${what.id}${what.revision ? `@${what.revision}` : ''}${what.file ? ` (${what.file})` : ''}`;
@@ -95,21 +120,35 @@ export function statusError(config: HubConfig, response: Response, what: { id: s
     ? `HF_TOKEN is set but was not accepted for ${what.id}: check the token is valid and has read access, and the id is right.`
     : `If ${what.id} is private or gated, set HF_TOKEN to a Hugging Face access token with read access; otherwise check the id.`;
   if (code === 'GatedRepo' || (status === 403 && !code)) {
-    return new TextgenError(`Access to ${where} is restricted (HTTP ${status}).`, { exitCode: ExitCode.notFound, hint: `Accept the model's conditions on its page, then set HF_TOKEN. ${tokenHint}` });
+    return new TextgenError(`Access to ${where} is restricted (HTTP ${status}).`, {
+      exitCode: ExitCode.notFound,
+      hint: `Accept the model's conditions on its page, then set HF_TOKEN. ${tokenHint}`,
+    });
   }
   if (status === 401 || code === 'RepoNotFound') {
-    return new TextgenError(`${config.endpoint} refused ${where}: not found or not authorized (HTTP ${status}).`, { exitCode: ExitCode.notFound, hint: tokenHint });
+    return new TextgenError(
+      `${config.endpoint} refused ${where}: not found or not authorized (HTTP ${status}).`,
+      { exitCode: ExitCode.notFound, hint: tokenHint },
+    );
   }
   if (code === 'RevisionNotFound' || (status === 404 && what.revision && !what.file)) {
-    return new TextgenError(`Model ${what.id} has no revision ${what.revision ?? 'main'} on ${config.endpoint} (HTTP ${status}).`, { exitCode: ExitCode.notFound, hint: 'Check the branch, tag or commit after @.' });
+    return new TextgenError(
+      `Model ${what.id} has no revision ${what.revision ?? 'main'} on ${config.endpoint} (HTTP ${status}).`,
+      { exitCode: ExitCode.notFound, hint: 'Check the branch, tag or commit after @.' },
+    );
   }
   if (status === 404) {
-    return new TextgenError(`Not found on ${config.endpoint}: ${where} (HTTP 404).`, { exitCode: ExitCode.notFound, hint: `Check the model id. ${tokenHint}` });
+    return new TextgenError(`Not found on ${config.endpoint}: ${where} (HTTP 404).`, {
+      exitCode: ExitCode.notFound,
+      hint: `Check the model id. ${tokenHint}`,
+    });
   }
   const busy = status === 429 || status >= 500;
   return new TextgenError(`${config.endpoint} answered HTTP ${status} for ${where}.`, {
     exitCode: ExitCode.network,
-    hint: busy ? 'The hub is busy or down; retry later (an interrupted pull resumes where it stopped).' : 'Check HF_ENDPOINT points at a Hugging Face hub.',
+    hint: busy
+      ? 'The hub is busy or down; retry later (an interrupted pull resumes where it stopped).'
+      : 'Check HF_ENDPOINT points at a Hugging Face hub.',
   });
 }
 
@@ -123,26 +162,44 @@ export async function requestFollowing(
   for (let hop = 0; hop < 10; hop++) {
     const response = await hubRequest(config, current, init);
     const location = response.headers.get('location');
-    if (response.status < 300 || response.status > 399 || !location) return { response, url: current };
+    if (response.status < 300 || response.status > 399 || !location)
+      return { response, url: current };
     // HEAD follows only relative redirects (a renamed repo); an absolute one points at a CDN and its
     // 302 already carries the metadata. huggingface_hub draws the same line.
-    if (init.relativeOnly && /^([a-z][a-z0-9+.-]*:|\/\/)/i.test(location)) return { response, url: current };
+    if (init.relativeOnly && /^([a-z][a-z0-9+.-]*:|\/\/)/i.test(location))
+      return { response, url: current };
     const next = new URL(location, current).toString();
     await response.body?.cancel();
     current = next;
   }
-  throw new TextgenError(`Too many redirects from ${url}.`, { exitCode: ExitCode.network, hint: 'Check HF_ENDPOINT.' });
+  throw new TextgenError(`Too many redirects from ${url}.`, {
+    exitCode: ExitCode.network,
+    hint: 'Check HF_ENDPOINT.',
+  });
 }
 
 /** Fetches the commit hash and the file list of a revision. */
-export async function fetchRevisionInfo(config: HubConfig, id: string, revision: string, signal?: AbortSignal): Promise<RevisionInfo> {
+export async function fetchRevisionInfo(
+  config: HubConfig,
+  id: string,
+  revision: string,
+  signal?: AbortSignal,
+): Promise<RevisionInfo> {
   let url = `${config.endpoint}/api/models/${id}/revision/${encodeURIComponent(revision)}`;
-  let { response } = await requestFollowing(config, url, { method: 'GET', signal, headers: { accept: 'application/json' } });
+  let { response } = await requestFollowing(config, url, {
+    method: 'GET',
+    signal,
+    headers: { accept: 'application/json' },
+  });
   if (response.status === 404 && revision === 'main') {
     // huggingface_hub asks for the default branch as plain `/api/models/{id}`; hubs that serve only that form exist.
     await response.body?.cancel();
     url = `${config.endpoint}/api/models/${id}`;
-    ({ response } = await requestFollowing(config, url, { method: 'GET', signal, headers: { accept: 'application/json' } }));
+    ({ response } = await requestFollowing(config, url, {
+      method: 'GET',
+      signal,
+      headers: { accept: 'application/json' },
+    }));
   }
   if (!response.ok) {
     await response.body?.cancel();
@@ -152,10 +209,17 @@ export async function fetchRevisionInfo(config: HubConfig, id: string, revision:
   try {
     body = (await response.json()) as typeof body;
   } catch (error) {
-    throw new TextgenError(`${url} did not answer JSON.`, { exitCode: ExitCode.network, hint: 'Check HF_ENDPOINT points at a Hugging Face hub.', cause: error });
+    throw new TextgenError(`${url} did not answer JSON.`, {
+      exitCode: ExitCode.network,
+      hint: 'Check HF_ENDPOINT points at a Hugging Face hub.',
+      cause: error,
+    });
   }
   if (typeof body.sha !== 'string' || !Array.isArray(body.siblings)) {
-    throw new TextgenError(`${url} answered without sha and siblings.`, { exitCode: ExitCode.network, hint: 'Check HF_ENDPOINT points at a Hugging Face hub.' });
+    throw new TextgenError(`${url} answered without sha and siblings.`, {
+      exitCode: ExitCode.network,
+      hint: 'Check HF_ENDPOINT points at a Hugging Face hub.',
+    });
   }
   return { sha: body.sha, files: body.siblings.map((s) => String(s.rfilename)) };
 }
@@ -166,10 +230,21 @@ export function resolveUrl(config: HubConfig, id: string, revision: string, file
 }
 
 /** HEADs a file: commit, normalized etag, size and where to download it from. */
-export async function fetchFileMetadata(config: HubConfig, id: string, revision: string, file: string, signal?: AbortSignal): Promise<FileMetadata> {
+export async function fetchFileMetadata(
+  config: HubConfig,
+  id: string,
+  revision: string,
+  file: string,
+  signal?: AbortSignal,
+): Promise<FileMetadata> {
   const url = resolveUrl(config, id, revision, file);
   // identity: a compressed answer would report the compressed size.
-  const { response, url: reached } = await requestFollowing(config, url, { method: 'HEAD', signal, relativeOnly: true, headers: { 'accept-encoding': 'identity' } });
+  const { response, url: reached } = await requestFollowing(config, url, {
+    method: 'HEAD',
+    signal,
+    relativeOnly: true,
+    headers: { 'accept-encoding': 'identity' },
+  });
   if (response.status >= 400) throw statusError(config, response, { id, revision, file });
   const h = response.headers;
   const commit = h.get('x-repo-commit');
@@ -182,5 +257,10 @@ export async function fetchFileMetadata(config: HubConfig, id: string, revision:
     });
   }
   const location = h.get('location');
-  return { commit: commit ?? undefined, etag, size, location: location ? new URL(location, reached).toString() : reached };
+  return {
+    commit: commit ?? undefined,
+    etag,
+    size,
+    location: location ? new URL(location, reached).toString() : reached,
+  };
 }

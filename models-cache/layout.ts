@@ -3,7 +3,19 @@
  * `blobs/{etag}` (sha256 for LFS files, git blob sha1 for regular files), `refs/{branch}` holding a
  * commit hash, and `snapshots/{commit}/{file}` as relative symlinks to the blobs.
  */
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  renameSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { assertRealInside, isSafeRelativePath } from './validate.js';
 
@@ -75,7 +87,9 @@ export function listRefs(repo: string): Map<string, string> {
 /** The commit hashes (snapshot folder names) present in a repo folder. */
 export function listSnapshots(repo: string): string[] {
   try {
-    return readdirSync(join(repo, 'snapshots')).filter((n) => statSync(join(repo, 'snapshots', n)).isDirectory()).sort();
+    return readdirSync(join(repo, 'snapshots'))
+      .filter((n) => statSync(join(repo, 'snapshots', n)).isDirectory())
+      .sort();
   } catch {
     return [];
   }

@@ -3,7 +3,16 @@
  * O_EXCL holding the owner's pid and host, refreshed while held. A lock whose process is gone (same
  * host) or that was not refreshed for STALE_MS is stale and taken over.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -62,7 +71,10 @@ export function isStale(path: string, now = Date.now()): boolean {
 function tryCreate(path: string): boolean {
   try {
     const fd = openSync(path, 'wx');
-    writeSync(fd, JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }));
+    writeSync(
+      fd,
+      JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }),
+    );
     closeSync(fd);
     return true;
   } catch (error) {
@@ -95,7 +107,12 @@ function breakStaleLock(path: string): void {
  */
 export async function acquireRepoLock(
   repoId: string,
-  options: { env?: NodeJS.ProcessEnv; signal?: AbortSignal; onWait?: (pid: number | undefined) => void; pollMs?: number } = {},
+  options: {
+    env?: NodeJS.ProcessEnv;
+    signal?: AbortSignal;
+    onWait?: (pid: number | undefined) => void;
+    pollMs?: number;
+  } = {},
 ): Promise<RepoLock> {
   const path = lockPathFor(repoId, options.env);
   mkdirSync(dirname(path), { recursive: true });

@@ -53,7 +53,10 @@ export function finalizeLocalModel(name: string, env: NodeJS.ProcessEnv = proces
   validateRepoId(`${LOCAL_ORG}/${name}`);
   const snapshot = localModelDir(name, env);
   if (!existsSync(snapshot) || !statSync(snapshot).isDirectory()) {
-    throw new ModelError(`No trained model at ${snapshot}.`, 'Write the model files into localModelDir(name) before finalizing it.');
+    throw new ModelError(
+      `No trained model at ${snapshot}.`,
+      'Write the model files into localModelDir(name) before finalizing it.',
+    );
   }
   const refs = join(repoDir(`${LOCAL_ORG}/${name}`, env), 'refs');
   mkdirSync(refs, { recursive: true });

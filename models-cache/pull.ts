@@ -8,13 +8,33 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Dtype, inspectModelFolder } from '../generation/model/model-folder.js';
 import { ExitCode, TextgenError, UsageError } from '../generation/errors.js';
-import { fetchFileMetadata, fetchRevisionInfo, hubConfig, isOffline, type FileMetadata, type HubConfig } from './hub-client.js';
+import {
+  fetchFileMetadata,
+  fetchRevisionInfo,
+  hubConfig,
+  isOffline,
+  type FileMetadata,
+  type HubConfig,
+} from './hub-client.js';
 import { downloadBlob } from './download.js';
-import { blobPath, hasBlob, linkSnapshotFile, resolveRevision, snapshotDir, writeRef } from './layout.js';
+import {
+  blobPath,
+  hasBlob,
+  linkSnapshotFile,
+  resolveRevision,
+  snapshotDir,
+  writeRef,
+} from './layout.js';
 import { acquireRepoLock } from './lock.js';
 import { LOCAL_ORG, repoDir } from './paths.js';
 import { chooseDtype, configFilesOf, genaiWeightFiles, weightFilesFor } from './select-files.js';
-import { assertRealInside, validateHashName, validateRepoFilename, validateRepoId, validateRevision } from './validate.js';
+import {
+  assertRealInside,
+  validateHashName,
+  validateRepoFilename,
+  validateRepoId,
+  validateRevision,
+} from './validate.js';
 
 /** What a pull reports while it runs (the command turns these into progress output). */
 export type PullEvent =
@@ -56,12 +76,20 @@ export interface PullResult {
 export async function pullModel(options: PullOptions): Promise<PullResult> {
   const env = options.env ?? process.env;
   const id = validateRepoId(options.id);
-  if (id.startsWith(`${LOCAL_ORG}/`)) throw new UsageError(`'${id}' names a locally trained model; there is nothing to pull.`, 'Models under local/ come from `textgen train`.');
+  if (id.startsWith(`${LOCAL_ORG}/`))
+    throw new UsageError(
+      `'${id}' names a locally trained model; there is nothing to pull.`,
+      'Models under local/ come from `textgen train`.',
+    );
   const revision = validateRevision(options.revision ?? 'main');
   const repo = repoDir(id, env);
   if (isOffline(env)) return offlineResult(id, revision, repo);
   const config = hubConfig(env);
-  const lock = await acquireRepoLock(id, { env, signal: options.signal, onWait: (pid) => options.onEvent?.({ type: 'waiting-for-lock', pid }) });
+  const lock = await acquireRepoLock(id, {
+    env,
+    signal: options.signal,
+    onWait: (pid) => options.onEvent?.({ type: 'waiting-for-lock', pid }),
+  });
   try {
     return await pullLocked({ ...options, id, revision, repo, config });
   } finally {
@@ -72,12 +100,23 @@ export async function pullModel(options: PullOptions): Promise<PullResult> {
 function offlineResult(id: string, revision: string, repo: string): PullResult {
   const commit = resolveRevision(repo, revision);
   if (!commit) {
-    throw new TextgenError(`Offline mode (HF_HUB_OFFLINE is set): cannot download ${id}@${revision}.`, {
-      exitCode: ExitCode.network,
-      hint: 'Unset HF_HUB_OFFLINE to download, or use a cached model from `textgen models list`.',
-    });
+    throw new TextgenError(
+      `Offline mode (HF_HUB_OFFLINE is set): cannot download ${id}@${revision}.`,
+      {
+        exitCode: ExitCode.network,
+        hint: 'Unset HF_HUB_OFFLINE to download, or use a cached model from `textgen models list`.',
+      },
+    );
   }
-  return { id, revision, commit, dir: snapshotDir(repo, commit), files: [], fetchedBytes: 0, offline: true };
+  return {
+    id,
+    revision,
+    commit,
+    dir: snapshotDir(repo, commit),
+    files: [],
+    fetchedBytes: 0,
+    offline: true,
+  };
 }
 
 interface Job {
@@ -85,7 +124,9 @@ interface Job {
   meta: FileMetadata;
 }
 
-async function pullLocked(o: PullOptions & { id: string; revision: string; repo: string; config: HubConfig }): Promise<PullResult> {
+async function pullLocked(
+  o: PullOptions & { id: string; revision: string; repo: string; config: HubConfig },
+): Promise<PullResult> {
   const info = await fetchRevisionInfo(o.config, o.id, o.revision, o.signal);
   const commit = validateHashName('commit hash', info.sha);
   // Every name is checked before anything is written: one hostile name stops the whole pull.
@@ -93,7 +134,13 @@ async function pullLocked(o: PullOptions & { id: string; revision: string; repo:
   // A repo without usable weights, or without the requested dtype, fails before the cache is touched;
   // the listing tells an encoder-decoder export by its encoder file (config.json confirms it below).
   const isGenai = info.files.includes('genai_config.json');
-  if (!isGenai) chooseDtype(o.id, info.files, info.files.some((f) => /(^|\/)encoder_model[^/]*\.onnx$/.test(f)), o.dtype);
+  if (!isGenai)
+    chooseDtype(
+      o.id,
+      info.files,
+      info.files.some((f) => /(^|\/)encoder_model[^/]*\.onnx$/.test(f)),
+      o.dtype,
+    );
   o.onEvent?.({ type: 'revision', commit });
   mkdirSync(join(o.repo, 'blobs'), { recursive: true });
   assertRealInside(o.repo, join(o.repo, 'blobs'));
@@ -101,7 +148,10 @@ async function pullLocked(o: PullOptions & { id: string; revision: string; repo:
     const meta = await fetchFileMetadata(o.config, o.id, o.revision, file, o.signal);
     validateHashName('etag', meta.etag);
     if (meta.commit !== undefined && meta.commit !== commit) {
-      throw new TextgenError(`${o.id}@${o.revision} moved to commit ${meta.commit} during the pull.`, { exitCode: ExitCode.network, hint: 'Run the pull again.' });
+      throw new TextgenError(
+        `${o.id}@${o.revision} moved to commit ${meta.commit} during the pull.`,
+        { exitCode: ExitCode.network, hint: 'Run the pull again.' },
+      );
     }
     return { file, meta };
   };
@@ -123,11 +173,22 @@ async function pullLocked(o: PullOptions & { id: string; revision: string; repo:
   const weightJobs: Job[] = [];
   for (const file of weights) weightJobs.push(await head(file));
   for (const job of weightJobs) results.push(await fetchBlob(o, job));
-  for (const job of [...jobs, ...weightJobs]) linkSnapshotFile(o.repo, commit, job.file, job.meta.etag);
+  for (const job of [...jobs, ...weightJobs])
+    linkSnapshotFile(o.repo, commit, job.file, job.meta.etag);
   if (o.revision !== commit) writeRef(o.repo, o.revision, commit);
   const dir = snapshotDir(o.repo, commit);
   const problem = usabilityProblem(dir);
-  return { id: o.id, revision: o.revision, commit, dir, dtype, files: results, fetchedBytes: results.reduce((a, r) => a + r.fetched, 0), offline: false, problem };
+  return {
+    id: o.id,
+    revision: o.revision,
+    commit,
+    dir,
+    dtype,
+    files: results,
+    fetchedBytes: results.reduce((a, r) => a + r.fetched, 0),
+    offline: false,
+    problem,
+  };
 }
 
 /** Why a pulled folder cannot be loaded (e.g. a repo without tokenizer.json), or undefined. */
@@ -140,7 +201,10 @@ function usabilityProblem(dir: string): string | undefined {
   }
 }
 
-async function fetchBlob(o: PullOptions & { id: string; repo: string; config: HubConfig }, job: Job): Promise<PullResult['files'][number]> {
+async function fetchBlob(
+  o: PullOptions & { id: string; repo: string; config: HubConfig },
+  job: Job,
+): Promise<PullResult['files'][number]> {
   const { file, meta } = job;
   if (hasBlob(o.repo, meta.etag, meta.size)) {
     o.onEvent?.({ type: 'file-cached', file, size: meta.size });
@@ -175,6 +239,10 @@ function readJsonBlob(repo: string, jobs: Job[], file: string): Record<string, a
   try {
     return JSON.parse(readFileSync(blobPath(repo, job.meta.etag), 'utf8')) as Record<string, any>;
   } catch (error) {
-    throw new TextgenError(`${file} of the pulled model is not valid JSON.`, { exitCode: ExitCode.model, hint: 'The repo is broken at this revision; try another revision.', cause: error });
+    throw new TextgenError(`${file} of the pulled model is not valid JSON.`, {
+      exitCode: ExitCode.model,
+      hint: 'The repo is broken at this revision; try another revision.',
+      cause: error,
+    });
   }
 }

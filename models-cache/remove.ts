@@ -35,7 +35,9 @@ export function planRemoval(repo: string, commit: string): RemovalPlan {
   const blobsDir = safeReal(join(repo, 'blobs'));
   const mine = blobsOf(safeFiles(snapshotDir(repo, commit)), blobsDir);
   const others = listSnapshots(repo).filter((s) => s !== commit);
-  for (const other of others) for (const blob of blobsOf(safeFiles(snapshotDir(repo, other)), blobsDir).keys()) mine.delete(blob);
+  for (const other of others)
+    for (const blob of blobsOf(safeFiles(snapshotDir(repo, other)), blobsDir).keys())
+      mine.delete(blob);
   const refs = [...listRefs(repo)].filter(([, c]) => c === commit).map(([r]) => r);
   return {
     repo,

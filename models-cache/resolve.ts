@@ -46,7 +46,13 @@ export function parseModelRef(spec: string): ModelRef {
 /** Whether a spec is meant as a path rather than a repo id. */
 function looksLikePath(spec: string): boolean {
   const name = spec.split('@')[0];
-  return spec.startsWith('/') || spec.startsWith('.') || spec.startsWith('~') || spec.includes('\\') || name.split('/').length > 2;
+  return (
+    spec.startsWith('/') ||
+    spec.startsWith('.') ||
+    spec.startsWith('~') ||
+    spec.includes('\\') ||
+    name.split('/').length > 2
+  );
 }
 
 function expandHome(spec: string): string {
@@ -64,7 +70,8 @@ export function packageRoot(): string {
     const pkg = join(dir, 'package.json');
     if (existsSync(pkg)) {
       try {
-        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'textgen') return dir;
+        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'textgen')
+          return dir;
       } catch {
         // an unreadable package.json above us is not ours; keep walking up
       }
@@ -92,13 +99,20 @@ export function resolveCached(ref: ModelRef, env: NodeJS.ProcessEnv = process.en
   const revision = ref.revision ?? 'main';
   let commit = resolveRevision(repo, revision);
   // A trained model whose refs/main was not written yet still has its snapshot under snapshots/local.
-  if (!commit && isLocal && !ref.revision && isDir(snapshotDir(repo, LOCAL_REVISION))) commit = LOCAL_REVISION;
+  if (!commit && isLocal && !ref.revision && isDir(snapshotDir(repo, LOCAL_REVISION)))
+    commit = LOCAL_REVISION;
   if (!commit) {
     if (isLocal) {
-      throw new ModelNotFoundError(`No trained model ${ref.id} in the cache (${repo}).`, `Train it with \`textgen train\`, or see \`textgen models list\`.`);
+      throw new ModelNotFoundError(
+        `No trained model ${ref.id} in the cache (${repo}).`,
+        `Train it with \`textgen train\`, or see \`textgen models list\`.`,
+      );
     }
     const what = ref.revision ? `${ref.id} at revision ${ref.revision}` : ref.id;
-    throw new ModelNotFoundError(`Model ${what} is not in the cache (${repo}).`, `Download it with \`${pullCommandFor(ref)}\`.`);
+    throw new ModelNotFoundError(
+      `Model ${what} is not in the cache (${repo}).`,
+      `Download it with \`${pullCommandFor(ref)}\`.`,
+    );
   }
   return { dir: snapshotDir(repo, commit), id: ref.id, revision: commit };
 }
@@ -107,25 +121,37 @@ export function resolveCached(ref: ModelRef, env: NodeJS.ProcessEnv = process.en
  * Resolves a model spec offline: an existing folder, `org/name[@revision]` or `local/NAME` from the
  * cache, else (no spec) the configured default, else the embedded default model.
  */
-export function resolveModel(spec: string | undefined, options: { env?: NodeJS.ProcessEnv; configuredDefault?: string } = {}): ResolvedModel {
+export function resolveModel(
+  spec: string | undefined,
+  options: { env?: NodeJS.ProcessEnv; configuredDefault?: string } = {},
+): ResolvedModel {
   const env = options.env ?? process.env;
   const chosen = spec?.trim() || options.configuredDefault?.trim();
   if (!chosen) {
     const dir = embeddedModelDir();
     if (isDir(dir)) return { dir, id: 'default' };
-    throw new ModelNotFoundError('No model given and the built-in default model is not installed.', 'Pass --model with a folder or an org/name (see `textgen models list`), or pull one with `textgen models pull ORG/NAME`.');
+    throw new ModelNotFoundError(
+      'No model given and the built-in default model is not installed.',
+      'Pass --model with a folder or an org/name (see `textgen models list`), or pull one with `textgen models pull ORG/NAME`.',
+    );
   }
   const path = resolve(expandHome(chosen));
   if (isDir(path)) return { dir: path, id: chosen };
   if (looksLikePath(chosen)) {
-    throw new ModelNotFoundError(`Model folder not found: ${path}.`, 'Pass --model with an existing folder or an org/name from `textgen models list`.');
+    throw new ModelNotFoundError(
+      `Model folder not found: ${path}.`,
+      'Pass --model with an existing folder or an org/name from `textgen models list`.',
+    );
   }
   let ref: ModelRef;
   try {
     ref = parseModelRef(chosen);
   } catch (error) {
     if (error instanceof UsageError) {
-      throw new ModelNotFoundError(`'${chosen}' is neither a model folder nor a model id.`, 'Pass a folder path or an org/name[@revision] (see `textgen models list`).');
+      throw new ModelNotFoundError(
+        `'${chosen}' is neither a model folder nor a model id.`,
+        'Pass a folder path or an org/name[@revision] (see `textgen models list`).',
+      );
     }
     throw error;
   }

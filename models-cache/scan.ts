@@ -67,12 +67,19 @@ export function distinctSize(files: SnapshotFile[]): number {
   return [...seen.values()].reduce((a, b) => a + b, 0);
 }
 
-const JSON_FILES = ['config.json', 'generation_config.json', 'tokenizer_config.json', 'genai_config.json', 'tokenizer.json'];
+const JSON_FILES = [
+  'config.json',
+  'generation_config.json',
+  'tokenizer_config.json',
+  'genai_config.json',
+  'tokenizer.json',
+];
 
 /** Finds damage in a snapshot: dangling symlinks (missing blobs) or JSON files that do not parse. */
 export function findDamage(dir: string, files: SnapshotFile[]): string | undefined {
   const missing = files.filter((f) => !f.blob).map((f) => f.path);
-  if (missing.length) return `missing blob for ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', ...' : ''}`;
+  if (missing.length)
+    return `missing blob for ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', ...' : ''}`;
   for (const name of JSON_FILES) {
     if (!files.some((f) => f.path === name)) continue;
     try {
@@ -85,7 +92,12 @@ export function findDamage(dir: string, files: SnapshotFile[]): string | undefin
 }
 
 /** Describes one snapshot folder; never throws. */
-export function describeSnapshot(id: string, revision: string, refs: string[], dir: string): CachedModel {
+export function describeSnapshot(
+  id: string,
+  revision: string,
+  refs: string[],
+  dir: string,
+): CachedModel {
   const base: CachedModel = { id, revision, refs, dir, sizeBytes: 0, dtypes: [] };
   let files: SnapshotFile[];
   try {
@@ -98,7 +110,13 @@ export function describeSnapshot(id: string, revision: string, refs: string[], d
   if (damage) return { ...base, problem: damage, damaged: true };
   try {
     const folder = inspectModelFolder(dir);
-    return { ...base, architecture: folder.architecture, task: folder.task, dtypes: folder.dtypes, contextLength: folder.contextLength };
+    return {
+      ...base,
+      architecture: folder.architecture,
+      task: folder.task,
+      dtypes: folder.dtypes,
+      contextLength: folder.contextLength,
+    };
   } catch (error) {
     return { ...base, problem: reasonOf(error) };
   }
@@ -106,7 +124,8 @@ export function describeSnapshot(id: string, revision: string, refs: string[], d
 
 function reasonOf(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  if (/No supported ONNX layout/.test(message)) return 'no ONNX weights (found no usable model*.onnx / decoder_model*.onnx)';
+  if (/No supported ONNX layout/.test(message))
+    return 'no ONNX weights (found no usable model*.onnx / decoder_model*.onnx)';
   return message.replace(/\s+/g, ' ');
 }
 
@@ -127,16 +146,37 @@ export function listCachedModels(env: NodeJS.ProcessEnv = process.env): CachedMo
     const refs = listRefs(repo);
     const snapshots = listSnapshots(repo);
     for (const commit of snapshots) {
-      const names = [...refs].filter(([, c]) => c === commit).map(([r]) => r).sort();
+      const names = [...refs]
+        .filter(([, c]) => c === commit)
+        .map(([r]) => r)
+        .sort();
       out.push(describeSnapshot(id, commit, names, join(repo, 'snapshots', commit)));
     }
     for (const [ref, commit] of refs) {
       if (!snapshots.includes(commit)) {
-        out.push({ id, revision: commit, refs: [ref], dir: join(repo, 'snapshots', commit), sizeBytes: 0, dtypes: [], problem: `refs/${ref} points at a missing snapshot`, damaged: true });
+        out.push({
+          id,
+          revision: commit,
+          refs: [ref],
+          dir: join(repo, 'snapshots', commit),
+          sizeBytes: 0,
+          dtypes: [],
+          problem: `refs/${ref} points at a missing snapshot`,
+          damaged: true,
+        });
       }
     }
     if (snapshots.length === 0 && refs.size === 0) {
-      out.push({ id, revision: '', refs: [], dir: repo, sizeBytes: 0, dtypes: [], problem: 'no snapshots (interrupted download?)', damaged: true });
+      out.push({
+        id,
+        revision: '',
+        refs: [],
+        dir: repo,
+        sizeBytes: 0,
+        dtypes: [],
+        problem: 'no snapshots (interrupted download?)',
+        damaged: true,
+      });
     }
   }
   return out;

@@ -4,7 +4,11 @@
  * (onnx/ before the repo root) and their external-data files. Nothing else is downloaded.
  */
 import { posix } from 'node:path';
-import { AUTO_DTYPE_ORDER_CPU, DTYPE_SUFFIXES, type Dtype } from '../generation/model/model-folder.js';
+import {
+  AUTO_DTYPE_ORDER_CPU,
+  DTYPE_SUFFIXES,
+  type Dtype,
+} from '../generation/model/model-folder.js';
 import { ExitCode, TextgenError, UsageError } from '../generation/errors.js';
 
 /** Root-level files every model folder may use; each is pulled when the repo has it. */
@@ -24,11 +28,16 @@ export function configFilesOf(files: string[]): string[] {
 }
 
 function finder(files: Set<string>) {
-  return (base: string, suffix: string) => [`onnx/${base}${suffix}.onnx`, `${base}${suffix}.onnx`].find((f) => files.has(f));
+  return (base: string, suffix: string) =>
+    [`onnx/${base}${suffix}.onnx`, `${base}${suffix}.onnx`].find((f) => files.has(f));
 }
 
 /** The ONNX files of one dtype variant (mirrors model-folder.ts layoutFor), or undefined if incomplete. */
-export function onnxFilesFor(files: string[], dtype: Dtype, encoderDecoder: boolean): string[] | undefined {
+export function onnxFilesFor(
+  files: string[],
+  dtype: Dtype,
+  encoderDecoder: boolean,
+): string[] | undefined {
   const find = finder(new Set(files));
   const suffix = DTYPE_SUFFIXES[dtype];
   if (encoderDecoder) {
@@ -51,17 +60,26 @@ export function onnxFilesFor(files: string[], dtype: Dtype, encoderDecoder: bool
 
 /** The dtypes whose ONNX files are all in the repo, in DTYPE_SUFFIXES order. */
 export function availableDtypes(files: string[], encoderDecoder: boolean): Dtype[] {
-  return (Object.keys(DTYPE_SUFFIXES) as Dtype[]).filter((d) => onnxFilesFor(files, d, encoderDecoder));
+  return (Object.keys(DTYPE_SUFFIXES) as Dtype[]).filter((d) =>
+    onnxFilesFor(files, d, encoderDecoder),
+  );
 }
 
 /** External data of an ONNX file: `X.onnx_data`, `X.onnx.data`, `X.onnx_data_N` next to it. */
 export function externalDataOf(files: string[], onnx: string): string[] {
-  const re = new RegExp(`^${onnx.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?:_data|\\.data|_data_\\d+)$`);
+  const re = new RegExp(
+    `^${onnx.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?:_data|\\.data|_data_\\d+)$`,
+  );
   return files.filter((f) => re.test(f)).sort();
 }
 
 /** Chooses the dtype: the requested one (error listing the available ones) or the first of AUTO_DTYPE_ORDER_CPU. */
-export function chooseDtype(id: string, files: string[], encoderDecoder: boolean, requested?: string): Dtype {
+export function chooseDtype(
+  id: string,
+  files: string[],
+  encoderDecoder: boolean,
+  requested?: string,
+): Dtype {
   const available = availableDtypes(files, encoderDecoder);
   if (available.length === 0) {
     throw new TextgenError(`${id} has no ONNX weights textgen can run.`, {
@@ -70,9 +88,16 @@ export function chooseDtype(id: string, files: string[], encoderDecoder: boolean
     });
   }
   if (requested && requested !== 'auto') {
-    if (!(requested in DTYPE_SUFFIXES)) throw new UsageError(`Unknown dtype '${requested}'.`, `Use one of: auto, ${Object.keys(DTYPE_SUFFIXES).join(', ')}.`);
+    if (!(requested in DTYPE_SUFFIXES))
+      throw new UsageError(
+        `Unknown dtype '${requested}'.`,
+        `Use one of: auto, ${Object.keys(DTYPE_SUFFIXES).join(', ')}.`,
+      );
     if (!available.includes(requested as Dtype)) {
-      throw new TextgenError(`${id} has no ${requested} weights (available: ${available.join(', ')}).`, { exitCode: ExitCode.notFound, hint: `Pass --dtype ${available[0]}.` });
+      throw new TextgenError(
+        `${id} has no ${requested} weights (available: ${available.join(', ')}).`,
+        { exitCode: ExitCode.notFound, hint: `Pass --dtype ${available[0]}.` },
+      );
     }
     return requested as Dtype;
   }
@@ -89,7 +114,10 @@ export function weightFilesFor(files: string[], dtype: Dtype, encoderDecoder: bo
 export function genaiWeightFiles(files: string[], genaiConfig: Record<string, any>): string[] {
   const name = posix.normalize(String(genaiConfig?.model?.decoder?.filename ?? 'model.onnx'));
   if (!files.includes(name)) {
-    throw new TextgenError(`genai_config.json names ${name}, which the repo does not have.`, { exitCode: ExitCode.notFound, hint: 'The repo is incomplete; try another revision.' });
+    throw new TextgenError(`genai_config.json names ${name}, which the repo does not have.`, {
+      exitCode: ExitCode.notFound,
+      hint: 'The repo is incomplete; try another revision.',
+    });
   }
   return [name, ...externalDataOf(files, name)];
 }

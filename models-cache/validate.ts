@@ -12,9 +12,15 @@ const REPO_PART = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?$/;
 /** Throws UsageError unless `id` is `name` or `org/name` as the Hugging Face hub allows them. */
 export function validateRepoId(id: string): string {
   const parts = id.split('/');
-  const ok = parts.length >= 1 && parts.length <= 2 && parts.every((p) => REPO_PART.test(p) && !p.includes('--') && !p.includes('..'));
+  const ok =
+    parts.length >= 1 &&
+    parts.length <= 2 &&
+    parts.every((p) => REPO_PART.test(p) && !p.includes('--') && !p.includes('..'));
   if (!ok) {
-    throw new UsageError(`Invalid model id '${id}'.`, 'A model id looks like org/name (letters, digits, "-", "_", "."; no "--" or "..").');
+    throw new UsageError(
+      `Invalid model id '${id}'.`,
+      'A model id looks like org/name (letters, digits, "-", "_", "."; no "--" or "..").',
+    );
   }
   return id;
 }
@@ -22,7 +28,10 @@ export function validateRepoId(id: string): string {
 /** Throws UsageError unless `revision` is a safe branch, tag or commit name (it becomes refs/{revision}). */
 export function validateRevision(revision: string): string {
   if (!isSafeRelativePath(revision) || !/^[A-Za-z0-9._/-]+$/.test(revision)) {
-    throw new UsageError(`Invalid revision '${revision}'.`, 'A revision is a branch, a tag or a commit hash, e.g. main or v1.0.');
+    throw new UsageError(
+      `Invalid revision '${revision}'.`,
+      'A revision is a branch, a tag or a commit hash, e.g. main or v1.0.',
+    );
   }
   return revision;
 }
@@ -30,7 +39,8 @@ export function validateRevision(revision: string): string {
 /** Whether `path` is a relative POSIX path of plain segments: no `..`, no `.`, no empty, no absolute, no `\`. */
 export function isSafeRelativePath(path: string): boolean {
   if (path.length === 0 || path.length > 1024) return false;
-  if (path.startsWith('/') || path.includes('\\') || path.includes('\0') || /^[A-Za-z]:/.test(path)) return false;
+  if (path.startsWith('/') || path.includes('\\') || path.includes('\0') || /^[A-Za-z]:/.test(path))
+    return false;
   return path.split('/').every((s) => s !== '' && s !== '.' && s !== '..');
 }
 
@@ -51,7 +61,8 @@ export function validateRepoFilename(name: string): string {
 
 /** Checks an etag or commit hash from the server (each becomes one file or folder name). */
 export function validateHashName(what: 'etag' | 'commit hash', value: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(value) || value.includes('..')) throw new UnsafeServerValueError(what, value);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(value) || value.includes('..'))
+    throw new UnsafeServerValueError(what, value);
   return value;
 }
 

@@ -38,27 +38,37 @@ export function App(props: AppProps): React.JSX.Element {
   const { exit } = useApp();
   const [engine, setEngine] = useState<AppEngine | null>(null);
   const [model, setModel] = useState<ModelEntry | undefined>();
-  const [phase, setPhase] = useState<Phase>(() => (props.initialModel ? { name: 'loading', model: props.initialModel } : { name: 'pick' }));
+  const [phase, setPhase] = useState<Phase>(() =>
+    props.initialModel ? { name: 'loading', model: props.initialModel } : { name: 'pick' },
+  );
   const [isArmed, setArmed] = useRefState(false);
   const history = useRef<History>(EMPTY_HISTORY);
-  const chat = useChat(engine, model?.id, { userSettings: props.userSettings, sessions: props.sessions, initialSession: props.initialSession, system: props.system });
+  const chat = useChat(engine, model?.id, {
+    userSettings: props.userSettings,
+    sessions: props.sessions,
+    initialSession: props.initialSession,
+    system: props.system,
+  });
 
-  const load = useCallback(async (entry: ModelEntry) => {
-    setPhase({ name: 'loading', model: entry });
-    try {
-      const next = await props.openModel(entry);
-      await engine?.dispose();
-      setEngine(next);
-      setModel(entry);
-      props.onModelChosen?.(entry);
-      if (next.info.notice) chat.add('notice', next.info.notice);
-      chat.add('info', `Loaded ${entry.id}. Type /help for commands.`);
-      setPhase({ name: 'chat' });
-    } catch (error) {
-      chat.add('error', `Could not load ${entry.id}: ${describeError(error)}`);
-      setPhase(engine ? { name: 'chat' } : { name: 'pick' });
-    }
-  }, [props, engine, chat]);
+  const load = useCallback(
+    async (entry: ModelEntry) => {
+      setPhase({ name: 'loading', model: entry });
+      try {
+        const next = await props.openModel(entry);
+        await engine?.dispose();
+        setEngine(next);
+        setModel(entry);
+        props.onModelChosen?.(entry);
+        if (next.info.notice) chat.add('notice', next.info.notice);
+        chat.add('info', `Loaded ${entry.id}. Type /help for commands.`);
+        setPhase({ name: 'chat' });
+      } catch (error) {
+        chat.add('error', `Could not load ${entry.id}: ${describeError(error)}`);
+        setPhase(engine ? { name: 'chat' } : { name: 'pick' });
+      }
+    },
+    [props, engine, chat],
+  );
 
   useEffect(() => {
     if (props.initialModel) void load(props.initialModel);
@@ -77,13 +87,27 @@ export function App(props: AppProps): React.JSX.Element {
     const command = parseSlash(text);
     if (!command) return chat.send(text.startsWith('//') ? text.slice(1) : text);
     chat.add('user', text);
-    runSlash(command, { chat, engine: engine!, modelId: model!.id, sessions: props.sessions, openPicker: () => setPhase({ name: 'pick' }), exit });
+    runSlash(command, {
+      chat,
+      engine: engine!,
+      modelId: model!.id,
+      sessions: props.sessions,
+      openPicker: () => setPhase({ name: 'pick' }),
+      exit,
+    });
   };
 
   return (
     <Box flexDirection="column">
       <Transcript items={chat.items} />
-      {phase.name === 'pick' && <ModelPicker models={props.models} initialId={model?.id ?? props.lastModelId} onSelect={(m) => void load(m)} onCancel={engine ? () => setPhase({ name: 'chat' }) : undefined} />}
+      {phase.name === 'pick' && (
+        <ModelPicker
+          models={props.models}
+          initialId={model?.id ?? props.lastModelId}
+          onSelect={(m) => void load(m)}
+          onCancel={engine ? () => setPhase({ name: 'chat' }) : undefined}
+        />
+      )}
       {phase.name === 'loading' && <Text dimColor>Loading {phase.model.id}…</Text>}
       {phase.name === 'chat' && engine && model && (
         <ChatView

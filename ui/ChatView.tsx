@@ -30,8 +30,20 @@ export function ChatView(props: ChatViewProps): React.JSX.Element {
   return (
     <Box flexDirection="column">
       {busy && <Text>{props.streaming === '' ? '…' : props.streaming}</Text>}
-      <StatusLine model={props.modelId} device={props.device} contextLength={props.contextLength} stats={props.stats} busy={busy} hint={props.hint} />
-      <PromptInput canSubmit={props.canSubmit} onSubmit={props.onSubmit} onEof={props.onEof} historyStore={props.historyStore} />
+      <StatusLine
+        model={props.modelId}
+        device={props.device}
+        contextLength={props.contextLength}
+        stats={props.stats}
+        busy={busy}
+        hint={props.hint}
+      />
+      <PromptInput
+        canSubmit={props.canSubmit}
+        onSubmit={props.onSubmit}
+        onEof={props.onEof}
+        historyStore={props.historyStore}
+      />
     </Box>
   );
 }

@@ -22,9 +22,19 @@ export interface ModelPickerProps {
 const VISIBLE_ROWS = 10;
 
 /** Lists models with size, architecture, context length and dtypes. */
-export function ModelPicker({ models, initialId, onSelect, onCancel }: ModelPickerProps): React.JSX.Element {
+export function ModelPicker({
+  models,
+  initialId,
+  onSelect,
+  onCancel,
+}: ModelPickerProps): React.JSX.Element {
   const [getQuery, setQuery] = useRefState('');
-  const [getIndex, setIndex] = useRefState(Math.max(0, models.findIndex((m) => m.id === initialId)));
+  const [getIndex, setIndex] = useRefState(
+    Math.max(
+      0,
+      models.findIndex((m) => m.id === initialId),
+    ),
+  );
 
   const handle = (input: string, key: Key): void => {
     if (isBurst(input, key)) {
@@ -54,12 +64,25 @@ export function ModelPicker({ models, initialId, onSelect, onCancel }: ModelPick
   const selected = Math.min(getIndex(), Math.max(0, shown.length - 1));
   const rows = shown.map(modelColumns);
   const widths = [0, 1, 2, 3].map((c) => Math.max(0, ...rows.map((r) => r[c].length)));
-  const first = Math.max(0, Math.min(selected - Math.floor(VISIBLE_ROWS / 2), shown.length - VISIBLE_ROWS));
+  const first = Math.max(
+    0,
+    Math.min(selected - Math.floor(VISIBLE_ROWS / 2), shown.length - VISIBLE_ROWS),
+  );
   return (
     <Box flexDirection="column">
-      <Text bold>Pick a model <Text dimColor>(type to filter, ↑/↓ move, Enter choose{onCancel ? ', Esc back' : ''})</Text></Text>
-      <Text>Filter: {query}<Text inverse> </Text></Text>
-      {models.length === 0 && <Text color="yellow">No models found. Download one with `textgen models pull ORG/NAME`, or pass --model DIR.</Text>}
+      <Text bold>
+        Pick a model{' '}
+        <Text dimColor>(type to filter, ↑/↓ move, Enter choose{onCancel ? ', Esc back' : ''})</Text>
+      </Text>
+      <Text>
+        Filter: {query}
+        <Text inverse> </Text>
+      </Text>
+      {models.length === 0 && (
+        <Text color="yellow">
+          No models found. Download one with `textgen models pull ORG/NAME`, or pass --model DIR.
+        </Text>
+      )}
       {models.length > 0 && shown.length === 0 && <Text dimColor>No model matches "{query}".</Text>}
       {rows.slice(first, first + VISIBLE_ROWS).map((cols, i) => {
         const active = first + i === selected;
@@ -71,7 +94,9 @@ export function ModelPicker({ models, initialId, onSelect, onCancel }: ModelPick
           </Text>
         );
       })}
-      {shown.length > VISIBLE_ROWS && <Text dimColor>{shown.length} models; type to narrow the list.</Text>}
+      {shown.length > VISIBLE_ROWS && (
+        <Text dimColor>{shown.length} models; type to narrow the list.</Text>
+      )}
     </Box>
   );
 }

@@ -4,7 +4,14 @@
  */
 import React, { useRef, useState } from 'react';
 import { Box, Text, useInput, type Key } from 'ink';
-import { EMPTY_EDITOR, cursorLine, edit, enterAction, type EditAction, type EditorState } from './line-editor.js';
+import {
+  EMPTY_EDITOR,
+  cursorLine,
+  edit,
+  enterAction,
+  type EditAction,
+  type EditorState,
+} from './line-editor.js';
 import { EMPTY_HISTORY, newer, older, remember, type History } from './input-history.js';
 import { completeSlash } from './slash-commands.js';
 import { useRefState } from './use-ref-state.js';
@@ -42,14 +49,30 @@ function keyAction(input: string, key: Key): EditAction | undefined {
   if (key.end) return { type: 'end' };
   // Terminals send DEL (0x7f) for Backspace, which Ink reports as `delete`.
   if (key.backspace || key.delete) return { type: 'backspace' };
-  if (input && !key.ctrl && !key.meta && !key.escape && !key.tab && !key.upArrow && !key.downArrow && !key.pageUp && !key.pageDown) {
+  if (
+    input &&
+    !key.ctrl &&
+    !key.meta &&
+    !key.escape &&
+    !key.tab &&
+    !key.upArrow &&
+    !key.downArrow &&
+    !key.pageUp &&
+    !key.pageDown
+  ) {
     return { type: 'insert', text: input };
   }
   return undefined;
 }
 
 /** The input box with its editing keys. */
-export function PromptInput({ canSubmit, onSubmit, onEof, isActive = true, historyStore }: PromptInputProps): React.JSX.Element {
+export function PromptInput({
+  canSubmit,
+  onSubmit,
+  onEof,
+  isActive = true,
+  historyStore,
+}: PromptInputProps): React.JSX.Element {
   const [getEditor, setEditor] = useRefState<EditorState>(EMPTY_EDITOR);
   const ownHistory = useRef<History>(EMPTY_HISTORY);
   const store = historyStore ?? ownHistory;
@@ -87,7 +110,8 @@ export function PromptInput({ canSubmit, onSubmit, onEof, isActive = true, histo
       if (editor.text === '') onEof();
       return;
     }
-    if (key.return) return key.meta ? setEditor(edit(editor, { type: 'insert', text: '\n' })) : enter();
+    if (key.return)
+      return key.meta ? setEditor(edit(editor, { type: 'insert', text: '\n' })) : enter();
     if (key.tab) {
       const done = completeSlash(editor.text);
       setEditor({ text: done.line, cursor: done.line.length });

@@ -7,12 +7,20 @@ import { Box, Static, Text } from 'ink';
 import type { TranscriptItem } from './use-chat.js';
 
 /** Renders one transcript item. */
-export function TranscriptLine({ item }: { item: Pick<TranscriptItem, 'kind' | 'text'> }): React.JSX.Element {
+export function TranscriptLine({
+  item,
+}: {
+  item: Pick<TranscriptItem, 'kind' | 'text'>;
+}): React.JSX.Element {
   switch (item.kind) {
     case 'user':
       return <Text color="green">{`› ${item.text}`}</Text>;
     case 'assistant':
-      return <Box marginBottom={1}><Text>{item.text}</Text></Box>;
+      return (
+        <Box marginBottom={1}>
+          <Text>{item.text}</Text>
+        </Box>
+      );
     case 'notice':
       return <Text color="yellow">{`! ${item.text}`}</Text>;
     case 'error':

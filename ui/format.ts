@@ -33,7 +33,13 @@ export function statusText(f: StatusFields): string {
   const rate = f.stats ? `${f.stats.tokensPerSecond.toFixed(1)} tok/s` : '— tok/s';
   // "reused" shows the KV-cache prefix the core kept from the previous turn.
   const reused = f.stats?.cachedTokens ? ` (reused ${f.stats.cachedTokens})` : '';
-  const parts = [f.model, f.device, `ctx ${used}/${f.contextLength}${reused}`, `TTFT ${ttft}`, rate];
+  const parts = [
+    f.model,
+    f.device,
+    `ctx ${used}/${f.contextLength}${reused}`,
+    `TTFT ${ttft}`,
+    rate,
+  ];
   if (f.busy) parts.push('generating… (Ctrl-C stops)');
   return parts.join(' · ');
 }

@@ -30,7 +30,8 @@ export function older(history: History, current: string): { history: History; te
 /** Moves one entry forward; past the newest entry the draft comes back. */
 export function newer(history: History): { history: History; text?: string } {
   if (history.index === null) return { history };
-  if (history.index === history.entries.length - 1) return { history: { ...history, index: null }, text: history.draft };
+  if (history.index === history.entries.length - 1)
+    return { history: { ...history, index: null }, text: history.draft };
   const index = history.index + 1;
   return { history: { ...history, index }, text: history.entries[index] };
 }

@@ -38,7 +38,10 @@ export function edit(state: EditorState, action: EditAction): EditorState {
   switch (action.type) {
     case 'insert': {
       const clean = action.text.replace(/\r\n?/g, '\n');
-      return { text: text.slice(0, cursor) + clean + text.slice(cursor), cursor: cursor + clean.length };
+      return {
+        text: text.slice(0, cursor) + clean + text.slice(cursor),
+        cursor: cursor + clean.length,
+      };
     }
     case 'backspace':
       if (cursor === 0) return state;
@@ -81,5 +84,8 @@ export function enterAction(state: EditorState): { submit: string } | { next: Ed
 
 /** Whether the cursor is on the first / last line (where Up / Down recall history). */
 export function cursorLine(state: EditorState): { first: boolean; last: boolean } {
-  return { first: !state.text.slice(0, state.cursor).includes('\n'), last: !state.text.slice(state.cursor).includes('\n') };
+  return {
+    first: !state.text.slice(0, state.cursor).includes('\n'),
+    last: !state.text.slice(state.cursor).includes('\n'),
+  };
 }

@@ -15,5 +15,11 @@ export function filterModels(models: ModelEntry[], query: string): ModelEntry[] 
 
 /** The picker's columns for one model: id, size, architecture, context length, dtypes. */
 export function modelColumns(m: ModelEntry): [string, string, string, string, string] {
-  return [m.id, formatBytes(m.sizeBytes), m.architecture, `ctx ${m.contextLength}`, m.dtypes.join(',') || '—'];
+  return [
+    m.id,
+    formatBytes(m.sizeBytes),
+    m.architecture,
+    `ctx ${m.contextLength}`,
+    m.dtypes.join(',') || '—',
+  ];
 }

@@ -15,6 +15,10 @@ export interface ChatStreams {
 
 /** Renders the app (Ctrl-C is the app's to handle) and waits for it to exit. */
 export async function runChatApp(props: AppProps, streams: ChatStreams): Promise<void> {
-  const instance = render(<App {...props} />, { ...streams, exitOnCtrlC: false, patchConsole: false });
+  const instance = render(<App {...props} />, {
+    ...streams,
+    exitOnCtrlC: false,
+    patchConsole: false,
+  });
   await instance.waitUntilExit();
 }

@@ -52,7 +52,11 @@ const SYNTAX: Record<Kind, string> = {
 };
 
 function parseIds(raw: string): number[] {
-  const ids = raw.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const ids = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   if (!ids.every((n) => Number.isInteger(n) && n >= 0)) throw new Error('bad id');
   return ids;
 }
@@ -62,7 +66,8 @@ function parseKind(kind: Kind, raw: string): unknown {
     case 'int':
     case 'number': {
       const n = Number(raw);
-      if (raw.trim() === '' || !Number.isFinite(n) || (kind === 'int' && !Number.isInteger(n))) throw new Error('bad number');
+      if (raw.trim() === '' || !Number.isFinite(n) || (kind === 'int' && !Number.isInteger(n)))
+        throw new Error('bad number');
       return n;
     }
     case 'boolean':
@@ -72,7 +77,11 @@ function parseKind(kind: Kind, raw: string): unknown {
       return parseIds(raw);
     case 'id-lists': {
       const value = JSON.parse(raw) as unknown;
-      if (!Array.isArray(value) || !value.every((l) => Array.isArray(l) && l.every((n) => Number.isInteger(n)))) throw new Error('bad lists');
+      if (
+        !Array.isArray(value) ||
+        !value.every((l) => Array.isArray(l) && l.every((n) => Number.isInteger(n)))
+      )
+        throw new Error('bad lists');
       return value;
     }
     case 'bias': {
@@ -87,7 +96,8 @@ function parseKind(kind: Kind, raw: string): unknown {
     case 'strings': {
       if (raw.startsWith('[')) {
         const value = JSON.parse(raw) as unknown;
-        if (!Array.isArray(value) || !value.every((s) => typeof s === 'string')) throw new Error('bad strings');
+        if (!Array.isArray(value) || !value.every((s) => typeof s === 'string'))
+          throw new Error('bad strings');
         return value;
       }
       // One bare string; JSON string escapes (\n, \t) are understood so a newline can be typed.
@@ -106,7 +116,11 @@ export function isSettingName(name: string): name is keyof GenerationSettings {
  * parsed by the setting's kind. Throws a UsageError that says the expected syntax.
  */
 export function applySetting(overrides: SettingsLayer, name: string, raw: string): SettingsLayer {
-  if (!isSettingName(name)) throw new UsageError(`Unknown setting '${name}'.`, 'Type /set and press Tab to list the settings.');
+  if (!isSettingName(name))
+    throw new UsageError(
+      `Unknown setting '${name}'.`,
+      'Type /set and press Tab to list the settings.',
+    );
   const next: SettingsLayer = { ...overrides };
   if (raw === 'default') {
     delete next[name];
@@ -117,7 +131,10 @@ export function applySetting(overrides: SettingsLayer, name: string, raw: string
   try {
     value = parseKind(kind, raw);
   } catch {
-    throw new UsageError(`${name} takes ${SYNTAX[kind]} (got '${raw}').`, `Use /set ${name} default to go back to the model's value.`);
+    throw new UsageError(
+      `${name} takes ${SYNTAX[kind]} (got '${raw}').`,
+      `Use /set ${name} default to go back to the model's value.`,
+    );
   }
   (next as Record<string, unknown>)[name] = value;
   return next;

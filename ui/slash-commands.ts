@@ -15,11 +15,23 @@ export interface SlashSpec {
 export const SLASH_COMMANDS: SlashSpec[] = [
   { name: 'model', args: '', summary: 'pick another model (the conversation is kept)' },
   { name: 'system', args: 'TEXT', summary: 'set the system prompt (empty TEXT removes it)' },
-  { name: 'set', args: 'PARAM VALUE', summary: 'change a decoding setting for this session (VALUE default resets it)' },
-  { name: 'show', args: '', summary: 'show the model, the mode, the system prompt and every setting' },
+  {
+    name: 'set',
+    args: 'PARAM VALUE',
+    summary: 'change a decoding setting for this session (VALUE default resets it)',
+  },
+  {
+    name: 'show',
+    args: '',
+    summary: 'show the model, the mode, the system prompt and every setting',
+  },
   { name: 'clear', args: '', summary: 'start the conversation over (the system prompt stays)' },
   { name: 'regen', args: '', summary: 'discard the last reply and generate it again' },
-  { name: 'save', args: 'FILE', summary: 'save the session as JSON (a bare NAME goes to the sessions folder)' },
+  {
+    name: 'save',
+    args: 'FILE',
+    summary: 'save the session as JSON (a bare NAME goes to the sessions folder)',
+  },
   { name: 'load', args: 'FILE', summary: 'load a saved session' },
   { name: 'help', args: '', summary: 'show this help' },
   { name: 'exit', args: '', summary: 'quit (also Ctrl-D, or Ctrl-C twice)' },
@@ -40,15 +52,23 @@ export function parseSlash(line: string): SlashCommand | undefined {
   const [, name, rest] = match;
   const args = rest.trim();
   switch (name) {
-    case 'model': case 'show': case 'clear': case 'regen': case 'help': case 'exit':
+    case 'model':
+    case 'show':
+    case 'clear':
+    case 'regen':
+    case 'help':
+    case 'exit':
       return args ? { name: 'error', message: `/${name} takes no arguments.` } : { name };
     case 'system':
       return { name: 'system', text: rest.trim() };
     case 'set': {
       const m = /^(\S+)\s+([\s\S]+)$/.exec(args);
-      return m ? { name: 'set', param: m[1], value: m[2].trim() } : { name: 'error', message: 'Usage: /set PARAM VALUE (Tab lists the settings).' };
+      return m
+        ? { name: 'set', param: m[1], value: m[2].trim() }
+        : { name: 'error', message: 'Usage: /set PARAM VALUE (Tab lists the settings).' };
     }
-    case 'save': case 'load':
+    case 'save':
+    case 'load':
       return args ? { name, file: args } : { name: 'error', message: `Usage: /${name} FILE` };
     default:
       return { name: 'error', message: `Unknown command /${name}. Type /help for the list.` };
@@ -78,7 +98,11 @@ export function completeSlash(line: string): { line: string; candidates: string[
   if (!cmdMatch) return { line, candidates: [] };
   const matches = SLASH_COMMANDS.map((c) => c.name).filter((n) => n.startsWith(cmdMatch[1]));
   if (matches.length === 0) return { line, candidates: [] };
-  if (matches.length === 1) return { line: `/${matches[0]}${SLASH_COMMANDS.find((c) => c.name === matches[0])!.args ? ' ' : ''}`, candidates: [] };
+  if (matches.length === 1)
+    return {
+      line: `/${matches[0]}${SLASH_COMMANDS.find((c) => c.name === matches[0])!.args ? ' ' : ''}`,
+      candidates: [],
+    };
   return { line: `/${commonPrefix(matches)}`, candidates: matches.map((m) => `/${m}`) };
 }
 

@@ -30,7 +30,9 @@ function showText(ctx: SlashContext): string {
     `system ${ctx.chat.conversation().system ? JSON.stringify(ctx.chat.conversation().system) : '(none)'}`,
     `messages ${ctx.chat.conversation().messages.length}`,
     'settings (* = set in this session):',
-    ...SETTING_NAMES.map((name) => `  ${name in overrides ? '*' : ' '} ${name} = ${formatSetting(settings[name])}`),
+    ...SETTING_NAMES.map(
+      (name) => `  ${name in overrides ? '*' : ' '} ${name} = ${formatSetting(settings[name])}`,
+    ),
   ];
   return lines.join('\n');
 }
@@ -42,7 +44,10 @@ async function saveOrLoad(ctx: SlashContext, name: 'save' | 'load', file: string
       ctx.chat.add('info', `Saved to ${await ctx.sessions.save(file, ctx.chat.session())}.`);
     } else {
       const data = await ctx.sessions.load(file);
-      ctx.chat.add('info', `Loaded ${file}: ${data.messages.length} messages${data.model && data.model !== ctx.modelId ? ` (saved with ${data.model})` : ''}.`);
+      ctx.chat.add(
+        'info',
+        `Loaded ${file}: ${data.messages.length} messages${data.model && data.model !== ctx.modelId ? ` (saved with ${data.model})` : ''}.`,
+      );
       ctx.chat.restore(data);
     }
   } catch (error) {
@@ -53,20 +58,32 @@ async function saveOrLoad(ctx: SlashContext, name: 'save' | 'load', file: string
 /** Runs one slash command; errors become transcript lines, never exceptions. */
 export function runSlash(command: SlashCommand, ctx: SlashContext): void {
   const { chat } = ctx;
-  if (chat.isBusy() && command.name !== 'exit' && command.name !== 'help') return chat.add('notice', 'Wait for the reply to finish (Ctrl-C stops it).');
+  if (chat.isBusy() && command.name !== 'exit' && command.name !== 'help')
+    return chat.add('notice', 'Wait for the reply to finish (Ctrl-C stops it).');
   switch (command.name) {
-    case 'error': return chat.add('error', command.message);
-    case 'help': return chat.add('info', helpText());
-    case 'exit': return ctx.exit();
-    case 'model': return ctx.openPicker();
-    case 'show': return chat.add('info', showText(ctx));
-    case 'clear': return chat.clear();
-    case 'regen': return chat.regen();
-    case 'system': return chat.setSystem(command.text);
+    case 'error':
+      return chat.add('error', command.message);
+    case 'help':
+      return chat.add('info', helpText());
+    case 'exit':
+      return ctx.exit();
+    case 'model':
+      return ctx.openPicker();
+    case 'show':
+      return chat.add('info', showText(ctx));
+    case 'clear':
+      return chat.clear();
+    case 'regen':
+      return chat.regen();
+    case 'system':
+      return chat.setSystem(command.text);
     case 'set':
       try {
         chat.setOverrides(applySetting(chat.overrides(), command.param, command.value));
-        return chat.add('info', `${command.param} = ${formatSetting(chat.settings()[command.param as keyof ReturnType<ChatState['settings']>])}`);
+        return chat.add(
+          'info',
+          `${command.param} = ${formatSetting(chat.settings()[command.param as keyof ReturnType<ChatState['settings']>])}`,
+        );
       } catch (error) {
         return chat.add('error', describeError(error));
       }

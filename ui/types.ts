@@ -20,7 +20,13 @@ export interface ModelEntry {
 
 /** A loaded model as the app uses it: the core's TextGenerator satisfies this. */
 export interface AppEngine extends ChatEngine {
-  readonly info: ChatEngine['info'] & { device: string; dtype: string; architecture: string; generationDefaults: SettingsLayer; notice?: string };
+  readonly info: ChatEngine['info'] & {
+    device: string;
+    dtype: string;
+    architecture: string;
+    generationDefaults: SettingsLayer;
+    notice?: string;
+  };
   dispose(): Promise<void>;
 }
 

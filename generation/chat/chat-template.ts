@@ -41,7 +41,10 @@ function compile(template: string): Template {
     try {
       compiled = new Template(template);
     } catch (error) {
-      throw new ModelError(`The model's chat template does not parse: ${(error as Error).message}`, 'Fix chat_template in tokenizer_config.json, or remove it to chat in completion mode.');
+      throw new ModelError(
+        `The model's chat template does not parse: ${(error as Error).message}`,
+        'Fix chat_template in tokenizer_config.json, or remove it to chat in completion mode.',
+      );
     }
     parsed.set(template, compiled);
   }
@@ -50,7 +53,20 @@ function compile(template: string): Template {
 
 /** A minimal strftime for the directives chat templates use (Llama 3.1's "%d %b %Y"). */
 function strftime(date: Date, format: string): string {
-  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const months = [
+    'Jan',
+    'Feb',
+    'Mar',
+    'Apr',
+    'May',
+    'Jun',
+    'Jul',
+    'Aug',
+    'Sep',
+    'Oct',
+    'Nov',
+    'Dec',
+  ];
   const pad = (n: number) => String(n).padStart(2, '0');
   const table: Record<string, string> = {
     d: pad(date.getDate()),
@@ -87,7 +103,12 @@ export function renderChatTemplate(template: string, input: ChatTemplateInput): 
   // strftime_now, and refuses redeclaration; a fresh Environment lets both be ours.
   const env = new Environment();
   const variables: Record<string, unknown> = {
-    true: true, false: false, none: null, True: true, False: false, None: null,
+    true: true,
+    false: false,
+    none: null,
+    True: true,
+    False: false,
+    None: null,
     range,
     messages: input.messages.map((m) => ({ role: m.role, content: m.content })),
     add_generation_prompt: input.addGenerationPrompt,
@@ -104,7 +125,14 @@ export function renderChatTemplate(template: string, input: ChatTemplateInput): 
   try {
     return (new Interpreter(env).run(compiled.parsed) as { value: string }).value;
   } catch (error) {
-    if (error instanceof TemplateRaised) throw new InputError(`Chat template: ${error.message}`, 'The conversation does not have the shape this model\'s template accepts.');
-    throw new ModelError(`The model's chat template failed: ${(error as Error).message}`, 'Fix chat_template in tokenizer_config.json, or remove it to chat in completion mode.');
+    if (error instanceof TemplateRaised)
+      throw new InputError(
+        `Chat template: ${error.message}`,
+        "The conversation does not have the shape this model's template accepts.",
+      );
+    throw new ModelError(
+      `The model's chat template failed: ${(error as Error).message}`,
+      'Fix chat_template in tokenizer_config.json, or remove it to chat in completion mode.',
+    );
   }
 }

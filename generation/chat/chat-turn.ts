@@ -37,23 +37,43 @@ export interface PreparedTurn {
  * Fits `conversation` (whose last message is the user's) and returns the request for the reply.
  * In single-turn mode only the last message is sent, so earlier turns are never dropped.
  */
-export async function prepareTurn(engine: Pick<ChatEngine, 'info' | 'tokenize'>, conversation: Conversation, settings: GenerationSettings, signal?: AbortSignal): Promise<PreparedTurn> {
+export async function prepareTurn(
+  engine: Pick<ChatEngine, 'info' | 'tokenize'>,
+  conversation: Conversation,
+  settings: GenerationSettings,
+  signal?: AbortSignal,
+): Promise<PreparedTurn> {
   // The reply keeps at least a quarter of the window (or max_new_tokens when smaller): reserving the
   // full max_new_tokens would refuse every message on small models (the default model's context is 256).
-  const budget = { contextLength: engine.info.contextLength, reserve: Math.min(settings.max_new_tokens, Math.floor(engine.info.contextLength / 4)) };
+  const budget = {
+    contextLength: engine.info.contextLength,
+    reserve: Math.min(settings.max_new_tokens, Math.floor(engine.info.contextLength / 4)),
+  };
   const measure = async (c: Conversation) => {
     const plan = buildPrompt(engine.info, c);
     return (await engine.tokenize(plan.prompt, { addSpecialTokens: plan.addSpecialTokens })).length;
   };
   const single = chatModeOf(engine.info) === 'single-turn';
-  const lastUser = conversation.messages.slice(conversation.messages.findLastIndex((m) => m.role === 'user'));
-  const fitted = await fitConversation(single ? { ...conversation, messages: lastUser } : conversation, budget, measure);
+  const lastUser = conversation.messages.slice(
+    conversation.messages.findLastIndex((m) => m.role === 'user'),
+  );
+  const fitted = await fitConversation(
+    single ? { ...conversation, messages: lastUser } : conversation,
+    budget,
+    measure,
+  );
   const result = single ? { ...fitted, conversation } : fitted;
   const plan = buildPrompt(engine.info, result.conversation);
   return {
     conversation: result.conversation,
     droppedTurns: result.droppedTurns,
     promptTokens: result.promptTokens,
-    request: { prompt: plan.prompt, settings, signal, addSpecialTokens: plan.addSpecialTokens, keepCache: plan.keepCache },
+    request: {
+      prompt: plan.prompt,
+      settings,
+      signal,
+      addSpecialTokens: plan.addSpecialTokens,
+      keepCache: plan.keepCache,
+    },
   };
 }

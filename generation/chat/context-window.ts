@@ -36,13 +36,18 @@ export function splitTurns(messages: ChatMessage[]): ChatMessage[][] {
  * Drops the oldest turns until `measure(conversation)` (the prompt's token count) plus the reserve fits
  * the context length. `measure` is injected so this stays independent of any tokenizer.
  */
-export async function fitConversation(conversation: Conversation, budget: ContextBudget, measure: (c: Conversation) => Promise<number>): Promise<FitResult> {
+export async function fitConversation(
+  conversation: Conversation,
+  budget: ContextBudget,
+  measure: (c: Conversation) => Promise<number>,
+): Promise<FitResult> {
   const turns = splitTurns(conversation.messages);
   const limit = budget.contextLength - budget.reserve;
   for (let dropped = 0; dropped < Math.max(turns.length, 1); dropped++) {
     const candidate: Conversation = { ...conversation, messages: turns.slice(dropped).flat() };
     const promptTokens = await measure(candidate);
-    if (promptTokens <= limit) return { conversation: candidate, droppedTurns: dropped, promptTokens };
+    if (promptTokens <= limit)
+      return { conversation: candidate, droppedTurns: dropped, promptTokens };
     if (dropped === turns.length - 1) {
       throw new InputError(
         `The message needs ${promptTokens} prompt tokens; with ${budget.reserve} kept for the reply that exceeds the context length of ${budget.contextLength}.`,

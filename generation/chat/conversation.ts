@@ -4,7 +4,11 @@
  * reuse the KV cache of the common prefix), `completion` (no template: the transcript is plain text
  * and each reply continues it) and `single-turn` (text-to-text models: each input stands alone).
  */
-import { renderChatTemplate, type ChatMessage, type TemplateSpecialTokens } from './chat-template.js';
+import {
+  renderChatTemplate,
+  type ChatMessage,
+  type TemplateSpecialTokens,
+} from './chat-template.js';
 
 /** How a conversation becomes a prompt; see the file comment. */
 export type ChatMode = 'chat' | 'completion' | 'single-turn';
@@ -45,7 +49,11 @@ export function chatModeOf(model: Pick<ChatModelFacts, 'task' | 'chatTemplate'>)
 export function completionTranscript(conversation: Conversation): string {
   let text = conversation.system ? `${conversation.system}\n` : '';
   for (const message of conversation.messages) {
-    const needsSpace = message.role === 'user' && text.length > 0 && !/\s$/.test(text) && !/^\s/.test(message.content);
+    const needsSpace =
+      message.role === 'user' &&
+      text.length > 0 &&
+      !/\s$/.test(text) &&
+      !/^\s/.test(message.content);
     text += (needsSpace ? ' ' : '') + message.content;
   }
   return text;
@@ -61,7 +69,13 @@ export function buildPrompt(model: ChatModelFacts, conversation: Conversation): 
   if (mode === 'completion') {
     return { prompt: completionTranscript(conversation), addSpecialTokens: true, keepCache: true };
   }
-  const messages: ChatMessage[] = conversation.system ? [{ role: 'system', content: conversation.system }, ...conversation.messages] : conversation.messages;
-  const prompt = renderChatTemplate(model.chatTemplate!, { messages, addGenerationPrompt: true, specialTokens: model.specialTokens });
+  const messages: ChatMessage[] = conversation.system
+    ? [{ role: 'system', content: conversation.system }, ...conversation.messages]
+    : conversation.messages;
+  const prompt = renderChatTemplate(model.chatTemplate!, {
+    messages,
+    addGenerationPrompt: true,
+    specialTokens: model.specialTokens,
+  });
   return { prompt, addSpecialTokens: false, keepCache: true };
 }

@@ -10,19 +10,31 @@ import type { GenerationSettings } from '../settings.js';
 import { buildLogitsProcessors } from '../processors/build.js';
 import { logSoftmax } from '../processors/sampler.js';
 import { BeamSearch } from './beam-scorer.js';
-import { copyRows, expandRows, newTokenBudget, type LoopModel, type LoopRequest } from './sample-loop.js';
+import {
+  copyRows,
+  expandRows,
+  newTokenBudget,
+  type LoopModel,
+  type LoopRequest,
+} from './sample-loop.js';
 import { SequenceStream } from './sequence-stream.js';
 import { StatsClock } from './stats.js';
 
 /** Runs beam search and yields stats and done (beams are not streamed: the best is known at the end). */
-export async function* beamLoop(model: LoopModel, request: LoopRequest): AsyncGenerator<GenerationEvent> {
+export async function* beamLoop(
+  model: LoopModel,
+  request: LoopRequest,
+): AsyncGenerator<GenerationEvent> {
   const { settings, prompts } = request;
   const beams = settings.num_beams;
   const clock = new StatsClock(model.contextLength);
   const maxNew = newTokenBudget(model, prompts, settings.max_new_tokens);
   const origin = expandRows(prompts.length, beams);
   const startIds = prompts.map((p) => model.step.startIds(p));
-  const processors = buildLogitsProcessors({ ...settings, do_sample: false } as GenerationSettings, { eosTokenIds: model.eosTokenIds, vocabSize: model.step.vocabSize });
+  const processors = buildLogitsProcessors(
+    { ...settings, do_sample: false } as GenerationSettings,
+    { eosTokenIds: model.eosTokenIds, vocabSize: model.step.vocabSize },
+  );
   const search = new BeamSearch({
     batchSize: prompts.length,
     numBeams: beams,
@@ -47,7 +59,12 @@ export async function* beamLoop(model: LoopModel, request: LoopRequest): AsyncGe
       logSoftmax(row, row);
       if (processors.length === 0) continue;
       const ids = [...startIds[origin[r]], ...search.generated(r)];
-      for (const p of processors) p.apply(row, { ids, promptLength: startIds[origin[r]].length, maxLength: startIds[origin[r]].length + maxNew });
+      for (const p of processors)
+        p.apply(row, {
+          ids,
+          promptLength: startIds[origin[r]].length,
+          maxLength: startIds[origin[r]].length + maxNew,
+        });
     }
     const next = search.step(logits, vocab);
     clock.token();
@@ -62,7 +79,12 @@ export async function* beamLoop(model: LoopModel, request: LoopRequest): AsyncGe
   const eos = new Set(model.eosTokenIds);
   const sequences = search.finalize().flatMap((results, p) =>
     results.map((result) => {
-      const stream = new SequenceStream(model.decode, model.step.textContext(prompts[p]), settings.stop, model.cleanup);
+      const stream = new SequenceStream(
+        model.decode,
+        model.step.textContext(prompts[p]),
+        settings.stop,
+        model.cleanup,
+      );
       for (const id of result.tokens) if (!stream.done) stream.push(id, eos.has(id));
       stream.finish(aborted ? 'aborted' : result.endedWithEos ? 'eos' : 'length');
       return stream.result(result.score);

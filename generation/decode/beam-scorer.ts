@@ -76,12 +76,15 @@ class Hypotheses {
   constructor(private readonly o: BeamSearchOptions) {}
 
   add(tokens: number[], sumLogprobs: number, generatedLength: number, eos: boolean): void {
-    const score = generatedLength > 0 ? sumLogprobs / generatedLength ** this.o.lengthPenalty : sumLogprobs;
+    const score =
+      generatedLength > 0 ? sumLogprobs / generatedLength ** this.o.lengthPenalty : sumLogprobs;
     if (this.beams.length >= this.o.numBeams && !(score > this.worst)) return;
     this.beams.push({ score, tokens, eos });
     if (this.beams.length > this.o.numBeams) {
       // Python sorts (score, index) pairs: the lowest score goes, the earliest one on ties.
-      const order = this.beams.map((b, i) => [b.score, i] as const).sort((a, b) => byScore(a[0], b[0]) || a[1] - b[1]);
+      const order = this.beams
+        .map((b, i) => [b.score, i] as const)
+        .sort((a, b) => byScore(a[0], b[0]) || a[1] - b[1]);
       this.beams.splice(order[0][1], 1);
       this.worst = order[1][0];
     } else {
@@ -103,7 +106,14 @@ interface Candidate {
 }
 
 /** The k best (score + beam score) candidates over rows [first, first + numBeams), best first. */
-function topCandidates(scores: Float32Array, vocab: number, beamScores: Float32Array, first: number, numBeams: number, k: number): Candidate[] {
+function topCandidates(
+  scores: Float32Array,
+  vocab: number,
+  beamScores: Float32Array,
+  first: number,
+  numBeams: number,
+  k: number,
+): Candidate[] {
   const top: Candidate[] = [];
   for (let row = first; row < first + numBeams; row++) {
     const base = beamScores[row];
@@ -134,7 +144,9 @@ export class BeamSearch {
   constructor(private readonly o: BeamSearchOptions) {
     const rows = o.batchSize * o.numBeams;
     // Only beam 0 starts live, so the first step does not pick the same token numBeams times.
-    this.beamScores = Float32Array.from({ length: rows }, (_, r) => (r % o.numBeams === 0 ? 0 : -1e9));
+    this.beamScores = Float32Array.from({ length: rows }, (_, r) =>
+      r % o.numBeams === 0 ? 0 : -1e9,
+    );
     this.sequences = Array.from({ length: rows }, () => []);
     this.hyps = Array.from({ length: o.batchSize }, () => new Hypotheses(o));
     this.done = new Array<boolean>(o.batchSize).fill(false);
@@ -170,12 +182,20 @@ export class BeamSearch {
         }
         continue;
       }
-      const candidates = topCandidates(scores, vocabSize, this.beamScores, first, numBeams, this.candidatesPerPrompt);
+      const candidates = topCandidates(
+        scores,
+        vocabSize,
+        this.beamScores,
+        first,
+        numBeams,
+        this.candidatesPerPrompt,
+      );
       let filled = 0;
       for (let rank = 0; rank < candidates.length && filled < numBeams; rank++) {
         const c = candidates[rank];
         if (this.o.eosTokenIds.includes(c.token)) {
-          if (rank < numBeams) this.hyps[b].add(this.sequences[c.row].slice(), c.score, length, true);
+          if (rank < numBeams)
+            this.hyps[b].add(this.sequences[c.row].slice(), c.score, length, true);
           continue;
         }
         tokens[first + filled] = c.token;
@@ -183,7 +203,8 @@ export class BeamSearch {
         nextScores[first + filled] = c.score;
         filled++;
       }
-      if (filled < numBeams) throw new Error(`beam search found ${filled} of ${numBeams} continuations`);
+      if (filled < numBeams)
+        throw new Error(`beam search found ${filled} of ${numBeams} continuations`);
       this.done[b] = this.hyps[b].isDone(candidates[0].score, length);
     }
     this.sequences = beamIndices.map((src, r) => [...this.sequences[src], tokens[r]]);
@@ -197,19 +218,32 @@ export class BeamSearch {
       if (this.done[b]) continue;
       for (let j = 0; j < this.o.numBeams; j++) {
         const row = b * this.o.numBeams + j;
-        this.hyps[b].add(this.sequences[row].slice(), this.beamScores[row], this.sequences[row].length, false);
+        this.hyps[b].add(
+          this.sequences[row].slice(),
+          this.beamScores[row],
+          this.sequences[row].length,
+          false,
+        );
       }
     }
     const chosen = this.hyps.map((h) => {
       // Python's stable sort by score, then pop() from the end: on ties the later-added comes first.
-      const sorted = h.beams.map((x, i) => ({ x, i })).sort((a, b) => byScore(a.x.score, b.x.score) || a.i - b.i);
-      return sorted.slice(-this.o.numReturnSequences).reverse().map((e) => e.x);
+      const sorted = h.beams
+        .map((x, i) => ({ x, i }))
+        .sort((a, b) => byScore(a.x.score, b.x.score) || a.i - b.i);
+      return sorted
+        .slice(-this.o.numReturnSequences)
+        .reverse()
+        .map((e) => e.x);
     });
     const longest = Math.max(...chosen.flat().map((h) => h.tokens.length));
     const maxLen = Math.min(longest + 1, this.o.maxNewTokens);
     return chosen.map((list) =>
       list.map((h) => ({
-        tokens: h.tokens.length < maxLen && this.o.eosTokenIds.length > 0 ? [...h.tokens, this.o.eosTokenIds[0]] : h.tokens,
+        tokens:
+          h.tokens.length < maxLen && this.o.eosTokenIds.length > 0
+            ? [...h.tokens, this.o.eosTokenIds[0]]
+            : h.tokens,
         score: h.score,
         endedWithEos: h.eos,
       })),

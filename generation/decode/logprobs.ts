@@ -27,5 +27,9 @@ export function tokenLogprob(row: Float32Array, token: number, top: number): Tok
     ids.splice(at, 0, i);
     if (ids.length > top) ids.pop();
   }
-  return { token_id: token, logprob: row[token] - shift, top: ids.map((id) => ({ token_id: id, logprob: row[id] - shift })) };
+  return {
+    token_id: token,
+    logprob: row[token] - shift,
+    top: ids.map((id) => ({ token_id: id, logprob: row[id] - shift })),
+  };
 }

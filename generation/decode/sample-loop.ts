@@ -54,16 +54,30 @@ export function newTokenBudget(model: LoopModel, prompts: number[][], requested:
 }
 
 /** Runs greedy or multinomial decoding and yields token, stats and done events. */
-export async function* sampleLoop(model: LoopModel, request: LoopRequest): AsyncGenerator<GenerationEvent> {
+export async function* sampleLoop(
+  model: LoopModel,
+  request: LoopRequest,
+): AsyncGenerator<GenerationEvent> {
   const { settings, prompts } = request;
   const clock = new StatsClock(model.contextLength);
   const maxNew = newTokenBudget(model, prompts, settings.max_new_tokens);
   const n = settings.num_return_sequences;
   const origin = expandRows(prompts.length, n);
-  const streams = origin.map((p) => new SequenceStream(model.decode, model.step.textContext(prompts[p]), settings.stop, model.cleanup));
+  const streams = origin.map(
+    (p) =>
+      new SequenceStream(
+        model.decode,
+        model.step.textContext(prompts[p]),
+        settings.stop,
+        model.cleanup,
+      ),
+  );
   const ids = origin.map((p) => model.step.startIds(prompts[p]));
   const startLength = ids.map((x) => x.length);
-  const processors = buildLogitsProcessors(settings, { eosTokenIds: model.eosTokenIds, vocabSize: model.step.vocabSize });
+  const processors = buildLogitsProcessors(settings, {
+    eosTokenIds: model.eosTokenIds,
+    vocabSize: model.step.vocabSize,
+  });
   const sampler = createSampler(settings);
   const eos = new Set(model.eosTokenIds);
   const vocab = model.step.vocabSize;
@@ -83,7 +97,11 @@ export async function* sampleLoop(model: LoopModel, request: LoopRequest): Async
   const next = new Array<number>(origin.length);
   let aborted = false;
   // One context per row for the whole call: its ids array grows in place, so steps allocate nothing.
-  const contexts = origin.map((_, r) => ({ ids: ids[r], promptLength: startLength[r], maxLength: startLength[r] + maxNew }));
+  const contexts = origin.map((_, r) => ({
+    ids: ids[r],
+    promptLength: startLength[r],
+    maxLength: startLength[r] + maxNew,
+  }));
   for (let step = 0; step < maxNew; step++) {
     for (let r = 0; r < origin.length; r++) {
       if (streams[r].done) {
@@ -113,5 +131,12 @@ export async function* sampleLoop(model: LoopModel, request: LoopRequest): Async
   clock.contextUsed = model.step.used(prompts[0]) + streams[0].ids.length;
   const stats = clock.stats();
   yield { type: 'stats', stats };
-  yield { type: 'done', reason: streams[0].finishReason ?? 'length', sequences: streams.map((s, r) => (logprobs ? { ...s.result(), logprobs: logprobs[r] } : s.result())), stats };
+  yield {
+    type: 'done',
+    reason: streams[0].finishReason ?? 'length',
+    sequences: streams.map((s, r) =>
+      logprobs ? { ...s.result(), logprobs: logprobs[r] } : s.result(),
+    ),
+    stats,
+  };
 }

@@ -40,8 +40,10 @@ export interface ScoreWindow {
  * context and is skipped, as in the recipe.
  */
 export function slidingWindows(n: number, maxLength: number, stride: number): ScoreWindow[] {
-  if (!Number.isInteger(maxLength) || maxLength < 2) throw new RangeError(`maxLength must be an integer >= 2, got ${maxLength}`);
-  if (!Number.isInteger(stride) || stride < 1 || stride > maxLength) throw new RangeError(`stride must be an integer in 1..maxLength, got ${stride}`);
+  if (!Number.isInteger(maxLength) || maxLength < 2)
+    throw new RangeError(`maxLength must be an integer >= 2, got ${maxLength}`);
+  if (!Number.isInteger(stride) || stride < 1 || stride > maxLength)
+    throw new RangeError(`stride must be an integer in 1..maxLength, got ${stride}`);
   const windows: ScoreWindow[] = [];
   let prevEnd = 0;
   for (let begin = 0; begin < n; begin += stride) {
@@ -60,8 +62,14 @@ let rowScratch: Float32Array | undefined;
  * −log softmax(row)[target] in float64, for row `row` of a [rows × vocab] float32 or float16-bits
  * buffer: logsumexp(x) − x[target], with the max subtracted first for stability.
  */
-export function tokenNll(data: Float32Array | Uint16Array, row: number, vocab: number, target: number): number {
-  if (target < 0 || target >= vocab) throw new RangeError(`token id ${target} is outside the model's vocabulary (${vocab})`);
+export function tokenNll(
+  data: Float32Array | Uint16Array,
+  row: number,
+  vocab: number,
+  target: number,
+): number {
+  if (target < 0 || target >= vocab)
+    throw new RangeError(`token id ${target} is outside the model's vocabulary (${vocab})`);
   let x: Float32Array | Uint16Array = data;
   let offset = row * vocab;
   if (data instanceof Uint16Array) {
@@ -77,7 +85,12 @@ export function tokenNll(data: Float32Array | Uint16Array, row: number, vocab: n
 }
 
 /** Sums the NLL of `targets`, target i read from logits row i. */
-function sumRows(data: Float32Array | Uint16Array, vocab: number, targets: number[], perToken?: boolean): ScoreResult {
+function sumRows(
+  data: Float32Array | Uint16Array,
+  vocab: number,
+  targets: number[],
+  perToken?: boolean,
+): ScoreResult {
   let nll = 0;
   const tokens: number[] = [];
   for (let i = 0; i < targets.length; i++) {
@@ -89,7 +102,12 @@ function sumRows(data: Float32Array | Uint16Array, vocab: number, targets: numbe
 }
 
 /** Scores one causal window: logits at positions scoreFrom−1 … n−2 predict ids[scoreFrom … n−1]. */
-export async function scoreCausal(runner: DecoderRunner, ids: number[], scoreFrom: number, perToken?: boolean): Promise<ScoreResult> {
+export async function scoreCausal(
+  runner: DecoderRunner,
+  ids: number[],
+  scoreFrom: number,
+  perToken?: boolean,
+): Promise<ScoreResult> {
   const targets = ids.slice(scoreFrom);
   if (targets.length === 0) return { nll: 0, count: 0, ...(perToken ? { tokenNll: [] } : {}) };
   // The last position predicts a token past the window: ask for one extra row and drop it.
@@ -98,8 +116,17 @@ export async function scoreCausal(runner: DecoderRunner, ids: number[], scoreFro
 }
 
 /** Scores a target given an input: decoder fed [start, …target minus its last id]; row i predicts target[i]. */
-export async function scoreSeq2Seq(runner: Seq2SeqRunner, inputIds: number[], targetIds: number[], decoderStart: number, perToken?: boolean): Promise<ScoreResult> {
+export async function scoreSeq2Seq(
+  runner: Seq2SeqRunner,
+  inputIds: number[],
+  targetIds: number[],
+  decoderStart: number,
+  perToken?: boolean,
+): Promise<ScoreResult> {
   if (targetIds.length === 0) return { nll: 0, count: 0, ...(perToken ? { tokenNll: [] } : {}) };
-  const { data, vocab } = await runner.sequenceLogits(inputIds, [decoderStart, ...targetIds.slice(0, -1)]);
+  const { data, vocab } = await runner.sequenceLogits(inputIds, [
+    decoderStart,
+    ...targetIds.slice(0, -1),
+  ]);
   return sumRows(data, vocab, targetIds, perToken);
 }

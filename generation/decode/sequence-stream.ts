@@ -18,7 +18,12 @@ export class SequenceStream {
   private readonly cleanup?: CleanupStream;
 
   /** `decode` must not apply the clean-up itself (`cleanup` says whether this stream should). */
-  constructor(decode: DecodeFn, contextIds: ArrayLike<number>, stopStrings: readonly string[], cleanup = false) {
+  constructor(
+    decode: DecodeFn,
+    contextIds: ArrayLike<number>,
+    stopStrings: readonly string[],
+    cleanup = false,
+  ) {
     this.detok = new StreamingDetokenizer(decode, contextIds);
     this.stops = stopStrings.length ? new StopStringMatcher(stopStrings) : undefined;
     this.cleanup = cleanup ? new CleanupStream() : undefined;
@@ -67,6 +72,11 @@ export class SequenceStream {
 
   /** The result entry for `done`. */
   result(score?: number): SequenceResult {
-    return { text: this.text, token_ids: this.ids.slice(), finish_reason: this.finishReason ?? 'length', ...(score === undefined ? {} : { score }) };
+    return {
+      text: this.text,
+      token_ids: this.ids.slice(),
+      finish_reason: this.finishReason ?? 'length',
+      ...(score === undefined ? {} : { score }),
+    };
   }
 }

@@ -29,7 +29,12 @@ export class CausalStepModel implements StepModel {
   state?: DecoderState;
   cachedTokens = 0;
 
-  constructor(private readonly runner: DecoderRunner, private readonly contextLength: number, private readonly pad: number, private readonly reuse?: { state: DecoderState; length: number }) {}
+  constructor(
+    private readonly runner: DecoderRunner,
+    private readonly contextLength: number,
+    private readonly pad: number,
+    private readonly reuse?: { state: DecoderState; length: number },
+  ) {}
 
   get vocabSize(): number {
     return this.runner.vocabSize;
@@ -51,7 +56,10 @@ export class CausalStepModel implements StepModel {
   }
 
   step(tokens: number[]): Promise<Float32Array> {
-    return this.runner.forward(this.state!, tokens.map((t) => [t]));
+    return this.runner.forward(
+      this.state!,
+      tokens.map((t) => [t]),
+    );
   }
 
   reorder(rows: readonly number[]): void {
@@ -79,7 +87,12 @@ export class CausalStepModel implements StepModel {
 export class Seq2SeqStepModel implements StepModel {
   private state?: Seq2SeqState;
 
-  constructor(private readonly runner: Seq2SeqRunner, private readonly contextLength: number, private readonly pad: number, private readonly decoderStart: number) {}
+  constructor(
+    private readonly runner: Seq2SeqRunner,
+    private readonly contextLength: number,
+    private readonly pad: number,
+    private readonly decoderStart: number,
+  ) {}
 
   get vocabSize(): number {
     return this.runner.vocabSize;
@@ -87,7 +100,10 @@ export class Seq2SeqStepModel implements StepModel {
 
   async start(prompts: number[][]): Promise<Float32Array> {
     this.state = await this.runner.encode(prompts, this.pad, this.contextLength);
-    return this.runner.step(this.state, prompts.map(() => this.decoderStart));
+    return this.runner.step(
+      this.state,
+      prompts.map(() => this.decoderStart),
+    );
   }
 
   step(tokens: number[]): Promise<Float32Array> {

@@ -65,7 +65,8 @@ export class StopStringMatcher {
       const start = text.indexOf(stop);
       if (start < 0) continue;
       const end = start + stop.length;
-      if (!best || end < best.end || (end === best.end && start < best.start)) best = { start, end, stop };
+      if (!best || end < best.end || (end === best.end && start < best.start))
+        best = { start, end, stop };
     }
     return best && { start: best.start, stop: best.stop };
   }

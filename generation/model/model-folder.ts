@@ -27,16 +27,40 @@ export type Dtype = keyof typeof DTYPE_SUFFIXES;
  * The automatic dtype order: full precision first (exact and fastest for small models on CPU), then the
  * 8-bit variants, then 4-bit, then fp16 (slow on most CPUs). On CUDA fp16 goes first.
  */
-export const AUTO_DTYPE_ORDER_CPU: Dtype[] = ['fp32', 'q8', 'int8', 'uint8', 'q4', 'bnb4', 'fp16', 'q4f16'];
+export const AUTO_DTYPE_ORDER_CPU: Dtype[] = [
+  'fp32',
+  'q8',
+  'int8',
+  'uint8',
+  'q4',
+  'bnb4',
+  'fp16',
+  'q4f16',
+];
 /** The automatic dtype order on CUDA. */
-export const AUTO_DTYPE_ORDER_CUDA: Dtype[] = ['fp16', 'fp32', 'q4f16', 'q8', 'int8', 'uint8', 'q4', 'bnb4'];
+export const AUTO_DTYPE_ORDER_CUDA: Dtype[] = [
+  'fp16',
+  'fp32',
+  'q4f16',
+  'q8',
+  'int8',
+  'uint8',
+  'q4',
+  'bnb4',
+];
 
 /** The ONNX files of one dtype variant, by role. */
 export type OnnxLayout =
   | { kind: 'decoder'; model: string }
   | { kind: 'decoder-merged'; model: string }
   | { kind: 'decoder-split'; decoder: string; decoderWithPast: string }
-  | { kind: 'encoder-decoder'; encoder: string; decoderMerged?: string; decoder?: string; decoderWithPast?: string }
+  | {
+      kind: 'encoder-decoder';
+      encoder: string;
+      decoderMerged?: string;
+      decoder?: string;
+      decoderWithPast?: string;
+    }
   | { kind: 'genai'; model: string };
 
 /** What a folder holds, without loading any ONNX file. */
@@ -60,7 +84,11 @@ export interface ModelFolder {
 
 function readJson(path: string, required: boolean): Record<string, any> | undefined {
   if (!existsSync(path)) {
-    if (required) throw new ModelError(`Missing ${path}.`, 'A model folder needs config.json, tokenizer.json and an ONNX file.');
+    if (required)
+      throw new ModelError(
+        `Missing ${path}.`,
+        'A model folder needs config.json, tokenizer.json and an ONNX file.',
+      );
     return undefined;
   }
   try {
@@ -68,7 +96,10 @@ function readJson(path: string, required: boolean): Record<string, any> | undefi
     if (typeof value !== 'object' || value === null) throw new Error('not a JSON object');
     return value;
   } catch (error) {
-    throw new ModelError(`${path} is not valid JSON (${(error as Error).message}).`, 'Re-download or repair the file.');
+    throw new ModelError(
+      `${path} is not valid JSON (${(error as Error).message}).`,
+      'Re-download or repair the file.',
+    );
   }
 }
 
@@ -81,14 +112,19 @@ function find(dirs: string[], name: string): string | undefined {
   return undefined;
 }
 
-function layoutFor(dirs: string[], suffix: string, encoderDecoder: boolean): OnnxLayout | undefined {
+function layoutFor(
+  dirs: string[],
+  suffix: string,
+  encoderDecoder: boolean,
+): OnnxLayout | undefined {
   const f = (base: string) => find(dirs, `${base}${suffix}.onnx`);
   if (encoderDecoder) {
     const encoder = f('encoder_model');
     const decoderMerged = f('decoder_model_merged');
     const decoder = f('decoder_model');
     const decoderWithPast = f('decoder_with_past_model');
-    if (encoder && (decoderMerged || (decoder && decoderWithPast))) return { kind: 'encoder-decoder', encoder, decoderMerged, decoder, decoderWithPast };
+    if (encoder && (decoderMerged || (decoder && decoderWithPast)))
+      return { kind: 'encoder-decoder', encoder, decoderMerged, decoder, decoderWithPast };
     return undefined;
   }
   const model = f('model');
@@ -109,14 +145,20 @@ function listOnnx(dirs: string[]): string[] {
 /** Inspects a model folder; throws ModelError naming what is missing when it matches no layout. */
 export function inspectModelFolder(dir: string): ModelFolder {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new ModelError(`Model folder not found: ${dir}.`, 'Pass --model with a folder, an org/name from `textgen models list`, or pull one with `textgen models pull`.');
+    throw new ModelError(
+      `Model folder not found: ${dir}.`,
+      'Pass --model with a folder, an org/name from `textgen models list`, or pull one with `textgen models pull`.',
+    );
   }
   const genaiConfig = readJson(join(dir, 'genai_config.json'), false);
   const config = readJson(join(dir, 'config.json'), !genaiConfig) ?? {};
   const generationConfig = readJson(join(dir, 'generation_config.json'), false);
   const tokenizerConfig = readJson(join(dir, 'tokenizer_config.json'), false) ?? {};
   if (!existsSync(join(dir, 'tokenizer.json'))) {
-    throw new ModelError(`Missing ${join(dir, 'tokenizer.json')}.`, 'textgen needs the Hugging Face tokenizer.json next to the model.');
+    throw new ModelError(
+      `Missing ${join(dir, 'tokenizer.json')}.`,
+      'textgen needs the Hugging Face tokenizer.json next to the model.',
+    );
   }
   const genaiModel = genaiConfig?.model as Record<string, any> | undefined;
   const encoderDecoder = Boolean(config.is_encoder_decoder);
@@ -124,7 +166,11 @@ export function inspectModelFolder(dir: string): ModelFolder {
   const layouts: Partial<Record<Dtype, OnnxLayout>> = {};
   if (genaiModel) {
     const file = join(dir, String(genaiModel.decoder?.filename ?? 'model.onnx'));
-    if (!existsSync(file)) throw new ModelError(`genai_config.json names ${file}, which is missing.`, 'Re-download the model folder.');
+    if (!existsSync(file))
+      throw new ModelError(
+        `genai_config.json names ${file}, which is missing.`,
+        'Re-download the model folder.',
+      );
     layouts[genaiDtype(dir, genaiModel, config)] = { kind: 'genai', model: file };
   } else {
     for (const [dtype, suffix] of Object.entries(DTYPE_SUFFIXES) as Array<[Dtype, string]>) {
@@ -156,7 +202,8 @@ export function inspectModelFolder(dir: string): ModelFolder {
     vocabSize: Number(config.vocab_size ?? genaiModel?.vocab_size ?? 0),
     dtypes,
     layouts,
-    hasChatTemplate: Boolean(tokenizerConfig.chat_template) || existsSync(join(dir, 'chat_template.jinja')),
+    hasChatTemplate:
+      Boolean(tokenizerConfig.chat_template) || existsSync(join(dir, 'chat_template.jinja')),
   };
 }
 
@@ -165,30 +212,62 @@ export function inspectModelFolder(dir: string): ModelFolder {
  * (`...-int4-...`, `...-fp16`), and so may config.json's torch_dtype. The session's tensor types
  * settle it once loaded (ModelInfo.dtype).
  */
-function genaiDtype(dir: string, genaiModel: Record<string, any>, config: Record<string, any>): Dtype {
-  const hint = `${basename(dir)} ${genaiModel.decoder?.filename ?? ''} ${config.torch_dtype ?? ''}`.toLowerCase();
+function genaiDtype(
+  dir: string,
+  genaiModel: Record<string, any>,
+  config: Record<string, any>,
+): Dtype {
+  const hint =
+    `${basename(dir)} ${genaiModel.decoder?.filename ?? ''} ${config.torch_dtype ?? ''}`.toLowerCase();
   if (/int4|q4/.test(hint)) return /fp16|float16/.test(hint) ? 'q4f16' : 'q4';
   if (/fp16|float16/.test(hint)) return 'fp16';
   return 'fp32';
 }
 
 /** The context window: the first of the usual config fields that is present. */
-function contextLengthOf(config: Record<string, any>, genai?: Record<string, any>, gen?: Record<string, any>, tok?: Record<string, any>): number {
-  const candidates = [config.max_position_embeddings, config.n_positions, config.n_ctx, config.max_sequence_length, config.seq_length, genai?.context_length];
+function contextLengthOf(
+  config: Record<string, any>,
+  genai?: Record<string, any>,
+  gen?: Record<string, any>,
+  tok?: Record<string, any>,
+): number {
+  const candidates = [
+    config.max_position_embeddings,
+    config.n_positions,
+    config.n_ctx,
+    config.max_sequence_length,
+    config.seq_length,
+    genai?.context_length,
+  ];
   for (const c of candidates) if (typeof c === 'number' && c > 0) return c;
-  if (config.is_encoder_decoder && typeof tok?.model_max_length === 'number' && tok.model_max_length < 1e9) return tok.model_max_length;
+  if (
+    config.is_encoder_decoder &&
+    typeof tok?.model_max_length === 'number' &&
+    tok.model_max_length < 1e9
+  )
+    return tok.model_max_length;
   if (typeof gen?.max_length === 'number') return gen.max_length;
   return 2048;
 }
 
 /** Picks the dtype: the requested one (error listing the available ones if absent) or the automatic order. */
-export function selectDtype(folder: ModelFolder, requested: string | undefined, device: 'cpu' | 'cuda' = 'cpu'): Dtype {
+export function selectDtype(
+  folder: ModelFolder,
+  requested: string | undefined,
+  device: 'cpu' | 'cuda' = 'cpu',
+): Dtype {
   if (requested && requested !== 'auto') {
     if (!(requested in DTYPE_SUFFIXES)) {
-      throw new ModelError(`Unknown dtype '${requested}'.`, `Use one of: auto, ${Object.keys(DTYPE_SUFFIXES).join(', ')}.`);
+      throw new ModelError(
+        `Unknown dtype '${requested}'.`,
+        `Use one of: auto, ${Object.keys(DTYPE_SUFFIXES).join(', ')}.`,
+      );
     }
     if (!folder.layouts[requested as Dtype]) {
-      throw new ModelError(`${folder.dir} has no ${requested} weights (available: ${folder.dtypes.join(', ')}).`, `Pass --dtype ${folder.dtypes[0]}, or pull that variant with \`textgen models pull ID --dtype ${requested}\`.`);
+      throw new ModelError(
+        `${folder.dir} has no ${requested} weights (available: ${folder.dtypes.join(', ')}).`,
+        `Pass --dtype ${folder.dtypes[0]}, or pull that variant with \`textgen models pull ID --dtype ${requested}\`.`,
+      );
     }
     return requested as Dtype;
   }

@@ -65,14 +65,41 @@ export interface DecoderIo {
 }
 
 /** Declares the optimum inputs (the outputs are declared as they are produced). */
-export function declareInputs(g: GraphBuilder, s: DecoderShape, options: DecoderOptions = {}): DecoderIo {
-  const ids = g.input({ name: 'input_ids', type: 'int64', shape: ['batch_size', 'sequence_length'] });
-  const mask = g.input({ name: 'attention_mask', type: 'int64', shape: ['batch_size', 'total_sequence_length'] });
-  const positions = g.input({ name: 'position_ids', type: 'int64', shape: ['batch_size', 'sequence_length'] });
-  const past = options.pastInputs === false ? [] : Array.from({ length: s.layers }, (_, i) => ({
-    key: g.input({ name: `past_key_values.${i}.key`, type: 'float32', shape: ['batch_size', s.kvHeads, 'past_sequence_length', s.headDim] }),
-    value: g.input({ name: `past_key_values.${i}.value`, type: 'float32', shape: ['batch_size', s.kvHeads, 'past_sequence_length', s.headDim] }),
-  }));
+export function declareInputs(
+  g: GraphBuilder,
+  s: DecoderShape,
+  options: DecoderOptions = {},
+): DecoderIo {
+  const ids = g.input({
+    name: 'input_ids',
+    type: 'int64',
+    shape: ['batch_size', 'sequence_length'],
+  });
+  const mask = g.input({
+    name: 'attention_mask',
+    type: 'int64',
+    shape: ['batch_size', 'total_sequence_length'],
+  });
+  const positions = g.input({
+    name: 'position_ids',
+    type: 'int64',
+    shape: ['batch_size', 'sequence_length'],
+  });
+  const past =
+    options.pastInputs === false
+      ? []
+      : Array.from({ length: s.layers }, (_, i) => ({
+          key: g.input({
+            name: `past_key_values.${i}.key`,
+            type: 'float32',
+            shape: ['batch_size', s.kvHeads, 'past_sequence_length', s.headDim],
+          }),
+          value: g.input({
+            name: `past_key_values.${i}.value`,
+            type: 'float32',
+            shape: ['batch_size', s.kvHeads, 'past_sequence_length', s.headDim],
+          }),
+        }));
   return { ids, mask, positions, past };
 }
 
@@ -88,9 +115,16 @@ export function attentionBias(g: GraphBuilder, io: DecoderIo): string {
   const zero = g.ints([0], []);
   const one = g.ints([1], []);
   const axis0 = g.ints([0]);
-  const queries = g.op('Range', [g.op('Squeeze', [past, axis0]), g.op('Squeeze', [total, axis0]), one]);
+  const queries = g.op('Range', [
+    g.op('Squeeze', [past, axis0]),
+    g.op('Squeeze', [total, axis0]),
+    one,
+  ]);
   const keys = g.op('Range', [zero, g.op('Squeeze', [total, axis0]), one]);
-  const causal = g.op('LessOrEqual', [g.op('Unsqueeze', [keys, g.ints([0])]), g.op('Unsqueeze', [queries, g.ints([1])])]);
+  const causal = g.op('LessOrEqual', [
+    g.op('Unsqueeze', [keys, g.ints([0])]),
+    g.op('Unsqueeze', [queries, g.ints([1])]),
+  ]);
   const padding = g.op('Unsqueeze', [g.op('Cast', [io.mask], { to: 9 }), g.ints([1, 2])]);
   const allowed = g.op('And', [causal, padding]);
   return g.op('Where', [allowed, g.floats([0]), g.floats([-1e9])]);
@@ -104,14 +138,25 @@ export function linear(g: GraphBuilder, x: string, w: string, b?: string): strin
 
 /** [b, s, heads·dim] → [b, heads, s, dim]. */
 export function splitHeads(g: GraphBuilder, x: string, heads: number, dim: number): string {
-  return g.op('Transpose', [g.op('Reshape', [x, g.ints([0, 0, heads, dim])])], { perm: [0, 2, 1, 3] });
+  return g.op('Transpose', [g.op('Reshape', [x, g.ints([0, 0, heads, dim])])], {
+    perm: [0, 2, 1, 3],
+  });
 }
 
 /**
  * Scaled dot-product attention over the cache: appends k, v to layer `layer`'s past, if the graph has
  * one (graph outputs present.N.key/value), repeats KV heads for grouped-query attention, and returns [b, s, heads·dim].
  */
-export function attention(g: GraphBuilder, s: DecoderShape, io: DecoderIo, layer: number, q: string, k: string, v: string, bias: string): string {
+export function attention(
+  g: GraphBuilder,
+  s: DecoderShape,
+  io: DecoderIo,
+  layer: number,
+  q: string,
+  k: string,
+  v: string,
+  bias: string,
+): string {
   const past = io.past[layer];
   // Without a past the new K/V are the whole cache; g.output names them present.N.* through an Identity.
   const keys = past ? g.op('Concat', [past.key, k], { axis: 2 }, `present.${layer}.key`) : k;
@@ -120,14 +165,29 @@ export function attention(g: GraphBuilder, s: DecoderShape, io: DecoderIo, layer
   g.output({ name: `present.${layer}.key`, type: 'float32', shape: cacheShape }, keys);
   g.output({ name: `present.${layer}.value`, type: 'float32', shape: cacheShape }, values);
   const group = s.heads / s.kvHeads;
-  const repeat = (x: string) => group === 1 ? x : g.op('Reshape', [g.op('Expand', [g.op('Unsqueeze', [x, g.ints([2])]), g.ints([1, 1, group, 1, 1])]), g.ints([0, s.heads, -1, s.headDim])]);
+  const repeat = (x: string) =>
+    group === 1
+      ? x
+      : g.op('Reshape', [
+          g.op('Expand', [g.op('Unsqueeze', [x, g.ints([2])]), g.ints([1, 1, group, 1, 1])]),
+          g.ints([0, s.heads, -1, s.headDim]),
+        ]);
   const scaled = g.op('Mul', [q, g.floats([1 / Math.sqrt(s.headDim)])]);
-  const scores = g.op('Add', [g.op('MatMul', [scaled, g.op('Transpose', [repeat(keys)], { perm: [0, 1, 3, 2] })]), bias]);
+  const scores = g.op('Add', [
+    g.op('MatMul', [scaled, g.op('Transpose', [repeat(keys)], { perm: [0, 1, 3, 2] })]),
+    bias,
+  ]);
   const context = g.op('MatMul', [g.op('Softmax', [scores], { axis: -1 }), repeat(values)]);
-  return g.op('Reshape', [g.op('Transpose', [context], { perm: [0, 2, 1, 3] }), g.ints([0, 0, s.heads * s.headDim])]);
+  return g.op('Reshape', [
+    g.op('Transpose', [context], { perm: [0, 2, 1, 3] }),
+    g.ints([0, 0, s.heads * s.headDim]),
+  ]);
 }
 
 /** The language-model head x·W as the `logits` output. */
 export function logitsOutput(g: GraphBuilder, s: DecoderShape, x: string, w: string): void {
-  g.output({ name: 'logits', type: 'float32', shape: ['batch_size', 'sequence_length', s.vocab] }, g.op('MatMul', [x, w], {}, 'logits'));
+  g.output(
+    { name: 'logits', type: 'float32', shape: ['batch_size', 'sequence_length', s.vocab] },
+    g.op('MatMul', [x, w], {}, 'logits'),
+  );
 }

@@ -20,7 +20,8 @@ export interface ValueSpec {
 }
 
 /** An attribute value: int, float, string, int list, float list or tensor. */
-export type AttrValue = number | string | number[] | { floats: number[] } | { float: number } | TensorValue;
+export type AttrValue =
+  number | string | number[] | { floats: number[] } | { float: number } | TensorValue;
 
 /** A constant tensor. */
 export interface TensorValue {
@@ -49,7 +50,8 @@ function tensorProto(name: string, t: TensorValue): Message {
 
 function valueInfo(v: ValueSpec): Message {
   const shape = new Message();
-  for (const d of v.shape) shape.message(1, typeof d === 'number' ? new Message().int(1, d) : new Message().string(2, d));
+  for (const d of v.shape)
+    shape.message(1, typeof d === 'number' ? new Message().int(1, d) : new Message().string(2, d));
   const tensorType = new Message().int(1, DataType[v.type]).message(2, shape);
   return new Message().string(1, v.name).message(2, new Message().message(1, tensorType));
 }
@@ -57,7 +59,8 @@ function valueInfo(v: ValueSpec): Message {
 function attribute(name: string, value: AttrValue): Message {
   const m = new Message().string(1, name);
   if (typeof value === 'number') {
-    if (!Number.isInteger(value)) throw new Error(`attribute ${name}: use { float } for non-integers`);
+    if (!Number.isInteger(value))
+      throw new Error(`attribute ${name}: use { float } for non-integers`);
     return m.int(3, value).int(20, 2);
   }
   if (typeof value === 'string') return m.string(4, value).int(20, 3);
@@ -97,7 +100,10 @@ export class GraphBuilder {
 
   /** A small int64 constant initializer (shapes, axes). */
   ints(values: number[], dims: number[] = [values.length]): string {
-    return this.weight(`const_${this.counter++}`, { dims, data: BigInt64Array.from(values.map((v) => BigInt(v))) });
+    return this.weight(`const_${this.counter++}`, {
+      dims,
+      data: BigInt64Array.from(values.map((v) => BigInt(v))),
+    });
   }
 
   /** A float32 scalar (or small) constant initializer. */
@@ -106,14 +112,30 @@ export class GraphBuilder {
   }
 
   /** Adds a node with one output and returns the output name. */
-  op(type: string, inputs: string[], attrs: Record<string, AttrValue> = {}, output?: string): string {
+  op(
+    type: string,
+    inputs: string[],
+    attrs: Record<string, AttrValue> = {},
+    output?: string,
+  ): string {
     return this.opN(type, inputs, 1, attrs, output ? [output] : undefined)[0];
   }
 
   /** Adds a node with `count` outputs. */
-  opN(type: string, inputs: string[], count: number, attrs: Record<string, AttrValue> = {}, names?: string[]): string[] {
+  opN(
+    type: string,
+    inputs: string[],
+    count: number,
+    attrs: Record<string, AttrValue> = {},
+    names?: string[],
+  ): string[] {
     const id = this.counter++;
-    const outputs = names ?? Array.from({ length: count }, (_, i) => `${type.toLowerCase()}_${id}${count > 1 ? `_${i}` : ''}`);
+    const outputs =
+      names ??
+      Array.from(
+        { length: count },
+        (_, i) => `${type.toLowerCase()}_${id}${count > 1 ? `_${i}` : ''}`,
+      );
     const m = new Message();
     for (const i of inputs) m.string(1, i);
     for (const o of outputs) m.string(2, o);
@@ -132,7 +154,11 @@ export class GraphBuilder {
     for (const t of this.initializers) graph.message(5, t);
     for (const i of this.inputs) graph.message(11, valueInfo(i));
     for (const o of this.outputs) graph.message(12, valueInfo(o));
-    return new Message().int(1, 8).string(2, producer).message(7, graph).message(8, new Message().string(1, '').int(2, opset));
+    return new Message()
+      .int(1, 8)
+      .string(2, producer)
+      .message(7, graph)
+      .message(8, new Message().string(1, '').int(2, opset));
   }
 }
 

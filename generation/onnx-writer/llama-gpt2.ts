@@ -7,7 +7,17 @@
  * Weights come from a {@link WeightSource} by Hugging Face name (linear weights as [in, out]).
  */
 import { GraphBuilder } from './graph.js';
-import { attention, attentionBias, declareInputs, linear, logitsOutput, splitHeads, type DecoderOptions, type DecoderShape, type WeightSource } from './decoder-common.js';
+import {
+  attention,
+  attentionBias,
+  declareInputs,
+  linear,
+  logitsOutput,
+  splitHeads,
+  type DecoderOptions,
+  type DecoderShape,
+  type WeightSource,
+} from './decoder-common.js';
 
 /** Llama-family shape: adds the MLP width, norm epsilon, RoPE base and tied embeddings. */
 export interface LlamaShape extends DecoderShape {
@@ -56,34 +66,92 @@ function rotary(g: GraphBuilder, x: string, cos: string, sin: string, headDim: n
 }
 
 /** Builds a Llama decoder graph (with past_key_values inputs unless `options.pastInputs` is false). */
-export function buildLlama(s: LlamaShape, weights: WeightSource, options: DecoderOptions = {}): GraphBuilder {
+export function buildLlama(
+  s: LlamaShape,
+  weights: WeightSource,
+  options: DecoderOptions = {},
+): GraphBuilder {
   const g = new GraphBuilder('llama');
   const io = declareInputs(g, s, options);
-  const w = (name: string, dims: number[], init: 'normal' | 'ones' = 'normal') => g.weight(name, { dims, data: weights(name, dims, init) });
+  const w = (name: string, dims: number[], init: 'normal' | 'ones' = 'normal') =>
+    g.weight(name, { dims, data: weights(name, dims, init) });
   const embed = w('model.embed_tokens.weight', [s.vocab, s.hidden]);
   let x = g.op('Gather', [embed, io.ids], { axis: 0 });
   const bias = attentionBias(g, io);
   const tables = ropeTables(s);
   const axis1 = g.ints([1]);
-  const cos = g.op('Unsqueeze', [g.op('Gather', [g.weight('rope.cos', { dims: [s.maxPositions, s.headDim], data: tables.cos }), io.positions]), axis1]);
-  const sin = g.op('Unsqueeze', [g.op('Gather', [g.weight('rope.sin', { dims: [s.maxPositions, s.headDim], data: tables.sin }), io.positions]), axis1]);
+  const cos = g.op('Unsqueeze', [
+    g.op('Gather', [
+      g.weight('rope.cos', { dims: [s.maxPositions, s.headDim], data: tables.cos }),
+      io.positions,
+    ]),
+    axis1,
+  ]);
+  const sin = g.op('Unsqueeze', [
+    g.op('Gather', [
+      g.weight('rope.sin', { dims: [s.maxPositions, s.headDim], data: tables.sin }),
+      io.positions,
+    ]),
+    axis1,
+  ]);
   for (let l = 0; l < s.layers; l++) {
     const p = `model.layers.${l}`;
     const h = rmsNorm(g, x, w(`${p}.input_layernorm.weight`, [s.hidden], 'ones'), s.rmsNormEps);
-    const q = rotary(g, splitHeads(g, linear(g, h, w(`${p}.self_attn.q_proj.weight`, [s.hidden, s.heads * s.headDim])), s.heads, s.headDim), cos, sin, s.headDim);
-    const k = rotary(g, splitHeads(g, linear(g, h, w(`${p}.self_attn.k_proj.weight`, [s.hidden, s.kvHeads * s.headDim])), s.kvHeads, s.headDim), cos, sin, s.headDim);
-    const v = splitHeads(g, linear(g, h, w(`${p}.self_attn.v_proj.weight`, [s.hidden, s.kvHeads * s.headDim])), s.kvHeads, s.headDim);
-    const attn = linear(g, attention(g, s, io, l, q, k, v, bias), w(`${p}.self_attn.o_proj.weight`, [s.heads * s.headDim, s.hidden]));
+    const q = rotary(
+      g,
+      splitHeads(
+        g,
+        linear(g, h, w(`${p}.self_attn.q_proj.weight`, [s.hidden, s.heads * s.headDim])),
+        s.heads,
+        s.headDim,
+      ),
+      cos,
+      sin,
+      s.headDim,
+    );
+    const k = rotary(
+      g,
+      splitHeads(
+        g,
+        linear(g, h, w(`${p}.self_attn.k_proj.weight`, [s.hidden, s.kvHeads * s.headDim])),
+        s.kvHeads,
+        s.headDim,
+      ),
+      cos,
+      sin,
+      s.headDim,
+    );
+    const v = splitHeads(
+      g,
+      linear(g, h, w(`${p}.self_attn.v_proj.weight`, [s.hidden, s.kvHeads * s.headDim])),
+      s.kvHeads,
+      s.headDim,
+    );
+    const attn = linear(
+      g,
+      attention(g, s, io, l, q, k, v, bias),
+      w(`${p}.self_attn.o_proj.weight`, [s.heads * s.headDim, s.hidden]),
+    );
     x = g.op('Add', [x, attn]);
-    const h2 = rmsNorm(g, x, w(`${p}.post_attention_layernorm.weight`, [s.hidden], 'ones'), s.rmsNormEps);
+    const h2 = rmsNorm(
+      g,
+      x,
+      w(`${p}.post_attention_layernorm.weight`, [s.hidden], 'ones'),
+      s.rmsNormEps,
+    );
     const gate = linear(g, h2, w(`${p}.mlp.gate_proj.weight`, [s.hidden, s.intermediate]));
     const up = linear(g, h2, w(`${p}.mlp.up_proj.weight`, [s.hidden, s.intermediate]));
     const act = g.op('Mul', [g.op('Mul', [gate, g.op('Sigmoid', [gate])]), up]);
-    x = g.op('Add', [x, linear(g, act, w(`${p}.mlp.down_proj.weight`, [s.intermediate, s.hidden]))]);
+    x = g.op('Add', [
+      x,
+      linear(g, act, w(`${p}.mlp.down_proj.weight`, [s.intermediate, s.hidden])),
+    ]);
   }
   const final = rmsNorm(g, x, w('model.norm.weight', [s.hidden], 'ones'), s.rmsNormEps);
   // A tied head reads the embedding through a Transpose (ORT folds it once at load).
-  const head = s.tieEmbeddings ? g.op('Transpose', [embed], { perm: [1, 0] }) : w('lm_head.weight', [s.hidden, s.vocab]);
+  const head = s.tieEmbeddings
+    ? g.op('Transpose', [embed], { perm: [1, 0] })
+    : w('lm_head.weight', [s.hidden, s.vocab]);
   logitsOutput(g, s, final, head);
   return g;
 }
@@ -95,32 +163,95 @@ function layerNorm(g: GraphBuilder, x: string, w: string, b: string, eps: number
 function geluNew(g: GraphBuilder, x: string): string {
   // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), the tanh approximation GPT-2 uses.
   const cube = g.op('Mul', [g.op('Mul', [x, x]), x]);
-  const inner = g.op('Mul', [g.op('Add', [x, g.op('Mul', [cube, g.floats([0.044715])])]), g.floats([Math.sqrt(2 / Math.PI)])]);
-  return g.op('Mul', [g.op('Mul', [x, g.floats([0.5])]), g.op('Add', [g.op('Tanh', [inner]), g.floats([1])])]);
+  const inner = g.op('Mul', [
+    g.op('Add', [x, g.op('Mul', [cube, g.floats([0.044715])])]),
+    g.floats([Math.sqrt(2 / Math.PI)]),
+  ]);
+  return g.op('Mul', [
+    g.op('Mul', [x, g.floats([0.5])]),
+    g.op('Add', [g.op('Tanh', [inner]), g.floats([1])]),
+  ]);
 }
 
 /** Builds a GPT-2 decoder graph (kvHeads = heads; past inputs unless `options.pastInputs` is false). */
-export function buildGpt2(s: Gpt2Shape, weights: WeightSource, options: DecoderOptions = {}): GraphBuilder {
+export function buildGpt2(
+  s: Gpt2Shape,
+  weights: WeightSource,
+  options: DecoderOptions = {},
+): GraphBuilder {
   const g = new GraphBuilder('gpt2');
   const io = declareInputs(g, s, options);
-  const w = (name: string, dims: number[], init: 'normal' | 'ones' | 'zeros' = 'normal') => g.weight(name, { dims, data: weights(name, dims, init) });
+  const w = (name: string, dims: number[], init: 'normal' | 'ones' | 'zeros' = 'normal') =>
+    g.weight(name, { dims, data: weights(name, dims, init) });
   const wte = w('transformer.wte.weight', [s.vocab, s.hidden]);
   const wpe = w('transformer.wpe.weight', [s.maxPositions, s.hidden]);
-  let x = g.op('Add', [g.op('Gather', [wte, io.ids], { axis: 0 }), g.op('Gather', [wpe, io.positions], { axis: 0 })]);
+  let x = g.op('Add', [
+    g.op('Gather', [wte, io.ids], { axis: 0 }),
+    g.op('Gather', [wpe, io.positions], { axis: 0 }),
+  ]);
   const bias = attentionBias(g, io);
   const width = s.heads * s.headDim;
   for (let l = 0; l < s.layers; l++) {
     const p = `transformer.h.${l}`;
-    const h = layerNorm(g, x, w(`${p}.ln_1.weight`, [s.hidden], 'ones'), w(`${p}.ln_1.bias`, [s.hidden], 'zeros'), s.layerNormEps);
-    const qkv = linear(g, h, w(`${p}.attn.c_attn.weight`, [s.hidden, 3 * width]), w(`${p}.attn.c_attn.bias`, [3 * width], 'zeros'));
-    const [q, k, v] = g.opN('Split', [qkv, g.ints([width, width, width])], 3, { axis: -1 }).map((t) => splitHeads(g, t, s.heads, s.headDim));
+    const h = layerNorm(
+      g,
+      x,
+      w(`${p}.ln_1.weight`, [s.hidden], 'ones'),
+      w(`${p}.ln_1.bias`, [s.hidden], 'zeros'),
+      s.layerNormEps,
+    );
+    const qkv = linear(
+      g,
+      h,
+      w(`${p}.attn.c_attn.weight`, [s.hidden, 3 * width]),
+      w(`${p}.attn.c_attn.bias`, [3 * width], 'zeros'),
+    );
+    const [q, k, v] = g
+      .opN('Split', [qkv, g.ints([width, width, width])], 3, { axis: -1 })
+      .map((t) => splitHeads(g, t, s.heads, s.headDim));
     const attn = attention(g, s, io, l, q, k, v, bias);
-    x = g.op('Add', [x, linear(g, attn, w(`${p}.attn.c_proj.weight`, [width, s.hidden]), w(`${p}.attn.c_proj.bias`, [s.hidden], 'zeros'))]);
-    const h2 = layerNorm(g, x, w(`${p}.ln_2.weight`, [s.hidden], 'ones'), w(`${p}.ln_2.bias`, [s.hidden], 'zeros'), s.layerNormEps);
-    const fc = geluNew(g, linear(g, h2, w(`${p}.mlp.c_fc.weight`, [s.hidden, s.inner]), w(`${p}.mlp.c_fc.bias`, [s.inner], 'zeros')));
-    x = g.op('Add', [x, linear(g, fc, w(`${p}.mlp.c_proj.weight`, [s.inner, s.hidden]), w(`${p}.mlp.c_proj.bias`, [s.hidden], 'zeros'))]);
+    x = g.op('Add', [
+      x,
+      linear(
+        g,
+        attn,
+        w(`${p}.attn.c_proj.weight`, [width, s.hidden]),
+        w(`${p}.attn.c_proj.bias`, [s.hidden], 'zeros'),
+      ),
+    ]);
+    const h2 = layerNorm(
+      g,
+      x,
+      w(`${p}.ln_2.weight`, [s.hidden], 'ones'),
+      w(`${p}.ln_2.bias`, [s.hidden], 'zeros'),
+      s.layerNormEps,
+    );
+    const fc = geluNew(
+      g,
+      linear(
+        g,
+        h2,
+        w(`${p}.mlp.c_fc.weight`, [s.hidden, s.inner]),
+        w(`${p}.mlp.c_fc.bias`, [s.inner], 'zeros'),
+      ),
+    );
+    x = g.op('Add', [
+      x,
+      linear(
+        g,
+        fc,
+        w(`${p}.mlp.c_proj.weight`, [s.inner, s.hidden]),
+        w(`${p}.mlp.c_proj.bias`, [s.hidden], 'zeros'),
+      ),
+    ]);
   }
-  const final = layerNorm(g, x, w('transformer.ln_f.weight', [s.hidden], 'ones'), w('transformer.ln_f.bias', [s.hidden], 'zeros'), s.layerNormEps);
+  const final = layerNorm(
+    g,
+    x,
+    w('transformer.ln_f.weight', [s.hidden], 'ones'),
+    w('transformer.ln_f.bias', [s.hidden], 'zeros'),
+    s.layerNormEps,
+  );
   logitsOutput(g, s, final, g.op('Transpose', [wte], { perm: [1, 0] }));
   return g;
 }

@@ -10,7 +10,14 @@ import { UsageError } from '../errors.js';
 import type { GenerationSettings } from '../settings.js';
 import { noRepeatNGram } from './ngram.js';
 import { presenceFrequencyPenalty, repetitionPenalty } from './penalties.js';
-import { badWords, forcedBos, forcedEos, logitBias, minNewTokens, suppressTokens } from './token-rules.js';
+import {
+  badWords,
+  forcedBos,
+  forcedEos,
+  logitBias,
+  minNewTokens,
+  suppressTokens,
+} from './token-rules.js';
 import type { LogitsProcessor, ProcessorContext } from './types.js';
 import { minPWarper, temperatureWarper, topKWarper, topPWarper, typicalWarper } from './warpers.js';
 
@@ -24,7 +31,9 @@ export interface ProcessorModelInfo {
 function checkIds(ids: Iterable<number>, vocabSize: number, what: string): void {
   for (const id of ids) {
     if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
-      throw new UsageError(`${what} contains token id ${id}, outside the model's vocabulary (0..${vocabSize - 1}).`);
+      throw new UsageError(
+        `${what} contains token id ${id}, outside the model's vocabulary (0..${vocabSize - 1}).`,
+      );
     }
   }
 }
@@ -45,7 +54,10 @@ function biasMap(bias: Record<number, number>, vocabSize: number): Map<number, n
  * sampling keeps `eos count + 1` tokens in the filtering warpers, as transformers does, so a beam can
  * always continue past an EOS candidate. Throws UsageError for bias or bad-word ids outside the vocabulary.
  */
-export function buildLogitsProcessors(settings: GenerationSettings, model: ProcessorModelInfo): LogitsProcessor[] {
+export function buildLogitsProcessors(
+  settings: GenerationSettings,
+  model: ProcessorModelInfo,
+): LogitsProcessor[] {
   const eos = settings.eos_token_id ?? model.eosTokenIds;
   const list: LogitsProcessor[] = [];
   const bias = biasMap(settings.logit_bias, model.vocabSize);
@@ -59,13 +71,16 @@ export function buildLogitsProcessors(settings: GenerationSettings, model: Proce
     checkIds(settings.bad_words_ids.flat(), model.vocabSize, 'bad_words_ids');
     list.push(badWords(settings.bad_words_ids, eos));
   }
-  if (settings.min_new_tokens > 0 && eos.length > 0) list.push(minNewTokens(settings.min_new_tokens, eos));
-  if (settings.forced_bos_token_id !== undefined) list.push(forcedBos(settings.forced_bos_token_id));
+  if (settings.min_new_tokens > 0 && eos.length > 0)
+    list.push(minNewTokens(settings.min_new_tokens, eos));
+  if (settings.forced_bos_token_id !== undefined)
+    list.push(forcedBos(settings.forced_bos_token_id));
   if (settings.forced_eos_token_id !== undefined && settings.forced_eos_token_id.length > 0) {
     list.push(forcedEos(settings.forced_eos_token_id, settings.max_new_tokens));
   }
   if (settings.suppress_tokens.length > 0) list.push(suppressTokens(settings.suppress_tokens));
-  if (settings.do_sample) list.push(...buildWarpers(settings, settings.num_beams > 1 ? eos.length + 1 : 1));
+  if (settings.do_sample)
+    list.push(...buildWarpers(settings, settings.num_beams > 1 ? eos.length + 1 : 1));
   return list;
 }
 
@@ -81,6 +96,10 @@ function buildWarpers(s: GenerationSettings, minTokensToKeep: number): LogitsPro
 }
 
 /** Runs a chain over one row in order. */
-export function applyLogitsProcessors(processors: readonly LogitsProcessor[], logits: Float32Array, ctx: ProcessorContext): void {
+export function applyLogitsProcessors(
+  processors: readonly LogitsProcessor[],
+  logits: Float32Array,
+  ctx: ProcessorContext,
+): void {
   for (const p of processors) p.apply(logits, ctx);
 }

@@ -39,11 +39,17 @@ export function randomSeed(): number {
  * and high halves of each output. `seed` must be an integer in [0, 2^53); undefined picks one at random.
  */
 export function createRng(seed: number = randomSeed()): Rng {
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`seed must be a non-negative safe integer (got ${seed})`);
+  if (!Number.isSafeInteger(seed) || seed < 0)
+    throw new RangeError(`seed must be a non-negative safe integer (got ${seed})`);
   const sm = { s: BigInt(seed) };
   const a = splitmix64(sm);
   const b = splitmix64(sm);
-  const s = new Uint32Array([Number(a & 0xffffffffn), Number(a >> 32n), Number(b & 0xffffffffn), Number(b >> 32n)]);
+  const s = new Uint32Array([
+    Number(a & 0xffffffffn),
+    Number(a >> 32n),
+    Number(b & 0xffffffffn),
+    Number(b >> 32n),
+  ]);
   const rotl = (x: number, k: number) => (x << k) | (x >>> (32 - k));
   const nextUint32 = (): number => {
     const result = Math.imul(rotl(Math.imul(s[1], 5), 7), 9) >>> 0;
@@ -84,7 +90,10 @@ function rowMax(values: ArrayLike<number>): number {
 }
 
 /** Softmax in float64: exp(x − max) / Σ exp(x − max); −Infinity logits get probability 0. */
-export function softmax(logits: ArrayLike<number>, out: Float64Array = new Float64Array(logits.length)): Float64Array {
+export function softmax(
+  logits: ArrayLike<number>,
+  out: Float64Array = new Float64Array(logits.length),
+): Float64Array {
   const max = rowMax(logits);
   let sum = 0;
   for (let i = 0; i < logits.length; i++) {
@@ -100,7 +109,10 @@ export function softmax(logits: ArrayLike<number>, out: Float64Array = new Float
  * log_softmax as torch computes it, x − max − log Σ exp(x − max), accumulated in float64 and stored
  * in float32. `out` may be `logits` itself (in place), which is what beam search does each step.
  */
-export function logSoftmax(logits: Float32Array, out: Float32Array = new Float32Array(logits.length)): Float32Array {
+export function logSoftmax(
+  logits: Float32Array,
+  out: Float32Array = new Float32Array(logits.length),
+): Float32Array {
   const max = rowMax(logits);
   let sum = 0;
   for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i] - max);
@@ -133,7 +145,9 @@ export function createMultinomialSampler(rng: Rng): Sampler {
       if (weights.length !== logits.length) weights = new Float64Array(logits.length);
       const max = rowMax(logits);
       if (max === Number.NEGATIVE_INFINITY || Number.isNaN(max)) {
-        throw new TextgenError('Every token was filtered out before sampling.', { hint: 'Loosen bad_words_ids, suppress_tokens or logit_bias.' });
+        throw new TextgenError('Every token was filtered out before sampling.', {
+          hint: 'Loosen bad_words_ids, suppress_tokens or logit_bias.',
+        });
       }
       let total = 0;
       let last = 0;
@@ -157,5 +171,7 @@ export function createMultinomialSampler(rng: Rng): Sampler {
 
 /** The sampler the settings call for: multinomial when sampling, greedy otherwise. */
 export function createSampler(settings: { do_sample: boolean; seed?: number }, rng?: Rng): Sampler {
-  return settings.do_sample ? createMultinomialSampler(rng ?? createRng(settings.seed)) : createGreedySampler();
+  return settings.do_sample
+    ? createMultinomialSampler(rng ?? createRng(settings.seed))
+    : createGreedySampler();
 }

@@ -22,7 +22,10 @@ export function logitBias(bias: ReadonlyMap<number, number>): LogitsProcessor {
  * transformers, a sequence longer than the whole context (`seq.length > ids.length`) is skipped, and
  * one-id sequences equal to an EOS id are dropped at construction.
  */
-export function badWords(sequences: readonly (readonly number[])[], eosTokenIds: readonly number[]): LogitsProcessor {
+export function badWords(
+  sequences: readonly (readonly number[])[],
+  eosTokenIds: readonly number[],
+): LogitsProcessor {
   const kept = sequences.filter((seq) => !(seq.length === 1 && eosTokenIds.includes(seq[0])));
   const single = kept.filter((seq) => seq.length === 1).map((seq) => seq[0]);
   const multi = kept.filter((seq) => seq.length > 1);

@@ -30,6 +30,7 @@ export const FILTERED = Number.NEGATIVE_INFINITY;
 /** Counts how many times each id occurs in `ids[from:]`. */
 export function countIds(ids: ArrayLike<number>, from: number): Map<number, number> {
   const counts = new Map<number, number>();
-  for (let i = Math.max(0, from); i < ids.length; i++) counts.set(ids[i], (counts.get(ids[i]) ?? 0) + 1);
+  for (let i = Math.max(0, from); i < ids.length; i++)
+    counts.set(ids[i], (counts.get(ids[i]) ?? 0) + 1);
   return counts;
 }

@@ -150,7 +150,9 @@ export function minPWarper(minP: number, minTokensToKeep = 1): LogitsProcessor {
       for (let i = 0; i < probs.length; i++) if (probs[i] > top) top = probs[i];
       const threshold = minP * top;
       const protectedIds = new Set<number>();
-      if (minTokensToKeep > 1) for (const id of sortedIndices(logits, true).subarray(0, minTokensToKeep)) protectedIds.add(id);
+      if (minTokensToKeep > 1)
+        for (const id of sortedIndices(logits, true).subarray(0, minTokensToKeep))
+          protectedIds.add(id);
       for (let i = 0; i < logits.length; i++) {
         if (probs[i] < threshold && !protectedIds.has(i)) logits[i] = FILTERED;
       }

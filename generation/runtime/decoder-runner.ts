@@ -24,7 +24,12 @@ export class DecoderState {
   /** Every id fed so far, per row (the cache's contents; the whole input when there is no cache). */
   history: number[][];
 
-  constructor(batch: number, specs: KvEntrySpec[] | undefined, capacity: number, maxCapacity: number) {
+  constructor(
+    batch: number,
+    specs: KvEntrySpec[] | undefined,
+    capacity: number,
+    maxCapacity: number,
+  ) {
     this.cache = specs ? new KvCache(specs, batch, capacity, maxCapacity) : undefined;
     this.masks = Array.from({ length: batch }, () => []);
     this.nextPositions = new Array(batch).fill(0);
@@ -71,31 +76,59 @@ export class DecoderRunner {
   readonly io: SessionIo;
   readonly specs?: KvEntrySpec[];
   readonly vocabSize: number;
-  private readonly names: { ids: string; mask?: string; positions?: string; keep?: string; branch?: string; logits: string };
+  private readonly names: {
+    ids: string;
+    mask?: string;
+    positions?: string;
+    keep?: string;
+    branch?: string;
+    logits: string;
+  };
   private logitsScratch?: Float32Array;
   /** Set once the model has refused a multi-token run on top of a cache. */
   private stepwiseExtend = false;
   private keepOne?: Tensor;
 
-  constructor(private readonly sessions: DecoderSessions, hints: KvShapeHints & { vocabSize: number }, names?: Partial<Record<'ids' | 'mask' | 'positions' | 'logits', string>>) {
+  constructor(
+    private readonly sessions: DecoderSessions,
+    hints: KvShapeHints & { vocabSize: number },
+    names?: Partial<Record<'ids' | 'mask' | 'positions' | 'logits', string>>,
+  ) {
     this.io = sessionIo(sessions.main);
     const has = (n: string) => this.io.inputs.has(n);
     const ids = names?.ids ?? 'input_ids';
-    if (!has(ids)) throw new ModelError(`The model has no ${ids} input (inputs: ${[...this.io.inputs.keys()].join(', ')}).`, 'textgen runs text-generation exports with input_ids.');
+    if (!has(ids))
+      throw new ModelError(
+        `The model has no ${ids} input (inputs: ${[...this.io.inputs.keys()].join(', ')}).`,
+        'textgen runs text-generation exports with input_ids.',
+      );
     const logits = names?.logits ?? 'logits';
-    if (!this.io.outputs.has(logits)) throw new ModelError(`The model has no ${logits} output.`, 'textgen needs a language-model head (logits output).');
+    if (!this.io.outputs.has(logits))
+      throw new ModelError(
+        `The model has no ${logits} output.`,
+        'textgen needs a language-model head (logits output).',
+      );
     this.names = {
       ids,
       mask: has(names?.mask ?? 'attention_mask') ? (names?.mask ?? 'attention_mask') : undefined,
-      positions: has(names?.positions ?? 'position_ids') ? (names?.positions ?? 'position_ids') : undefined,
-      keep: has('num_logits_to_keep') ? 'num_logits_to_keep' : has('logits_to_keep') ? 'logits_to_keep' : undefined,
+      positions: has(names?.positions ?? 'position_ids')
+        ? (names?.positions ?? 'position_ids')
+        : undefined,
+      keep: has('num_logits_to_keep')
+        ? 'num_logits_to_keep'
+        : has('logits_to_keep')
+          ? 'logits_to_keep'
+          : undefined,
       branch: has('use_cache_branch') ? 'use_cache_branch' : undefined,
       logits,
     };
     const past = [...this.io.inputs.keys()].filter(isPastInput);
     this.specs = past.length ? kvSpecs(this.io, past, hints) : undefined;
     const shape = this.io.outputs.get(logits)!.shape;
-    this.vocabSize = typeof shape[shape.length - 1] === 'number' ? (shape[shape.length - 1] as number) : hints.vocabSize;
+    this.vocabSize =
+      typeof shape[shape.length - 1] === 'number'
+        ? (shape[shape.length - 1] as number)
+        : hints.vocabSize;
   }
 
   /** Whether the model keeps a KV cache (otherwise every step recomputes the sequence). */
@@ -112,7 +145,11 @@ export class DecoderRunner {
    * Feeds `tokens` (one row per sequence, equal lengths) with their mask bits (0 = left padding) and
    * returns the last position's logits of every row, [batch × vocab].
    */
-  async forward(state: DecoderState, tokens: number[][], masks?: number[][]): Promise<Float32Array> {
+  async forward(
+    state: DecoderState,
+    tokens: number[][],
+    masks?: number[][],
+  ): Promise<Float32Array> {
     const extending = state.cache !== undefined && state.cache.length > 0 && tokens[0].length > 1;
     if (extending && this.stepwiseExtend) return this.extendStepwise(state, tokens, masks);
     if (!extending) return this.run(state, tokens, masks);
@@ -128,19 +165,33 @@ export class DecoderRunner {
     }
   }
 
-  private async extendStepwise(state: DecoderState, tokens: number[][], masks?: number[][]): Promise<Float32Array> {
+  private async extendStepwise(
+    state: DecoderState,
+    tokens: number[][],
+    masks?: number[][],
+  ): Promise<Float32Array> {
     let logits: Float32Array = new Float32Array(0);
     for (let i = 0; i < tokens[0].length; i++) {
-      logits = await this.run(state, tokens.map((row) => [row[i]]), masks?.map((row) => [row[i]]));
+      logits = await this.run(
+        state,
+        tokens.map((row) => [row[i]]),
+        masks?.map((row) => [row[i]]),
+      );
     }
     return logits;
   }
 
-  private async run(state: DecoderState, tokens: number[][], masks?: number[][]): Promise<Float32Array> {
+  private async run(
+    state: DecoderState,
+    tokens: number[][],
+    masks?: number[][],
+  ): Promise<Float32Array> {
     const batch = tokens.length;
     const added = tokens[0].length;
     const rowMasks = masks ?? tokens.map((row) => row.map(() => 1));
-    const positions = tokens.map((row, r) => rowMasks[r].map((m) => (m ? state.nextPositions[r]++ : 1)));
+    const positions = tokens.map((row, r) =>
+      rowMasks[r].map((m) => (m ? state.nextPositions[r]++ : 1)),
+    );
     rowMasks.forEach((m, r) => state.masks[r].push(...m));
     tokens.forEach((row, r) => state.history[r].push(...row));
     let feedIds = tokens;
@@ -157,7 +208,8 @@ export class DecoderRunner {
     const cache = state.cache;
     const fetches: Record<string, Tensor | null> = { [this.names.logits]: null };
     if (cache) Object.assign(fetches, cache.fetches(added));
-    const session = cache && cache.length === 0 && this.sessions.first ? this.sessions.first : this.sessions.main;
+    const session =
+      cache && cache.length === 0 && this.sessions.first ? this.sessions.first : this.sessions.main;
     if (session !== this.sessions.main) for (const spec of this.specs!) delete feeds[spec.input];
     const out = await session.run(feeds, fetches as Record<string, Tensor>);
     cache?.update(added);
@@ -170,7 +222,10 @@ export class DecoderRunner {
    * its last `keep` positions as a view of the output, [keep × vocab] float32 or float16 bits. Only the
    * logits are fetched, so no present tensors are copied out.
    */
-  async sequenceLogits(ids: number[], keep: number): Promise<{ data: Float32Array | Uint16Array; vocab: number }> {
+  async sequenceLogits(
+    ids: number[],
+    keep: number,
+  ): Promise<{ data: Float32Array | Uint16Array; vocab: number }> {
     const state = this.newState(1, 1);
     try {
       state.masks[0] = ids.map(() => 1);
@@ -195,23 +250,44 @@ export class DecoderRunner {
     if (keep === 1 && this.keepOne) return this.keepOne;
     const info = this.io.inputs.get(this.names.keep!)!;
     const value = BigInt64Array.of(BigInt(keep));
-    const made = info.type === 'int32' ? tensor('int32', Int32Array.of(keep), info.shape.length ? [1] : []) : tensor('int64', value, info.shape.length ? [1] : []);
+    const made =
+      info.type === 'int32'
+        ? tensor('int32', Int32Array.of(keep), info.shape.length ? [1] : [])
+        : tensor('int64', value, info.shape.length ? [1] : []);
     if (keep === 1) this.keepOne = made;
     return made;
   }
 
-  private buildFeeds(state: DecoderState, ids: number[][], positions: number[][]): Record<string, Tensor> {
+  private buildFeeds(
+    state: DecoderState,
+    ids: number[][],
+    positions: number[][],
+  ): Record<string, Tensor> {
     const { inputs } = this.io;
     const batch = ids.length;
     const seq = ids[0].length;
-    const feeds: Record<string, Tensor> = { [this.names.ids]: intTensor(inputs.get(this.names.ids)!.type, ids, [batch, seq]) };
+    const feeds: Record<string, Tensor> = {
+      [this.names.ids]: intTensor(inputs.get(this.names.ids)!.type, ids, [batch, seq]),
+    };
     if (this.names.mask) {
       const total = state.masks[0].length;
-      feeds[this.names.mask] = intTensor(inputs.get(this.names.mask)!.type, state.masks, [batch, total]);
+      feeds[this.names.mask] = intTensor(inputs.get(this.names.mask)!.type, state.masks, [
+        batch,
+        total,
+      ]);
     }
-    if (this.names.positions) feeds[this.names.positions] = intTensor(inputs.get(this.names.positions)!.type, positions, [batch, seq]);
+    if (this.names.positions)
+      feeds[this.names.positions] = intTensor(inputs.get(this.names.positions)!.type, positions, [
+        batch,
+        seq,
+      ]);
     if (this.names.keep) feeds[this.names.keep] = this.keepTensor(1);
-    if (this.names.branch) feeds[this.names.branch] = tensor('bool', Uint8Array.of(state.cache && state.cache.length > 0 ? 1 : 0), [1]);
+    if (this.names.branch)
+      feeds[this.names.branch] = tensor(
+        'bool',
+        Uint8Array.of(state.cache && state.cache.length > 0 ? 1 : 0),
+        [1],
+      );
     if (state.cache) Object.assign(feeds, state.cache.feeds());
     return feeds;
   }

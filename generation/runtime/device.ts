@@ -17,13 +17,22 @@ export const CUDA_LIBRARIES = [
 ] as const;
 
 /** Where CUDA toolkits install libraries without always registering them with the loader. */
-const TOOLKIT_DIRS = ['/usr/local/cuda/lib64', '/usr/local/cuda-12/lib64', '/opt/cuda/lib64', '/usr/lib/wsl/lib'];
+const TOOLKIT_DIRS = [
+  '/usr/local/cuda/lib64',
+  '/usr/local/cuda-12/lib64',
+  '/opt/cuda/lib64',
+  '/usr/lib/wsl/lib',
+];
 
 /** The provider libraries onnxruntime-node's install script puts next to the binding. */
-export const PROVIDER_FILES = ['libonnxruntime_providers_cuda.so', 'libonnxruntime_providers_shared.so'] as const;
+export const PROVIDER_FILES = [
+  'libonnxruntime_providers_cuda.so',
+  'libonnxruntime_providers_shared.so',
+] as const;
 
 /** The command that installs them (README, "CUDA"). */
-export const PROVIDER_INSTALL_COMMAND = 'ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node';
+export const PROVIDER_INSTALL_COMMAND =
+  'ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node';
 
 /** Whether an NVIDIA GPU appears to be present, and what showed it. */
 export interface GpuPresence {
@@ -68,7 +77,10 @@ export interface ReadinessInputs {
 }
 
 /** The first executable named `command` on PATH. */
-export function findOnPath(command: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function findOnPath(
+  command: string,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
   for (const dir of (env.PATH ?? '').split(delimiter)) {
     if (dir && existsSync(join(dir, command))) return join(dir, command);
   }
@@ -79,7 +91,9 @@ export function findOnPath(command: string, env: NodeJS.ProcessEnv = process.env
 export function findGpu(env: NodeJS.ProcessEnv = process.env, devDir = '/dev'): GpuPresence {
   let nodes: string[] = [];
   try {
-    nodes = readdirSync(devDir).filter((n) => /^nvidia\d+$/.test(n)).sort();
+    nodes = readdirSync(devDir)
+      .filter((n) => /^nvidia\d+$/.test(n))
+      .sort();
   } catch {
     // No readable /dev (unusual sandboxes): fall through to nvidia-smi.
   }
@@ -111,7 +125,11 @@ export function machineLoaderCache(): Map<string, string> {
   // Non-root PATHs often lack /sbin, where ldconfig lives. spawnSync rather than execa: this runs on
   // every `--device auto` load, and execa's import alone costs more than the call.
   for (const command of ['ldconfig', '/sbin/ldconfig', '/usr/sbin/ldconfig']) {
-    const result = spawnSync(command, ['-p'], { encoding: 'utf8', timeout: 3000, stdio: ['ignore', 'pipe', 'ignore'] });
+    const result = spawnSync(command, ['-p'], {
+      encoding: 'utf8',
+      timeout: 3000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     if (result.status === 0 && typeof result.stdout === 'string') {
       machineCache = parseLdconfig(result.stdout);
       break;
@@ -121,13 +139,19 @@ export function machineLoaderCache(): Map<string, string> {
 }
 
 /** Finds a library the way the loader would: LD_LIBRARY_PATH, the binding's folder, then the ldconfig cache. */
-export function locateLibrary(lib: { name: string; soname: string }, inputs: ReadinessInputs, loaderCache: Map<string, string>): LibraryLocation {
+export function locateLibrary(
+  lib: { name: string; soname: string },
+  inputs: ReadinessInputs,
+  loaderCache: Map<string, string>,
+): LibraryLocation {
   const env = inputs.env ?? process.env;
   for (const dir of (env.LD_LIBRARY_PATH ?? '').split(':')) {
-    if (dir && existsSync(join(dir, lib.soname))) return { ...lib, path: join(dir, lib.soname), source: 'LD_LIBRARY_PATH' };
+    if (dir && existsSync(join(dir, lib.soname)))
+      return { ...lib, path: join(dir, lib.soname), source: 'LD_LIBRARY_PATH' };
   }
   // The provider's RUNPATH is $ORIGIN, so libraries copied next to the binding load too.
-  if (existsSync(join(inputs.providerDir, lib.soname))) return { ...lib, path: join(inputs.providerDir, lib.soname), source: 'onnxruntime' };
+  if (existsSync(join(inputs.providerDir, lib.soname)))
+    return { ...lib, path: join(inputs.providerDir, lib.soname), source: 'onnxruntime' };
   const cached = loaderCache.get(lib.soname);
   if (cached) return { ...lib, path: cached, source: 'ldconfig' };
   const off = TOOLKIT_DIRS.map((d) => join(d, lib.soname)).find((p) => existsSync(p));
@@ -142,23 +166,54 @@ export function cudaReadiness(inputs: ReadinessInputs): CudaReadiness {
   const providerInstalled = PROVIDER_FILES.every((f) => existsSync(join(inputs.providerDir, f)));
   const base = { gpu, providerInstalled, libraries: [] as LibraryLocation[] };
   if (platform !== 'linux') {
-    return { ...base, ready: false, reason: `textgen supports the CUDA provider on Linux only (this is ${platform})`, hint: 'Use --device cpu.' };
+    return {
+      ...base,
+      ready: false,
+      reason: `textgen supports the CUDA provider on Linux only (this is ${platform})`,
+      hint: 'Use --device cpu.',
+    };
   }
   if (!gpu.found) {
-    return { ...base, ready: false, reason: 'no NVIDIA GPU found (no /dev/nvidia* device, no nvidia-smi on PATH)', hint: 'Use --device cpu, or install the NVIDIA driver on a machine with an NVIDIA GPU.' };
+    return {
+      ...base,
+      ready: false,
+      reason: 'no NVIDIA GPU found (no /dev/nvidia* device, no nvidia-smi on PATH)',
+      hint: 'Use --device cpu, or install the NVIDIA driver on a machine with an NVIDIA GPU.',
+    };
   }
-  const libraries = CUDA_LIBRARIES.map((lib) => locateLibrary(lib, inputs, inputs.loaderCache ?? machineLoaderCache()));
+  const libraries = CUDA_LIBRARIES.map((lib) =>
+    locateLibrary(lib, inputs, inputs.loaderCache ?? machineLoaderCache()),
+  );
   if (!providerInstalled) {
-    return { ...base, libraries, ready: false, reason: "onnxruntime-node's CUDA execution provider is not installed", hint: `Run \`${PROVIDER_INSTALL_COMMAND}\` (README, "CUDA"), or use --device cpu.` };
+    return {
+      ...base,
+      libraries,
+      ready: false,
+      reason: "onnxruntime-node's CUDA execution provider is not installed",
+      hint: `Run \`${PROVIDER_INSTALL_COMMAND}\` (README, "CUDA"), or use --device cpu.`,
+    };
   }
   const missing = libraries.filter((l) => !l.path);
   if (missing.length > 0) {
     const names = missing.map((l) => `${l.soname} (${l.name})`).join(', ');
-    const dirs = [...new Set(missing.flatMap((l) => (l.offLoaderPath ? [l.offLoaderPath.slice(0, l.offLoaderPath.lastIndexOf('/'))] : [])))];
-    const hint = dirs.length > 0
-      ? `Add ${dirs.join(':')} to LD_LIBRARY_PATH, or use --device cpu.`
-      : 'Install the CUDA 12 runtime and cuDNN 9 (README, "CUDA"), or use --device cpu.';
-    return { ...base, libraries, ready: false, reason: `${names} not found on the library path`, hint };
+    const dirs = [
+      ...new Set(
+        missing.flatMap((l) =>
+          l.offLoaderPath ? [l.offLoaderPath.slice(0, l.offLoaderPath.lastIndexOf('/'))] : [],
+        ),
+      ),
+    ];
+    const hint =
+      dirs.length > 0
+        ? `Add ${dirs.join(':')} to LD_LIBRARY_PATH, or use --device cpu.`
+        : 'Install the CUDA 12 runtime and cuDNN 9 (README, "CUDA"), or use --device cpu.';
+    return {
+      ...base,
+      libraries,
+      ready: false,
+      reason: `${names} not found on the library path`,
+      hint,
+    };
   }
   return { ...base, libraries, ready: true };
 }

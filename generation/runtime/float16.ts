@@ -21,7 +21,12 @@ function halfTable(): Float32Array {
 }
 
 /** Converts half bits to float32 into `out` (allocated when absent). */
-export function halfToFloat(bits: Uint16Array, out: Float32Array<ArrayBufferLike> = new Float32Array(bits.length), offset = 0, count = bits.length): Float32Array<ArrayBufferLike> {
+export function halfToFloat(
+  bits: Uint16Array,
+  out: Float32Array<ArrayBufferLike> = new Float32Array(bits.length),
+  offset = 0,
+  count = bits.length,
+): Float32Array<ArrayBufferLike> {
   const t = halfTable();
   for (let i = 0; i < count; i++) out[i] = t[bits[offset + i]];
   return out;

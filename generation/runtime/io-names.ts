@@ -22,9 +22,12 @@ export interface SessionIo {
 
 /** Collects the session's metadata. */
 export function sessionIo(session: Session): SessionIo {
-  const collect = (list: readonly any[]) => new Map<string, IoInfo>(
-    list.filter((m) => m.isTensor).map((m) => [m.name, { name: m.name, type: m.type, shape: [...m.shape] }]),
-  );
+  const collect = (list: readonly any[]) =>
+    new Map<string, IoInfo>(
+      list
+        .filter((m) => m.isTensor)
+        .map((m) => [m.name, { name: m.name, type: m.type, shape: [...m.shape] }]),
+    );
   return { inputs: collect(session.inputMetadata), outputs: collect(session.outputMetadata) };
 }
 
@@ -57,15 +60,27 @@ export function kvSpecs(io: SessionIo, pastNames: string[], hints: KvShapeHints)
   return pastNames.map((input) => {
     const info = io.inputs.get(input)!;
     const output = presentNameFor(input, io.outputs);
-    if (!output) throw new ModelError(`The model has a cache input ${input} but no matching present output.`, 'The ONNX export is incomplete; re-export with past key values.');
-    if (info.type !== 'float32' && info.type !== 'float16') throw new ModelError(`Unsupported cache type ${info.type} for ${input}.`, 'textgen supports float32 and float16 KV caches.');
+    if (!output)
+      throw new ModelError(
+        `The model has a cache input ${input} but no matching present output.`,
+        'The ONNX export is incomplete; re-export with past key values.',
+      );
+    if (info.type !== 'float32' && info.type !== 'float16')
+      throw new ModelError(
+        `Unsupported cache type ${info.type} for ${input}.`,
+        'textgen supports float32 and float16 KV caches.',
+      );
     const shape = info.shape;
     const batchAt = shape.findIndex((d) => typeof d === 'string' && /batch/i.test(d));
     const at = batchAt >= 0 ? batchAt : shape.length - 4;
     const lead = shape.slice(0, at).map((d) => (typeof d === 'number' ? d : 2));
     const heads = typeof shape[at + 1] === 'number' ? (shape[at + 1] as number) : hints.heads;
     const headDim = typeof shape[at + 3] === 'number' ? (shape[at + 3] as number) : hints.headDim;
-    if (!heads || !headDim) throw new ModelError(`Cannot tell the head count and size of ${input} (shape ${JSON.stringify(shape)}).`, 'Add num_key_value_heads and head_dim to config.json.');
+    if (!heads || !headDim)
+      throw new ModelError(
+        `Cannot tell the head count and size of ${input} (shape ${JSON.stringify(shape)}).`,
+        'Add num_key_value_heads and head_dim to config.json.',
+      );
     return { input, output, lead, heads, headDim, type: info.type };
   });
 }

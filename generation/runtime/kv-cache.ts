@@ -36,9 +36,18 @@ export class KvCache {
   private readonly entries: Entry[];
   private capacity: number;
 
-  constructor(specs: KvEntrySpec[], public batch: number, initialCapacity = 64, private readonly maxCapacity = Number.MAX_SAFE_INTEGER) {
+  constructor(
+    specs: KvEntrySpec[],
+    public batch: number,
+    initialCapacity = 64,
+    private readonly maxCapacity = Number.MAX_SAFE_INTEGER,
+  ) {
     this.capacity = Math.min(Math.max(1, initialCapacity), maxCapacity);
-    this.entries = specs.map((spec) => ({ spec, buffers: [this.alloc(spec, this.capacity), this.alloc(spec, this.capacity)], current: 0 }));
+    this.entries = specs.map((spec) => ({
+      spec,
+      buffers: [this.alloc(spec, this.capacity), this.alloc(spec, this.capacity)],
+      current: 0,
+    }));
   }
 
   private alloc(spec: KvEntrySpec, capacity: number): Buffer {
@@ -105,7 +114,8 @@ export class KvCache {
       const row = spec.heads * this.length * spec.headDim;
       const size = this.outer(spec) * this.batch * spec.heads * needed * spec.headDim;
       let dst = e.buffers[e.current === 0 ? 1 : 0];
-      if (dst.length < size) dst = spec.type === 'float16' ? new Uint16Array(size) : new Float32Array(size);
+      if (dst.length < size)
+        dst = spec.type === 'float16' ? new Uint16Array(size) : new Float32Array(size);
       for (let o = 0; o < this.outer(spec); o++) {
         for (let i = 0; i < rows.length; i++) {
           const from = (o * oldBatch + rows[i]) * row;
@@ -114,7 +124,9 @@ export class KvCache {
       }
       const other = e.current === 0 ? 1 : 0;
       e.buffers[other] = dst;
-      if (e.buffers[e.current].length < size) e.buffers[e.current] = spec.type === 'float16' ? new Uint16Array(size) : new Float32Array(size);
+      if (e.buffers[e.current].length < size)
+        e.buffers[e.current] =
+          spec.type === 'float16' ? new Uint16Array(size) : new Float32Array(size);
       e.current = other;
     }
   }
@@ -129,7 +141,8 @@ export class KvCache {
   private compact(buf: Buffer, spec: KvEntrySpec, from: number, to: number): void {
     const blocks = this.outer(spec) * this.batch * spec.heads;
     const d = spec.headDim;
-    for (let b = 0; b < blocks; b++) buf.copyWithin(b * to * d, b * from * d, b * from * d + to * d);
+    for (let b = 0; b < blocks; b++)
+      buf.copyWithin(b * to * d, b * from * d, b * from * d + to * d);
   }
 
   private grow(needed: number): void {
@@ -138,7 +151,10 @@ export class KvCache {
       const fresh = this.alloc(e.spec, capacity);
       const n = this.outer(e.spec) * this.batch * e.spec.heads * this.length * e.spec.headDim;
       fresh.set(e.buffers[e.current].subarray(0, n));
-      e.buffers = e.current === 0 ? [fresh, this.alloc(e.spec, capacity)] : [this.alloc(e.spec, capacity), fresh];
+      e.buffers =
+        e.current === 0
+          ? [fresh, this.alloc(e.spec, capacity)]
+          : [this.alloc(e.spec, capacity), fresh];
     }
     this.capacity = capacity;
   }

@@ -42,39 +42,82 @@ export function threadsFor(path: string, requested?: number): number {
 }
 
 /** Opens the sessions of any supported layout. */
-export async function openModel(folder: ModelFolder, layout: OnnxLayout, options: OpenOptions): Promise<OpenedModel> {
+export async function openModel(
+  folder: ModelFolder,
+  layout: OnnxLayout,
+  options: OpenOptions,
+): Promise<OpenedModel> {
   if (layout.kind === 'encoder-decoder') return openSeq2Seq(folder, layout, options);
   const mainPath = layout.kind === 'decoder-split' ? layout.decoderWithPast : layout.model;
   const threads = threadsFor(mainPath, options.threads);
   const opts = { device: options.device, deviceId: options.deviceId, threads };
   const main = await openSession(mainPath, opts);
-  const first = layout.kind === 'decoder-split' ? (await openSession(layout.decoder, { ...opts, device: main.device })).session : undefined;
+  const first =
+    layout.kind === 'decoder-split'
+      ? (await openSession(layout.decoder, { ...opts, device: main.device })).session
+      : undefined;
   const cfg = folder.config;
   const genai = folder.genaiConfig?.model?.decoder as Record<string, any> | undefined;
-  const heads = Number(cfg.num_key_value_heads ?? cfg.n_head ?? cfg.num_attention_heads ?? genai?.num_key_value_heads ?? 0) || undefined;
-  const attnHeads = Number(cfg.num_attention_heads ?? cfg.n_head ?? genai?.num_attention_heads ?? 0);
+  const heads =
+    Number(
+      cfg.num_key_value_heads ??
+        cfg.n_head ??
+        cfg.num_attention_heads ??
+        genai?.num_key_value_heads ??
+        0,
+    ) || undefined;
+  const attnHeads = Number(
+    cfg.num_attention_heads ?? cfg.n_head ?? genai?.num_attention_heads ?? 0,
+  );
   const hidden = Number(cfg.hidden_size ?? cfg.n_embd ?? genai?.hidden_size ?? 0);
-  const headDim = Number(cfg.head_dim ?? genai?.head_size ?? (attnHeads ? hidden / attnHeads : 0)) || undefined;
-  const names = genai?.inputs ? {
-    ids: genai.inputs.input_ids, mask: genai.inputs.attention_mask, positions: genai.inputs.position_ids, logits: genai.outputs?.logits,
-  } : undefined;
-  const runner = new DecoderRunner({ main: main.session, first }, { heads, headDim, vocabSize: folder.vocabSize }, names);
+  const headDim =
+    Number(cfg.head_dim ?? genai?.head_size ?? (attnHeads ? hidden / attnHeads : 0)) || undefined;
+  const names = genai?.inputs
+    ? {
+        ids: genai.inputs.input_ids,
+        mask: genai.inputs.attention_mask,
+        positions: genai.inputs.position_ids,
+        logits: genai.outputs?.logits,
+      }
+    : undefined;
+  const runner = new DecoderRunner(
+    { main: main.session, first },
+    { heads, headDim, vocabSize: folder.vocabSize },
+    names,
+  );
   return { runner, device: main.device, threads, notice: main.notice };
 }
 
-async function openSeq2Seq(folder: ModelFolder, layout: Extract<OnnxLayout, { kind: 'encoder-decoder' }>, options: OpenOptions): Promise<OpenedModel> {
+async function openSeq2Seq(
+  folder: ModelFolder,
+  layout: Extract<OnnxLayout, { kind: 'encoder-decoder' }>,
+  options: OpenOptions,
+): Promise<OpenedModel> {
   const decoderPath = layout.decoderMerged ?? layout.decoderWithPast ?? layout.decoder!;
   const threads = threadsFor(decoderPath, options.threads);
   const opts = { device: options.device, deviceId: options.deviceId, threads };
   const encoder = await openSession(layout.encoder, opts);
   const same = { ...opts, device: encoder.device };
   const merged = layout.decoderMerged !== undefined;
-  const decoder = (await openSession(merged ? layout.decoderMerged! : (layout.decoderWithPast ?? layout.decoder!), same)).session;
-  const firstDecoder = !merged && layout.decoderWithPast && layout.decoder ? (await openSession(layout.decoder, same)).session : undefined;
+  const decoder = (
+    await openSession(
+      merged ? layout.decoderMerged! : (layout.decoderWithPast ?? layout.decoder!),
+      same,
+    )
+  ).session;
+  const firstDecoder =
+    !merged && layout.decoderWithPast && layout.decoder
+      ? (await openSession(layout.decoder, same)).session
+      : undefined;
   const cfg = folder.config;
-  const heads = Number(cfg.num_heads ?? cfg.decoder_attention_heads ?? cfg.num_attention_heads ?? 0) || undefined;
+  const heads =
+    Number(cfg.num_heads ?? cfg.decoder_attention_heads ?? cfg.num_attention_heads ?? 0) ||
+    undefined;
   const hidden = Number(cfg.d_model ?? cfg.hidden_size ?? 0);
   const headDim = Number(cfg.d_kv ?? (heads ? hidden / heads : 0)) || undefined;
-  const runner = new Seq2SeqRunner({ encoder: encoder.session, decoder, firstDecoder }, { heads, headDim, vocabSize: folder.vocabSize });
+  const runner = new Seq2SeqRunner(
+    { encoder: encoder.session, decoder, firstDecoder },
+    { heads, headDim, vocabSize: folder.vocabSize },
+  );
   return { runner, device: encoder.device, threads, notice: encoder.notice };
 }

@@ -76,7 +76,8 @@ export function expectedDevice(device: Device | undefined): 'cpu' | 'cuda' {
   return device === 'auto' && cudaState().ready ? 'cuda' : 'cpu';
 }
 
-const CUDA_FAILED_HINT = 'Run `textgen doctor` to see what is missing (CUDA 12 runtime, cuDNN 9, a driver for CUDA 12; README, "CUDA"), or use --device cpu.';
+const CUDA_FAILED_HINT =
+  'Run `textgen doctor` to see what is missing (CUDA 12 runtime, cuDNN 9, a driver for CUDA 12; README, "CUDA"), or use --device cpu.';
 
 /**
  * Opens an ONNX file on the requested device. `auto` checks for a GPU, the provider and the CUDA
@@ -93,16 +94,26 @@ export async function openSession(path: string, options: SessionOptions): Promis
     // contract; TEXTGEN_DEBUG shows them.
     logSeverityLevel: process.env.TEXTGEN_DEBUG ? 2 : 4,
   };
-  const onCpu = async (notice?: string): Promise<OpenedSession> => ({ session: await create(path, { ...base, executionProviders: ['cpu'] }), device: 'cpu', notice });
+  const onCpu = async (notice?: string): Promise<OpenedSession> => ({
+    session: await create(path, { ...base, executionProviders: ['cpu'] }),
+    device: 'cpu',
+    notice,
+  });
   if (device === 'cpu') return onCpu();
   const state = cudaState();
   if (!state.ready) {
-    if (device === 'cuda') throw new DeviceError(`CUDA cannot be used: ${state.reason}.`, state.hint);
+    if (device === 'cuda')
+      throw new DeviceError(`CUDA cannot be used: ${state.reason}.`, state.hint);
     return onCpu(`device auto: ${state.reason}; running on CPU.`);
   }
   try {
     const cuda = { name: 'cuda', deviceId: options.deviceId ?? 0 } as const;
-    return { session: guardRuns(await ort.InferenceSession.create(path, { ...base, executionProviders: [cuda] })), device: 'cuda' };
+    return {
+      session: guardRuns(
+        await ort.InferenceSession.create(path, { ...base, executionProviders: [cuda] }),
+      ),
+      device: 'cuda',
+    };
   } catch (error) {
     const reason = (error as Error).message.split('\n')[0];
     // Opening on the CPU tells a broken model (ModelError from create) from a CUDA problem.
@@ -118,29 +129,46 @@ export async function openSession(path: string, options: SessionOptions): Promis
  * memory) as a DeviceError with the same remedy, instead of an internal error.
  */
 function guardRuns(session: Session): Session {
-  const run = session.run.bind(session) as (...args: unknown[]) => Promise<ort.InferenceSession.ReturnType>;
+  const run = session.run.bind(session) as (
+    ...args: unknown[]
+  ) => Promise<ort.InferenceSession.ReturnType>;
   const guarded = async (...args: unknown[]) => {
     try {
       return await run(...args);
     } catch (error) {
       const reason = (error as Error).message.split('\n')[0];
-      throw new DeviceError(`CUDA failed while running the model: ${reason}`, CUDA_FAILED_HINT, error);
+      throw new DeviceError(
+        `CUDA failed while running the model: ${reason}`,
+        CUDA_FAILED_HINT,
+        error,
+      );
     }
   };
   Object.defineProperty(session, 'run', { value: guarded });
   return session;
 }
 
-async function create(path: string, options: ort.InferenceSession.SessionOptions): Promise<Session> {
+async function create(
+  path: string,
+  options: ort.InferenceSession.SessionOptions,
+): Promise<Session> {
   try {
     return await ort.InferenceSession.create(path, options);
   } catch (error) {
     const message = (error as Error).message.split('\n')[0];
-    throw new ModelError(`Could not load ${path}: ${message}`, 'The ONNX file (or its external .onnx_data weights next to it) is missing or corrupt; re-download the model.', error);
+    throw new ModelError(
+      `Could not load ${path}: ${message}`,
+      'The ONNX file (or its external .onnx_data weights next to it) is missing or corrupt; re-download the model.',
+      error,
+    );
   }
 }
 
 /** Creates a tensor over existing data (no copy). */
-export function tensor(type: ElementType, data: ort.Tensor.DataType, dims: readonly number[]): Tensor {
+export function tensor(
+  type: ElementType,
+  data: ort.Tensor.DataType,
+  dims: readonly number[],
+): Tensor {
   return new ort.Tensor(type as any, data as any, dims);
 }

@@ -47,10 +47,26 @@ function floatTensorInfo(name: string, dims: number[]): Uint8Array {
 
 /** The model: y = x · x for a float [2, 2] input x (IR version 8, opset 13). */
 export function probeModelBytes(): Uint8Array {
-  const node = concat([bytesField(1, 'x'), bytesField(1, 'x'), bytesField(2, 'y'), bytesField(3, 'probe_matmul'), bytesField(4, 'MatMul')]);
-  const graph = concat([bytesField(1, node), bytesField(2, 'textgen_probe'), bytesField(11, floatTensorInfo('x', [2, 2])), bytesField(12, floatTensorInfo('y', [2, 2]))]);
+  const node = concat([
+    bytesField(1, 'x'),
+    bytesField(1, 'x'),
+    bytesField(2, 'y'),
+    bytesField(3, 'probe_matmul'),
+    bytesField(4, 'MatMul'),
+  ]);
+  const graph = concat([
+    bytesField(1, node),
+    bytesField(2, 'textgen_probe'),
+    bytesField(11, floatTensorInfo('x', [2, 2])),
+    bytesField(12, floatTensorInfo('y', [2, 2])),
+  ]);
   const opset = concat([bytesField(1, ''), intField(2, 13)]);
-  return concat([intField(1, 8), bytesField(2, 'textgen'), bytesField(8, opset), bytesField(7, graph)]);
+  return concat([
+    intField(1, 8),
+    bytesField(2, 'textgen'),
+    bytesField(8, opset),
+    bytesField(7, graph),
+  ]);
 }
 
 /** The probe's input and the product it must return. */

@@ -7,7 +7,15 @@ import { existsSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { CUDA_LIBRARIES, findGpu, findOnPath, locateLibrary, machineLoaderCache, PROVIDER_FILES, type LibraryLocation } from './device.js';
+import {
+  CUDA_LIBRARIES,
+  findGpu,
+  findOnPath,
+  locateLibrary,
+  machineLoaderCache,
+  PROVIDER_FILES,
+  type LibraryLocation,
+} from './device.js';
 import { cudaState, defaultThreads, ort, ortBinaryDir } from './ort.js';
 import { PROBE_EXPECTED, PROBE_INPUT, probeModelBytes } from './probe-model.js';
 
@@ -50,14 +58,25 @@ async function tryProvider(name: 'cpu' | 'cuda', deviceId: number): Promise<Prov
   let session: ort.InferenceSession | undefined;
   try {
     const provider = name === 'cpu' ? 'cpu' : { name: 'cuda', deviceId };
-    session = await ort.InferenceSession.create(probeModelBytes(), { executionProviders: [provider], logSeverityLevel: 3, intraOpNumThreads: 1 });
+    session = await ort.InferenceSession.create(probeModelBytes(), {
+      executionProviders: [provider],
+      logSeverityLevel: 3,
+      intraOpNumThreads: 1,
+    });
     const out = await session.run({ x: new ort.Tensor('float32', PROBE_INPUT, [2, 2]) });
     const got = Array.from(out.y.data as Float32Array);
     const ms = Math.round(performance.now() - started);
-    if (got.join() !== PROBE_EXPECTED.join()) return { name, tried: true, ok: false, ms, detail: `wrong result ${got.join(',')}` };
+    if (got.join() !== PROBE_EXPECTED.join())
+      return { name, tried: true, ok: false, ms, detail: `wrong result ${got.join(',')}` };
     return { name, tried: true, ok: true, ms, detail: 'ok' };
   } catch (error) {
-    return { name, tried: true, ok: false, ms: Math.round(performance.now() - started), detail: (error as Error).message.split('\n')[0] };
+    return {
+      name,
+      tried: true,
+      ok: false,
+      ms: Math.round(performance.now() - started),
+      detail: (error as Error).message.split('\n')[0],
+    };
   } finally {
     await session?.release().catch(() => undefined);
   }
@@ -66,44 +85,81 @@ async function tryProvider(name: 'cpu' | 'cuda', deviceId: number): Promise<Prov
 /** Asks nvidia-smi (when on PATH) for each GPU's name, memory and driver. */
 async function listGpus(smi: string | undefined): Promise<{ gpus: GpuInfo[]; error?: string }> {
   if (!smi) return { gpus: [] };
-  const result = await execa(smi, ['--query-gpu=name,memory.total,driver_version', '--format=csv,noheader'], { reject: false, timeout: 10_000, stdin: 'ignore' });
+  const result = await execa(
+    smi,
+    ['--query-gpu=name,memory.total,driver_version', '--format=csv,noheader'],
+    { reject: false, timeout: 10_000, stdin: 'ignore' },
+  );
   if (result.exitCode !== 0) {
     const why = String(result.stderr || result.stdout || result.shortMessage).split('\n')[0];
     return { gpus: [], error: `nvidia-smi failed: ${why}` };
   }
-  const gpus = String(result.stdout).split('\n').filter((l) => l.trim()).map((line) => {
-    const [name = '', memory = '', driver = ''] = line.split(',').map((s) => s.trim());
-    return { name, memory, driver };
-  });
+  const gpus = String(result.stdout)
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((line) => {
+      const [name = '', memory = '', driver = ''] = line.split(',').map((s) => s.trim());
+      return { name, memory, driver };
+    });
   return { gpus };
 }
 
 /** Probes the runtime; `tryCuda` false skips the CUDA session even when the provider is installed. */
-export async function probeRuntime(options: { env?: NodeJS.ProcessEnv; deviceId?: number; tryCuda?: boolean } = {}): Promise<RuntimeProbe> {
+export async function probeRuntime(
+  options: { env?: NodeJS.ProcessEnv; deviceId?: number; tryCuda?: boolean } = {},
+): Promise<RuntimeProbe> {
   const env = options.env ?? process.env;
   const bindingDir = ortBinaryDir();
-  const providerLibraries = Object.fromEntries([...PROVIDER_FILES, 'libonnxruntime_providers_tensorrt.so'].map((f) => [f, existsSync(join(bindingDir, f))]));
+  const providerLibraries = Object.fromEntries(
+    [...PROVIDER_FILES, 'libonnxruntime_providers_tensorrt.so'].map((f) => [
+      f,
+      existsSync(join(bindingDir, f)),
+    ]),
+  );
   const state = cudaState();
   const presence = findGpu(env);
   const smi = findOnPath('nvidia-smi', env);
   const listed = await listGpus(smi);
   const loaderCache = machineLoaderCache();
-  const libraries = CUDA_LIBRARIES.map((lib) => locateLibrary(lib, { providerDir: bindingDir, env }, loaderCache));
+  const libraries = CUDA_LIBRARIES.map((lib) =>
+    locateLibrary(lib, { providerDir: bindingDir, env }, loaderCache),
+  );
   const providers = [await tryProvider('cpu', 0)];
   const installed = providerLibraries['libonnxruntime_providers_cuda.so'];
-  if (installed && options.tryCuda !== false) providers.push(await tryProvider('cuda', options.deviceId ?? 0));
-  else providers.push({ name: 'cuda', tried: false, ok: false, detail: installed ? 'not tried (skipped)' : 'not tried: the CUDA provider library is not installed' });
+  if (installed && options.tryCuda !== false)
+    providers.push(await tryProvider('cuda', options.deviceId ?? 0));
+  else
+    providers.push({
+      name: 'cuda',
+      tried: false,
+      ok: false,
+      detail: installed
+        ? 'not tried (skipped)'
+        : 'not tried: the CUDA provider library is not installed',
+    });
   const cores = availableParallelism();
   return {
-    onnxruntime: { version: ort.env.versions.node ?? ort.env.versions.common ?? 'unknown', bindingDir, backends: listBackends(), providerLibraries },
+    onnxruntime: {
+      version: ort.env.versions.node ?? ort.env.versions.common ?? 'unknown',
+      bindingDir,
+      backends: listBackends(),
+      providerLibraries,
+    },
     providers,
     gpu: { found: presence.found, evidence: presence.evidence, nvidiaSmi: smi, ...listed },
     cuda: { ready: state.ready, reason: state.reason, hint: state.hint, libraries },
-    cpu: { model: cpus()[0]?.model?.trim() ?? 'unknown', cores, threadsSmallModel: defaultThreads(0, cores), threadsLargeModel: defaultThreads(Number.MAX_SAFE_INTEGER, cores) },
+    cpu: {
+      model: cpus()[0]?.model?.trim() ?? 'unknown',
+      cores,
+      threadsSmallModel: defaultThreads(0, cores),
+      threadsLargeModel: defaultThreads(Number.MAX_SAFE_INTEGER, cores),
+    },
   };
 }
 
 function listBackends(): { name: string; bundled: boolean }[] {
-  const list = (ort as unknown as { listSupportedBackends?: () => { name: string; bundled: boolean }[] }).listSupportedBackends;
+  const list = (
+    ort as unknown as { listSupportedBackends?: () => { name: string; bundled: boolean }[] }
+  ).listSupportedBackends;
   return typeof list === 'function' ? list() : [];
 }

@@ -54,7 +54,9 @@ function gatherRows(t: Tensor, rows: readonly number[]): Tensor {
   const src = t.data as Float32Array | Uint16Array | BigInt64Array;
   const Ctor = src.constructor as new (n: number) => typeof src;
   const out = new Ctor(rows.length * rowSize);
-  rows.forEach((r, i) => (out as any).set((src as any).subarray(r * rowSize, (r + 1) * rowSize), i * rowSize));
+  rows.forEach((r, i) =>
+    (out as any).set((src as any).subarray(r * rowSize, (r + 1) * rowSize), i * rowSize),
+  );
   return tensor(t.type as any, out, [rows.length, ...dims.slice(1)]);
 }
 
@@ -66,22 +68,39 @@ export class Seq2SeqRunner {
   private readonly selfSpecs: KvEntrySpec[];
   private readonly crossNames: string[];
 
-  constructor(private readonly sessions: Seq2SeqSessions, hints: KvShapeHints & { vocabSize: number }) {
+  constructor(
+    private readonly sessions: Seq2SeqSessions,
+    hints: KvShapeHints & { vocabSize: number },
+  ) {
     this.encoderIo = sessionIo(sessions.encoder);
     this.decoderIo = sessionIo(sessions.decoder);
     const past = [...this.decoderIo.inputs.keys()].filter(isPastInput);
-    if (!this.decoderIo.outputs.has('logits')) throw new ModelError('The decoder has no logits output.', 'Re-export the model for text2text generation.');
-    this.selfSpecs = kvSpecs(this.decoderIo, past.filter((n) => !n.includes('.encoder.')), hints);
+    if (!this.decoderIo.outputs.has('logits'))
+      throw new ModelError(
+        'The decoder has no logits output.',
+        'Re-export the model for text2text generation.',
+      );
+    this.selfSpecs = kvSpecs(
+      this.decoderIo,
+      past.filter((n) => !n.includes('.encoder.')),
+      hints,
+    );
     this.crossNames = past.filter((n) => n.includes('.encoder.'));
     const shape = this.decoderIo.outputs.get('logits')!.shape;
-    this.vocabSize = typeof shape[shape.length - 1] === 'number' ? (shape[shape.length - 1] as number) : hints.vocabSize;
+    this.vocabSize =
+      typeof shape[shape.length - 1] === 'number'
+        ? (shape[shape.length - 1] as number)
+        : hints.vocabSize;
   }
 
   /** Runs the encoder on right-padded prompts and returns the state for decoding. */
   async encode(prompts: number[][], pad: number, maxLength: number): Promise<Seq2SeqState> {
     const width = Math.max(...prompts.map((p) => p.length));
     const ids = prompts.flatMap((p) => [...p, ...new Array(width - p.length).fill(pad)]);
-    const mask = prompts.flatMap((p) => [...p.map(() => 1), ...new Array(width - p.length).fill(0)]);
+    const mask = prompts.flatMap((p) => [
+      ...p.map(() => 1),
+      ...new Array(width - p.length).fill(0),
+    ]);
     const dims = [prompts.length, width];
     const feeds: Record<string, Tensor> = {};
     const inputs = this.encoderIo.inputs;
@@ -89,26 +108,35 @@ export class Seq2SeqRunner {
     const maskTensor = intTensor(inputs.get('attention_mask')?.type ?? 'int64', mask, dims);
     if (inputs.has('attention_mask')) feeds.attention_mask = maskTensor;
     const out = await this.sessions.encoder.run(feeds);
-    const state = new Seq2SeqState(new KvCache(this.selfSpecs, prompts.length, Math.min(64, maxLength), maxLength));
+    const state = new Seq2SeqState(
+      new KvCache(this.selfSpecs, prompts.length, Math.min(64, maxLength), maxLength),
+    );
     state.hidden = out.last_hidden_state ?? Object.values(out)[0];
-    state.encoderMask = intTensor(this.decoderIo.inputs.get('encoder_attention_mask')?.type ?? 'int64', mask, dims);
+    state.encoderMask = intTensor(
+      this.decoderIo.inputs.get('encoder_attention_mask')?.type ?? 'int64',
+      mask,
+      dims,
+    );
     return state;
   }
 
   /** Feeds one decoder token per row and returns the logits [batch × vocab]. */
   async step(state: Seq2SeqState, tokens: number[]): Promise<Float32Array> {
     const first = state.cache.length === 0;
-    const session = first && this.sessions.firstDecoder ? this.sessions.firstDecoder : this.sessions.decoder;
+    const session =
+      first && this.sessions.firstDecoder ? this.sessions.firstDecoder : this.sessions.decoder;
     const io = session === this.sessions.decoder ? this.decoderIo : sessionIo(session);
     const feeds: Record<string, Tensor> = {
       input_ids: intTensor(io.inputs.get('input_ids')?.type ?? 'int64', tokens, [tokens.length, 1]),
     };
     if (io.inputs.has('encoder_attention_mask')) feeds.encoder_attention_mask = state.encoderMask;
     if (io.inputs.has('encoder_hidden_states')) feeds.encoder_hidden_states = state.hidden;
-    if (io.inputs.has('use_cache_branch')) feeds.use_cache_branch = tensor('bool', Uint8Array.of(first ? 0 : 1), [1]);
+    if (io.inputs.has('use_cache_branch'))
+      feeds.use_cache_branch = tensor('bool', Uint8Array.of(first ? 0 : 1), [1]);
     if (session === this.sessions.decoder) {
       Object.assign(feeds, state.cache.feeds());
-      for (const name of this.crossNames) feeds[name] = first ? this.emptyCross(name, tokens.length) : state.cross[name];
+      for (const name of this.crossNames)
+        feeds[name] = first ? this.emptyCross(name, tokens.length) : state.cross[name];
     }
     const fetches: Record<string, Tensor | null> = { logits: null, ...state.cache.fetches(1) };
     if (first) for (const name of this.crossNames) fetches[presentOf(name)] = null;
@@ -123,15 +151,24 @@ export class Seq2SeqRunner {
    * decoder sees the whole sequence from an empty cache. Returns the logits of every decoder position,
    * [decoderIds.length × vocab] float32 or float16 bits; only the logits are fetched.
    */
-  async sequenceLogits(inputIds: number[], decoderIds: number[]): Promise<{ data: Float32Array | Uint16Array; vocab: number }> {
+  async sequenceLogits(
+    inputIds: number[],
+    decoderIds: number[],
+  ): Promise<{ data: Float32Array | Uint16Array; vocab: number }> {
     const state = await this.encode([inputIds], 0, 1);
     try {
       const session = this.sessions.firstDecoder ?? this.sessions.decoder;
       const io = session === this.sessions.decoder ? this.decoderIo : sessionIo(session);
-      const feeds: Record<string, Tensor> = { input_ids: intTensor(io.inputs.get('input_ids')?.type ?? 'int64', decoderIds, [1, decoderIds.length]) };
+      const feeds: Record<string, Tensor> = {
+        input_ids: intTensor(io.inputs.get('input_ids')?.type ?? 'int64', decoderIds, [
+          1,
+          decoderIds.length,
+        ]),
+      };
       if (io.inputs.has('encoder_attention_mask')) feeds.encoder_attention_mask = state.encoderMask;
       if (io.inputs.has('encoder_hidden_states')) feeds.encoder_hidden_states = state.hidden;
-      if (io.inputs.has('use_cache_branch')) feeds.use_cache_branch = tensor('bool', Uint8Array.of(0), [1]);
+      if (io.inputs.has('use_cache_branch'))
+        feeds.use_cache_branch = tensor('bool', Uint8Array.of(0), [1]);
       if (session === this.sessions.decoder) {
         Object.assign(feeds, state.cache.feeds());
         for (const name of this.crossNames) feeds[name] = this.emptyCross(name, 1);
@@ -146,7 +183,11 @@ export class Seq2SeqRunner {
   private emptyCross(name: string, batch: number): Tensor {
     const spec = this.decoderIo.inputs.get(name)!;
     const dims = spec.shape.map((d, i) => (i === 0 ? batch : typeof d === 'number' ? d : 0));
-    return tensor(spec.type, spec.type === 'float16' ? new Uint16Array(0) : new Float32Array(0), dims);
+    return tensor(
+      spec.type,
+      spec.type === 'float16' ? new Uint16Array(0) : new Float32Array(0),
+      dims,
+    );
   }
 }
 

@@ -17,7 +17,8 @@ function send(message: FromWorker): void {
 }
 
 function wire(error: unknown): WireError {
-  if (error instanceof TextgenError) return { name: error.name, message: error.message, exitCode: error.exitCode, hint: error.hint };
+  if (error instanceof TextgenError)
+    return { name: error.name, message: error.message, exitCode: error.exitCode, hint: error.hint };
   const e = error as Error;
   return { name: e?.name ?? 'Error', message: e?.message ?? String(error) };
 }
@@ -30,7 +31,10 @@ function wire(error: unknown): WireError {
 const FLUSH_MS = 4;
 
 /** Runs one generate request, posting its events in small batches. */
-async function runGenerate(id: number, message: Extract<ToWorker, { type: 'generate' }>): Promise<void> {
+async function runGenerate(
+  id: number,
+  message: Extract<ToWorker, { type: 'generate' }>,
+): Promise<void> {
   const flag = new Int32Array(message.abort);
   let pending: GenerationEvent[] = [];
   let scheduled = false;
@@ -61,7 +65,11 @@ port.on('message', async (message: ToWorker) => {
         await runGenerate(message.id, message);
         break;
       case 'tokenize':
-        send({ type: 'result', id: message.id, value: host!.tokenize(message.text, message.addSpecialTokens) });
+        send({
+          type: 'result',
+          id: message.id,
+          value: host!.tokenize(message.text, message.addSpecialTokens),
+        });
         break;
       case 'score':
         send({ type: 'result', id: message.id, value: await host!.score(message.request) });

@@ -19,7 +19,10 @@ export class StreamingDetokenizer {
   private prefixText?: string;
 
   /** `contextIds` are the prompt ids (their last few give the first generated token its leading space). */
-  constructor(private readonly decode: DecodeFn, contextIds: ArrayLike<number> = []) {
+  constructor(
+    private readonly decode: DecodeFn,
+    contextIds: ArrayLike<number> = [],
+  ) {
     this.ids = Array.from(contextIds).slice(-CONTEXT_TOKENS);
     this.readOffset = this.ids.length;
   }
@@ -30,7 +33,12 @@ export class StreamingDetokenizer {
     const prefixText = (this.prefixText ??= this.decode(this.ids.slice(0, this.readOffset)));
     const fullText = this.decode(this.ids);
     // Held back: an incomplete character, or a decoder that rewrote earlier text (waits for stability).
-    if (fullText.length <= prefixText.length || fullText.endsWith('\uFFFD') || !fullText.startsWith(prefixText)) return '';
+    if (
+      fullText.length <= prefixText.length ||
+      fullText.endsWith('\uFFFD') ||
+      !fullText.startsWith(prefixText)
+    )
+      return '';
     this.advance(fullText);
     return fullText.slice(prefixText.length);
   }

@@ -27,7 +27,10 @@ export class TextTokenizer {
   private readonly addBos?: boolean;
   private readonly addEos?: boolean;
 
-  private constructor(private readonly inner: Tokenizer, config: Record<string, any>) {
+  private constructor(
+    private readonly inner: Tokenizer,
+    config: Record<string, any>,
+  ) {
     this.special = {
       bos: tokenString(config.bos_token),
       eos: tokenString(config.eos_token),
@@ -50,12 +53,18 @@ export class TextTokenizer {
     try {
       json = JSON.parse(readFileSync(path, 'utf8'));
     } catch (error) {
-      throw new ModelError(`${path} is not a valid tokenizer.json (${(error as Error).message}).`, 'Re-download the model folder.');
+      throw new ModelError(
+        `${path} is not a valid tokenizer.json (${(error as Error).message}).`,
+        'Re-download the model folder.',
+      );
     }
     try {
       return new TextTokenizer(new Tokenizer(json, tokenizerConfig), tokenizerConfig);
     } catch (error) {
-      throw new ModelError(`${path} could not be loaded as a Hugging Face tokenizer (${(error as Error).message}).`, 'Re-download the model folder.');
+      throw new ModelError(
+        `${path} could not be loaded as a Hugging Face tokenizer (${(error as Error).message}).`,
+        'Re-download the model folder.',
+      );
     }
   }
 
@@ -88,7 +97,10 @@ export class TextTokenizer {
   /** Decodes ids skipping special tokens and without the clean-up, for streaming (see cleanup-stream.ts). */
   decodeRaw(ids: ArrayLike<number>): string {
     if (ids.length === 0) return '';
-    return this.inner.decode(Array.from(ids), { skip_special_tokens: true, clean_up_tokenization_spaces: false });
+    return this.inner.decode(Array.from(ids), {
+      skip_special_tokens: true,
+      clean_up_tokenization_spaces: false,
+    });
   }
 
   /** The id of a token string, if it is in the vocabulary. */
@@ -99,7 +111,11 @@ export class TextTokenizer {
 
 function tokenString(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
-  if (value && typeof value === 'object' && typeof (value as { content?: unknown }).content === 'string') {
+  if (
+    value &&
+    typeof value === 'object' &&
+    typeof (value as { content?: unknown }).content === 'string'
+  ) {
     return (value as { content: string }).content;
   }
   return undefined;

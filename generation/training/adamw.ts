@@ -23,7 +23,11 @@ export class AdamW {
   step = 0;
 
   /** `noDecay[i]` = 1 excludes parameter i (norm gains) from weight decay. */
-  constructor(readonly options: AdamWOptions, size: number, private readonly noDecay: Uint8Array) {
+  constructor(
+    readonly options: AdamWOptions,
+    size: number,
+    private readonly noDecay: Uint8Array,
+  ) {
     this.m = new Float32Array(size);
     this.v = new Float32Array(size);
   }
@@ -45,14 +49,15 @@ export class AdamW {
     const scale = norm > o.clip ? o.clip / norm : 1;
     const lr = this.lrAt(this.step);
     this.step++;
-    const bc1 = 1 - Math.pow(o.beta1, this.step), bc2 = 1 - Math.pow(o.beta2, this.step);
+    const bc1 = 1 - Math.pow(o.beta1, this.step),
+      bc2 = 1 - Math.pow(o.beta2, this.step);
     const { m, v } = this;
     for (let i = 0; i < params.length; i++) {
       const g = grads[i] * scale;
       m[i] = o.beta1 * m[i] + (1 - o.beta1) * g;
       v[i] = o.beta2 * v[i] + (1 - o.beta2) * g * g;
       const decay = this.noDecay[i] ? 0 : o.weightDecay * params[i];
-      params[i] -= lr * ((m[i] / bc1) / (Math.sqrt(v[i] / bc2) + o.eps) + decay);
+      params[i] -= lr * (m[i] / bc1 / (Math.sqrt(v[i] / bc2) + o.eps) + decay);
     }
     return norm;
   }

@@ -35,7 +35,8 @@ export function byteToken(b: number): string {
 
 function countWords(docs: Iterable<string>): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const doc of docs) for (const w of splitWords(normalize(doc))) counts.set(w, (counts.get(w) ?? 0) + 1);
+  for (const doc of docs)
+    for (const w of splitWords(normalize(doc))) counts.set(w, (counts.get(w) ?? 0) + 1);
   return counts;
 }
 
@@ -43,7 +44,11 @@ function countWords(docs: Iterable<string>): Map<string, number> {
 function alphabetOf(counts: Map<string, number>, coverage: number, maxSize: number): string[] {
   const chars = new Map<string, number>();
   let total = 0;
-  for (const [w, n] of counts) for (const ch of w) { chars.set(ch, (chars.get(ch) ?? 0) + n); total += n; }
+  for (const [w, n] of counts)
+    for (const ch of w) {
+      chars.set(ch, (chars.get(ch) ?? 0) + n);
+      total += n;
+    }
   const sorted = [...chars].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
   const out: string[] = [];
   let covered = 0;
@@ -65,7 +70,10 @@ export function trainBpe(docs: Iterable<string>, vocabSize: number, coverage = 0
   for (let b = 0; b < 256; b++) vocab.push(byteToken(b));
   const alphabet = alphabetOf(counts, coverage, Math.max(1, vocabSize - vocab.length));
   const ids = new Map<string, number>();
-  for (const ch of alphabet) { ids.set(ch, vocab.length); vocab.push(ch); }
+  for (const ch of alphabet) {
+    ids.set(ch, vocab.length);
+    vocab.push(ch);
+  }
   const index = new Map<string, number>(vocab.map((t, i) => [t, i]));
   const words: Int32Array[] = [];
   const freqs: number[] = [];
@@ -88,26 +96,43 @@ export function trainBpe(docs: Iterable<string>, vocabSize: number, coverage = 0
   for (let wi = 0; wi < words.length; wi++) addPairs(wi, 1);
   const merges: [string, string][] = [];
   while (vocab.length < vocabSize) {
-    let best = -1, bestCount = 0;
-    for (const [k, n] of pairs) if (n > bestCount || (n === bestCount && n > 0 && k < best)) { best = k; bestCount = n; }
+    let best = -1,
+      bestCount = 0;
+    for (const [k, n] of pairs)
+      if (n > bestCount || (n === bestCount && n > 0 && k < best)) {
+        best = k;
+        bestCount = n;
+      }
     if (bestCount < 2) break;
-    const a = Math.floor(best / 65536), b = best % 65536;
+    const a = Math.floor(best / 65536),
+      b = best % 65536;
     const merged = vocab[a] + vocab[b];
     let id = index.get(merged) ?? -1;
     pairs.delete(best);
     // A merge spelling a byte or special token ("<0x41>", "<s>") would alias it: never learn one.
     if (id >= 0 && id < BYTE_BASE + 256) continue;
-    if (id < 0) { id = vocab.length; vocab.push(merged); index.set(merged, id); }
+    if (id < 0) {
+      id = vocab.length;
+      vocab.push(merged);
+      index.set(merged, id);
+    }
     merges.push([vocab[a], vocab[b]]);
     for (let wi = 0; wi < words.length; wi++) {
       const w = words[wi];
       let has = false;
-      for (let i = 0; i + 1 < lens[wi]; i++) if (w[i] === a && w[i + 1] === b) { has = true; break; }
+      for (let i = 0; i + 1 < lens[wi]; i++)
+        if (w[i] === a && w[i + 1] === b) {
+          has = true;
+          break;
+        }
       if (!has) continue;
       addPairs(wi, -1);
       let j = 0;
       for (let i = 0; i < lens[wi]; i++) {
-        if (i + 1 < lens[wi] && w[i] === a && w[i + 1] === b) { w[j++] = id; i++; } else w[j++] = w[i];
+        if (i + 1 < lens[wi] && w[i] === a && w[i + 1] === b) {
+          w[j++] = id;
+          i++;
+        } else w[j++] = w[i];
       }
       lens[wi] = j;
       addPairs(wi, 1);
@@ -125,8 +150,12 @@ export class BpeEncoder {
 
   /** Indexes the vocabulary and merge ranks of `model`. */
   constructor(readonly model: BpeModel) {
-    model.vocab.forEach((t, i) => { if (i >= BYTE_BASE + 256 || i < SPECIALS.length) this.ids.set(t, i); });
-    model.merges.forEach(([a, b], r) => this.ranks.set(this.ids.get(a)! * 65536 + this.ids.get(b)!, r));
+    model.vocab.forEach((t, i) => {
+      if (i >= BYTE_BASE + 256 || i < SPECIALS.length) this.ids.set(t, i);
+    });
+    model.merges.forEach(([a, b], r) =>
+      this.ranks.set(this.ids.get(a)! * 65536 + this.ids.get(b)!, r),
+    );
   }
 
   /** Token ids of `text`. */
@@ -152,10 +181,14 @@ export class BpeEncoder {
     }
     const vocab = this.model.vocab;
     for (;;) {
-      let bestRank = Infinity, at = -1;
+      let bestRank = Infinity,
+        at = -1;
       for (let i = 0; i + 1 < syms.length; i++) {
         const r = this.ranks.get(syms[i] * 65536 + syms[i + 1]);
-        if (r !== undefined && r < bestRank) { bestRank = r; at = i; }
+        if (r !== undefined && r < bestRank) {
+          bestRank = r;
+          at = i;
+        }
       }
       if (at < 0) return syms;
       syms.splice(at, 2, this.ids.get(vocab[syms[at]] + vocab[syms[at + 1]])!);

@@ -14,7 +14,9 @@ import type { Rng } from './rng.js';
 export function readDocuments(files: string[]): string[] {
   const docs: string[] = [];
   for (const file of files) {
-    for (const para of readFileSync(file, 'utf8').replace(/\r\n?/g, '\n').split(/\n[ \t]*\n/)) {
+    for (const para of readFileSync(file, 'utf8')
+      .replace(/\r\n?/g, '\n')
+      .split(/\n[ \t]*\n/)) {
       const text = para.trim();
       if (text) docs.push(text);
     }
@@ -23,7 +25,10 @@ export function readDocuments(files: string[]): string[] {
 }
 
 /** Splits documents into training and validation sets: every k-th document (k = 1/valFraction) is held out. */
-export function splitDocuments(docs: string[], valFraction: number): { train: string[]; val: string[] } {
+export function splitDocuments(
+  docs: string[],
+  valFraction: number,
+): { train: string[]; val: string[] } {
   if (valFraction <= 0) return { train: docs, val: [] };
   const k = Math.max(2, Math.round(1 / valFraction));
   return {
@@ -44,7 +49,14 @@ export function encodeStream(docs: string[], encoder: BpeEncoder): Int32Array {
 }
 
 /** Fills `inputs` and `targets` with `batch` random windows of `seqLen` (+1 shifted) tokens. */
-export function sampleBatch(stream: Int32Array, batch: number, seqLen: number, rng: Rng, inputs: Int32Array, targets: Int32Array): void {
+export function sampleBatch(
+  stream: Int32Array,
+  batch: number,
+  seqLen: number,
+  rng: Rng,
+  inputs: Int32Array,
+  targets: Int32Array,
+): void {
   for (let b = 0; b < batch; b++) {
     const start = rng.int(stream.length - seqLen);
     for (let t = 0; t < seqLen; t++) {
@@ -60,7 +72,14 @@ export function validationWindows(stream: Int32Array, seqLen: number, max = Infi
 }
 
 /** Fills window `w` of the validation stream (tokens [w·T, w·T+T], targets shifted by one). */
-export function validationWindow(stream: Int32Array, seqLen: number, w: number, inputs: Int32Array, targets: Int32Array, row: number): void {
+export function validationWindow(
+  stream: Int32Array,
+  seqLen: number,
+  w: number,
+  inputs: Int32Array,
+  targets: Int32Array,
+  row: number,
+): void {
   for (let t = 0; t < seqLen; t++) {
     inputs[row * seqLen + t] = stream[w * seqLen + t];
     targets[row * seqLen + t] = stream[w * seqLen + t + 1];
@@ -71,7 +90,13 @@ export function validationWindow(stream: Int32Array, seqLen: number, w: number, 
  * Cross-entropy (nats/token) of an add-one-smoothed unigram model fitted on the training stream, on the
  * same validation targets the model is scored on (the first `windows` windows).
  */
-export function unigramLoss(train: Int32Array, val: Int32Array, vocabSize: number, seqLen: number, windows: number): number {
+export function unigramLoss(
+  train: Int32Array,
+  val: Int32Array,
+  vocabSize: number,
+  seqLen: number,
+  windows: number,
+): number {
   const counts = new Float64Array(vocabSize).fill(1);
   for (const id of train) counts[id]++;
   const total = train.length + vocabSize;

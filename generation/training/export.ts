@@ -15,17 +15,31 @@ import { paramLayout, type LlamaConfig } from './model-params.js';
 /** The emitter's shape of a trainer config (tied embeddings). */
 export function llamaShape(c: LlamaConfig): LlamaShape {
   return {
-    layers: c.nLayers, heads: c.nHeads, kvHeads: c.nKvHeads, headDim: c.headDim, hidden: c.dim, vocab: c.vocabSize,
-    maxPositions: c.maxSeqLen, intermediate: c.ffnDim, rmsNormEps: c.normEps, ropeTheta: c.ropeTheta, tieEmbeddings: true,
+    layers: c.nLayers,
+    heads: c.nHeads,
+    kvHeads: c.nKvHeads,
+    headDim: c.headDim,
+    hidden: c.dim,
+    vocab: c.vocabSize,
+    maxPositions: c.maxSeqLen,
+    intermediate: c.ffnDim,
+    rmsNormEps: c.normEps,
+    ropeTheta: c.ropeTheta,
+    tieEmbeddings: true,
   };
 }
 
 /** The trained weights by Hugging Face name, as views of the flat parameter block (no copies). */
 export function weightSource(c: LlamaConfig, params: Float32Array): WeightSource {
   const L = paramLayout(c);
-  const D = c.dim, qd = c.nHeads * c.headDim, kvd = c.nKvHeads * c.headDim;
+  const D = c.dim,
+    qd = c.nHeads * c.headDim,
+    kvd = c.nKvHeads * c.headDim;
   const at = (off: number, n: number): Float32Array => params.subarray(off, off + n);
-  const byName = new Map<string, Float32Array>([['model.embed_tokens.weight', at(L.embed, c.vocabSize * D)], ['model.norm.weight', at(L.finalNorm, D)]]);
+  const byName = new Map<string, Float32Array>([
+    ['model.embed_tokens.weight', at(L.embed, c.vocabSize * D)],
+    ['model.norm.weight', at(L.finalNorm, D)],
+  ]);
   L.layers.forEach((l, i) => {
     const p = `model.layers.${i}`;
     byName.set(`${p}.input_layernorm.weight`, at(l.attnNorm, D));
@@ -40,14 +54,18 @@ export function weightSource(c: LlamaConfig, params: Float32Array): WeightSource
   });
   return (name, dims) => {
     const w = byName.get(name);
-    if (!w || w.length !== dims.reduce((a, b) => a * b, 1)) throw new Error(`no trained weight ${name} [${dims}]`);
+    if (!w || w.length !== dims.reduce((a, b) => a * b, 1))
+      throw new Error(`no trained weight ${name} [${dims}]`);
     return w;
   };
 }
 
 /** Writes the ONNX graph of the trained weights to `path`. */
 export function writeOnnx(path: string, c: LlamaConfig, params: Float32Array): void {
-  writeMessage(path, buildLlama(llamaShape(c), weightSource(c, params)).model(OPSET, 'textgen train'));
+  writeMessage(
+    path,
+    buildLlama(llamaShape(c), weightSource(c, params)).model(OPSET, 'textgen train'),
+  );
 }
 
 /** config.json of a LlamaForCausalLM with tied embeddings. */
@@ -83,8 +101,15 @@ export function configJson(c: LlamaConfig): object {
  */
 export function generationConfigJson(c: LlamaConfig): object {
   return {
-    bos_token_id: BOS_ID, eos_token_id: EOS_ID, pad_token_id: 0, max_length: c.maxSeqLen,
-    do_sample: true, temperature: 0.7, top_k: 40, top_p: 0.9, repetition_penalty: 1.1,
+    bos_token_id: BOS_ID,
+    eos_token_id: EOS_ID,
+    pad_token_id: 0,
+    max_length: c.maxSeqLen,
+    do_sample: true,
+    temperature: 0.7,
+    top_k: 40,
+    top_p: 0.9,
+    repetition_penalty: 1.1,
   };
 }
 
@@ -96,7 +121,13 @@ function writeJson(path: string, value: unknown): void {
  * Writes the model folder. The ONNX file is written under a temporary name and renamed, so a reader
  * never sees a half-written graph.
  */
-export function writeModelDir(dir: string, c: LlamaConfig, bpe: BpeModel, params: Float32Array, summary?: object): void {
+export function writeModelDir(
+  dir: string,
+  c: LlamaConfig,
+  bpe: BpeModel,
+  params: Float32Array,
+  summary?: object,
+): void {
   mkdirSync(join(dir, 'onnx'), { recursive: true });
   writeJson(join(dir, 'config.json'), configJson(c));
   writeJson(join(dir, 'generation_config.json'), generationConfigJson(c));

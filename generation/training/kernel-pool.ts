@@ -37,7 +37,11 @@ export class KernelPool {
    * Allocates an arena of `floats` elements and starts `threads - 1` workers (the caller is the other).
    * Calls with fewer than `minWork` multiply-adds run on the caller alone.
    */
-  constructor(floats: number, threads = 1, private readonly minWork = 2e5) {
+  constructor(
+    floats: number,
+    threads = 1,
+    private readonly minWork = 2e5,
+  ) {
     this.threads = Math.max(1, Math.floor(threads));
     this.F = new Float32Array(new SharedArrayBuffer(4 * floats));
     const ctrlBuf = new SharedArrayBuffer(4 * CTRL * this.threads);
@@ -50,7 +54,10 @@ export class KernelPool {
     }
     // Block until every worker has loaded: a worker that failed to start would otherwise hang run().
     for (let w = 1; w < this.threads; w++) {
-      if (Atomics.wait(this.ctrl, w * CTRL + 30, 0, 60_000) === 'timed-out' && this.ctrl[w * CTRL + 30] === 0) {
+      if (
+        Atomics.wait(this.ctrl, w * CTRL + 30, 0, 60_000) === 'timed-out' &&
+        this.ctrl[w * CTRL + 30] === 0
+      ) {
         void this.close();
         throw new Error('a kernel worker thread did not start');
       }
@@ -62,7 +69,8 @@ export class KernelPool {
     const off = this.used;
     // 16-float alignment keeps rows of different tensors on separate cache lines.
     this.used += Math.ceil(n / 16) * 16;
-    if (this.used > this.F.length) throw new Error(`kernel arena exhausted (${this.used} > ${this.F.length} floats)`);
+    if (this.used > this.F.length)
+      throw new Error(`kernel arena exhausted (${this.used} > ${this.F.length} floats)`);
     return off;
   }
 

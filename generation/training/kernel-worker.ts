@@ -5,7 +5,11 @@
 import { workerData } from 'node:worker_threads';
 import { runKernel } from './kernels.js';
 
-const { arena, ctrl: ctrlBuf, base } = workerData as { arena: SharedArrayBuffer; ctrl: SharedArrayBuffer; base: number };
+const {
+  arena,
+  ctrl: ctrlBuf,
+  base,
+} = workerData as { arena: SharedArrayBuffer; ctrl: SharedArrayBuffer; base: number };
 const F = new Float32Array(arena);
 const ctrl = new Int32Array(ctrlBuf);
 const ctrlF = new Float32Array(ctrlBuf);
@@ -19,7 +23,14 @@ for (;;) {
   seen = Atomics.load(ctrl, base);
   const op = ctrl[base + 2];
   if (op === 0) break;
-  runKernel(F, op, ctrl.subarray(base + 5, base + 31), ctrl[base + 3], ctrl[base + 4], ctrlF[base + 31]);
+  runKernel(
+    F,
+    op,
+    ctrl.subarray(base + 5, base + 31),
+    ctrl[base + 3],
+    ctrl[base + 4],
+    ctrlF[base + 31],
+  );
   Atomics.store(ctrl, base + 1, seen);
   Atomics.notify(ctrl, base + 1);
 }

@@ -16,11 +16,26 @@ export const Op = { mmNN: 1, mmNT: 2, mmTN: 3, attnFwd: 4, attnBwd: 5, xent: 6 }
  * KV head with its query heads, so no two units write the same memory). q/out: [B,T,H,hd]; k/v:
  * [B,T,KV,hd]; p receives the softmax probabilities [B,H,T,T] for the backward pass.
  */
-export function attnFwd(F: Float32Array, q: number, k: number, v: number, p: number, out: number, B: number, T: number, H: number, KV: number, hd: number, u0: number, u1: number): void {
+export function attnFwd(
+  F: Float32Array,
+  q: number,
+  k: number,
+  v: number,
+  p: number,
+  out: number,
+  B: number,
+  T: number,
+  H: number,
+  KV: number,
+  hd: number,
+  u0: number,
+  u1: number,
+): void {
   const rep = H / KV;
   const scale = 1 / Math.sqrt(hd);
   for (let u = u0; u < u1; u++) {
-    const bi = Math.floor(u / KV), g = u % KV;
+    const bi = Math.floor(u / KV),
+      g = u % KV;
     for (let r = 0; r < rep; r++) {
       const h = g * rep + r;
       for (let t = 0; t < T; t++) {
@@ -60,12 +75,30 @@ export function attnFwd(F: Float32Array, q: number, k: number, v: number, p: num
  * Backward of {@link attnFwd} for units [u0, u1): writes dq and accumulates nothing across units, because
  * dk/dv of a KV head are owned by its unit (they are zeroed here first).
  */
-export function attnBwd(F: Float32Array, q: number, k: number, v: number, p: number, dout: number, dq: number, dk: number, dv: number, B: number, T: number, H: number, KV: number, hd: number, u0: number, u1: number): void {
+export function attnBwd(
+  F: Float32Array,
+  q: number,
+  k: number,
+  v: number,
+  p: number,
+  dout: number,
+  dq: number,
+  dk: number,
+  dv: number,
+  B: number,
+  T: number,
+  H: number,
+  KV: number,
+  hd: number,
+  u0: number,
+  u1: number,
+): void {
   const rep = H / KV;
   const scale = 1 / Math.sqrt(hd);
   const dpRow = new Float32Array(T);
   for (let u = u0; u < u1; u++) {
-    const bi = Math.floor(u / KV), g = u % KV;
+    const bi = Math.floor(u / KV),
+      g = u % KV;
     for (let t = 0; t < T; t++) {
       const o = ((bi * T + t) * KV + g) * hd;
       F.fill(0, dk + o, dk + o + hd);
@@ -105,7 +138,17 @@ export function attnBwd(F: Float32Array, q: number, k: number, v: number, p: num
  * Softmax cross-entropy for rows [r0, r1) of logits [M,V]: replaces each logits row by its gradient
  * (softmax − onehot) · gradScale and writes the row's loss (nats) to losses[row].
  */
-export function xent(F: Float32Array, logits: number, targets: number, losses: number, M: number, V: number, gradScale: number, r0: number, r1: number): void {
+export function xent(
+  F: Float32Array,
+  logits: number,
+  targets: number,
+  losses: number,
+  M: number,
+  V: number,
+  gradScale: number,
+  r0: number,
+  r1: number,
+): void {
   for (let i = r0; i < r1; i++) {
     const li = logits + i * V;
     let max = -Infinity;
@@ -125,15 +168,46 @@ export function xent(F: Float32Array, logits: number, targets: number, losses: n
 }
 
 /** Runs kernel `op` with integer arguments `args` on the slice [r0, r1) of its rows or units. */
-export function runKernel(F: Float32Array, op: number, args: ArrayLike<number>, r0: number, r1: number, gradScale: number): void {
+export function runKernel(
+  F: Float32Array,
+  op: number,
+  args: ArrayLike<number>,
+  r0: number,
+  r1: number,
+  gradScale: number,
+): void {
   const x = args;
   switch (op) {
-    case Op.mmNN: return mmNN(F, x[0], x[1], x[2], x[3], x[4], x[5], x[6], r0, r1);
-    case Op.mmNT: return mmNT(F, x[0], x[1], x[2], x[3], x[4], x[5], x[6], r0, r1);
-    case Op.mmTN: return mmTN(F, x[0], x[1], x[2], x[3], x[4], x[5], x[6], r0, r1);
-    case Op.attnFwd: return attnFwd(F, x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], x[8], x[9], r0, r1);
-    case Op.attnBwd: return attnBwd(F, x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], x[8], x[9], x[10], x[11], x[12], r0, r1);
-    case Op.xent: return xent(F, x[0], x[1], x[2], x[3], x[4], gradScale, r0, r1);
-    default: throw new Error(`unknown kernel ${op}`);
+    case Op.mmNN:
+      return mmNN(F, x[0], x[1], x[2], x[3], x[4], x[5], x[6], r0, r1);
+    case Op.mmNT:
+      return mmNT(F, x[0], x[1], x[2], x[3], x[4], x[5], x[6], r0, r1);
+    case Op.mmTN:
+      return mmTN(F, x[0], x[1], x[2], x[3], x[4], x[5], x[6], r0, r1);
+    case Op.attnFwd:
+      return attnFwd(F, x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], x[8], x[9], r0, r1);
+    case Op.attnBwd:
+      return attnBwd(
+        F,
+        x[0],
+        x[1],
+        x[2],
+        x[3],
+        x[4],
+        x[5],
+        x[6],
+        x[7],
+        x[8],
+        x[9],
+        x[10],
+        x[11],
+        x[12],
+        r0,
+        r1,
+      );
+    case Op.xent:
+      return xent(F, x[0], x[1], x[2], x[3], x[4], gradScale, r0, r1);
+    default:
+      throw new Error(`unknown kernel ${op}`);
   }
 }

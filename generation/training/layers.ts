@@ -4,7 +4,15 @@
  */
 
 /** y = x / rms(x) · w per row of x [M,D]; stores 1/rms per row in `inv` for the backward pass. */
-export function rmsnormForward(x: Float32Array, w: Float32Array, y: Float32Array, inv: Float32Array, M: number, D: number, eps: number): void {
+export function rmsnormForward(
+  x: Float32Array,
+  w: Float32Array,
+  y: Float32Array,
+  inv: Float32Array,
+  M: number,
+  D: number,
+  eps: number,
+): void {
   for (let i = 0; i < M; i++) {
     const o = i * D;
     let ss = 0;
@@ -16,7 +24,17 @@ export function rmsnormForward(x: Float32Array, w: Float32Array, y: Float32Array
 }
 
 /** Backward of {@link rmsnormForward}: dx (+)= ∂L/∂x, dw += ∂L/∂w. */
-export function rmsnormBackward(x: Float32Array, w: Float32Array, inv: Float32Array, dy: Float32Array, dx: Float32Array, dw: Float32Array, M: number, D: number, accumulate: boolean): void {
+export function rmsnormBackward(
+  x: Float32Array,
+  w: Float32Array,
+  inv: Float32Array,
+  dy: Float32Array,
+  dx: Float32Array,
+  dw: Float32Array,
+  M: number,
+  D: number,
+  accumulate: boolean,
+): void {
   for (let i = 0; i < M; i++) {
     const o = i * D;
     const r = inv[i];
@@ -34,7 +52,11 @@ export function rmsnormBackward(x: Float32Array, w: Float32Array, inv: Float32Ar
 }
 
 /** cos/sin tables [positions, headDim/2] of the HF Llama rotary embedding, computed in float64. */
-export function ropeTables(positions: number, headDim: number, theta: number): { cos: Float32Array; sin: Float32Array } {
+export function ropeTables(
+  positions: number,
+  headDim: number,
+  theta: number,
+): { cos: Float32Array; sin: Float32Array } {
   const half = headDim / 2;
   const cos = new Float32Array(positions * half);
   const sin = new Float32Array(positions * half);
@@ -53,7 +75,16 @@ export function ropeTables(positions: number, headDim: number, theta: number): {
  * Rotate-half RoPE in place on x [M, heads·hd], row m at position m mod T. With `inverse` it applies the
  * transposed rotation, which is the backward pass.
  */
-export function rope(x: Float32Array, M: number, T: number, heads: number, hd: number, cos: Float32Array, sin: Float32Array, inverse: boolean): void {
+export function rope(
+  x: Float32Array,
+  M: number,
+  T: number,
+  heads: number,
+  hd: number,
+  cos: Float32Array,
+  sin: Float32Array,
+  inverse: boolean,
+): void {
   const half = hd / 2;
   const sign = inverse ? -1 : 1;
   for (let m = 0; m < M; m++) {
@@ -61,8 +92,10 @@ export function rope(x: Float32Array, M: number, T: number, heads: number, hd: n
     for (let h = 0; h < heads; h++) {
       const o = (m * heads + h) * hd;
       for (let i = 0; i < half; i++) {
-        const c = cos[t * half + i], s = sign * sin[t * half + i];
-        const a = x[o + i], b = x[o + i + half];
+        const c = cos[t * half + i],
+          s = sign * sin[t * half + i];
+        const a = x[o + i],
+          b = x[o + i + half];
         x[o + i] = a * c - b * s;
         x[o + i + half] = b * c + a * s;
       }
@@ -71,7 +104,12 @@ export function rope(x: Float32Array, M: number, T: number, heads: number, hd: n
 }
 
 /** act = silu(g) · u elementwise. */
-export function swigluForward(g: Float32Array, u: Float32Array, act: Float32Array, n: number): void {
+export function swigluForward(
+  g: Float32Array,
+  u: Float32Array,
+  act: Float32Array,
+  n: number,
+): void {
   for (let i = 0; i < n; i++) {
     const x = g[i];
     act[i] = (x / (1 + Math.exp(-x))) * u[i];
@@ -79,7 +117,14 @@ export function swigluForward(g: Float32Array, u: Float32Array, act: Float32Arra
 }
 
 /** Backward of {@link swigluForward}: writes dg and du from dact. */
-export function swigluBackward(g: Float32Array, u: Float32Array, dact: Float32Array, dg: Float32Array, du: Float32Array, n: number): void {
+export function swigluBackward(
+  g: Float32Array,
+  u: Float32Array,
+  dact: Float32Array,
+  dg: Float32Array,
+  du: Float32Array,
+  n: number,
+): void {
   for (let i = 0; i < n; i++) {
     const x = g[i];
     const sig = 1 / (1 + Math.exp(-x));

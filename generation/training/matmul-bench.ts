@@ -7,7 +7,9 @@ import { Rng } from './rng.js';
 
 /** GFLOP/s of mmNN on [256×128]·[128×256] on this thread, the best of several ~50 ms runs. */
 export function measureMatmulGflops(runs = 4): number {
-  const M = 256, K = 128, N = 256;
+  const M = 256,
+    K = 128,
+    N = 256;
   const F = new Float32Array(M * K + K * N + M * N);
   const rng = new Rng(1);
   for (let i = 0; i < M * K + K * N; i++) F[i] = rng.normal();

@@ -21,8 +21,15 @@ export interface LlamaConfig {
 
 /** Offsets (relative to the start of the block) of one layer's weights. Linear weights are [in, out]. */
 export interface LayerLayout {
-  attnNorm: number; wq: number; wk: number; wv: number; wo: number;
-  ffnNorm: number; w1: number; w3: number; w2: number;
+  attnNorm: number;
+  wq: number;
+  wk: number;
+  wv: number;
+  wo: number;
+  ffnNorm: number;
+  w1: number;
+  w3: number;
+  w2: number;
 }
 
 /** Offsets of every weight in the flat block and its total size. */
@@ -41,13 +48,21 @@ export function paramLayout(c: LlamaConfig): ParamLayout {
     off += n;
     return o;
   };
-  const qd = c.nHeads * c.headDim, kvd = c.nKvHeads * c.headDim;
+  const qd = c.nHeads * c.headDim,
+    kvd = c.nKvHeads * c.headDim;
   const embed = take(c.vocabSize * c.dim);
   const layers: LayerLayout[] = [];
   for (let l = 0; l < c.nLayers; l++) {
     layers.push({
-      attnNorm: take(c.dim), wq: take(c.dim * qd), wk: take(c.dim * kvd), wv: take(c.dim * kvd), wo: take(qd * c.dim),
-      ffnNorm: take(c.dim), w1: take(c.dim * c.ffnDim), w3: take(c.dim * c.ffnDim), w2: take(c.ffnDim * c.dim),
+      attnNorm: take(c.dim),
+      wq: take(c.dim * qd),
+      wk: take(c.dim * kvd),
+      wv: take(c.dim * kvd),
+      wo: take(qd * c.dim),
+      ffnNorm: take(c.dim),
+      w1: take(c.dim * c.ffnDim),
+      w3: take(c.dim * c.ffnDim),
+      w2: take(c.ffnDim * c.dim),
     });
   }
   const finalNorm = take(c.dim);
@@ -75,8 +90,10 @@ export function initParams(c: LlamaConfig, params: Float32Array, rng: Rng): void
   const fill = (off: number, n: number, std: number): void => {
     for (let i = 0; i < n; i++) params[off + i] = rng.normal() * std;
   };
-  const std = 0.02, outStd = 0.02 / Math.sqrt(2 * c.nLayers);
-  const qd = c.nHeads * c.headDim, kvd = c.nKvHeads * c.headDim;
+  const std = 0.02,
+    outStd = 0.02 / Math.sqrt(2 * c.nLayers);
+  const qd = c.nHeads * c.headDim,
+    kvd = c.nKvHeads * c.headDim;
   fill(layout.embed, c.vocabSize * c.dim, std);
   for (const l of layout.layers) {
     params.fill(1, l.attnNorm, l.attnNorm + c.dim);
@@ -94,7 +111,8 @@ export function initParams(c: LlamaConfig, params: Float32Array, rng: Rng): void
 
 /** Matrix-multiply FLOPs of one training token (forward + backward = 3× forward), attention included. */
 export function flopsPerToken(c: LlamaConfig, seqLen: number): number {
-  const qd = c.nHeads * c.headDim, kvd = c.nKvHeads * c.headDim;
+  const qd = c.nHeads * c.headDim,
+    kvd = c.nKvHeads * c.headDim;
   const perLayer = c.dim * (qd + 2 * kvd) + qd * c.dim + 3 * c.dim * c.ffnDim;
   // Causal attention: on average (T+1)/2 keys per query, for scores and for the weighted sum.
   const attention = 2 * qd * ((seqLen + 1) / 2);

@@ -56,7 +56,8 @@ export function evaluate(model: LlamaModel, val: Int32Array, windows: number): n
   let sum = 0;
   for (let w0 = 0; w0 < windows; w0 += model.batch) {
     const rows = Math.min(model.batch, windows - w0);
-    const inputs = new Int32Array(rows * T), targets = new Int32Array(rows * T);
+    const inputs = new Int32Array(rows * T),
+      targets = new Int32Array(rows * T);
     for (let r = 0; r < rows; r++) validationWindow(val, T, w0 + r, inputs, targets, r);
     sum += model.forward(inputs, targets) * rows;
   }
@@ -66,7 +67,9 @@ export function evaluate(model: LlamaModel, val: Int32Array, windows: number): n
 /** Trains from `run.start` for up to `run.steps` total steps and returns the final checkpoint. */
 export async function train(run: TrainRun): Promise<TrainResult> {
   const meta: CheckpointMeta = { ...run.start.meta, history: [...run.start.meta.history] };
-  const c = meta.config, T = c.maxSeqLen, B = meta.batch;
+  const c = meta.config,
+    T = c.maxSeqLen,
+    B = meta.batch;
   const pool = new KernelPool(LlamaModel.arenaFloats(c, B, T), run.threads);
   try {
     const model = new LlamaModel(c, pool, B, T);
@@ -75,18 +78,36 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     else initParams(c, model.params, rng);
     if (!run.start.params) meta.rngState = rng.state;
     rng.state = meta.rngState;
-    const optim = new AdamW({ ...meta.optim, totalSteps: run.steps }, model.layout.size, normMask(c));
-    if (run.start.m && run.start.v) { optim.m.set(run.start.m); optim.v.set(run.start.v); }
+    const optim = new AdamW(
+      { ...meta.optim, totalSteps: run.steps },
+      model.layout.size,
+      normMask(c),
+    );
+    if (run.start.m && run.start.v) {
+      optim.m.set(run.start.m);
+      optim.v.set(run.start.v);
+    }
     optim.step = meta.step;
     const windows = validationWindows(run.val, T, run.evalWindows);
-    const inputs = new Int32Array(B * T), targets = new Int32Array(B * T);
+    const inputs = new Int32Array(B * T),
+      targets = new Int32Array(B * T);
     const flops = flopsPerToken(c, T);
-    const snapshot = (): Checkpoint => ({ meta: { ...meta, rngState: rng.state }, params: Float32Array.from(model.params), m: optim.m, v: optim.v });
+    const snapshot = (): Checkpoint => ({
+      meta: { ...meta, rngState: rng.state },
+      params: Float32Array.from(model.params),
+      m: optim.m,
+      v: optim.v,
+    });
     let valLoss = meta.history.at(-1)?.valLoss;
-    let trainMs = 0, trainTokens = 0, lossEma = Number.NaN;
+    let trainMs = 0,
+      trainTokens = 0,
+      lossEma = Number.NaN;
     let aborted = false;
     while (meta.step < run.steps) {
-      if (run.signal?.aborted) { aborted = true; break; }
+      if (run.signal?.aborted) {
+        aborted = true;
+        break;
+      }
       const t0 = performance.now();
       sampleBatch(run.train, B, T, rng, inputs, targets);
       model.grads.fill(0);
@@ -106,14 +127,29 @@ export async function train(run: TrainRun): Promise<TrainResult> {
         meta.history.push({ step: meta.step, loss: lossEma, valLoss } satisfies HistoryPoint);
       }
       const tps = (trainTokens / trainMs) * 1000;
-      run.onProgress?.({ step: meta.step, steps: run.steps, loss: lossEma, valLoss, tokensPerSecond: tps, gflops: (tps * flops) / 1e9, etaSeconds: ((run.steps - meta.step) * B * T) / tps });
+      run.onProgress?.({
+        step: meta.step,
+        steps: run.steps,
+        loss: lossEma,
+        valLoss,
+        tokensPerSecond: tps,
+        gflops: (tps * flops) / 1e9,
+        etaSeconds: ((run.steps - meta.step) * B * T) / tps,
+      });
       if (meta.step % run.checkpointEvery === 0 || last) run.onCheckpoint?.(snapshot());
       // Yield so that the SIGINT handler can abort between steps.
       await new Promise((r) => setImmediate(r));
     }
     const checkpoint = snapshot();
     if (aborted) run.onCheckpoint?.(checkpoint);
-    return { checkpoint, aborted, finalValLoss: valLoss ?? Number.NaN, evalWindows: windows, threads: pool.threads, gflopsPerToken: flops / 1e9 };
+    return {
+      checkpoint,
+      aborted,
+      finalValLoss: valLoss ?? Number.NaN,
+      evalWindows: windows,
+      threads: pool.threads,
+      gflopsPerToken: flops / 1e9,
+    };
   } finally {
     await pool.close();
   }

@@ -22,14 +22,21 @@ function sources(dir: string): string[] {
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');
   const specs: string[] = [];
-  const re = /(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|require\(\s*['"]([^'"]+)['"]\s*\)/g;
+  const re =
+    /(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|require\(\s*['"]([^'"]+)['"]\s*\)/g;
   for (const m of text.matchAll(re)) specs.push(m[1] ?? m[2] ?? m[3]);
   return specs;
 }
 
 /** The top-level folder a relative import lands in, or the bare package name. */
 function target(file: string, spec: string): string {
-  if (!spec.startsWith('.')) return spec.startsWith('node:') ? spec : spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
+  if (!spec.startsWith('.'))
+    return spec.startsWith('node:')
+      ? spec
+      : spec
+          .split('/')
+          .slice(0, spec.startsWith('@') ? 2 : 1)
+          .join('/');
   return relative(root, resolve(file, '..', spec)).split(sep)[0];
 }
 
@@ -71,11 +78,15 @@ test('only generation/runtime imports onnxruntime-node', () => {
 test('ui never imports fs or ORT; generation and models-cache never import ink or react', () => {
   const violations: string[] = [];
   for (const file of sources(join(root, 'ui'))) {
-    for (const spec of importsOf(file)) if (/^(node:)?fs(\/|$)|^onnxruntime/.test(spec)) violations.push(`${relative(root, file)} imports ${spec}`);
+    for (const spec of importsOf(file))
+      if (/^(node:)?fs(\/|$)|^onnxruntime/.test(spec))
+        violations.push(`${relative(root, file)} imports ${spec}`);
   }
   for (const layer of ['generation', 'models-cache']) {
     for (const file of sources(join(root, layer))) {
-      for (const spec of importsOf(file)) if (/^(ink|react)(\/|$)|^ink-/.test(spec)) violations.push(`${relative(root, file)} imports ${spec}`);
+      for (const spec of importsOf(file))
+        if (/^(ink|react)(\/|$)|^ink-/.test(spec))
+          violations.push(`${relative(root, file)} imports ${spec}`);
     }
   }
   assert.deepEqual(violations, []);

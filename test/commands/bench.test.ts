@@ -5,18 +5,30 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
-import { planTests, positionsNeeded, randomIds, spread, testName } from '../../commands/bench-run.js';
+import {
+  planTests,
+  positionsNeeded,
+  randomIds,
+  spread,
+  testName,
+} from '../../commands/bench-run.js';
 
 const repoRoot = resolve(import.meta.dirname, '..', '..');
 const stories = resolve(repoRoot, '..', 'shared', 'models', 'stories260K-onnx');
 const bin = join(repoRoot, 'bin', 'textgen.js');
 
 function textgen(args: string[]) {
-  return execa('node', [bin, ...args], { cwd: repoRoot, reject: false, timeout: 60_000, env: { TEXTGEN_CONFIG_DIR: join(repoRoot, 'node_modules', '.textgen-test-none') } });
+  return execa('node', [bin, ...args], {
+    cwd: repoRoot,
+    reject: false,
+    timeout: 60_000,
+    env: { TEXTGEN_CONFIG_DIR: join(repoRoot, 'node_modules', '.textgen-test-none') },
+  });
 }
 
 before(() => {
-  if (!existsSync(join(repoRoot, 'dist', 'commands', 'bench.js'))) throw new Error('dist/ is missing: run `npm run build` first');
+  if (!existsSync(join(repoRoot, 'dist', 'commands', 'bench.js')))
+    throw new Error('dist/ is missing: run `npm run build` first');
 });
 
 test('planTests lists pp then tg per depth, skipping 0 sizes, with llama-bench names', () => {
@@ -26,10 +38,17 @@ test('planTests lists pp then tg per depth, skipping 0 sizes, with llama-bench n
 });
 
 test('spread is mean ± sample standard deviation', () => {
-  const cases: Array<[number[], number, number]> = [[[2, 4, 4, 4, 5, 5, 7, 9], 5, Math.sqrt(32 / 7)], [[3], 3, 0], [[1, 3], 2, Math.sqrt(2)]];
+  const cases: Array<[number[], number, number]> = [
+    [[2, 4, 4, 4, 5, 5, 7, 9], 5, Math.sqrt(32 / 7)],
+    [[3], 3, 0],
+    [[1, 3], 2, Math.sqrt(2)],
+  ];
   for (const [values, mean, sd] of cases) {
     const s = spread(values);
-    assert.ok(Math.abs(s.mean - mean) < 1e-12 && Math.abs(s.sd - sd) < 1e-12, JSON.stringify(values));
+    assert.ok(
+      Math.abs(s.mean - mean) < 1e-12 && Math.abs(s.sd - sd) < 1e-12,
+      JSON.stringify(values),
+    );
   }
 });
 
@@ -42,12 +61,34 @@ test('randomIds is deterministic per seed and stays in range', () => {
 });
 
 test('the markdown table has one row per test with mean ± sd, threads and device', async () => {
-  const r = await textgen(['bench', '--model', stories, '-p', '8', '-n', '4', '-d', '0,16', '-r', '2', '-t', '1']);
+  const r = await textgen([
+    'bench',
+    '--model',
+    stories,
+    '-p',
+    '8',
+    '-n',
+    '4',
+    '-d',
+    '0,16',
+    '-r',
+    '2',
+    '-t',
+    '1',
+  ]);
   assert.equal(r.exitCode, 0, r.stderr);
   const lines = r.stdout.trim().split('\n');
-  assert.match(lines[0], /^\| model \| size \| dtype \| backend \| threads \| test \| t\/s \| ttft ms \|$/);
-  const rows = lines.filter((l) => /^\| stories260K-onnx /.test(l)).map((l) => l.split('|').map((c) => c.trim()));
-  assert.deepEqual(rows.map((c) => c[6]), ['pp8', 'tg4', 'pp8 @ d16', 'tg4 @ d16']);
+  assert.match(
+    lines[0],
+    /^\| model \| size \| dtype \| backend \| threads \| test \| t\/s \| ttft ms \|$/,
+  );
+  const rows = lines
+    .filter((l) => /^\| stories260K-onnx /.test(l))
+    .map((l) => l.split('|').map((c) => c.trim()));
+  assert.deepEqual(
+    rows.map((c) => c[6]),
+    ['pp8', 'tg4', 'pp8 @ d16', 'tg4 @ d16'],
+  );
   for (const c of rows) {
     assert.equal(c[4], 'CPU');
     assert.equal(c[5], '1');
@@ -58,14 +99,29 @@ test('the markdown table has one row per test with mean ± sd, threads and devic
 });
 
 test('--json reports every repetition and the figures the table shows', async () => {
-  const r = await textgen(['bench', '--model', stories, '-p', '8', '-n', '4', '-r', '3', '--json', '--no-warmup']);
+  const r = await textgen([
+    'bench',
+    '--model',
+    stories,
+    '-p',
+    '8',
+    '-n',
+    '4',
+    '-r',
+    '3',
+    '--json',
+    '--no-warmup',
+  ]);
   assert.equal(r.exitCode, 0, r.stderr);
   const out = JSON.parse(r.stdout);
   assert.equal(out.device, 'cpu');
   assert.ok(out.threads >= 1);
   assert.ok(out.peak_rss_bytes > 10 * 1024 * 1024);
   assert.equal(out.model_bytes, 1082992);
-  assert.deepEqual(out.results.map((x: { test: string }) => x.test), ['pp8', 'tg4']);
+  assert.deepEqual(
+    out.results.map((x: { test: string }) => x.test),
+    ['pp8', 'tg4'],
+  );
   for (const x of out.results) {
     assert.equal(x.samples.length, 3);
     assert.ok(Math.abs(x.tokens_per_second.mean - spread(x.samples).mean) < 1e-9);
@@ -74,7 +130,12 @@ test('--json reports every repetition and the figures the table shows', async ()
 });
 
 test('tests that do not fit the context and malformed lists are usage errors', async () => {
-  for (const args of [['-p', '600'], ['-n', '4', '-d', '510'], ['-p', 'abc'], ['-p', '0', '-n', '0']]) {
+  for (const args of [
+    ['-p', '600'],
+    ['-n', '4', '-d', '510'],
+    ['-p', 'abc'],
+    ['-p', '0', '-n', '0'],
+  ]) {
     const r = await textgen(['bench', '--model', stories, ...args]);
     assert.equal(r.exitCode, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.equal(r.stdout, '');

@@ -2,10 +2,19 @@
 // as `local/stories` (no chat template: completion mode) and `local/stories-chat` (a temp copy whose
 // tokenizer_config.json gets the real Llama-2 chat template of ort-genai-tiny-random-llama-fp16).
 // Config and data folders point into the sandbox so nothing touches the real home folder.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { execa, type Result } from 'execa';
+import { execa } from 'execa';
 
 export const repoRoot = resolve(import.meta.dirname, '..', '..');
 export const modelsDir = resolve(repoRoot, '..', 'shared', 'models');
@@ -14,7 +23,8 @@ export const bin = join(repoRoot, 'bin', 'textgen.js');
 
 /** Fails early with a clear message when the CLI has not been built. */
 export function assertBuilt(): void {
-  if (!existsSync(join(repoRoot, 'dist', 'commands', 'chat.js'))) throw new Error('dist/ is missing: run `npm run build` before these tests');
+  if (!existsSync(join(repoRoot, 'dist', 'commands', 'chat.js')))
+    throw new Error('dist/ is missing: run `npm run build` before these tests');
 }
 
 export interface ChatSandbox {
@@ -44,9 +54,19 @@ export function chatSandbox(): ChatSandbox {
   const root = mkdtempSync(join(tmpdir(), 'textgen-chat-'));
   const hub = join(root, 'hub');
   cacheModel(hub, 'stories', {});
-  const llamaConfig = JSON.parse(readFileSync(join(modelsDir, 'ort-genai-tiny-random-llama-fp16', 'tokenizer_config.json'), 'utf8'));
+  const llamaConfig = JSON.parse(
+    readFileSync(
+      join(modelsDir, 'ort-genai-tiny-random-llama-fp16', 'tokenizer_config.json'),
+      'utf8',
+    ),
+  );
   const storiesConfig = JSON.parse(readFileSync(join(storiesDir, 'tokenizer_config.json'), 'utf8'));
-  const chatModelDir = cacheModel(hub, 'stories-chat', { 'tokenizer_config.json': JSON.stringify({ ...storiesConfig, chat_template: llamaConfig.chat_template }) });
+  const chatModelDir = cacheModel(hub, 'stories-chat', {
+    'tokenizer_config.json': JSON.stringify({
+      ...storiesConfig,
+      chat_template: llamaConfig.chat_template,
+    }),
+  });
   const env = {
     PATH: process.env.PATH ?? '',
     HOME: join(root, 'home'),
@@ -58,7 +78,30 @@ export function chatSandbox(): ChatSandbox {
   return { root, env, chatModelDir, cleanup: () => rmSync(root, { recursive: true, force: true }) };
 }
 
+/** What a finished `textgen` process left: exit code and both streams as text. */
+export interface TextgenRun {
+  exitCode: number | undefined;
+  stdout: string;
+  stderr: string;
+}
+
 /** Runs `textgen ...args` with piped stdin; never rejects. */
-export function textgen(args: string[], env: Record<string, string>, input = ''): Promise<Result> {
-  return execa('node', [bin, ...args], { cwd: repoRoot, env, extendEnv: false, reject: false, input, timeout: 60_000 }) as Promise<Result>;
+export async function textgen(
+  args: string[],
+  env: Record<string, string>,
+  input = '',
+): Promise<TextgenRun> {
+  const result = await execa('node', [bin, ...args], {
+    cwd: repoRoot,
+    env,
+    extendEnv: false,
+    reject: false,
+    input,
+    timeout: 60_000,
+  });
+  return {
+    exitCode: result.exitCode,
+    stdout: String(result.stdout ?? ''),
+    stderr: String(result.stderr ?? ''),
+  };
 }

@@ -7,13 +7,25 @@ import { resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..', '..');
 
-for (const file of ['commands/chat.ts', 'commands/chat-pipe.ts', 'commands/chat-sessions.ts', 'commands/user-config.ts']) {
+for (const file of [
+  'commands/chat.ts',
+  'commands/chat-pipe.ts',
+  'commands/chat-sessions.ts',
+  'commands/user-config.ts',
+]) {
   test(`${file} has no value import of ui/, ink or react`, () => {
     const source = readFileSync(resolve(root, file), 'utf8');
-    const staticImports = [...source.matchAll(/^import\s+(type\s+)?[^'"]*from\s+['"]([^'"]+)['"]/gm)];
+    const staticImports = [
+      ...source.matchAll(/^import\s+(type\s+)?[^'"]*from\s+['"]([^'"]+)['"]/gm),
+    ];
     assert.ok(staticImports.length > 0);
-    const offending = staticImports.filter((m) => !m[1] && (/\/ui\//.test(m[2]) || /^(ink|react)(\/|$)/.test(m[2])));
-    assert.deepEqual(offending.map((m) => m[0]), []);
+    const offending = staticImports.filter(
+      (m) => !m[1] && (/\/ui\//.test(m[2]) || /^(ink|react)(\/|$)/.test(m[2])),
+    );
+    assert.deepEqual(
+      offending.map((m) => m[0]),
+      [],
+    );
   });
 }
 
@@ -23,5 +35,5 @@ test('the TUI is imported dynamically, only on the interactive path', () => {
   assert.deepEqual(dynamic, ['../ui/render-chat.js']);
   const interactive = source.slice(source.indexOf('async function runInteractive'));
   assert.ok(interactive.includes("await import('../ui/render-chat.js')"));
-  assert.match(source, /if \(!ctx\.stdin\.isTTY \|\| !ctx\.stdout\.isTTY\) return runPiped\(/);
+  assert.match(source, /if \(!ctx\.stdin\.isTTY \|\| !ctx\.stdout\.isTTY\)\s+return runPiped\(/);
 });

@@ -3,7 +3,16 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, utimesSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir, homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileSessionStore, latestSessionPath, newSessionName, parseSession, readSession, sessionPath, sessionsDir, writeSession } from '../../commands/chat-sessions.js';
+import {
+  fileSessionStore,
+  latestSessionPath,
+  newSessionName,
+  parseSession,
+  readSession,
+  sessionPath,
+  sessionsDir,
+  writeSession,
+} from '../../commands/chat-sessions.js';
 import { InputError } from '../../generation/errors.js';
 
 test('sessionsDir: TEXTGEN_DATA_DIR, then XDG_DATA_HOME, then ~/.local/share', () => {
@@ -27,7 +36,16 @@ test('write, read and store round trip; latestSessionPath picks the newest file'
   const root = mkdtempSync(join(tmpdir(), 'textgen-sessions-'));
   try {
     const env = { TEXTGEN_DATA_DIR: root };
-    const data = { version: 1 as const, model: 'local/x', system: 'S', messages: [{ role: 'user' as const, content: 'hi' }, { role: 'assistant' as const, content: 'yo' }], settings: { temperature: 0 } };
+    const data = {
+      version: 1 as const,
+      model: 'local/x',
+      system: 'S',
+      messages: [
+        { role: 'user' as const, content: 'hi' },
+        { role: 'assistant' as const, content: 'yo' },
+      ],
+      settings: { temperature: 0 },
+    };
     const store = fileSessionStore(sessionPath('auto', env), env);
     await store.autosave(data);
     const savedTo = await store.save('copy', data);
@@ -39,16 +57,31 @@ test('write, read and store round trip; latestSessionPath picks the newest file'
     assert.equal(await latestSessionPath(env), join(root, 'sessions', 'auto.json'));
     assert.equal(await latestSessionPath({ TEXTGEN_DATA_DIR: join(root, 'none') }), undefined);
     await writeSession(join(root, 'nested', 'deep.json'), data);
-    assert.equal(JSON.parse(readFileSync(join(root, 'nested', 'deep.json'), 'utf8')).model, 'local/x');
+    assert.equal(
+      JSON.parse(readFileSync(join(root, 'nested', 'deep.json'), 'utf8')).model,
+      'local/x',
+    );
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
 });
 
 test('parseSession and readSession reject what is not a session with an InputError', async () => {
-  const bad = ['not json', '{"version":2,"messages":[]}', '{"version":1,"messages":[{"role":"tool","content":"x"}]}', '{"version":1}'];
+  const bad = [
+    'not json',
+    '{"version":2,"messages":[]}',
+    '{"version":1,"messages":[{"role":"tool","content":"x"}]}',
+    '{"version":1}',
+  ];
   for (const text of bad) assert.throws(() => parseSession(text, 'f.json'), InputError, text);
-  assert.deepEqual(parseSession('{"version":1,"messages":[]}', 'f.json'), { version: 1, model: undefined, system: undefined, messages: [], settings: {}, savedAt: undefined });
+  assert.deepEqual(parseSession('{"version":1,"messages":[]}', 'f.json'), {
+    version: 1,
+    model: undefined,
+    system: undefined,
+    messages: [],
+    settings: {},
+    savedAt: undefined,
+  });
   const root = mkdtempSync(join(tmpdir(), 'textgen-sessions-'));
   try {
     await assert.rejects(readSession(join(root, 'missing.json')), /No session at/);

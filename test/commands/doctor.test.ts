@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { repoRoot } from '../models-cache/hf-layout.js';
 import { assertBuilt, sandbox, textgen } from './models-cli.js';
 
-const ortVersion = JSON.parse(readFileSync(join(repoRoot, 'node_modules', 'onnxruntime-node', 'package.json'), 'utf8')).version as string;
+const ortVersion = JSON.parse(
+  readFileSync(join(repoRoot, 'node_modules', 'onnxruntime-node', 'package.json'), 'utf8'),
+).version as string;
 
 test('doctor --json: runtime, providers, GPU/CUDA verdict, CPU and paths', async () => {
   assertBuilt();
@@ -19,20 +21,34 @@ test('doctor --json: runtime, providers, GPU/CUDA verdict, CPU and paths', async
     assert.equal(r.stderr, '');
     const report = JSON.parse(String(r.stdout));
     assert.equal(report.onnxruntime.version, ortVersion);
-    assert.ok(report.onnxruntime.bindingDir.startsWith(join(repoRoot, 'node_modules', 'onnxruntime-node')));
-    assert.deepEqual(report.providers.map((p: { name: string }) => p.name), ['cpu', 'cuda']);
+    assert.ok(
+      report.onnxruntime.bindingDir.startsWith(join(repoRoot, 'node_modules', 'onnxruntime-node')),
+    );
+    assert.deepEqual(
+      report.providers.map((p: { name: string }) => p.name),
+      ['cpu', 'cuda'],
+    );
     assert.equal(report.providers[0].ok, true);
     assert.equal(typeof report.providers[0].ms, 'number');
     const cudaInstalled = report.onnxruntime.providerLibraries['libonnxruntime_providers_cuda.so'];
     assert.equal(report.providers[1].tried, cudaInstalled);
     assert.equal(report.autoDevice, report.cuda.ready && report.providers[1].ok ? 'cuda' : 'cpu');
     if (!report.cuda.ready) assert.ok(report.cuda.reason.length > 0 && report.cuda.hint.length > 0);
-    assert.deepEqual(report.cuda.libraries.map((l: { soname: string }) => l.soname), ['libcudart.so.12', 'libcublas.so.12', 'libcublasLt.so.12', 'libcudnn.so.9']);
-    assert.equal(report.gpu.found, report.gpu.gpus.length > 0 || typeof report.gpu.evidence === 'string');
+    assert.deepEqual(
+      report.cuda.libraries.map((l: { soname: string }) => l.soname),
+      ['libcudart.so.12', 'libcublas.so.12', 'libcublasLt.so.12', 'libcudnn.so.9'],
+    );
+    assert.equal(
+      report.gpu.found,
+      report.gpu.gpus.length > 0 || typeof report.gpu.evidence === 'string',
+    );
     assert.ok(report.cpu.cores >= 1);
     assert.equal(report.cpu.threadsSmallModel, 1);
     assert.equal(report.cpu.threadsLargeModel, Math.max(1, Math.min(4, report.cpu.cores - 1)));
-    assert.deepEqual(report.paths, { config: join(box.root, 'cfg', 'config.json'), hubCache: box.cache });
+    assert.deepEqual(report.paths, {
+      config: join(box.root, 'cfg', 'config.json'),
+      hubCache: box.cache,
+    });
   } finally {
     box.cleanup();
   }
@@ -44,7 +60,16 @@ test('doctor (text) prints each section on stdout and exits 0', async () => {
   try {
     const r = await textgen(['doctor'], box.env);
     assert.equal(r.exitCode, 0, String(r.stderr));
-    for (const label of [/^ONNX Runtime +\d+\.\d+\.\d+/m, /^Providers$/m, /^ {2}cpu +ok \(session \+ run \d+ ms\)$/m, /^GPU +/m, /^CUDA libraries$/m, /^--device auto +would use (cpu|cuda)$/m, /^ {2}threads +default 1 /m, /^ {2}hub cache +/m]) {
+    for (const label of [
+      /^ONNX Runtime +\d+\.\d+\.\d+/m,
+      /^Providers$/m,
+      /^ {2}cpu +ok \(session \+ run \d+ ms\)$/m,
+      /^GPU +/m,
+      /^CUDA libraries$/m,
+      /^--device auto +would use (cpu|cuda)$/m,
+      /^ {2}threads +default 1 /m,
+      /^ {2}hub cache +/m,
+    ]) {
       assert.match(String(r.stdout), label);
     }
   } finally {

@@ -15,7 +15,15 @@ import { assertBuilt, sandbox, textgen } from './models-cli.js';
 const stories = join(sharedModels, 'stories260K-onnx');
 
 function ctxWith(values: CommandContext['values'], env: NodeJS.ProcessEnv): CommandContext {
-  return { values, positionals: [], stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env, signal: new AbortController().signal };
+  return {
+    values,
+    positionals: [],
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env,
+    signal: new AbortController().signal,
+  };
 }
 
 /** A sandbox whose config file says `device: configDevice`. */
@@ -23,12 +31,22 @@ function withConfig(configDevice: unknown) {
   const box = sandbox();
   const dir = join(box.root, 'cfg');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(configDevice === undefined ? {} : { device: configDevice }));
+  writeFileSync(
+    join(dir, 'config.json'),
+    JSON.stringify(configDevice === undefined ? {} : { device: configDevice }),
+  );
   box.env.TEXTGEN_CONFIG_DIR = dir;
   return box;
 }
 
-const PRECEDENCE: { name: string; flag?: string; env?: string; config?: unknown; fallback?: string; want: string }[] = [
+const PRECEDENCE: {
+  name: string;
+  flag?: string;
+  env?: string;
+  config?: unknown;
+  fallback?: string;
+  want: string;
+}[] = [
   { name: 'nothing set: cpu', want: 'cpu' },
   { name: 'config only', config: 'auto', want: 'auto' },
   { name: 'env beats config', env: 'cuda', config: 'auto', want: 'cuda' },
@@ -44,7 +62,12 @@ for (const c of PRECEDENCE) {
     try {
       const env = { ...box.env, ...(c.env ? { TEXTGEN_DEVICE: c.env } : {}) };
       const values = { ...(c.flag ? { device: c.flag } : {}), 'device-id': '1', threads: '3' };
-      assert.deepEqual(loadOptionsFrom(ctxWith(values, env), c.fallback), { dtype: undefined, device: c.want, deviceId: 1, threads: 3 });
+      assert.deepEqual(loadOptionsFrom(ctxWith(values, env), c.fallback), {
+        dtype: undefined,
+        device: c.want,
+        deviceId: 1,
+        threads: 3,
+      });
     } finally {
       box.cleanup();
     }
@@ -54,66 +77,108 @@ for (const c of PRECEDENCE) {
 test('loadOptionsFrom names the source of a bad device', () => {
   const box = withConfig('gpu');
   try {
-    assert.throws(() => loadOptionsFrom(ctxWith({ device: 'tpu' }, box.env)), (e: unknown) => e instanceof UsageError && /^--device must be/.test(e.message));
-    assert.throws(() => loadOptionsFrom(ctxWith({}, { ...box.env, TEXTGEN_DEVICE: 'gpu' })), (e: unknown) => e instanceof UsageError && /^TEXTGEN_DEVICE must be/.test(e.message));
+    assert.throws(
+      () => loadOptionsFrom(ctxWith({ device: 'tpu' }, box.env)),
+      (e: unknown) => e instanceof UsageError && /^--device must be/.test(e.message),
+    );
+    assert.throws(
+      () => loadOptionsFrom(ctxWith({}, { ...box.env, TEXTGEN_DEVICE: 'gpu' })),
+      (e: unknown) => e instanceof UsageError && /^TEXTGEN_DEVICE must be/.test(e.message),
+    );
     assert.throws(() => loadOptionsFrom(ctxWith({ 'device-id': '-1' }, box.env)), UsageError);
   } finally {
     box.cleanup();
   }
 });
 
-const skipCuda = cudaState().ready && 'CUDA is usable on this machine; these cover machines without it';
+const skipCuda =
+  cudaState().ready && 'CUDA is usable on this machine; these cover machines without it';
 
-test('generate --device cuda: one error line, one hint line, exit 6, nothing on stdout', { skip: skipCuda }, async () => {
-  assertBuilt();
-  const box = sandbox();
-  try {
-    const r = await textgen(['generate', '--model', stories, '--device', 'cuda', '--max-new-tokens', '4', 'Once'], box.env);
-    assert.equal(r.exitCode, ExitCode.device);
-    assert.equal(r.stdout, '');
-    const lines = String(r.stderr).trimEnd().split('\n');
-    assert.equal(lines.length, 2, String(r.stderr));
-    assert.match(lines[0], /^textgen: error: CUDA cannot be used: .+\.$/);
-    assert.match(lines[1], /^ {2}hint: .*--device cpu/);
-  } finally {
-    box.cleanup();
-  }
-});
+test(
+  'generate --device cuda: one error line, one hint line, exit 6, nothing on stdout',
+  { skip: skipCuda },
+  async () => {
+    assertBuilt();
+    const box = sandbox();
+    try {
+      const r = await textgen(
+        ['generate', '--model', stories, '--device', 'cuda', '--max-new-tokens', '4', 'Once'],
+        box.env,
+      );
+      assert.equal(r.exitCode, ExitCode.device);
+      assert.equal(r.stdout, '');
+      const lines = String(r.stderr).trimEnd().split('\n');
+      assert.equal(lines.length, 2, String(r.stderr));
+      assert.match(lines[0], /^textgen: error: CUDA cannot be used: .+\.$/);
+      assert.match(lines[1], /^ {2}hint: .*--device cpu/);
+    } finally {
+      box.cleanup();
+    }
+  },
+);
 
-test('generate --device auto: falls back to CPU with exactly one notice line and generates', { skip: skipCuda }, async () => {
-  assertBuilt();
-  const box = sandbox();
-  try {
-    const r = await textgen(['generate', '--model', stories, '--device', 'auto', '--max-new-tokens', '8', '--temperature', '0', 'Once upon a time'], box.env);
-    assert.equal(r.exitCode, 0, String(r.stderr));
-    assert.ok(String(r.stdout).length > 0);
-    assert.match(String(r.stderr), /^textgen: device auto: [^\n]+; running on CPU\.$/);
-  } finally {
-    box.cleanup();
-  }
-});
+test(
+  'generate --device auto: falls back to CPU with exactly one notice line and generates',
+  { skip: skipCuda },
+  async () => {
+    assertBuilt();
+    const box = sandbox();
+    try {
+      const r = await textgen(
+        [
+          'generate',
+          '--model',
+          stories,
+          '--device',
+          'auto',
+          '--max-new-tokens',
+          '8',
+          '--temperature',
+          '0',
+          'Once upon a time',
+        ],
+        box.env,
+      );
+      assert.equal(r.exitCode, 0, String(r.stderr));
+      assert.ok(String(r.stdout).length > 0);
+      assert.match(String(r.stderr), /^textgen: device auto: [^\n]+; running on CPU\.$/);
+    } finally {
+      box.cleanup();
+    }
+  },
+);
 
-test('config "device": "cuda" applies to generate; TEXTGEN_DEVICE=cpu overrides it', { skip: skipCuda }, async () => {
-  assertBuilt();
-  const box = withConfig('cuda');
-  try {
-    const args = ['generate', '--model', stories, '--max-new-tokens', '4', 'Once'];
-    assert.equal((await textgen(args, box.env)).exitCode, ExitCode.device);
-    const r = await textgen(args, { ...box.env, TEXTGEN_DEVICE: 'cpu' });
-    assert.equal(r.exitCode, 0, String(r.stderr));
-    assert.equal(r.stderr, '');
-  } finally {
-    box.cleanup();
-  }
-});
+test(
+  'config "device": "cuda" applies to generate; TEXTGEN_DEVICE=cpu overrides it',
+  { skip: skipCuda },
+  async () => {
+    assertBuilt();
+    const box = withConfig('cuda');
+    try {
+      const args = ['generate', '--model', stories, '--max-new-tokens', '4', 'Once'];
+      assert.equal((await textgen(args, box.env)).exitCode, ExitCode.device);
+      const r = await textgen(args, { ...box.env, TEXTGEN_DEVICE: 'cpu' });
+      assert.equal(r.exitCode, 0, String(r.stderr));
+      assert.equal(r.stderr, '');
+    } finally {
+      box.cleanup();
+    }
+  },
+);
 
 test('a bad TEXTGEN_DEVICE is a usage error (exit 2)', async () => {
   assertBuilt();
   const box = sandbox();
   try {
-    const r = await textgen(['generate', '--model', stories, 'Once'], { ...box.env, TEXTGEN_DEVICE: 'gpu' });
+    const r = await textgen(['generate', '--model', stories, 'Once'], {
+      ...box.env,
+      TEXTGEN_DEVICE: 'gpu',
+    });
     assert.equal(r.exitCode, ExitCode.usage);
-    assert.match(String(r.stderr), /^textgen: error: TEXTGEN_DEVICE must be auto, cpu or cuda, got 'gpu'\./);
+    assert.match(
+      String(r.stderr),
+      /^textgen: error: TEXTGEN_DEVICE must be auto, cpu or cuda, got 'gpu'\./,
+    );
   } finally {
     box.cleanup();
   }

@@ -10,7 +10,8 @@ const bin = join(repoRoot, 'bin', 'textgen.js');
 
 /** Fails early with a clear message when the CLI has not been built. */
 export function assertBuilt(): void {
-  if (!existsSync(join(repoRoot, 'dist', 'commands', 'models.js'))) throw new Error('dist/ is missing: run `npm run build` before these tests');
+  if (!existsSync(join(repoRoot, 'dist', 'commands', 'models.js')))
+    throw new Error('dist/ is missing: run `npm run build` before these tests');
 }
 
 export interface Sandbox {
@@ -24,11 +25,29 @@ export interface Sandbox {
 export function sandbox(extra: Record<string, string> = {}): Sandbox {
   const root = mkdtempSync(join(tmpdir(), 'textgen-models-'));
   const cache = join(root, 'hub');
-  const env = { PATH: process.env.PATH ?? '', HOME: join(root, 'home'), HF_HOME: join(root, 'hf-home'), HF_HUB_CACHE: cache, XDG_CONFIG_HOME: join(root, 'config'), ...extra };
+  const env = {
+    PATH: process.env.PATH ?? '',
+    HOME: join(root, 'home'),
+    HF_HOME: join(root, 'hf-home'),
+    HF_HUB_CACHE: cache,
+    XDG_CONFIG_HOME: join(root, 'config'),
+    ...extra,
+  };
   return { root, cache, env, cleanup: () => rmSync(root, { recursive: true, force: true }) };
 }
 
 /** Runs `textgen ...args` and never rejects; the test inspects exitCode/stdout/stderr. */
-export function textgen(args: string[], env: Record<string, string>, options: { input?: string } = {}): Promise<Result> {
-  return execa('node', [bin, ...args], { cwd: repoRoot, env, extendEnv: false, reject: false, input: options.input ?? '', timeout: 60_000 }) as Promise<Result>;
+export function textgen(
+  args: string[],
+  env: Record<string, string>,
+  options: { input?: string } = {},
+): Promise<Result> {
+  return execa('node', [bin, ...args], {
+    cwd: repoRoot,
+    env,
+    extendEnv: false,
+    reject: false,
+    input: options.input ?? '',
+    timeout: 60_000,
+  }) as Promise<Result>;
 }

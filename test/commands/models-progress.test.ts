@@ -2,7 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { progressReporter } from '../../commands/models-progress.js';
-import { formatBytes, formatDuration, formatRevision, renderTable } from '../../commands/models-format.js';
+import {
+  formatBytes,
+  formatDuration,
+  formatRevision,
+  renderTable,
+} from '../../commands/models-format.js';
 
 function capture(isTTY: boolean) {
   const stream = Object.assign(new PassThrough(), { isTTY });
@@ -18,7 +23,12 @@ test('a terminal gets a redrawn bar with bytes, rate and ETA', async () => {
   await new Promise((r) => setTimeout(r, 120));
   report({ type: 'file-progress', file: 'onnx/model.onnx', done: 2 << 20, size: 4 << 20 });
   report({ type: 'file-done', file: 'onnx/model.onnx', size: 4 << 20, fetched: 3 << 20 });
-  assert.match(out.text(), /\r\x1b\[K {2}onnx\/model\.onnx {2}\[#{12}-{12}\] {2}50% {2}2\.0 MB\/4\.0 MB {2}[\d.]+ [KMG]?B\/s {2}ETA \d+s/);
+  // The line starts with carriage return + ESC[K (erase line).
+  assert.match(
+    out.text(),
+    // eslint-disable-next-line no-control-regex
+    /\r\u001b\[K {2}onnx\/model\.onnx {2}\[#{12}-{12}\] {2}50% {2}2\.0 MB\/4\.0 MB {2}[\d.]+ [KMG]?B\/s {2}ETA \d+s/,
+  );
   assert.match(out.text(), /onnx\/model\.onnx {2}4\.0 MB {2}downloaded in [\d.]+s/);
 });
 
@@ -40,11 +50,28 @@ test('a pipe gets plain lines, with the resume point for big files', () => {
 });
 
 test('sizes, durations, revisions and tables', () => {
-  const sizes: Array<[number, string]> = [[0, '0 B'], [1023, '1023 B'], [1536, '1.5 KB'], [1082992, '1.0 MB'], [50 * 1024 ** 3, '50 GB']];
+  const sizes: Array<[number, string]> = [
+    [0, '0 B'],
+    [1023, '1023 B'],
+    [1536, '1.5 KB'],
+    [1082992, '1.0 MB'],
+    [50 * 1024 ** 3, '50 GB'],
+  ];
   for (const [n, s] of sizes) assert.equal(formatBytes(n), s);
-  const durations: Array<[number, string]> = [[4.4, '4s'], [65, '1m05s'], [3700, '1h01m'], [Infinity, '?']];
+  const durations: Array<[number, string]> = [
+    [4.4, '4s'],
+    [65, '1m05s'],
+    [3700, '1h01m'],
+    [Infinity, '?'],
+  ];
   for (const [n, s] of durations) assert.equal(formatDuration(n), s);
   assert.equal(formatRevision(['main'], 'a'.repeat(40)), 'main (aaaaaaa)');
   assert.equal(formatRevision([], 'local'), 'local');
-  assert.equal(renderTable([['A', 'BB'], ['ccc', 'd']]), 'A    BB\nccc  d\n');
+  assert.equal(
+    renderTable([
+      ['A', 'BB'],
+      ['ccc', 'd'],
+    ]),
+    'A    BB\nccc  d\n',
+  );
 });

@@ -19,28 +19,36 @@ let hub: HubServer;
 
 before(async () => {
   assertBuilt();
-  hub = await startHub([
-    serveFixture('org/stories', stories),
-    { ...serveFixture('org/private', stories), private: true },
-    { ...serveFixture('org/hostile', stories), extraSiblings: ['../../evil'] },
-    {
-      id: 'org/multi',
-      files: {
-        'config.json': join(stories, 'config.json'),
-        'tokenizer.json': join(stories, 'tokenizer.json'),
-        'tokenizer_config.json': join(stories, 'tokenizer_config.json'),
-        'onnx/model.onnx': join(stories, 'onnx', 'model.onnx'),
-        'onnx/model_quantized.onnx': join(sharedModels, 'tiny-random-gpt2', 'onnx', 'model.onnx'),
-        'onnx/model_quantized.onnx_data': join(sharedModels, 'tiny-random-gpt2', 'config.json'),
-        'onnx/model_fp16.onnx_data': join(sharedModels, 'tiny-random-gpt2', 'generation_config.json'),
+  hub = await startHub(
+    [
+      serveFixture('org/stories', stories),
+      { ...serveFixture('org/private', stories), private: true },
+      { ...serveFixture('org/hostile', stories), extraSiblings: ['../../evil'] },
+      {
+        id: 'org/multi',
+        files: {
+          'config.json': join(stories, 'config.json'),
+          'tokenizer.json': join(stories, 'tokenizer.json'),
+          'tokenizer_config.json': join(stories, 'tokenizer_config.json'),
+          'onnx/model.onnx': join(stories, 'onnx', 'model.onnx'),
+          'onnx/model_quantized.onnx': join(sharedModels, 'tiny-random-gpt2', 'onnx', 'model.onnx'),
+          'onnx/model_quantized.onnx_data': join(sharedModels, 'tiny-random-gpt2', 'config.json'),
+          'onnx/model_fp16.onnx_data': join(
+            sharedModels,
+            'tiny-random-gpt2',
+            'generation_config.json',
+          ),
+        },
       },
-    },
-  ], { token: 'secret-token' });
+    ],
+    { token: 'secret-token' },
+  );
 });
 after(() => hub?.close());
 
 const repoFolder = (cache: string, id: string) => join(cache, `models--${id.replace('/', '--')}`);
-const cdnGets = (path: string) => hub.requests.filter((r) => r.server === 'cdn' && r.method === 'GET' && r.path === path);
+const cdnGets = (path: string) =>
+  hub.requests.filter((r) => r.server === 'cdn' && r.method === 'GET' && r.path === path);
 
 test('a clean pull lays the cache out as huggingface_hub does and sends the token to the hub only', async () => {
   const box = sandbox({ HF_ENDPOINT: hub.endpoint, HF_TOKEN: 'secret-token' });
@@ -55,10 +63,21 @@ test('a clean pull lays the cache out as huggingface_hub does and sends the toke
     assert.equal(readlinkSync(join(snap, 'onnx', 'model.onnx')), `../../../blobs/${modelSha}`);
     const config = readFileSync(join(stories, 'config.json'));
     assert.equal(readlinkSync(join(snap, 'config.json')), `../../blobs/${gitBlobSha1(config)}`);
-    assert.deepEqual(readdirSync(snap).sort(), ['config.json', 'generation_config.json', 'onnx', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json']);
+    assert.deepEqual(readdirSync(snap).sort(), [
+      'config.json',
+      'generation_config.json',
+      'onnx',
+      'special_tokens_map.json',
+      'tokenizer.json',
+      'tokenizer_config.json',
+    ]);
     assert.ok(readdirSync(join(repo, 'blobs')).every((b) => !b.endsWith('.incomplete')));
     const mine = hub.requests.slice(seen);
-    assert.ok(mine.filter((q) => q.server === 'hub').every((q) => q.authorization === 'Bearer secret-token'));
+    assert.ok(
+      mine
+        .filter((q) => q.server === 'hub')
+        .every((q) => q.authorization === 'Bearer secret-token'),
+    );
     const cdn = mine.filter((q) => q.server === 'cdn');
     assert.equal(cdn.length, 1);
     assert.equal(cdn[0].authorization, undefined, 'the token must not reach the CDN host');
@@ -106,7 +125,13 @@ test('a server that ignores Range gets the whole file again and the blob is stil
     const r = await textgen(['models', 'pull', 'org/stories'], box.env);
     assert.equal(r.exitCode, 0, String(r.stderr));
     const gets = cdnGets(blob).slice(before);
-    assert.deepEqual(gets.map((g) => [g.range, g.bytesSent]), [[undefined, 300_000], ['bytes=300000-', modelBytes.length]]);
+    assert.deepEqual(
+      gets.map((g) => [g.range, g.bytesSent]),
+      [
+        [undefined, 300_000],
+        ['bytes=300000-', modelBytes.length],
+      ],
+    );
     const file = join(repoFolder(box.cache, 'org/stories'), 'blobs', modelSha);
     assert.equal(createHash('sha256').update(readFileSync(file)).digest('hex'), modelSha);
   } finally {
@@ -132,10 +157,20 @@ test('a pull that fails mid-file leaves a resumable part that the next pull cont
     hub.faults.cut = undefined;
     const second = await textgen(['models', 'pull', 'org/stories'], box.env);
     assert.equal(second.exitCode, 0, String(second.stderr));
-    const gets = cdnGets(blob).slice(before).filter((g) => g.bytesSent > 0);
+    const gets = cdnGets(blob)
+      .slice(before)
+      .filter((g) => g.bytesSent > 0);
     assert.equal(gets.at(-1)!.range, 'bytes=400000-');
-    assert.equal(gets.reduce((a, g) => a + g.bytesSent, 0), modelBytes.length);
-    assert.equal(createHash('sha256').update(readFileSync(join(repo, 'blobs', modelSha))).digest('hex'), modelSha);
+    assert.equal(
+      gets.reduce((a, g) => a + g.bytesSent, 0),
+      modelBytes.length,
+    );
+    assert.equal(
+      createHash('sha256')
+        .update(readFileSync(join(repo, 'blobs', modelSha)))
+        .digest('hex'),
+      modelSha,
+    );
   } finally {
     hub.faults.cut = undefined;
     hub.faults.unavailableAfterCut = 0;
@@ -153,7 +188,10 @@ test('corrupted content is rejected and nothing reaches snapshots/', async () =>
     const repo = repoFolder(box.cache, 'org/stories');
     assert.equal(existsSync(join(repo, 'snapshots')), false);
     assert.equal(existsSync(join(repo, 'refs')), false);
-    assert.deepEqual(readdirSync(join(repo, 'blobs')).filter((b) => b.startsWith(modelSha)), []);
+    assert.deepEqual(
+      readdirSync(join(repo, 'blobs')).filter((b) => b.startsWith(modelSha)),
+      [],
+    );
   } finally {
     hub.faults.corrupt = undefined;
     box.cleanup();
@@ -173,9 +211,15 @@ test('404 and 401 are not-found errors; 401 hints at HF_TOKEN', async () => {
     assert.equal(denied.exitCode, 4);
     assert.match(String(denied.stderr), /HTTP 401/);
     assert.match(String(denied.stderr), /hint: .*set HF_TOKEN/);
-    const wrong = await textgen(['models', 'pull', 'org/private'], { ...box.env, HF_TOKEN: 'wrong' });
+    const wrong = await textgen(['models', 'pull', 'org/private'], {
+      ...box.env,
+      HF_TOKEN: 'wrong',
+    });
     assert.match(String(wrong.stderr), /HF_TOKEN is set but was not accepted/);
-    const ok = await textgen(['models', 'pull', 'org/private'], { ...box.env, HF_TOKEN: 'secret-token' });
+    const ok = await textgen(['models', 'pull', 'org/private'], {
+      ...box.env,
+      HF_TOKEN: 'secret-token',
+    });
     assert.equal(ok.exitCode, 0, String(ok.stderr));
     assert.equal(existsSync(repoFolder(box.cache, 'org/nope')), false);
   } finally {
@@ -189,13 +233,21 @@ test('two concurrent pulls of one model download each blob once and both succeed
   const before = cdnGets(blob).length;
   hub.faults.slow = { file: 'onnx/model.onnx', delayMs: 60 };
   try {
-    const [a, b] = await Promise.all([textgen(['models', 'pull', 'org/stories'], box.env), textgen(['models', 'pull', 'org/stories'], box.env)]);
+    const [a, b] = await Promise.all([
+      textgen(['models', 'pull', 'org/stories'], box.env),
+      textgen(['models', 'pull', 'org/stories'], box.env),
+    ]);
     assert.equal(a.exitCode, 0, String(a.stderr));
     assert.equal(b.exitCode, 0, String(b.stderr));
     assert.equal(cdnGets(blob).length - before, 1);
     assert.match(`${a.stderr}${b.stderr}`, /Waiting for another pull/);
     const snap = resolveModel('org/stories', { env: box.env }).dir;
-    assert.equal(createHash('sha256').update(readFileSync(join(snap, 'onnx', 'model.onnx'))).digest('hex'), modelSha);
+    assert.equal(
+      createHash('sha256')
+        .update(readFileSync(join(snap, 'onnx', 'model.onnx')))
+        .digest('hex'),
+      modelSha,
+    );
   } finally {
     hub.faults.slow = undefined;
     box.cleanup();
@@ -228,7 +280,10 @@ test('offline mode refuses to download and never touches the network', async () 
     assert.equal(hub.requests.length, seen);
     assert.equal((await textgen(['models', 'pull', 'org/stories'], box.env)).exitCode, 0);
     const seenAfter = hub.requests.length;
-    const cached = await textgen(['models', 'pull', 'org/stories'], { ...box.env, HF_HUB_OFFLINE: 'true' });
+    const cached = await textgen(['models', 'pull', 'org/stories'], {
+      ...box.env,
+      HF_HUB_OFFLINE: 'true',
+    });
     assert.equal(cached.exitCode, 0, String(cached.stderr));
     assert.match(String(cached.stderr), /nothing downloaded/);
     assert.equal(hub.requests.length, seenAfter);
@@ -242,8 +297,16 @@ test('--dtype pulls only that variant and its external data; the default is the 
   try {
     const q8 = await textgen(['models', 'pull', 'org/multi', '--dtype', 'q8', '--json'], box.env);
     assert.equal(q8.exitCode, 0, String(q8.stderr));
-    const files = (JSON.parse(String(q8.stdout)).files as Array<{ file: string }>).map((f) => f.file).sort();
-    assert.deepEqual(files, ['config.json', 'onnx/model_quantized.onnx', 'onnx/model_quantized.onnx_data', 'tokenizer.json', 'tokenizer_config.json']);
+    const files = (JSON.parse(String(q8.stdout)).files as Array<{ file: string }>)
+      .map((f) => f.file)
+      .sort();
+    assert.deepEqual(files, [
+      'config.json',
+      'onnx/model_quantized.onnx',
+      'onnx/model_quantized.onnx_data',
+      'tokenizer.json',
+      'tokenizer_config.json',
+    ]);
     const auto = await textgen(['models', 'pull', 'org/multi', '--json'], box.env);
     assert.equal(JSON.parse(String(auto.stdout)).dtype, 'fp32');
     const snap = resolveModel('org/multi', { env: box.env }).dir;
@@ -255,7 +318,11 @@ test('--dtype pulls only that variant and its external data; the default is the 
     const fresh = sandbox({ HF_ENDPOINT: hub.endpoint });
     const refused = await textgen(['models', 'pull', 'org/multi', '--dtype', 'fp16'], fresh.env);
     assert.equal(refused.exitCode, 4);
-    assert.equal(existsSync(repoFolder(fresh.cache, 'org/multi')), false, 'nothing is written for an unavailable dtype');
+    assert.equal(
+      existsSync(repoFolder(fresh.cache, 'org/multi')),
+      false,
+      'nothing is written for an unavailable dtype',
+    );
     fresh.cleanup();
   } finally {
     box.cleanup();
@@ -267,7 +334,18 @@ test('after a pull, generate --model org/name works with the network gone', asyn
   try {
     assert.equal((await textgen(['models', 'pull', 'org/stories'], box.env)).exitCode, 0);
     const offline = { ...box.env, HF_ENDPOINT: 'http://127.0.0.1:9' };
-    const r = await textgen(['generate', '--model', 'org/stories', '--max-new-tokens', '12', '--greedy', 'Once upon a time'], offline);
+    const r = await textgen(
+      [
+        'generate',
+        '--model',
+        'org/stories',
+        '--max-new-tokens',
+        '12',
+        '--greedy',
+        'Once upon a time',
+      ],
+      offline,
+    );
     assert.equal(r.exitCode, 0, String(r.stderr));
     assert.match(String(r.stdout), /Lily/);
     const missing = await textgen(['generate', '--model', 'org/absent', 'hi'], offline);

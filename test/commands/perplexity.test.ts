@@ -32,15 +32,25 @@ function nll(row: Float32Array, target: number): number {
 
 async function runnerOf(dir: string) {
   const folder = inspectModelFolder(dir);
-  return (await openModel(folder, folder.layouts[selectDtype(folder, undefined)]!, { threads: 1 })).runner;
+  return (await openModel(folder, folder.layouts[selectDtype(folder, undefined)]!, { threads: 1 }))
+    .runner;
 }
 
 function textgen(args: string[], input = '') {
-  return execa('node', [bin, ...args], { cwd: repoRoot, reject: false, input, timeout: 60_000, env: { TEXTGEN_CONFIG_DIR: join(repoRoot, 'node_modules', '.textgen-test-none') } });
+  return execa('node', [bin, ...args], {
+    cwd: repoRoot,
+    reject: false,
+    input,
+    timeout: 60_000,
+    env: { TEXTGEN_CONFIG_DIR: join(repoRoot, 'node_modules', '.textgen-test-none') },
+  });
 }
 
 before(() => {
-  assert.ok(readFileSync(join(repoRoot, 'dist', 'commands', 'perplexity.js')), 'dist/ is missing: run `npm run build` first');
+  assert.ok(
+    readFileSync(join(repoRoot, 'dist', 'commands', 'perplexity.js')),
+    'dist/ is missing: run `npm run build` first',
+  );
 });
 
 test('sliding window (max 8, stride 5) on 27 tokens equals the hand-listed windows scored token by token', async () => {
@@ -50,7 +60,13 @@ test('sliding window (max 8, stride 5) on 27 tokens equals the hand-listed windo
   assert.equal(ids.length, 27);
   // [begin, first scored, end): trg_len = end − prev_end, so windows after the first score their last 5
   // (4 in the final, shorter window) tokens and use the 3 before them as context only.
-  const windows = [[0, 1, 8], [5, 8, 13], [10, 13, 18], [15, 18, 23], [20, 23, 27]];
+  const windows = [
+    [0, 1, 8],
+    [5, 8, 13],
+    [10, 13, 18],
+    [15, 18, 23],
+    [20, 23, 27],
+  ];
   const runner = (await runnerOf(stories)) as DecoderRunner;
   let sum = 0;
   let count = 0;
@@ -74,7 +90,10 @@ test('sliding window (max 8, stride 5) on 27 tokens equals the hand-listed windo
 });
 
 test('text-to-text pairs: NLL of the target ids (EOS included) under teacher forcing equals step-by-step decoding', async () => {
-  const pairs = [{ input: 'translate English to French: I am happy', target: 'book air' }, { input: 'summarize: a cat sat', target: 'cat' }];
+  const pairs = [
+    { input: 'translate English to French: I am happy', target: 'book air' },
+    { input: 'summarize: a cat sat', target: 'cat' },
+  ];
   const model = await loadModel(t5, { inProcess: true, threads: 1 });
   const runner = (await runnerOf(t5)) as Seq2SeqRunner;
   let sum = 0;
@@ -92,21 +111,30 @@ test('text-to-text pairs: NLL of the target ids (EOS included) under teacher for
     }
     state.dispose();
   }
-  const got = await scorePairs(model, pairs.map((p) => JSON.stringify(p)).join('\n'), never, () => {});
+  const got = await scorePairs(
+    model,
+    pairs.map((p) => JSON.stringify(p)).join('\n'),
+    never,
+    () => {},
+  );
   assert.equal(got.tokens, count);
   assert.ok(Math.abs(got.nll - sum) / sum < 1e-5, `${got.nll} vs ${sum}`);
   await model.dispose();
 });
 
 test('--by-line reproduces the golden perplexity reference of stories260K', async () => {
-  const golden = JSON.parse(readFileSync(join(models, 'stories260K', 'golden.json'), 'utf8')).perplexity_reference['corpus-tinystories-sample/tinystories-sample.txt'];
+  const golden = JSON.parse(readFileSync(join(models, 'stories260K', 'golden.json'), 'utf8'))
+    .perplexity_reference['corpus-tinystories-sample/tinystories-sample.txt'];
   const r = await textgen(['perplexity', '--model', stories, '--by-line', '--json', sample]);
   assert.equal(r.exitCode, 0, r.stderr);
   const out = JSON.parse(r.stdout);
   assert.equal(out.method, 'by-line');
   assert.equal(out.tokens, golden.predicted_tokens);
   assert.equal(out.lines, golden.lines);
-  assert.ok(Math.abs(out.mean_nll - golden.mean_nll) / golden.mean_nll < 1e-4, String(out.mean_nll));
+  assert.ok(
+    Math.abs(out.mean_nll - golden.mean_nll) / golden.mean_nll < 1e-4,
+    String(out.mean_nll),
+  );
   assert.ok(Math.abs(out.perplexity - golden.ppl) / golden.ppl < 1e-4);
   assert.ok(Math.abs(out.bits_per_token - golden.mean_nll / Math.LN2) < 1e-9);
 });
@@ -115,10 +143,15 @@ test('plain output from stdin reports tokens, nats, bits and perplexity of the d
   const text = readFileSync(sample, 'utf8').split('\n').slice(0, 3).join('\n');
   const r = await textgen(['perplexity', '--model', stories, '-'], text);
   assert.equal(r.exitCode, 0, r.stderr);
-  const m = /tokens scored:\s+(\d+)\ncross-entropy:\s+([\d.]+) nats\/token \(([\d.]+) bits\/token\)\nperplexity:\s+([\d.]+)/.exec(r.stdout);
+  const m =
+    /tokens scored:\s+(\d+)\ncross-entropy:\s+([\d.]+) nats\/token \(([\d.]+) bits\/token\)\nperplexity:\s+([\d.]+)/.exec(
+      r.stdout,
+    );
   assert.ok(m, r.stdout);
   assert.match(r.stdout, /method:\s+sliding-window/);
-  const json = JSON.parse((await textgen(['perplexity', '--model', stories, '--json', '-'], text)).stdout);
+  const json = JSON.parse(
+    (await textgen(['perplexity', '--model', stories, '--json', '-'], text)).stdout,
+  );
   assert.equal(Number(m[1]), json.tokens);
   assert.equal(json.max_length, 512);
   assert.equal(json.stride, 256);

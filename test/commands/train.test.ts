@@ -12,18 +12,57 @@ const repoRoot = resolve(import.meta.dirname, '..', '..');
 const bin = join(repoRoot, 'bin', 'textgen.js');
 const data = join(repoRoot, 'node_modules', '@stdlib', 'datasets-moby-dick', 'data');
 const files = [join(data, 'chapter_1.txt'), join(data, 'chapter_2.txt')];
-const tiny = ['--vocab-size', '400', '--dim', '32', '--layers', '2', '--heads', '4', '--kv-heads', '2', '--context', '32', '--batch', '4', '--eval-every', '10', '--eval-windows', '8', '--checkpoint-every', '5', '--threads', '2'];
+const tiny = [
+  '--vocab-size',
+  '400',
+  '--dim',
+  '32',
+  '--layers',
+  '2',
+  '--heads',
+  '4',
+  '--kv-heads',
+  '2',
+  '--context',
+  '32',
+  '--batch',
+  '4',
+  '--eval-every',
+  '10',
+  '--eval-windows',
+  '8',
+  '--checkpoint-every',
+  '5',
+  '--threads',
+  '2',
+];
 let home: string;
 
 before(() => {
-  if (!existsSync(join(repoRoot, 'dist', 'commands', 'train.js'))) throw new Error('dist/ is missing: run `npm run build` before these tests');
+  if (!existsSync(join(repoRoot, 'dist', 'commands', 'train.js')))
+    throw new Error('dist/ is missing: run `npm run build` before these tests');
   home = mkdtempSync(join(tmpdir(), 'textgen-train-'));
 });
 after(() => rmSync(home, { recursive: true, force: true }));
 
-const env = () => ({ PATH: process.env.PATH ?? '', HOME: home, TEXTGEN_CONFIG_DIR: join(home, 'config'), TEXTGEN_DATA_DIR: join(home, 'data'), HF_HUB_CACHE: join(home, 'hub') });
-const textgen = (args: string[]) => execa('node', [bin, ...args], { cwd: repoRoot, env: env(), extendEnv: false, reject: false, timeout: 120_000, input: '' });
-const snapshot = (name: string) => join(home, 'hub', `models--local--${name}`, 'snapshots', 'local');
+const env = () => ({
+  PATH: process.env.PATH ?? '',
+  HOME: home,
+  TEXTGEN_CONFIG_DIR: join(home, 'config'),
+  TEXTGEN_DATA_DIR: join(home, 'data'),
+  HF_HUB_CACHE: join(home, 'hub'),
+});
+const textgen = (args: string[]) =>
+  execa('node', [bin, ...args], {
+    cwd: repoRoot,
+    env: env(),
+    extendEnv: false,
+    reject: false,
+    timeout: 120_000,
+    input: '',
+  });
+const snapshot = (name: string) =>
+  join(home, 'hub', `models--local--${name}`, 'snapshots', 'local');
 
 test('trains a tiny model into local/NAME that textgen generate loads', async () => {
   const r = await textgen(['train', ...files, '--name', 'tiny', '--steps', '30', ...tiny]);
@@ -32,36 +71,82 @@ test('trains a tiny model into local/NAME that textgen generate loads', async ()
   assert.match(r.stderr, /step 30\/30/);
   assert.match(r.stderr, /unigram baseline/);
   const dir = snapshot('tiny');
-  for (const f of ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model.onnx']) assert.ok(existsSync(join(dir, f)), f);
-  assert.equal(readFileSync(join(home, 'hub', 'models--local--tiny', 'refs', 'main'), 'utf8'), 'local');
+  for (const f of [
+    'config.json',
+    'generation_config.json',
+    'tokenizer.json',
+    'tokenizer_config.json',
+    'onnx/model.onnx',
+  ])
+    assert.ok(existsSync(join(dir, f)), f);
+  assert.equal(
+    readFileSync(join(home, 'hub', 'models--local--tiny', 'refs', 'main'), 'utf8'),
+    'local',
+  );
   const summary = JSON.parse(readFileSync(join(dir, 'training_summary.json'), 'utf8'));
   assert.equal(summary.tokensSeen, 30 * 4 * 32);
   assert.ok(existsSync(join(home, 'data', 'training', 'tiny', 'checkpoint.bin')));
-  assert.ok(summary.history.at(-1).valLoss < summary.history[0].valLoss, JSON.stringify(summary.history));
-  const gen = await textgen(['generate', '--model', 'local/tiny', '--threads', '1', '-n', '8', 'Call me']);
+  assert.ok(
+    summary.history.at(-1).valLoss < summary.history[0].valLoss,
+    JSON.stringify(summary.history),
+  );
+  const gen = await textgen([
+    'generate',
+    '--model',
+    'local/tiny',
+    '--threads',
+    '1',
+    '-n',
+    '8',
+    'Call me',
+  ]);
   assert.equal(gen.exitCode, 0, gen.stderr);
   assert.ok(gen.stdout.length > 0);
 });
 
 test('Ctrl-C stops cleanly with the checkpoint kept, and --resume completes the run', async () => {
-  const child = execa('node', [bin, 'train', ...files, '--name', 'stop', '--steps', '400', ...tiny], { cwd: repoRoot, env: env(), extendEnv: false, reject: false, timeout: 120_000 });
+  const child = execa(
+    'node',
+    [bin, 'train', ...files, '--name', 'stop', '--steps', '400', ...tiny],
+    { cwd: repoRoot, env: env(), extendEnv: false, reject: false, timeout: 120_000 },
+  );
   let sent = false;
   child.stderr!.on('data', (chunk: Buffer) => {
-    if (!sent && /step \d+\/400/.test(chunk.toString())) { sent = true; child.kill('SIGINT'); }
+    if (!sent && /step \d+\/400/.test(chunk.toString())) {
+      sent = true;
+      child.kill('SIGINT');
+    }
   });
   const r = await child;
   assert.equal(r.exitCode, 130, r.stderr);
   assert.match(r.stderr, /continue with --resume/);
-  const ckpt = JSON.parse(readFileSync(join(home, 'data', 'training', 'stop', 'checkpoint.json'), 'utf8'));
+  const ckpt = JSON.parse(
+    readFileSync(join(home, 'data', 'training', 'stop', 'checkpoint.json'), 'utf8'),
+  );
   assert.ok(ckpt.step > 0 && ckpt.step < 400);
-  const resumed = await textgen(['train', ...files, '--name', 'stop', '--steps', String(ckpt.step + 10), '--resume', '--threads', '1']);
+  const resumed = await textgen([
+    'train',
+    ...files,
+    '--name',
+    'stop',
+    '--steps',
+    String(ckpt.step + 10),
+    '--resume',
+    '--threads',
+    '1',
+  ]);
   assert.equal(resumed.exitCode, 0, resumed.stderr);
   assert.match(resumed.stderr, /Resuming/);
   assert.ok(existsSync(join(snapshot('stop'), 'onnx', 'model.onnx')));
 });
 
 test('flags are checked before any work', async () => {
-  for (const args of [['train', ...files], ['train', '--name', 'x'], ['train', ...files, '--name', 'x', '--heads', '3'], ['train', ...files, '--name', 'x', '--resume']]) {
+  for (const args of [
+    ['train', ...files],
+    ['train', '--name', 'x'],
+    ['train', ...files, '--name', 'x', '--heads', '3'],
+    ['train', ...files, '--name', 'x', '--resume'],
+  ]) {
     const r = await textgen(args);
     assert.equal(r.exitCode, 2, `${args.join(' ')}: ${r.stderr}`);
   }

@@ -15,24 +15,43 @@ async function withDir(fn: (env: NodeJS.ProcessEnv, dir: string) => void | Promi
   }
 }
 
-test('TEXTGEN_CONFIG_DIR holds config.json; a missing file is an empty config', () => withDir((env, dir) => {
-  assert.equal(userConfigPath(env), join(dir, 'config.json'));
-  assert.deepEqual(readUserConfig(env), {});
-}));
+test('TEXTGEN_CONFIG_DIR holds config.json; a missing file is an empty config', () =>
+  withDir((env, dir) => {
+    assert.equal(userConfigPath(env), join(dir, 'config.json'));
+    assert.deepEqual(readUserConfig(env), {});
+  }));
 
-test('rememberLastModel persists across reads', () => withDir(async (env) => {
-  await rememberLastModel('local/stories', env);
-  await rememberLastModel('Xenova/gpt2', env);
-  assert.equal(readUserConfig(env).lastModel, 'Xenova/gpt2');
-}));
+test('rememberLastModel persists across reads', () =>
+  withDir(async (env) => {
+    await rememberLastModel('local/stories', env);
+    await rememberLastModel('Xenova/gpt2', env);
+    assert.equal(readUserConfig(env).lastModel, 'Xenova/gpt2');
+  }));
 
-test('a hand-written config provides the default model and a settings layer; wrong types are ignored', () => withDir((env, dir) => {
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ defaultModel: 'org/m', lastModel: 7, settings: { temperature: 0.2, top_k: 40 } }));
-  assert.deepEqual(readUserConfig(env), { defaultModel: 'org/m', lastModel: undefined, settings: { temperature: 0.2, top_k: 40 } });
-}));
+test('a hand-written config provides the default model and a settings layer; wrong types are ignored', () =>
+  withDir((env, dir) => {
+    writeFileSync(
+      join(dir, 'config.json'),
+      JSON.stringify({
+        defaultModel: 'org/m',
+        lastModel: 7,
+        settings: { temperature: 0.2, top_k: 40 },
+      }),
+    );
+    assert.deepEqual(readUserConfig(env), {
+      defaultModel: 'org/m',
+      lastModel: undefined,
+      settings: { temperature: 0.2, top_k: 40 },
+    });
+  }));
 
-test('an unreadable config is a TextgenError, not a crash', () => withDir((env, dir) => {
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'config.json'), '{ broken');
-  assert.throws(() => readUserConfig(env), (e: unknown) => e instanceof TextgenError && /user config file cannot be read/.test(e.message));
-}));
+test('an unreadable config is a TextgenError, not a crash', () =>
+  withDir((env, dir) => {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'config.json'), '{ broken');
+    assert.throws(
+      () => readUserConfig(env),
+      (e: unknown) =>
+        e instanceof TextgenError && /user config file cannot be read/.test(e.message),
+    );
+  }));

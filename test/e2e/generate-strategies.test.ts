@@ -8,7 +8,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { loadModel, type TextGenerator } from '../../generation/index.js';
-import { ENDING, LogitsOracle, logSoftmax, minPSet, repoRoot, storiesDir, topKSet, topPSet } from '../generation/decode/ort-oracle.js';
+import {
+  ENDING,
+  LogitsOracle,
+  logSoftmax,
+  minPSet,
+  repoRoot,
+  storiesDir,
+  topKSet,
+  topPSet,
+} from '../generation/decode/ort-oracle.js';
 
 const bin = join(repoRoot, 'bin', 'textgen.js');
 let home: string;
@@ -17,7 +26,8 @@ let oracle: LogitsOracle;
 let tokenizer: TextGenerator;
 
 before(async () => {
-  if (!existsSync(join(repoRoot, 'dist', 'commands', 'generate.js'))) throw new Error('dist/ is missing: run `npm run build` before these tests');
+  if (!existsSync(join(repoRoot, 'dist', 'commands', 'generate.js')))
+    throw new Error('dist/ is missing: run `npm run build` before these tests');
   home = mkdtempSync(join(tmpdir(), 'textgen-strategies-'));
   oracle = await LogitsOracle.open();
   tokenizer = await loadModel(storiesDir, { inProcess: true, threads: 1 });
@@ -36,8 +46,18 @@ interface Out {
 
 /** Runs `textgen generate --model stories260K ...args` in a sandboxed home; never rejects. */
 async function generate(args: string[], input = ''): Promise<Out> {
-  const env = { PATH: process.env.PATH ?? '', HOME: home, TEXTGEN_CONFIG_DIR: join(home, 'config'), TEXTGEN_DATA_DIR: join(home, 'data'), HF_HUB_CACHE: join(home, 'hub') };
-  const r = await execa('node', [bin, 'generate', '--model', storiesDir, '--threads', '1', ...args], { cwd: repoRoot, env, extendEnv: false, reject: false, input, timeout: 60_000 });
+  const env = {
+    PATH: process.env.PATH ?? '',
+    HOME: home,
+    TEXTGEN_CONFIG_DIR: join(home, 'config'),
+    TEXTGEN_DATA_DIR: join(home, 'data'),
+    HF_HUB_CACHE: join(home, 'hub'),
+  };
+  const r = await execa(
+    'node',
+    [bin, 'generate', '--model', storiesDir, '--threads', '1', ...args],
+    { cwd: repoRoot, env, extendEnv: false, reject: false, input, timeout: 60_000 },
+  );
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
@@ -46,7 +66,11 @@ interface JsonSequence {
   token_ids: number[];
   finish_reason: string;
   score?: number;
-  logprobs?: Array<{ token_id: number; logprob: number; top: Array<{ token_id: number; logprob: number }> }>;
+  logprobs?: Array<{
+    token_id: number;
+    logprob: number;
+    top: Array<{ token_id: number; logprob: number }>;
+  }>;
 }
 
 async function json(args: string[]): Promise<JsonSequence[]> {
@@ -55,14 +79,29 @@ async function json(args: string[]): Promise<JsonSequence[]> {
   return JSON.parse(out.stdout).sequences;
 }
 
-const PROMPTS = ['', 'Sam', 'The dog', 'Mom said no', 'Once upon a time', 'One day, a little bird', 'The sun was hot and the cat was', 'Lily and Tom went to the park to play with a big red ball'];
+const PROMPTS = [
+  '',
+  'Sam',
+  'The dog',
+  'Mom said no',
+  'Once upon a time',
+  'One day, a little bird',
+  'The sun was hot and the cat was',
+  'Lily and Tom went to the park to play with a big red ball',
+];
 
 test('--jsonl --batch-size 8 gives the same greedy results as one prompt per run', async () => {
   const input = PROMPTS.map((prompt) => JSON.stringify({ prompt })).join('\n');
   const run = async (size: string) => {
-    const out = await generate(['--jsonl', '--batch-size', size, '--temperature', '0', '-n', '32'], input);
+    const out = await generate(
+      ['--jsonl', '--batch-size', size, '--temperature', '0', '-n', '32'],
+      input,
+    );
     assert.equal(out.exitCode, 0, out.stderr);
-    return out.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    return out.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
   };
   const batched = await run('8');
   const single = await run('1');
@@ -74,11 +113,25 @@ test('--jsonl --batch-size 8 gives the same greedy results as one prompt per run
 
 test('beam search: --num-return-sequences beams sorted by score, score in --json', async () => {
   for (const beams of [2, 3, 4]) {
-    const sequences = await json(['--num-beams', String(beams), '--num-return-sequences', String(beams), '-n', '10', 'Lily and']);
+    const sequences = await json([
+      '--num-beams',
+      String(beams),
+      '--num-return-sequences',
+      String(beams),
+      '-n',
+      '10',
+      'Lily and',
+    ]);
     assert.equal(sequences.length, beams);
     const scores = sequences.map((s) => s.score);
-    assert.ok(scores.every((x) => typeof x === 'number' && x < 0), JSON.stringify(scores));
-    assert.deepEqual(scores, [...(scores as number[])].sort((a, b) => b - a));
+    assert.ok(
+      scores.every((x) => typeof x === 'number' && x < 0),
+      JSON.stringify(scores),
+    );
+    assert.deepEqual(
+      scores,
+      [...(scores as number[])].sort((a, b) => b - a),
+    );
   }
   const oneBeam = await json(['--num-beams', '1', '--greedy', '-n', '10', 'Lily and']);
   const greedy = await json(['--temperature', '0', '-n', '10', 'Lily and']);
@@ -104,11 +157,31 @@ test('sampled first tokens under --top-k 5 / --top-p 0.9 / --min-p 0.1 stay in t
     [['--top-p', '0.9'], topPSet(row, 0.9)],
     [['--min-p', '0.1'], minPSet(row, 0.1)],
     // Warpers compose in transformers' order: temperature, then top-k, then top-p on what is left.
-    [['--temperature', '0.7', '--top-k', '6', '--top-p', '0.8'], topPSet(keepOnly(row.map((x) => x / 0.7), topKSet(row, 6)), 0.8)],
+    [
+      ['--temperature', '0.7', '--top-k', '6', '--top-p', '0.8'],
+      topPSet(
+        keepOnly(
+          row.map((x) => x / 0.7),
+          topKSet(row, 6),
+        ),
+        0.8,
+      ),
+    ],
   ];
   for (const [flags, allowed] of cases) {
     assert.ok(allowed.size > 1 && allowed.size < 20, `${flags}: allowed set of ${allowed.size}`);
-    const sequences = await json(['--temperature', '1', ...flags, '--seed', '3', '--num-return-sequences', '200', '-n', '1', prompt]);
+    const sequences = await json([
+      '--temperature',
+      '1',
+      ...flags,
+      '--seed',
+      '3',
+      '--num-return-sequences',
+      '200',
+      '-n',
+      '1',
+      prompt,
+    ]);
     assert.equal(sequences.length, 200);
     const first = sequences.map((s) => s.token_ids[0]);
     const outside = first.filter((id) => !allowed.has(id));
@@ -130,10 +203,32 @@ test('a stop string spanning tokens never reaches stdout, streamed or in --json'
   const streamed = await generate(['--temperature', '0', '-n', '30', '--stop', 'girl', prompt]);
   assert.equal(streamed.exitCode, 0, streamed.stderr);
   assert.equal(streamed.stdout, cut);
-  const [s] = await json(['--temperature', '0', '-n', '30', '--stop', 'girl', '--stop', 'never-there', prompt]);
+  const [s] = await json([
+    '--temperature',
+    '0',
+    '-n',
+    '30',
+    '--stop',
+    'girl',
+    '--stop',
+    'never-there',
+    prompt,
+  ]);
   assert.equal(s.text, cut);
   assert.equal(s.finish_reason, 'stop');
-  const sampled = await json(['--temperature', '1', '--seed', '11', '-n', '40', '--num-return-sequences', '8', '--stop', 'the', prompt]);
+  const sampled = await json([
+    '--temperature',
+    '1',
+    '--seed',
+    '11',
+    '-n',
+    '40',
+    '--num-return-sequences',
+    '8',
+    '--stop',
+    'the',
+    prompt,
+  ]);
   for (const seq of sampled) assert.ok(!seq.text.includes('the'), seq.text);
   assert.ok(sampled.some((seq) => seq.finish_reason === 'stop'));
 });
@@ -141,12 +236,18 @@ test('a stop string spanning tokens never reaches stdout, streamed or in --json'
 test('invalid combinations fail with one clear error line and exit code 2', async () => {
   const cases: Array<[string[], RegExp]> = [
     [['--top-p', '1.5'], /top-p must be a number in \(0, 1\]/],
-    [['--num-beams', '2', '--num-return-sequences', '3'], /num_return_sequences \(3\) must be <= num_beams \(2\)/],
+    [
+      ['--num-beams', '2', '--num-return-sequences', '3'],
+      /num_return_sequences \(3\) must be <= num_beams \(2\)/,
+    ],
     [['--temperature', '-1'], /temperature must be a number >= 0, got '-1'/],
     [['--temperature=-0.5'], /temperature must be a number >= 0, got '-0.5'/],
     [['--logprobs', '21', '--json'], /logprobs must be an integer in 0\.\.20/],
     [['--logprobs', '3'], /--logprobs needs --json/],
-    [['--num-beams', '2', '--logprobs', '3', '--json'], /logprobs are not reported with beam search/],
+    [
+      ['--num-beams', '2', '--logprobs', '3', '--json'],
+      /logprobs are not reported with beam search/,
+    ],
   ];
   for (const [args, message] of cases) {
     const out = await generate([...args, '-n', '2', 'Hi']);
@@ -157,7 +258,15 @@ test('invalid combinations fail with one clear error line and exit code 2', asyn
     assert.match(errors[0], message);
     assert.doesNotMatch(out.stderr, /\n\s+at /, 'no stack trace');
   }
-  const negative = await generate(['--temperature', '0', '--presence-penalty', '-0.5', '-n', '4', 'Hi']);
+  const negative = await generate([
+    '--temperature',
+    '0',
+    '--presence-penalty',
+    '-0.5',
+    '-n',
+    '4',
+    'Hi',
+  ]);
   assert.equal(negative.exitCode, 0, negative.stderr);
 });
 
@@ -170,18 +279,43 @@ test('--logprobs: greedy token is top[0]; --top-k 3 leaves 3 alternatives summin
     assert.equal(lp.top[0].token_id, lp.token_id);
     assert.equal(lp.top[0].logprob, lp.logprob);
   }
-  const [k] = await json(['--top-k', '3', '--temperature', '1', '--seed', '2', '--logprobs', '5', '-n', '12', prompt]);
+  const [k] = await json([
+    '--top-k',
+    '3',
+    '--temperature',
+    '1',
+    '--seed',
+    '2',
+    '--logprobs',
+    '5',
+    '-n',
+    '12',
+    prompt,
+  ]);
   for (const lp of k.logprobs!) {
     assert.equal(lp.top.length, 3);
     assert.ok(Math.abs(lp.top.reduce((a, x) => a + Math.exp(x.logprob), 0) - 1) < 1e-6);
   }
-  const [t] = await json(['--temperature', '0.5', '--seed', '4', '--logprobs', '2', '-n', '12', prompt]);
+  const [t] = await json([
+    '--temperature',
+    '0.5',
+    '--seed',
+    '4',
+    '--logprobs',
+    '2',
+    '-n',
+    '12',
+    prompt,
+  ]);
   const rows = await oracle.teacherForced(await tokenizer.tokenize(prompt), t.token_ids);
   t.logprobs!.forEach((lp, i) => {
     const expected = logSoftmax(rows[i].map((x) => x / 0.5));
     assert.ok(Math.abs(lp.logprob - expected[lp.token_id]) < 1e-4, `step ${i}`);
   });
-  const jsonl = await generate(['--jsonl', '--logprobs', '2', '--temperature', '0', '-n', '3'], '{"prompt": "Sam"}\n');
+  const jsonl = await generate(
+    ['--jsonl', '--logprobs', '2', '--temperature', '0', '-n', '3'],
+    '{"prompt": "Sam"}\n',
+  );
   assert.equal(JSON.parse(jsonl.stdout).sequences[0].logprobs.length, 3);
 });
 
@@ -189,22 +323,57 @@ test('--suppress-tokens and a multi-token --bad-words-ids never appear in the ou
   const prompt = 'Once upon a time';
   const [plain] = await json(['--temperature', '0', '-n', '40', prompt]);
   const suppress = [plain.token_ids[1], plain.token_ids[4]];
-  const [s] = await json(['--temperature', '0', '-n', '40', '--suppress-tokens', suppress.join(','), prompt]);
+  const [s] = await json([
+    '--temperature',
+    '0',
+    '-n',
+    '40',
+    '--suppress-tokens',
+    suppress.join(','),
+    prompt,
+  ]);
   assert.ok(s.token_ids.every((id) => !suppress.includes(id)));
   const bad = plain.token_ids.slice(8, 10);
-  const [b] = await json(['--temperature', '0', '-n', '40', '--bad-words-ids', bad.join(','), prompt]);
+  const [b] = await json([
+    '--temperature',
+    '0',
+    '-n',
+    '40',
+    '--bad-words-ids',
+    bad.join(','),
+    prompt,
+  ]);
   assert.notDeepEqual(b.token_ids, plain.token_ids);
   const all = [...(await tokenizer.tokenize(prompt)), ...b.token_ids];
   const promptLength = all.length - b.token_ids.length;
-  assert.ok(all.every((id, i) => i < promptLength || all[i - 1] !== bad[0] || id !== bad[1]), `[${bad}] was generated`);
+  assert.ok(
+    all.every((id, i) => i < promptLength || all[i - 1] !== bad[0] || id !== bad[1]),
+    `[${bad}] was generated`,
+  );
 });
 
 test('--repetition-penalty, --no-repeat-ngram-size and --min-new-tokens change greedy output as Hugging Face does', async () => {
   const prompt = 'Once upon a time';
   const [plain] = await json(['--temperature', '0', '-n', '60', prompt]);
-  const [penalised] = await json(['--temperature', '0', '-n', '60', '--repetition-penalty', '1.3', prompt]);
+  const [penalised] = await json([
+    '--temperature',
+    '0',
+    '-n',
+    '60',
+    '--repetition-penalty',
+    '1.3',
+    prompt,
+  ]);
   assert.notDeepEqual(penalised.token_ids, plain.token_ids);
-  const [noRepeat] = await json(['--temperature', '0', '-n', '60', '--no-repeat-ngram-size', '2', prompt]);
+  const [noRepeat] = await json([
+    '--temperature',
+    '0',
+    '-n',
+    '60',
+    '--no-repeat-ngram-size',
+    '2',
+    prompt,
+  ]);
   const all = [...(await tokenizer.tokenize(prompt)), ...noRepeat.token_ids];
   const bigrams = all.slice(1).map((x, i) => `${all[i]},${x}`);
   assert.equal(new Set(bigrams).size, bigrams.length);

@@ -8,7 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type Result } from 'execa';
 import { loadModel } from '../../generation/index.js';
-import { fixture, generateAll, linkFolder, readFixtureJson, repoRoot } from '../generation/fixtures.js';
+import {
+  fixture,
+  generateAll,
+  linkFolder,
+  readFixtureJson,
+  repoRoot,
+} from '../generation/fixtures.js';
 
 const BIN = join(repoRoot, 'bin', 'textgen.js');
 const STORIES = fixture('stories260K-onnx');
@@ -21,9 +27,16 @@ let home: string;
 let env: Record<string, string>;
 
 before(() => {
-  if (!existsSync(join(repoRoot, 'dist', 'commands', 'generate.js'))) throw new Error('dist/ is missing: run `npm run build` before the e2e tests');
+  if (!existsSync(join(repoRoot, 'dist', 'commands', 'generate.js')))
+    throw new Error('dist/ is missing: run `npm run build` before the e2e tests');
   home = mkdtempSync(join(tmpdir(), 'textgen-e2e-'));
-  env = { PATH: process.env.PATH ?? '', HOME: home, XDG_CONFIG_HOME: join(home, 'config'), HF_HOME: join(home, 'hf'), HF_HUB_CACHE: join(home, 'hf', 'hub') };
+  env = {
+    PATH: process.env.PATH ?? '',
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, 'config'),
+    HF_HOME: join(home, 'hf'),
+    HF_HUB_CACHE: join(home, 'hf', 'hub'),
+  };
 });
 
 after(() => {
@@ -32,7 +45,15 @@ after(() => {
 
 /** Runs `textgen generate ...args`; never rejects. */
 function generate(args: string[], input: string | Uint8Array = ''): Promise<Result> {
-  return execa('node', [BIN, 'generate', ...args], { cwd: repoRoot, env, extendEnv: false, reject: false, input, timeout: 60_000, stripFinalNewline: false }) as Promise<Result>;
+  return execa('node', [BIN, 'generate', ...args], {
+    cwd: repoRoot,
+    env,
+    extendEnv: false,
+    reject: false,
+    input,
+    timeout: 60_000,
+    stripFinalNewline: false,
+  }) as Promise<Result>;
 }
 
 /** Asserts the CLI failed with `code` and exactly one error line (plus an optional hint line). */
@@ -41,7 +62,10 @@ function assertOneLineError(result: Result, code: number, message: RegExp): void
   assert.equal(result.exitCode, code, `exit code (stderr: ${stderr})`);
   assert.equal(String(result.stdout), '');
   const lines = stderr.replace(/\n$/, '').split('\n');
-  assert.ok(lines.length === 1 || lines.length === 2, `one error line plus an optional hint, got:\n${stderr}`);
+  assert.ok(
+    lines.length === 1 || lines.length === 2,
+    `one error line plus an optional hint, got:\n${stderr}`,
+  );
   assert.match(lines[0], /^textgen: error: /);
   assert.match(lines[0], message);
   if (lines.length === 2) assert.match(lines[1], /^ {2}hint: /);
@@ -49,20 +73,40 @@ function assertOneLineError(result: Result, code: number, message: RegExp): void
 }
 
 test('golden text via the argument: stdout is exactly the continuation, nothing on stderr', async () => {
-  const result = await generate(['--model', STORIES, '--temperature', '0', '-n', '60', golden.prompt]);
+  const result = await generate([
+    '--model',
+    STORIES,
+    '--temperature',
+    '0',
+    '-n',
+    '60',
+    golden.prompt,
+  ]);
   assert.equal(result.exitCode, 0, String(result.stderr));
   assert.equal(result.stdout, golden.continuation_text);
   assert.equal(result.stderr, '');
 });
 
 test('golden text via a pipe: stdin (trailing newline dropped) is the prompt', async () => {
-  const result = await generate(['--model', STORIES, '--temperature', '0', '-n', '60'], `${golden.prompt}\n`);
+  const result = await generate(
+    ['--model', STORIES, '--temperature', '0', '-n', '60'],
+    `${golden.prompt}\n`,
+  );
   assert.equal(result.exitCode, 0, String(result.stderr));
   assert.equal(result.stdout, golden.continuation_text);
 });
 
 test('--json prints one object: model, prompt, sequences, usage and timings', async () => {
-  const result = await generate(['--model', STORIES, '--temperature', '0', '-n', '60', '--json', golden.prompt]);
+  const result = await generate([
+    '--model',
+    STORIES,
+    '--temperature',
+    '0',
+    '-n',
+    '60',
+    '--json',
+    golden.prompt,
+  ]);
   assert.equal(result.exitCode, 0, String(result.stderr));
   const lines = String(result.stdout).trimEnd().split('\n');
   assert.equal(lines.length, 1);
@@ -70,7 +114,9 @@ test('--json prints one object: model, prompt, sequences, usage and timings', as
   assert.deepEqual(Object.keys(out).sort(), ['model', 'prompt', 'sequences', 'timings', 'usage']);
   assert.equal(typeof out.model, 'string');
   assert.equal(out.prompt, golden.prompt);
-  assert.deepEqual(out.sequences, [{ text: golden.continuation_text, token_ids: golden.generated_ids, finish_reason: 'length' }]);
+  assert.deepEqual(out.sequences, [
+    { text: golden.continuation_text, token_ids: golden.generated_ids, finish_reason: 'length' },
+  ]);
   assert.deepEqual(out.usage, { prompt_tokens: golden.prompt_ids.length, completion_tokens: 60 });
   assert.equal(typeof out.timings, 'object');
   assert.ok(out.timings !== null && Object.keys(out.timings).length > 0);
@@ -92,16 +138,68 @@ test('errors: one line on stderr, a non-zero exit code, no stack trace', async (
     corrupt.cleanup();
     noOnnx.cleanup();
   });
-  const cases: Array<{ name: string; args: string[]; input?: string | Uint8Array; code: number; message: RegExp }> = [
-    { name: 'missing model folder', args: ['--model', join(home, 'no-such-model'), 'hi'], code: 4, message: /Model folder not found/ },
-    { name: 'corrupt config.json', args: ['--model', corrupt.dir, 'hi'], code: 3, message: /config\.json is not valid JSON/ },
-    { name: 'no ONNX file', args: ['--model', noOnnx.dir, 'hi'], code: 3, message: /No supported ONNX layout .*no \.onnx files/ },
-    { name: 'prompt longer than the context', args: ['--model', GPT2, 'hello world '.repeat(100)], code: 7, message: /The prompt is \d+ tokens; the model's context is 128 tokens/ },
-    { name: '--temperature -1', args: ['--model', STORIES, '--temperature', '-1', 'hi'], code: 2, message: /--temperature/ },
-    { name: '--temperature=-1', args: ['--model', STORIES, '--temperature=-1', 'hi'], code: 2, message: /--temperature must be a number >= 0, got '-1'/ },
-    { name: '--top-p 2', args: ['--model', STORIES, '--top-p', '2', 'hi'], code: 2, message: /--top-p must be a number in \(0, 1\], got '2'/ },
-    { name: '-n abc', args: ['--model', STORIES, '-n', 'abc', 'hi'], code: 2, message: /--max-new-tokens must be a non-negative integer, got 'abc'/ },
-    { name: 'invalid UTF-8 on stdin', args: ['--model', STORIES], input: Uint8Array.from([0x48, 0xff, 0xfe, 0x0a]), code: 7, message: /stdin is not valid UTF-8/ },
+  const cases: Array<{
+    name: string;
+    args: string[];
+    input?: string | Uint8Array;
+    code: number;
+    message: RegExp;
+  }> = [
+    {
+      name: 'missing model folder',
+      args: ['--model', join(home, 'no-such-model'), 'hi'],
+      code: 4,
+      message: /Model folder not found/,
+    },
+    {
+      name: 'corrupt config.json',
+      args: ['--model', corrupt.dir, 'hi'],
+      code: 3,
+      message: /config\.json is not valid JSON/,
+    },
+    {
+      name: 'no ONNX file',
+      args: ['--model', noOnnx.dir, 'hi'],
+      code: 3,
+      message: /No supported ONNX layout .*no \.onnx files/,
+    },
+    {
+      name: 'prompt longer than the context',
+      args: ['--model', GPT2, 'hello world '.repeat(100)],
+      code: 7,
+      message: /The prompt is \d+ tokens; the model's context is 128 tokens/,
+    },
+    {
+      name: '--temperature -1',
+      args: ['--model', STORIES, '--temperature', '-1', 'hi'],
+      code: 2,
+      message: /--temperature/,
+    },
+    {
+      name: '--temperature=-1',
+      args: ['--model', STORIES, '--temperature=-1', 'hi'],
+      code: 2,
+      message: /--temperature must be a number >= 0, got '-1'/,
+    },
+    {
+      name: '--top-p 2',
+      args: ['--model', STORIES, '--top-p', '2', 'hi'],
+      code: 2,
+      message: /--top-p must be a number in \(0, 1\], got '2'/,
+    },
+    {
+      name: '-n abc',
+      args: ['--model', STORIES, '-n', 'abc', 'hi'],
+      code: 2,
+      message: /--max-new-tokens must be a non-negative integer, got 'abc'/,
+    },
+    {
+      name: 'invalid UTF-8 on stdin',
+      args: ['--model', STORIES],
+      input: Uint8Array.from([0x48, 0xff, 0xfe, 0x0a]),
+      code: 7,
+      message: /stdin is not valid UTF-8/,
+    },
   ];
   for (const c of cases) {
     await t.test(c.name, async () => {
@@ -111,10 +209,30 @@ test('errors: one line on stderr, a non-zero exit code, no stack trace', async (
 });
 
 test('EPIPE: a reader that closes the pipe early (| head -c 20) is not an error', async () => {
-  const command = ['set -o pipefail;', 'node', JSON.stringify(BIN), 'generate', '--model', JSON.stringify(STORIES), ...LONG, '-n', '400', JSON.stringify(golden.prompt), '| head -c 20'].join(' ');
+  const command = [
+    'set -o pipefail;',
+    'node',
+    JSON.stringify(BIN),
+    'generate',
+    '--model',
+    JSON.stringify(STORIES),
+    ...LONG,
+    '-n',
+    '400',
+    JSON.stringify(golden.prompt),
+    '| head -c 20',
+  ].join(' ');
   // A few rounds: where generation is when the pipe closes varies from run to run.
   for (let round = 0; round < 3; round++) {
-    const result = await execa(command, { shell: '/bin/bash', cwd: repoRoot, env, extendEnv: false, reject: false, input: '', timeout: 60_000 });
+    const result = await execa(command, {
+      shell: '/bin/bash',
+      cwd: repoRoot,
+      env,
+      extendEnv: false,
+      reject: false,
+      input: '',
+      timeout: 60_000,
+    });
     assert.equal(result.exitCode, 0, `round ${round}: stderr: ${result.stderr}`);
     assert.equal(result.stdout, golden.continuation_text.slice(0, 20));
     assert.equal(result.stderr, '', `round ${round}`);
@@ -123,14 +241,24 @@ test('EPIPE: a reader that closes the pipe early (| head -c 20) is not an error'
 
 test('SIGINT mid-generation: exit code 130, the text produced so far is on stdout, nothing else happens', async () => {
   const generator = await loadModel(STORIES, { inProcess: true });
-  const full = (await generateAll(generator, golden.prompt, { max_new_tokens: 500, suppress_tokens: [1, 2] })).done.sequences[0].text;
+  const full = (
+    await generateAll(generator, golden.prompt, { max_new_tokens: 500, suppress_tokens: [1, 2] })
+  ).done.sequences[0].text;
   await generator.dispose();
   // A few rounds: how far generation gets before the signal lands varies from run to run.
   for (let round = 0; round < 3; round++) {
-    const child = execa('node', [BIN, 'generate', '--model', STORIES, ...LONG, '-n', '500', golden.prompt], { cwd: repoRoot, env, extendEnv: false, reject: false, input: '', timeout: 60_000 });
+    const child = execa(
+      'node',
+      [BIN, 'generate', '--model', STORIES, ...LONG, '-n', '500', golden.prompt],
+      { cwd: repoRoot, env, extendEnv: false, reject: false, input: '', timeout: 60_000 },
+    );
     child.stdout.once('data', () => child.kill('SIGINT'));
     const result = await child;
-    assert.equal(result.signal, undefined, `round ${round}: killed by ${result.signal}; stderr: ${result.stderr}`);
+    assert.equal(
+      result.signal,
+      undefined,
+      `round ${round}: killed by ${result.signal}; stderr: ${result.stderr}`,
+    );
     assert.equal(result.exitCode, 130, `round ${round}: stderr: ${result.stderr}`);
     assert.equal(result.stderr, '', `round ${round}`);
     const out = String(result.stdout);

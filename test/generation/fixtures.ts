@@ -5,7 +5,12 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { resolveSettings, type GenerationEvent, type SettingsLayer, type TextGenerator } from '../../generation/index.js';
+import {
+  resolveSettings,
+  type GenerationEvent,
+  type SettingsLayer,
+  type TextGenerator,
+} from '../../generation/index.js';
 
 /** The repository root. */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -51,9 +56,19 @@ export interface Collected {
 }
 
 /** Runs one generation to the end with greedy decoding unless `layer` says otherwise. */
-export async function generateAll(generator: TextGenerator, prompt: string | string[], layer: SettingsLayer = {}, extra: { addSpecialTokens?: boolean; signal?: AbortSignal } = {}): Promise<Collected> {
-  const settings = resolveSettings(generator.info.generationDefaults, { do_sample: false, ...layer });
-  const request = Array.isArray(prompt) ? { prompt: '', prompts: prompt, settings, ...extra } : { prompt, settings, ...extra };
+export async function generateAll(
+  generator: TextGenerator,
+  prompt: string | string[],
+  layer: SettingsLayer = {},
+  extra: { addSpecialTokens?: boolean; signal?: AbortSignal; keepCache?: boolean } = {},
+): Promise<Collected> {
+  const settings = resolveSettings(generator.info.generationDefaults, {
+    do_sample: false,
+    ...layer,
+  });
+  const request = Array.isArray(prompt)
+    ? { prompt: '', prompts: prompt, settings, ...extra }
+    : { prompt, settings, ...extra };
   const deltas: string[][] = [];
   const ids: number[][] = [];
   let done: Collected['done'] | undefined;

@@ -3,7 +3,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { UsageError } from '../../generation/errors.js';
-import { resolveSettings, settingsFromModelConfig, type SettingsLayer } from '../../generation/settings.js';
+import {
+  resolveSettings,
+  settingsFromModelConfig,
+  type SettingsLayer,
+} from '../../generation/settings.js';
 
 test('resolveSettings rejects invalid combinations and token-id lists', () => {
   const bad: SettingsLayer[] = [
@@ -14,7 +18,8 @@ test('resolveSettings rejects invalid combinations and token-id lists', () => {
     { bad_words_ids: [[1, -2]] },
     { logit_bias: { 3: NaN } },
   ];
-  for (const layer of bad) assert.throws(() => resolveSettings(layer), UsageError, JSON.stringify(layer));
+  for (const layer of bad)
+    assert.throws(() => resolveSettings(layer), UsageError, JSON.stringify(layer));
 });
 
 test('resolveSettings accepts the valid neighbours of those cases', () => {
@@ -25,11 +30,15 @@ test('resolveSettings accepts the valid neighbours of those cases', () => {
     { bad_words_ids: [[1], [2, 3]] },
     { logit_bias: { 3: -100, 4: 2.5 } },
   ];
-  for (const layer of good) assert.doesNotThrow(() => resolveSettings(layer), JSON.stringify(layer));
+  for (const layer of good)
+    assert.doesNotThrow(() => resolveSettings(layer), JSON.stringify(layer));
 });
 
 test('settingsFromModelConfig keeps well-formed id lists and ignores malformed ones', () => {
-  assert.deepEqual(settingsFromModelConfig({ suppress_tokens: [1, 2], bad_words_ids: [[3, 4]] }), { suppress_tokens: [1, 2], bad_words_ids: [[3, 4]] });
+  assert.deepEqual(settingsFromModelConfig({ suppress_tokens: [1, 2], bad_words_ids: [[3, 4]] }), {
+    suppress_tokens: [1, 2],
+    bad_words_ids: [[3, 4]],
+  });
   assert.deepEqual(settingsFromModelConfig({ suppress_tokens: ['a'], bad_words_ids: [3, 4] }), {});
   assert.deepEqual(settingsFromModelConfig({ bad_words_ids: [[]] }), {});
 });

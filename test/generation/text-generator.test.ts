@@ -21,9 +21,20 @@ function script(then: string): string {
   `;
 }
 
-async function runChild(code: string): Promise<{ exitCode?: number; signal?: string; stdout: string; stderr: string }> {
-  const result = await execa('node', ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: repoRoot, reject: false, timeout: 60_000 });
-  return { exitCode: result.exitCode, signal: result.signal, stdout: String(result.stdout), stderr: String(result.stderr) };
+async function runChild(
+  code: string,
+): Promise<{ exitCode?: number; signal?: string; stdout: string; stderr: string }> {
+  const result = await execa('node', ['--import', 'tsx', '--input-type=module', '-e', code], {
+    cwd: repoRoot,
+    reject: false,
+    timeout: 60_000,
+  });
+  return {
+    exitCode: result.exitCode,
+    signal: result.signal,
+    stdout: String(result.stdout),
+    stderr: String(result.stderr),
+  };
 }
 
 test('breaking out of generate() after a few tokens and disposing at once exits cleanly', async () => {

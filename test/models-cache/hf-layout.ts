@@ -2,7 +2,14 @@
 // sha256 for LFS files and git blob sha1 for regular files, relative symlinks, refs/{branch}), built by
 // hand from the spec so the tests check textgen against that layout rather than against itself.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
 export const repoRoot = resolve(import.meta.dirname, '..', '..');
@@ -19,7 +26,9 @@ export function sha256(data: Buffer): string {
 
 /** The hub stores weights in LFS; small text files in git. */
 export function isLfs(path: string): boolean {
-  return /\.(onnx|onnx_data|data|bin|safetensors|model)$/.test(path) || /\.onnx_data_\d+$/.test(path);
+  return (
+    /\.(onnx|onnx_data|data|bin|safetensors|model)$/.test(path) || /\.onnx_data_\d+$/.test(path)
+  );
 }
 
 export function etagOf(path: string, data: Buffer): string {
@@ -70,5 +79,9 @@ export function writeHfSnapshot(
 
 /** Reads a shared fixture folder into a files map for writeHfSnapshot. */
 export function fixtureFiles(name: string): Record<string, Buffer> {
-  return Object.fromEntries(Object.entries(folderFiles(join(sharedModels, name))).filter(([p]) => !p.endsWith('golden.json')).map(([p, abs]) => [p, readFileSync(abs)]));
+  return Object.fromEntries(
+    Object.entries(folderFiles(join(sharedModels, name)))
+      .filter(([p]) => !p.endsWith('golden.json'))
+      .map(([p, abs]) => [p, readFileSync(abs)]),
+  );
 }

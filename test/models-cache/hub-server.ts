@@ -64,10 +64,16 @@ export function serveFixture(id: string, folder: string): HubRepoSpec {
   return { id, files: folderFiles(folder) };
 }
 
-export async function startHub(repos: HubRepoSpec[], options: { token?: string } = {}): Promise<HubServer> {
+export async function startHub(
+  repos: HubRepoSpec[],
+  options: { token?: string } = {},
+): Promise<HubServer> {
   const requests: LoggedRequest[] = [];
   const faults: Faults = {};
-  const byRepo = new Map<string, { commit: string; spec: HubRepoSpec; entries: Map<string, Entry> }>();
+  const byRepo = new Map<
+    string,
+    { commit: string; spec: HubRepoSpec; entries: Map<string, Entry> }
+  >();
   const byBlob = new Map<string, Entry>();
   for (const spec of repos) {
     const entries = new Map<string, Entry>();
@@ -81,9 +87,16 @@ export async function startHub(repos: HubRepoSpec[], options: { token?: string }
   }
   let cdnUrl = '';
 
-  const authorized = (req: IncomingMessage) => !options.token || req.headers.authorization === `Bearer ${options.token}`;
+  const authorized = (req: IncomingMessage) =>
+    !options.token || req.headers.authorization === `Bearer ${options.token}`;
 
-  async function sendFile(req: IncomingMessage, res: ServerResponse, entry: Entry, log: LoggedRequest, extra: Record<string, string>) {
+  async function sendFile(
+    req: IncomingMessage,
+    res: ServerResponse,
+    entry: Entry,
+    log: LoggedRequest,
+    extra: Record<string, string>,
+  ) {
     let data = readFileSync(entry.abs);
     if (faults.corrupt?.has(entry.path)) {
       data = Buffer.from(data);
@@ -91,7 +104,11 @@ export async function startHub(repos: HubRepoSpec[], options: { token?: string }
     }
     let start = 0;
     const m = faults.ignoreRange ? null : /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
-    const headers: Record<string, string> = { ...extra, 'accept-ranges': 'bytes', 'content-type': 'application/octet-stream' };
+    const headers: Record<string, string> = {
+      ...extra,
+      'accept-ranges': 'bytes',
+      'content-type': 'application/octet-stream',
+    };
     let status = 200;
     if (m) {
       start = Number(m[1]);
@@ -104,7 +121,12 @@ export async function startHub(repos: HubRepoSpec[], options: { token?: string }
       data = data.subarray(start, end + 1);
       status = 206;
     }
-    if (req.method === 'GET' && faults.cut?.file === entry.path && faults.cut.times === 0 && (faults.unavailableAfterCut ?? 0) > 0) {
+    if (
+      req.method === 'GET' &&
+      faults.cut?.file === entry.path &&
+      faults.cut.times === 0 &&
+      (faults.unavailableAfterCut ?? 0) > 0
+    ) {
       faults.unavailableAfterCut!--;
       res.writeHead(503).end();
       return;
@@ -112,11 +134,17 @@ export async function startHub(repos: HubRepoSpec[], options: { token?: string }
     headers['content-length'] = String(data.length);
     res.writeHead(status, headers);
     if (req.method === 'HEAD') return void res.end();
-    const cutAt = req.method === 'GET' && faults.cut?.file === entry.path && faults.cut.times > 0 ? faults.cut.afterBytes - start : Infinity;
+    const cutAt =
+      req.method === 'GET' && faults.cut?.file === entry.path && faults.cut.times > 0
+        ? faults.cut.afterBytes - start
+        : Infinity;
     if (cutAt !== Infinity) faults.cut!.times--;
     const delay = faults.slow?.file === entry.path ? faults.slow.delayMs : 0;
     for (let off = 0; off < data.length; off += 65536) {
-      const chunk = data.subarray(off, Math.min(off + 65536, data.length, off + Math.max(cutAt - off, 0)));
+      const chunk = data.subarray(
+        off,
+        Math.min(off + 65536, data.length, off + Math.max(cutAt - off, 0)),
+      );
       if (chunk.length) {
         res.write(chunk);
         log.bytesSent += chunk.length;
@@ -133,33 +161,61 @@ export async function startHub(repos: HubRepoSpec[], options: { token?: string }
 
   const hub = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
-    const log: LoggedRequest = { server: 'hub', method: req.method ?? '', path: decodeURIComponent(url.pathname), authorization: req.headers.authorization, range: req.headers.range, bytesSent: 0 };
+    const log: LoggedRequest = {
+      server: 'hub',
+      method: req.method ?? '',
+      path: decodeURIComponent(url.pathname),
+      authorization: req.headers.authorization,
+      range: req.headers.range,
+      bytesSent: 0,
+    };
     requests.push(log);
     const api = /^\/api\/models\/(.+)\/revision\/([^/]+)$/.exec(url.pathname);
     if (api) {
       const repo = byRepo.get(api[1]);
       if (!repo || (repo.spec.private && !authorized(req))) {
-        res.writeHead(repo ? 401 : 404, { 'x-error-code': 'RepoNotFound', 'content-type': 'application/json' }).end('{"error":"Repository not found"}');
+        res
+          .writeHead(repo ? 401 : 404, {
+            'x-error-code': 'RepoNotFound',
+            'content-type': 'application/json',
+          })
+          .end('{"error":"Repository not found"}');
         return;
       }
       const rev = decodeURIComponent(api[2]);
       if (rev !== 'main' && rev !== repo.commit) {
-        res.writeHead(404, { 'x-error-code': 'RevisionNotFound' }).end('{"error":"Invalid rev id"}');
+        res
+          .writeHead(404, { 'x-error-code': 'RevisionNotFound' })
+          .end('{"error":"Invalid rev id"}');
         return;
       }
-      const siblings = [...repo.entries.keys(), ...(repo.spec.extraSiblings ?? [])].map((rfilename) => ({ rfilename }));
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: api[1], sha: repo.commit, siblings }));
+      const siblings = [...repo.entries.keys(), ...(repo.spec.extraSiblings ?? [])].map(
+        (rfilename) => ({ rfilename }),
+      );
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ id: api[1], sha: repo.commit, siblings }));
       return;
     }
     const resolve = /^\/(.+?)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
     const repo = resolve ? [...byRepo.values()].find((r) => r.spec.id === resolve[1]) : undefined;
     if (!resolve || !repo) return void res.writeHead(404, { 'x-error-code': 'RepoNotFound' }).end();
-    if (repo.spec.private && !authorized(req)) return void res.writeHead(401, { 'x-error-code': 'RepoNotFound' }).end();
+    if (repo.spec.private && !authorized(req))
+      return void res.writeHead(401, { 'x-error-code': 'RepoNotFound' }).end();
     const entry = repo.entries.get(decodeURIComponent(resolve[3]));
     const base = { 'x-repo-commit': repo.commit };
     if (!entry) return void res.writeHead(404, { ...base, 'x-error-code': 'EntryNotFound' }).end();
     if (entry.lfs) {
-      res.writeHead(302, { ...base, location: `${cdnUrl}/blobs/${entry.etag}?signature=test`, 'x-linked-etag': `"${entry.etag}"`, 'x-linked-size': String(entry.size), etag: `"${fakeCommit(entry.path).slice(0, 40)}"`, 'content-length': '0' }).end();
+      res
+        .writeHead(302, {
+          ...base,
+          location: `${cdnUrl}/blobs/${entry.etag}?signature=test`,
+          'x-linked-etag': `"${entry.etag}"`,
+          'x-linked-size': String(entry.size),
+          etag: `"${fakeCommit(entry.path).slice(0, 40)}"`,
+          'content-length': '0',
+        })
+        .end();
       return;
     }
     void sendFile(req, res, entry, log, { ...base, etag: `"${entry.etag}"` });
@@ -167,7 +223,14 @@ export async function startHub(repos: HubRepoSpec[], options: { token?: string }
 
   const cdn = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
-    const log: LoggedRequest = { server: 'cdn', method: req.method ?? '', path: url.pathname, authorization: req.headers.authorization, range: req.headers.range, bytesSent: 0 };
+    const log: LoggedRequest = {
+      server: 'cdn',
+      method: req.method ?? '',
+      path: url.pathname,
+      authorization: req.headers.authorization,
+      range: req.headers.range,
+      bytesSent: 0,
+    };
     requests.push(log);
     const entry = byBlob.get(url.pathname.replace(/^\/blobs\//, ''));
     if (!entry) return void res.writeHead(404).end();

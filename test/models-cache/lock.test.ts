@@ -16,49 +16,65 @@ function withCache(fn: (env: NodeJS.ProcessEnv) => Promise<void>) {
   };
 }
 
-test('a second holder waits until the first releases', withCache(async (env) => {
-  const first = await acquireRepoLock('org/m', { env });
-  let waitedFor: number | undefined;
-  let acquired = false;
-  const second = acquireRepoLock('org/m', { env, pollMs: 10, onWait: (pid) => (waitedFor = pid) }).then((l) => {
-    acquired = true;
-    return l;
-  });
-  await new Promise((r) => setTimeout(r, 80));
-  assert.equal(acquired, false);
-  assert.equal(waitedFor, process.pid);
-  first.release();
-  const lock = await second;
-  assert.equal(acquired, true);
-  lock.release();
-  assert.equal(existsSync(lockPathFor('org/m', env)), false);
-}));
+test(
+  'a second holder waits until the first releases',
+  withCache(async (env) => {
+    const first = await acquireRepoLock('org/m', { env });
+    let waitedFor: number | undefined;
+    let acquired = false;
+    const second = acquireRepoLock('org/m', {
+      env,
+      pollMs: 10,
+      onWait: (pid) => (waitedFor = pid),
+    }).then((l) => {
+      acquired = true;
+      return l;
+    });
+    await new Promise((r) => setTimeout(r, 80));
+    assert.equal(acquired, false);
+    assert.equal(waitedFor, process.pid);
+    first.release();
+    const lock = await second;
+    assert.equal(acquired, true);
+    lock.release();
+    assert.equal(existsSync(lockPathFor('org/m', env)), false);
+  }),
+);
 
-test('locks of other repos do not block', withCache(async (env) => {
-  const a = await acquireRepoLock('org/a', { env });
-  const b = await acquireRepoLock('org/b', { env });
-  a.release();
-  b.release();
-}));
+test(
+  'locks of other repos do not block',
+  withCache(async (env) => {
+    const a = await acquireRepoLock('org/a', { env });
+    const b = await acquireRepoLock('org/b', { env });
+    a.release();
+    b.release();
+  }),
+);
 
-test('stale locks (dead owner, or not refreshed) are taken over', withCache(async (env) => {
-  const path = lockPathFor('org/m', env);
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname() }));
-  const dead = await acquireRepoLock('org/m', { env, pollMs: 10 });
-  dead.release();
-  writeFileSync(path, JSON.stringify({ pid: process.ppid, host: 'another-host' }));
-  const old = new Date(Date.now() - STALE_MS - 1000);
-  utimesSync(path, old, old);
-  const abandoned = await acquireRepoLock('org/m', { env, pollMs: 10 });
-  abandoned.release();
-}));
+test(
+  'stale locks (dead owner, or not refreshed) are taken over',
+  withCache(async (env) => {
+    const path = lockPathFor('org/m', env);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname() }));
+    const dead = await acquireRepoLock('org/m', { env, pollMs: 10 });
+    dead.release();
+    writeFileSync(path, JSON.stringify({ pid: process.ppid, host: 'another-host' }));
+    const old = new Date(Date.now() - STALE_MS - 1000);
+    utimesSync(path, old, old);
+    const abandoned = await acquireRepoLock('org/m', { env, pollMs: 10 });
+    abandoned.release();
+  }),
+);
 
-test('an aborted wait gives up', withCache(async (env) => {
-  const held = await acquireRepoLock('org/m', { env });
-  const controller = new AbortController();
-  const waiting = acquireRepoLock('org/m', { env, pollMs: 10, signal: controller.signal });
-  controller.abort();
-  await assert.rejects(waiting, /Interrupted/);
-  held.release();
-}));
+test(
+  'an aborted wait gives up',
+  withCache(async (env) => {
+    const held = await acquireRepoLock('org/m', { env });
+    const controller = new AbortController();
+    const waiting = acquireRepoLock('org/m', { env, pollMs: 10, signal: controller.signal });
+    controller.abort();
+    await assert.rejects(waiting, /Interrupted/);
+    held.release();
+  }),
+);

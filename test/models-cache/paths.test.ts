@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { finalizeLocalModel, hubCacheDir, localModelDir, repoFolderName, repoIdFromFolderName } from '../../models-cache/paths.js';
+import {
+  finalizeLocalModel,
+  hubCacheDir,
+  localModelDir,
+  repoFolderName,
+  repoIdFromFolderName,
+} from '../../models-cache/paths.js';
 import { resolveModel } from '../../models-cache/resolve.js';
 import { listCachedModels } from '../../models-cache/scan.js';
 import { fixtureFiles } from './hf-layout.js';
@@ -43,7 +49,11 @@ test('finalizeLocalModel points refs/main at the local snapshot, which then reso
     }
     assert.equal(finalizeLocalModel('tiny', env), dir);
     assert.equal(readFileSync(join(root, 'models--local--tiny', 'refs', 'main'), 'utf8'), 'local');
-    assert.deepEqual(resolveModel('local/tiny', { env }), { dir, id: 'local/tiny', revision: 'local' });
+    assert.deepEqual(resolveModel('local/tiny', { env }), {
+      dir,
+      id: 'local/tiny',
+      revision: 'local',
+    });
     const [entry] = listCachedModels(env);
     assert.equal(entry.id, 'local/tiny');
     assert.deepEqual(entry.refs, ['main']);

@@ -19,28 +19,42 @@ before(() => {
   writeHfSnapshot(env.HF_HUB_CACHE!, 'org/name', c1, files, ['v1.0', 'refs/pr/1']);
   writeHfSnapshot(env.HF_HUB_CACHE!, 'org/name', c2, files, ['main']);
   writeHfSnapshot(env.HF_HUB_CACHE!, 'gpt2', c1, files, ['main']);
-  mkdirSync(join(env.HF_HUB_CACHE!, 'models--local--trained', 'snapshots', 'local'), { recursive: true });
+  mkdirSync(join(env.HF_HUB_CACHE!, 'models--local--trained', 'snapshots', 'local'), {
+    recursive: true,
+  });
 });
 after(() => rmSync(root, { recursive: true, force: true }));
 
-const snap = (id: string, commit: string) => join(root, 'hub', `models--${id.split('/').join('--')}`, 'snapshots', commit);
+const snap = (id: string, commit: string) =>
+  join(root, 'hub', `models--${id.split('/').join('--')}`, 'snapshots', commit);
 
 test('specs resolve offline to folders and cached snapshots', () => {
   const folder = join(sharedModels, 'stories260K-onnx');
-  const cases: Array<[string | undefined, string | undefined, { dir: string; id: string; revision?: string }]> = [
+  const cases: Array<
+    [string | undefined, string | undefined, { dir: string; id: string; revision?: string }]
+  > = [
     [folder, undefined, { dir: folder, id: folder }],
     ['org/name', undefined, { dir: snap('org/name', c2), id: 'org/name', revision: c2 }],
     ['org/name@main', undefined, { dir: snap('org/name', c2), id: 'org/name', revision: c2 }],
     ['org/name@v1.0', undefined, { dir: snap('org/name', c1), id: 'org/name', revision: c1 }],
     ['org/name@refs/pr/1', undefined, { dir: snap('org/name', c1), id: 'org/name', revision: c1 }],
     [`org/name@${c1}`, undefined, { dir: snap('org/name', c1), id: 'org/name', revision: c1 }],
-    [`org/name@${c1.slice(0, 8)}`, undefined, { dir: snap('org/name', c1), id: 'org/name', revision: c1 }],
+    [
+      `org/name@${c1.slice(0, 8)}`,
+      undefined,
+      { dir: snap('org/name', c1), id: 'org/name', revision: c1 },
+    ],
     ['gpt2', undefined, { dir: snap('gpt2', c1), id: 'gpt2', revision: c1 }],
-    ['local/trained', undefined, { dir: snap('local/trained', 'local'), id: 'local/trained', revision: 'local' }],
+    [
+      'local/trained',
+      undefined,
+      { dir: snap('local/trained', 'local'), id: 'local/trained', revision: 'local' },
+    ],
     [undefined, 'org/name@v1.0', { dir: snap('org/name', c1), id: 'org/name', revision: c1 }],
     ['  ', 'gpt2', { dir: snap('gpt2', c1), id: 'gpt2', revision: c1 }],
   ];
-  for (const [spec, configuredDefault, expected] of cases) assert.deepEqual(resolveModel(spec, { env, configuredDefault }), expected, String(spec));
+  for (const [spec, configuredDefault, expected] of cases)
+    assert.deepEqual(resolveModel(spec, { env, configuredDefault }), expected, String(spec));
 });
 
 test('models that are not cached fail with notFound and the exact pull command', () => {
@@ -53,7 +67,12 @@ test('models that are not cached fail with notFound and the exact pull command',
     ['org/na--me', /neither a model folder nor a model id/],
   ];
   for (const [spec, hint] of cases) {
-    assert.throws(() => resolveModel(spec, { env }), (error: any) => error.exitCode === ExitCode.notFound && hint.test(`${error.message} ${error.hint}`), spec);
+    assert.throws(
+      () => resolveModel(spec, { env }),
+      (error: any) =>
+        error.exitCode === ExitCode.notFound && hint.test(`${error.message} ${error.hint}`),
+      spec,
+    );
   }
 });
 
@@ -62,7 +81,10 @@ test('without a spec or configured default, the embedded model is used or --mode
   if (existsSync(embeddedModelDir())) {
     assert.deepEqual(resolveModel(undefined, { env }), { dir: embeddedModelDir(), id: 'default' });
   } else {
-    assert.throws(() => resolveModel(undefined, { env }), (error: any) => error.exitCode === ExitCode.notFound && /--model/.test(error.hint));
+    assert.throws(
+      () => resolveModel(undefined, { env }),
+      (error: any) => error.exitCode === ExitCode.notFound && /--model/.test(error.hint),
+    );
   }
   assert.equal(embeddedModelDir(), join(repoRoot, 'models', 'default'));
 });

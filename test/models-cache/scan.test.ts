@@ -11,8 +11,14 @@ test('listCachedModels describes every snapshot and reports damage without throw
   try {
     const stories = fixtureFiles('stories260K-onnx');
     writeHfSnapshot(cache, 'org/ok', fakeCommit('ok'), stories);
-    writeHfSnapshot(cache, 'org/badjson', fakeCommit('bad'), { ...stories, 'config.json': '{not json' });
-    writeHfSnapshot(cache, 'org/no-tokenizer', fakeCommit('nt'), { 'config.json': stories['config.json'], 'onnx/model.onnx': stories['onnx/model.onnx'] });
+    writeHfSnapshot(cache, 'org/badjson', fakeCommit('bad'), {
+      ...stories,
+      'config.json': '{not json',
+    });
+    writeHfSnapshot(cache, 'org/no-tokenizer', fakeCommit('nt'), {
+      'config.json': stories['config.json'],
+      'onnx/model.onnx': stories['onnx/model.onnx'],
+    });
     mkdirSync(join(cache, 'models--org--dangling', 'refs'), { recursive: true });
     writeFileSync(join(cache, 'models--org--dangling', 'refs', 'main'), fakeCommit('gone'));
     mkdirSync(join(cache, 'models--org--empty', 'blobs'), { recursive: true });
@@ -20,13 +26,35 @@ test('listCachedModels describes every snapshot and reports damage without throw
     writeFileSync(join(cache, 'version.txt'), '1');
     const entries = listCachedModels({ HF_HUB_CACHE: cache });
     const byId = Object.fromEntries(entries.map((e) => [e.id, e]));
-    assert.deepEqual(Object.keys(byId), ['org/badjson', 'org/dangling', 'org/empty', 'org/no-tokenizer', 'org/ok']);
-    assert.deepEqual({ ...byId['org/ok'], dir: undefined }, {
-      id: 'org/ok', revision: fakeCommit('ok'), refs: ['main'], dir: undefined, sizeBytes: 1082992 + 489 + 92 + 72 + 15297 + 269,
-      architecture: 'LlamaForCausalLM', task: 'text-generation', dtypes: ['fp32'], contextLength: 512,
-    });
-    assert.deepEqual([byId['org/badjson'].problem, byId['org/badjson'].damaged], ['config.json is not valid JSON', true]);
-    assert.deepEqual([byId['org/dangling'].problem, byId['org/dangling'].damaged], ['refs/main points at a missing snapshot', true]);
+    assert.deepEqual(Object.keys(byId), [
+      'org/badjson',
+      'org/dangling',
+      'org/empty',
+      'org/no-tokenizer',
+      'org/ok',
+    ]);
+    assert.deepEqual(
+      { ...byId['org/ok'], dir: undefined },
+      {
+        id: 'org/ok',
+        revision: fakeCommit('ok'),
+        refs: ['main'],
+        dir: undefined,
+        sizeBytes: 1082992 + 489 + 92 + 72 + 15297 + 269,
+        architecture: 'LlamaForCausalLM',
+        task: 'text-generation',
+        dtypes: ['fp32'],
+        contextLength: 512,
+      },
+    );
+    assert.deepEqual(
+      [byId['org/badjson'].problem, byId['org/badjson'].damaged],
+      ['config.json is not valid JSON', true],
+    );
+    assert.deepEqual(
+      [byId['org/dangling'].problem, byId['org/dangling'].damaged],
+      ['refs/main points at a missing snapshot', true],
+    );
     assert.equal(byId['org/empty'].damaged, true);
     assert.match(byId['org/no-tokenizer'].problem!, /tokenizer\.json/);
     assert.equal(byId['org/no-tokenizer'].damaged, undefined);

@@ -3,7 +3,14 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assertRealInside, isSafeRelativePath, validateHashName, validateRepoFilename, validateRepoId, validateRevision } from '../../models-cache/validate.js';
+import {
+  assertRealInside,
+  isSafeRelativePath,
+  validateHashName,
+  validateRepoFilename,
+  validateRepoId,
+  validateRevision,
+} from '../../models-cache/validate.js';
 
 test('repo ids follow the hub rules', () => {
   const cases: Array<[string, boolean]> = [
@@ -22,7 +29,8 @@ test('repo ids follow the hub rules', () => {
     ['org/na me', false],
     ['', false],
   ];
-  for (const [id, ok] of cases) assert.equal(ok ? validateRepoId(id) === id : throws(() => validateRepoId(id)), true, id);
+  for (const [id, ok] of cases)
+    assert.equal(ok ? validateRepoId(id) === id : throws(() => validateRepoId(id)), true, id);
 });
 
 test('revisions are safe ref names', () => {
@@ -37,7 +45,12 @@ test('revisions are safe ref names', () => {
     ['a\\b', false],
     ['', false],
   ];
-  for (const [rev, ok] of cases) assert.equal(ok ? validateRevision(rev) === rev : throws(() => validateRevision(rev)), true, rev);
+  for (const [rev, ok] of cases)
+    assert.equal(
+      ok ? validateRevision(rev) === rev : throws(() => validateRevision(rev)),
+      true,
+      rev,
+    );
 });
 
 test('server file names must be plain relative paths', () => {
@@ -55,7 +68,11 @@ test('server file names must be plain relative paths', () => {
   ];
   for (const [name, ok] of cases) {
     assert.equal(isSafeRelativePath(name), ok, name);
-    assert.equal(ok ? validateRepoFilename(name) === name : throws(() => validateRepoFilename(name)), true, name);
+    assert.equal(
+      ok ? validateRepoFilename(name) === name : throws(() => validateRepoFilename(name)),
+      true,
+      name,
+    );
   }
 });
 
@@ -68,7 +85,14 @@ test('etags and commit hashes must be single safe names', () => {
     ['', false],
     ['..', false],
   ];
-  for (const [value, ok] of cases) assert.equal(ok ? validateHashName('etag', value) === value : throws(() => validateHashName('etag', value)), true, value);
+  for (const [value, ok] of cases)
+    assert.equal(
+      ok
+        ? validateHashName('etag', value) === value
+        : throws(() => validateHashName('etag', value)),
+      true,
+      value,
+    );
 });
 
 test('a folder symlinked out of the cache is refused', () => {
@@ -78,7 +102,10 @@ test('a folder symlinked out of the cache is refused', () => {
     mkdirSync(join(root, 'outside'));
     symlinkSync(join(root, 'outside'), join(root, 'cache', 'repo', 'escape'));
     assert.doesNotThrow(() => assertRealInside(join(root, 'cache'), join(root, 'cache', 'repo')));
-    assert.throws(() => assertRealInside(join(root, 'cache'), join(root, 'cache', 'repo', 'escape')), /leads outside the cache/);
+    assert.throws(
+      () => assertRealInside(join(root, 'cache'), join(root, 'cache', 'repo', 'escape')),
+      /leads outside the cache/,
+    );
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

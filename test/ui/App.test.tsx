@@ -7,12 +7,31 @@ import { App } from '../../ui/App.js';
 import type { ModelEntry, SessionData, SessionStore } from '../../ui/types.js';
 import { KEYS, LLAMA2_TEMPLATE, ScriptedEngine, sleep, waitFor } from './scripted-engine.js';
 
-const entry: ModelEntry = { id: 'local/stories', path: '/m/stories', sizeBytes: 1_000_000, architecture: 'LlamaForCausalLM', task: 'text-generation', dtypes: ['fp32'], contextLength: 512 };
+const entry: ModelEntry = {
+  id: 'local/stories',
+  path: '/m/stories',
+  sizeBytes: 1_000_000,
+  architecture: 'LlamaForCausalLM',
+  task: 'text-generation',
+  dtypes: ['fp32'],
+  contextLength: 512,
+};
 
-async function start(engine: ScriptedEngine, extra: Partial<React.ComponentProps<typeof App>> = {}) {
+async function start(
+  engine: ScriptedEngine,
+  extra: Partial<React.ComponentProps<typeof App>> = {},
+) {
   const ready = new RegExp(`ctx 0/${engine.info.contextLength}`);
   const chosen: string[] = [];
-  const app = render(<App models={[entry]} initialModel={entry} openModel={async () => engine} onModelChosen={(m) => chosen.push(m.id)} {...extra} />);
+  const app = render(
+    <App
+      models={[entry]}
+      initialModel={entry}
+      openModel={async () => engine}
+      onModelChosen={(m) => chosen.push(m.id)}
+      {...extra}
+    />,
+  );
   await waitFor(() => assert.match(app.lastFrame()!, ready));
   return { ...app, chosen };
 }
@@ -24,16 +43,26 @@ async function type(stdin: { write: (s: string) => void }, text: string) {
 }
 
 test('a prompt streams the reply, then the transcript and status line show it', async () => {
-  const engine = new ScriptedEngine({ replies: [['Once', ' upon', ' a', ' time']], delayMs: 30, chatTemplate: LLAMA2_TEMPLATE });
+  const engine = new ScriptedEngine({
+    replies: [['Once', ' upon', ' a', ' time']],
+    delayMs: 30,
+    chatTemplate: LLAMA2_TEMPLATE,
+  });
   const { stdin, lastFrame, frames, chosen } = await start(engine);
   assert.deepEqual(chosen, ['local/stories']);
   await type(stdin, 'Tell a story');
   await waitFor(() => assert.match(lastFrame()!, /generating…/));
   await waitFor(() => assert.match(lastFrame()!, /› Tell a story[\s\S]*Once upon a time/));
   await waitFor(() => assert.doesNotMatch(lastFrame()!, /generating…/));
-  assert.ok(frames.some((f) => /Once upon(?! a)/.test(f)), 'a partial reply was rendered before the end');
+  assert.ok(
+    frames.some((f) => /Once upon(?! a)/.test(f)),
+    'a partial reply was rendered before the end',
+  );
   assert.match(lastFrame()!, /local\/stories · cpu · ctx \d+\/4096 · TTFT 12 ms · 50\.0 tok\/s/);
-  assert.deepEqual(engine.requests.map((r) => [r.prompt, r.keepCache, r.addSpecialTokens]), [['<s>[INST] Tell a story [/INST]', true, false]]);
+  assert.deepEqual(
+    engine.requests.map((r) => [r.prompt, r.keepCache, r.addSpecialTokens]),
+    [['<s>[INST] Tell a story [/INST]', true, false]],
+  );
 });
 
 test('the second turn sends the whole conversation, so the core can reuse the cached prefix', async () => {
@@ -49,7 +78,10 @@ test('the second turn sends the whole conversation, so the core can reuse the ca
 });
 
 test('Ctrl-C stops the reply in progress, keeps what was streamed, and the chat goes on', async () => {
-  const engine = new ScriptedEngine({ replies: [['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'], ['ok']], delayMs: 40 });
+  const engine = new ScriptedEngine({
+    replies: [['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'], ['ok']],
+    delayMs: 40,
+  });
   const { stdin, lastFrame } = await start(engine);
   await type(stdin, 'go');
   await waitFor(() => assert.match(lastFrame()!, /ab/));
@@ -62,7 +94,10 @@ test('Ctrl-C stops the reply in progress, keeps what was streamed, and the chat 
 });
 
 test('/set temperature 0 reaches the next request; /regen resends the shorter prompt; /clear rewinds', async () => {
-  const engine = new ScriptedEngine({ replies: [['first'], ['second'], ['third']], chatTemplate: LLAMA2_TEMPLATE });
+  const engine = new ScriptedEngine({
+    replies: [['first'], ['second'], ['third']],
+    chatTemplate: LLAMA2_TEMPLATE,
+  });
   const { stdin, lastFrame } = await start(engine);
   await type(stdin, '/set temperature 0');
   await waitFor(() => assert.match(lastFrame()!, /temperature = 0/));
@@ -93,7 +128,11 @@ test('a bad /set value is reported with the expected syntax and changes nothing'
 test('when the next turn would overflow the context, the oldest turns are dropped with a notice', async () => {
   // One token per character. System 20; turns 58, 59 and 23; reply reserve 20: the second turn fits
   // (131 <= 135), the third (180) only without the first turn (122).
-  const engine = new ScriptedEngine({ replies: [['x'.repeat(20)], ['y'.repeat(20)], ['z']], chatTemplate: LLAMA2_TEMPLATE, contextLength: 135 });
+  const engine = new ScriptedEngine({
+    replies: [['x'.repeat(20)], ['y'.repeat(20)], ['z']],
+    chatTemplate: LLAMA2_TEMPLATE,
+    contextLength: 135,
+  });
   const { stdin, lastFrame } = await start(engine);
   await type(stdin, '/system brief');
   await type(stdin, '/set max_new_tokens 20');
@@ -101,8 +140,14 @@ test('when the next turn would overflow the context, the oldest turns are droppe
     await type(stdin, text);
     await waitFor(() => assert.equal(engine.completed, i + 1));
   }
-  assert.match(lastFrame()!, /! Context full: dropped the 1 oldest turn \(the system prompt is kept\)\./);
-  assert.equal(engine.requests[2].prompt, `<<SYS>>brief<</SYS>><s>[INST] second question [/INST] ${'y'.repeat(20)} </s><s>[INST] third [/INST]`);
+  assert.match(
+    lastFrame()!,
+    /! Context full: dropped the 1 oldest turn \(the system prompt is kept\)\./,
+  );
+  assert.equal(
+    engine.requests[2].prompt,
+    `<<SYS>>brief<</SYS>><s>[INST] second question [/INST] ${'y'.repeat(20)} </s><s>[INST] third [/INST]`,
+  );
   assert.equal([...engine.requests[2].prompt].length, 102);
   assert.equal(lastFrame()!.match(/Context full/g)!.length, 1);
 });
@@ -152,7 +197,10 @@ test('/save and /load go through the session store; Ctrl-D exits', async () => {
   await waitFor(() => assert.ok(saved.has('(auto)'), lastFrame()));
   await type(stdin, '/save keep');
   await waitFor(() => assert.match(lastFrame()!, /Saved to \/sessions\/keep\.json\./));
-  assert.deepEqual(saved.get('keep')!.messages, [{ role: 'user', content: 'hello' }, { role: 'assistant', content: 'hello back' }]);
+  assert.deepEqual(saved.get('keep')!.messages, [
+    { role: 'user', content: 'hello' },
+    { role: 'assistant', content: 'hello back' },
+  ]);
   await type(stdin, '/clear');
   await type(stdin, '/load keep');
   await waitFor(() => assert.match(lastFrame()!, /Loaded keep: 2 messages/));
@@ -168,7 +216,9 @@ test('a burst of keys holding several Enters submits each line in order; typed-a
   const engine = new ScriptedEngine({ replies: [['a', 'b', 'c', 'd'], ['second']], delayMs: 30 });
   const { stdin, lastFrame } = await start(engine);
   stdin.write('/set top_k 5\r/set top_p 0.5\rfirst\rtyped ahead\r');
-  await waitFor(() => assert.match(lastFrame()!, /top_k = 5\n› \/set top_p 0\.5\ntop_p = 0\.5\n› first/));
+  await waitFor(() =>
+    assert.match(lastFrame()!, /top_k = 5\n› \/set top_p 0\.5\ntop_p = 0\.5\n› first/),
+  );
   await waitFor(() => assert.match(lastFrame()!, /abcd/));
   assert.equal(engine.requests.length, 1);
   assert.match(lastFrame()!, /› typed ahead\s*$/);
@@ -195,11 +245,22 @@ test('Ctrl-C when idle arms a hint; a second Ctrl-C exits', async () => {
 });
 
 test('/model opens the picker, Esc returns, and picking another model loads it and disposes the old one', async () => {
-  const other: ModelEntry = { ...entry, id: 'Xenova/gpt2', path: '/m/gpt2', architecture: 'GPT2LMHeadModel' };
+  const other: ModelEntry = {
+    ...entry,
+    id: 'Xenova/gpt2',
+    path: '/m/gpt2',
+    architecture: 'GPT2LMHeadModel',
+  };
   const first = new ScriptedEngine({ replies: [] });
   const second = new ScriptedEngine({ replies: [['from gpt2']] });
   const opened: string[] = [];
-  const app = render(<App models={[entry, other]} lastModelId="Xenova/gpt2" openModel={async (m) => (opened.push(m.id), m.id === entry.id ? first : second)} />);
+  const app = render(
+    <App
+      models={[entry, other]}
+      lastModelId="Xenova/gpt2"
+      openModel={async (m) => (opened.push(m.id), m.id === entry.id ? first : second)}
+    />,
+  );
   await waitFor(() => assert.match(app.lastFrame()!, /› Xenova\/gpt2/), 2000);
   app.stdin.write(KEYS.up);
   await sleep(10);
@@ -225,8 +286,20 @@ test('/model opens the picker, Esc returns, and picking another model loads it a
 });
 
 test('a model that fails to load is reported and the picker comes back', async () => {
-  const app = render(<App models={[entry]} openModel={async () => { throw new Error('broken weights'); }} />);
+  const app = render(
+    <App
+      models={[entry]}
+      openModel={async () => {
+        throw new Error('broken weights');
+      }}
+    />,
+  );
   await sleep(20);
   app.stdin.write(KEYS.enter);
-  await waitFor(() => assert.match(app.lastFrame()!, /✗ Could not load local\/stories: broken weights[\s\S]*Pick a model/));
+  await waitFor(() =>
+    assert.match(
+      app.lastFrame()!,
+      /✗ Could not load local\/stories: broken weights[\s\S]*Pick a model/,
+    ),
+  );
 });

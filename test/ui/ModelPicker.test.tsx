@@ -7,13 +7,39 @@ import type { ModelEntry } from '../../ui/types.js';
 import { KEYS, sleep, waitFor } from './scripted-engine.js';
 
 const models: ModelEntry[] = [
-  { id: 'Xenova/gpt2', path: '/c/gpt2', sizeBytes: 130 * 1024 * 1024, architecture: 'GPT2LMHeadModel', task: 'text-generation', dtypes: ['fp32', 'q8'], contextLength: 1024 },
-  { id: 'local/stories', path: '/c/stories', sizeBytes: 1536 * 1024, architecture: 'LlamaForCausalLM', task: 'text-generation', dtypes: ['fp32'], contextLength: 512 },
-  { id: 'Xenova/t5-small', path: '/c/t5', sizeBytes: 300 * 1024 * 1024, architecture: 'T5ForConditionalGeneration', task: 'text2text-generation', dtypes: ['q8'], contextLength: 512 },
+  {
+    id: 'Xenova/gpt2',
+    path: '/c/gpt2',
+    sizeBytes: 130 * 1024 * 1024,
+    architecture: 'GPT2LMHeadModel',
+    task: 'text-generation',
+    dtypes: ['fp32', 'q8'],
+    contextLength: 1024,
+  },
+  {
+    id: 'local/stories',
+    path: '/c/stories',
+    sizeBytes: 1536 * 1024,
+    architecture: 'LlamaForCausalLM',
+    task: 'text-generation',
+    dtypes: ['fp32'],
+    contextLength: 512,
+  },
+  {
+    id: 'Xenova/t5-small',
+    path: '/c/t5',
+    sizeBytes: 300 * 1024 * 1024,
+    architecture: 'T5ForConditionalGeneration',
+    task: 'text2text-generation',
+    dtypes: ['q8'],
+    contextLength: 512,
+  },
 ];
 
 test('the picker lists id, size, architecture, context length and dtypes, with the last model selected', () => {
-  const { lastFrame } = render(<ModelPicker models={models} initialId="local/stories" onSelect={() => {}} />);
+  const { lastFrame } = render(
+    <ModelPicker models={models} initialId="local/stories" onSelect={() => {}} />,
+  );
   const frame = lastFrame()!;
   assert.match(frame, /Xenova\/gpt2\s+130\.0 MB\s+GPT2LMHeadModel\s+ctx 1024\s+fp32,q8/);
   assert.match(frame, /› local\/stories\s+1\.5 MB\s+LlamaForCausalLM\s+ctx 512\s+fp32/);
@@ -32,7 +58,9 @@ test('arrow keys move and Enter picks', async () => {
 
 test('typing filters (on id and architecture) and Backspace widens again', async () => {
   const picked: string[] = [];
-  const { stdin, lastFrame } = render(<ModelPicker models={models} onSelect={(m) => picked.push(m.id)} />);
+  const { stdin, lastFrame } = render(
+    <ModelPicker models={models} onSelect={(m) => picked.push(m.id)} />,
+  );
   await sleep(20);
   stdin.write('t5');
   await waitFor(() => assert.match(lastFrame()!, /Filter: t5/));
@@ -52,7 +80,9 @@ test('an empty cache says how to get a model', () => {
 
 test('Esc goes back only when a cancel handler is given', async () => {
   let cancelled = 0;
-  const { stdin, lastFrame } = render(<ModelPicker models={models} onSelect={() => {}} onCancel={() => cancelled++} />);
+  const { stdin, lastFrame } = render(
+    <ModelPicker models={models} onSelect={() => {}} onCancel={() => cancelled++} />,
+  );
   assert.match(lastFrame()!, /Esc back/);
   await sleep(20);
   stdin.write(KEYS.esc);

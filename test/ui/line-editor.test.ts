@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cursorLine, edit, enterAction, type EditAction, type EditorState } from '../../ui/line-editor.js';
+import {
+  cursorLine,
+  edit,
+  enterAction,
+  type EditAction,
+  type EditorState,
+} from '../../ui/line-editor.js';
 import { EMPTY_HISTORY, newer, older, remember } from '../../ui/input-history.js';
 
 const at = (text: string, cursor = text.length): EditorState => ({ text, cursor });
@@ -12,11 +18,31 @@ const cases: Array<[string, EditorState, EditAction, EditorState]> = [
   ['backspace at start does nothing', at('abc', 0), { type: 'backspace' }, at('abc', 0)],
   ['left clamps', at('a', 0), { type: 'left' }, at('a', 0)],
   ['right clamps', at('a'), { type: 'right' }, at('a')],
-  ['home goes to the start of the current line', at('one\ntwo', 6), { type: 'home' }, at('one\ntwo', 4)],
-  ['end goes to the end of the current line', at('one\ntwo', 1), { type: 'end' }, at('one\ntwo', 3)],
-  ['Ctrl-U kills to line start', at('one\ntwo three', 7), { type: 'kill-before' }, at('one\n three', 4)],
+  [
+    'home goes to the start of the current line',
+    at('one\ntwo', 6),
+    { type: 'home' },
+    at('one\ntwo', 4),
+  ],
+  [
+    'end goes to the end of the current line',
+    at('one\ntwo', 1),
+    { type: 'end' },
+    at('one\ntwo', 3),
+  ],
+  [
+    'Ctrl-U kills to line start',
+    at('one\ntwo three', 7),
+    { type: 'kill-before' },
+    at('one\n three', 4),
+  ],
   ['Ctrl-K kills to line end', at('one two\nx', 3), { type: 'kill-after' }, at('one\nx', 3)],
-  ['Ctrl-W kills the previous word', at('say hello there'), { type: 'kill-word' }, at('say hello ')],
+  [
+    'Ctrl-W kills the previous word',
+    at('say hello there'),
+    { type: 'kill-word' },
+    at('say hello '),
+  ],
   ['set replaces and moves to the end', at('x', 0), { type: 'set', text: 'new' }, at('new')],
 ];
 for (const [name, state, action, expected] of cases) {

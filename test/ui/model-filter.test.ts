@@ -3,8 +3,20 @@ import assert from 'node:assert/strict';
 import { filterModels, modelColumns } from '../../ui/model-filter.js';
 import type { ModelEntry } from '../../ui/types.js';
 
-const m = (id: string, architecture: string): ModelEntry => ({ id, path: `/x/${id}`, sizeBytes: 2048, architecture, task: 'text-generation', dtypes: ['fp32', 'q4'], contextLength: 2048 });
-const models = [m('Xenova/gpt2', 'GPT2LMHeadModel'), m('HuggingFaceTB/SmolLM2-135M', 'LlamaForCausalLM'), m('local/tiny', 'LlamaForCausalLM')];
+const m = (id: string, architecture: string): ModelEntry => ({
+  id,
+  path: `/x/${id}`,
+  sizeBytes: 2048,
+  architecture,
+  task: 'text-generation',
+  dtypes: ['fp32', 'q4'],
+  contextLength: 2048,
+});
+const models = [
+  m('Xenova/gpt2', 'GPT2LMHeadModel'),
+  m('HuggingFaceTB/SmolLM2-135M', 'LlamaForCausalLM'),
+  m('local/tiny', 'LlamaForCausalLM'),
+];
 
 test('filterModels matches every word in id or architecture, ignoring case', () => {
   const ids = (q: string) => filterModels(models, q).map((x) => x.id);
@@ -15,6 +27,12 @@ test('filterModels matches every word in id or architecture, ignoring case', () 
 });
 
 test('modelColumns', () => {
-  assert.deepEqual(modelColumns(models[0]), ['Xenova/gpt2', '2.0 KB', 'GPT2LMHeadModel', 'ctx 2048', 'fp32,q4']);
+  assert.deepEqual(modelColumns(models[0]), [
+    'Xenova/gpt2',
+    '2.0 KB',
+    'GPT2LMHeadModel',
+    'ctx 2048',
+    'fp32,q4',
+  ]);
   assert.equal(modelColumns({ ...models[0], dtypes: [] })[4], '—');
 });

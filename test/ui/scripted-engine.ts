@@ -5,7 +5,8 @@ import type { GenerationEvent, GenerationStats } from '../../generation/events.j
 import type { ChatRequest } from '../../generation/chat/chat-turn.js';
 import type { AppEngine } from '../../ui/types.js';
 
-export const LLAMA2_TEMPLATE = "{% for message in messages %}{% if message['role'] == 'user' %}{{ bos_token + '[INST] ' + message['content'] + ' [/INST]' }}{% elif message['role'] == 'system' %}{{ '<<SYS>>' + message['content'] + '<</SYS>>' }}{% else %}{{ ' ' + message['content'] + ' ' + eos_token }}{% endif %}{% endfor %}";
+export const LLAMA2_TEMPLATE =
+  "{% for message in messages %}{% if message['role'] == 'user' %}{{ bos_token + '[INST] ' + message['content'] + ' [/INST]' }}{% elif message['role'] == 'system' %}{{ '<<SYS>>' + message['content'] + '<</SYS>>' }}{% else %}{{ ' ' + message['content'] + ' ' + eos_token }}{% endif %}{% endfor %}";
 
 export interface ScriptedOptions {
   replies: string[][];
@@ -60,10 +61,23 @@ export class ScriptedEngine implements AppEngine {
     }
     const promptTokens = [...request.prompt].length;
     const stats: GenerationStats = {
-      promptTokens, cachedTokens: 0, completionTokens: count, ttftMs: 12, prefillMs: 10, decodeMs: 20,
-      promptTokensPerSecond: 1000, tokensPerSecond: 50, contextUsed: promptTokens + count, contextLength: this.info.contextLength,
+      promptTokens,
+      cachedTokens: 0,
+      completionTokens: count,
+      ttftMs: 12,
+      prefillMs: 10,
+      decodeMs: 20,
+      promptTokensPerSecond: 1000,
+      tokensPerSecond: 50,
+      contextUsed: promptTokens + count,
+      contextLength: this.info.contextLength,
     };
-    yield { type: 'done', reason, sequences: [{ text, token_ids: [], finish_reason: reason }], stats };
+    yield {
+      type: 'done',
+      reason,
+      sequences: [{ text, token_ids: [], finish_reason: reason }],
+      stats,
+    };
     this.completed++;
   }
 
@@ -88,4 +102,14 @@ export async function waitFor(check: () => void, timeoutMs = 10_000): Promise<vo
   }
 }
 
-export const KEYS = { enter: '\r', up: '\u001B[A', down: '\u001B[B', tab: '\t', ctrlC: '\u0003', ctrlD: '\u0004', backspace: '\u007F', esc: '\u001B', altEnter: '\u001B\r' };
+export const KEYS = {
+  enter: '\r',
+  up: '\u001B[A',
+  down: '\u001B[B',
+  tab: '\t',
+  ctrlC: '\u0003',
+  ctrlD: '\u0004',
+  backspace: '\u007F',
+  esc: '\u001B',
+  altEnter: '\u001B\r',
+};

@@ -15,7 +15,10 @@ test('parseSlash', () => {
     ['/system', { name: 'system', text: '' }],
     ['/set temperature 0.7', { name: 'set', param: 'temperature', value: '0.7' }],
     ['/set stop ["a b"]', { name: 'set', param: 'stop', value: '["a b"]' }],
-    ['/set temperature', { name: 'error', message: 'Usage: /set PARAM VALUE (Tab lists the settings).' }],
+    [
+      '/set temperature',
+      { name: 'error', message: 'Usage: /set PARAM VALUE (Tab lists the settings).' },
+    ],
     ['/save my chat', { name: 'save', file: 'my chat' }],
     ['/load', { name: 'error', message: 'Usage: /load FILE' }],
     ['/nope', { name: 'error', message: 'Unknown command /nope. Type /help for the list.' }],
@@ -34,11 +37,13 @@ test('completeSlash', () => {
     ['/set zzz', '/set zzz', []],
     ['plain text', 'plain text', []],
   ];
-  for (const [line, completed, candidates] of cases) assert.deepEqual(completeSlash(line), { line: completed, candidates }, line);
+  for (const [line, completed, candidates] of cases)
+    assert.deepEqual(completeSlash(line), { line: completed, candidates }, line);
 });
 
 test('every setting of settings.ts can be /set, and /help lists every command', () => {
-  for (const key of Object.keys(DEFAULT_SETTINGS)) assert.ok(SETTING_NAMES.includes(key as never), key);
+  for (const key of Object.keys(DEFAULT_SETTINGS))
+    assert.ok(SETTING_NAMES.includes(key as never), key);
   const help = helpText();
   for (const c of SLASH_COMMANDS) assert.ok(help.includes(`/${c.name}`), c.name);
 });
@@ -55,7 +60,12 @@ test('applySetting parses each kind and resets with default', () => {
     ['stop', 'User:\\n', ['User:\n']],
     ['seed', '42', 42],
   ];
-  for (const [name, raw, value] of cases) assert.deepEqual(applySetting({}, name, raw)[name as keyof typeof DEFAULT_SETTINGS], value, `${name} ${raw}`);
+  for (const [name, raw, value] of cases)
+    assert.deepEqual(
+      applySetting({}, name, raw)[name as keyof typeof DEFAULT_SETTINGS],
+      value,
+      `${name} ${raw}`,
+    );
   assert.deepEqual(applySetting({ top_k: 5, top_p: 0.9 }, 'top_k', 'default'), { top_p: 0.9 });
 });
 
@@ -68,5 +78,10 @@ test('applySetting rejects bad values and unknown names with a UsageError', () =
     ['bad_words_ids', '[1,2]', /JSON list of id lists/],
     ['warmth', '1', /Unknown setting 'warmth'/],
   ];
-  for (const [name, raw, message] of bad) assert.throws(() => applySetting({}, name, raw), (e: unknown) => e instanceof UsageError && message.test(e.message), name);
+  for (const [name, raw, message] of bad)
+    assert.throws(
+      () => applySetting({}, name, raw),
+      (e: unknown) => e instanceof UsageError && message.test(e.message),
+      name,
+    );
 });

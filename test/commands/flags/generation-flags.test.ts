@@ -3,14 +3,25 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseArgs } from 'node:util';
-import { GENERATION_FLAGS, settingsLayerFromFlags, unescapeStop } from '../../../commands/flags/generation-flags.js';
+import {
+  GENERATION_FLAGS,
+  settingsLayerFromFlags,
+  unescapeStop,
+} from '../../../commands/flags/generation-flags.js';
 import { UsageError } from '../../../generation/errors.js';
 import { DEFAULT_SETTINGS, resolveSettings } from '../../../generation/settings.js';
 
 function layer(args: string[]) {
   // parseArgs rejects explicit undefined fields, so only present ones are copied (as cli/main.ts does).
   const options = Object.fromEntries(
-    Object.entries(GENERATION_FLAGS).map(([k, s]) => [k, { type: s.type, ...(s.short ? { short: s.short } : {}), ...(s.multiple ? { multiple: true } : {}) }]),
+    Object.entries(GENERATION_FLAGS).map(([k, s]) => [
+      k,
+      {
+        type: s.type,
+        ...(s.short ? { short: s.short } : {}),
+        ...(s.multiple ? { multiple: true } : {}),
+      },
+    ]),
   );
   const { values } = parseArgs({ args, options, strict: true, allowPositionals: true });
   return settingsLayerFromFlags(values as Parameters<typeof settingsLayerFromFlags>[0]);
@@ -42,7 +53,10 @@ test('each flag sets its setting', () => {
     [['--seed', '9007199254740991'], { seed: 2 ** 53 - 1 }],
     [['--suppress-tokens', '1, 2', '--suppress-tokens', '7'], { suppress_tokens: [1, 2, 7] }],
     [['--bad-words-ids', '1,2', '--bad-words-ids', '3'], { bad_words_ids: [[1, 2], [3]] }],
-    [['--logit-bias', '1:2', '--logit-bias', '3:-1.5,4:0'], { logit_bias: { 1: 2, 3: -1.5, 4: 0 } }],
+    [
+      ['--logit-bias', '1:2', '--logit-bias', '3:-1.5,4:0'],
+      { logit_bias: { 1: 2, 3: -1.5, 4: 0 } },
+    ],
     [['--stop', 'a', '--stop', '\\n\\n', '--stop', 'x\\ty\\\\'], { stop: ['a', '\n\n', 'x\ty\\'] }],
     [['--do-sample'], { do_sample: true }],
     [['--greedy'], { do_sample: false }],
@@ -68,16 +82,35 @@ test('bad values fail with a one-line UsageError naming the flag', () => {
     [['-n', '0x10'], "--max-new-tokens must be a non-negative integer, got '0x10'"],
     [['--num-beams', '0'], "--num-beams must be an integer >= 1, got '0'"],
     [['--seed', '1e3'], "--seed must be a non-negative integer, got '1e3'"],
-    [['--seed', '9007199254740992'], "--seed must be a non-negative integer, got '9007199254740992'"],
-    [['--suppress-tokens', '1,a'], "--suppress-tokens must be a comma-separated list of token ids, got '1,a'"],
-    [['--bad-words-ids', ','], "--bad-words-ids must be a comma-separated list of token ids, got ','"],
-    [['--logit-bias', '5'], "--logit-bias must be ID:BIAS (a token id, a colon and a number, e.g. '50256:-100'), got '5'"],
-    [['--logit-bias', '5:abc'], "--logit-bias must be ID:BIAS (a token id, a colon and a number, e.g. '50256:-100'), got '5:abc'"],
+    [
+      ['--seed', '9007199254740992'],
+      "--seed must be a non-negative integer, got '9007199254740992'",
+    ],
+    [
+      ['--suppress-tokens', '1,a'],
+      "--suppress-tokens must be a comma-separated list of token ids, got '1,a'",
+    ],
+    [
+      ['--bad-words-ids', ','],
+      "--bad-words-ids must be a comma-separated list of token ids, got ','",
+    ],
+    [
+      ['--logit-bias', '5'],
+      "--logit-bias must be ID:BIAS (a token id, a colon and a number, e.g. '50256:-100'), got '5'",
+    ],
+    [
+      ['--logit-bias', '5:abc'],
+      "--logit-bias must be ID:BIAS (a token id, a colon and a number, e.g. '50256:-100'), got '5:abc'",
+    ],
     [['--stop', ''], '--stop must not be empty'],
     [['--do-sample', '--greedy'], '--do-sample and --greedy cannot be used together'],
   ];
   for (const [args, message] of cases) {
-    assert.throws(() => layer(args), (e: unknown) => e instanceof UsageError && e.message === message && !e.message.includes('\n'), args.join(' '));
+    assert.throws(
+      () => layer(args),
+      (e: unknown) => e instanceof UsageError && e.message === message && !e.message.includes('\n'),
+      args.join(' '),
+    );
   }
 });
 
@@ -86,8 +119,25 @@ test('unescapeStop turns \\n, \\t, \\r, \\\\ into characters and leaves other te
 });
 
 test('a full flag layer resolves into valid settings', () => {
-  const s = resolveSettings(DEFAULT_SETTINGS, layer(['-n', '8', '--temperature', '0', '--num-beams', '2', '--num-return-sequences', '2', '--stop', '.']));
-  assert.deepEqual([s.max_new_tokens, s.do_sample, s.num_beams, s.num_return_sequences, s.stop], [8, false, 2, 2, ['.']]);
+  const s = resolveSettings(
+    DEFAULT_SETTINGS,
+    layer([
+      '-n',
+      '8',
+      '--temperature',
+      '0',
+      '--num-beams',
+      '2',
+      '--num-return-sequences',
+      '2',
+      '--stop',
+      '.',
+    ]),
+  );
+  assert.deepEqual(
+    [s.max_new_tokens, s.do_sample, s.num_beams, s.num_return_sequences, s.stop],
+    [8, false, 2, 2, ['.']],
+  );
 });
 
 test('every flag has a one-line description and kebab-case name', () => {

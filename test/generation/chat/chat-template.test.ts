@@ -9,13 +9,17 @@ import { InputError, ModelError } from '../../../generation/errors.js';
 
 const repoRoot = resolve(import.meta.dirname, '..', '..', '..');
 
-const CHATML = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+const CHATML =
+  "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
-const LLAMA2 = "{% if messages[0]['role'] == 'system' %}{% set loop_messages = messages[1:] %}{% set system_message = messages[0]['content'] %}{% else %}{% set loop_messages = messages %}{% set system_message = false %}{% endif %}{% for message in loop_messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}{% if loop.index0 == 0 and system_message != false %}{% set content = '<<SYS>>\\n' + system_message + '\\n<</SYS>>\\n\\n' + message['content'] %}{% else %}{% set content = message['content'] %}{% endif %}{% if message['role'] == 'user' %}{{ bos_token + '[INST] ' + content.strip() + ' [/INST]' }}{% elif message['role'] == 'assistant' %}{{ ' '  + content.strip() + ' ' + eos_token }}{% endif %}{% endfor %}";
+const LLAMA2 =
+  "{% if messages[0]['role'] == 'system' %}{% set loop_messages = messages[1:] %}{% set system_message = messages[0]['content'] %}{% else %}{% set loop_messages = messages %}{% set system_message = false %}{% endif %}{% for message in loop_messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}{% if loop.index0 == 0 and system_message != false %}{% set content = '<<SYS>>\\n' + system_message + '\\n<</SYS>>\\n\\n' + message['content'] %}{% else %}{% set content = message['content'] %}{% endif %}{% if message['role'] == 'user' %}{{ bos_token + '[INST] ' + content.strip() + ' [/INST]' }}{% elif message['role'] == 'assistant' %}{{ ' '  + content.strip() + ' ' + eos_token }}{% endif %}{% endfor %}";
 
-const LLAMA3 = "{% set loop_messages = messages %}{% for message in loop_messages %}{% set content = '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n'+ message['content'] | trim + '<|eot_id|>' %}{% if loop.index0 == 0 %}{% set content = bos_token + content %}{% endif %}{{ content }}{% endfor %}{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}{% endif %}";
+const LLAMA3 =
+  "{% set loop_messages = messages %}{% for message in loop_messages %}{% set content = '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n'+ message['content'] | trim + '<|eot_id|>' %}{% if loop.index0 == 0 %}{% set content = bos_token + content %}{% endif %}{{ content }}{% endfor %}{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}{% endif %}";
 
-const ZEPHYR = "{% for message in messages %}\n{% if message['role'] == 'user' %}\n{{ '<|user|>\n' + message['content'] + eos_token }}\n{% elif message['role'] == 'system' %}\n{{ '<|system|>\n' + message['content'] + eos_token }}\n{% elif message['role'] == 'assistant' %}\n{{ '<|assistant|>\n'  + message['content'] + eos_token }}\n{% endif %}\n{% if loop.last and add_generation_prompt %}\n{{ '<|assistant|>' }}\n{% endif %}\n{% endfor %}";
+const ZEPHYR =
+  "{% for message in messages %}\n{% if message['role'] == 'user' %}\n{{ '<|user|>\n' + message['content'] + eos_token }}\n{% elif message['role'] == 'system' %}\n{{ '<|system|>\n' + message['content'] + eos_token }}\n{% elif message['role'] == 'assistant' %}\n{{ '<|assistant|>\n'  + message['content'] + eos_token }}\n{% endif %}\n{% if loop.last and add_generation_prompt %}\n{{ '<|assistant|>' }}\n{% endif %}\n{% endfor %}";
 
 const conversation: ChatMessage[] = [
   { role: 'system', content: 'Be brief.' },
@@ -25,14 +29,22 @@ const conversation: ChatMessage[] = [
 ];
 const llamaTokens = { bos: '<s>', eos: '</s>' };
 
-const cases: Array<{ name: string; template: string; tokens: Record<string, string>; messages: ChatMessage[]; gen: boolean; expected: string }> = [
+const cases: Array<{
+  name: string;
+  template: string;
+  tokens: Record<string, string>;
+  messages: ChatMessage[];
+  gen: boolean;
+  expected: string;
+}> = [
   {
     name: 'ChatML with generation prompt',
     template: CHATML,
     tokens: {},
     messages: conversation,
     gen: true,
-    expected: '<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi there<|im_end|>\n<|im_start|>assistant\nHello!<|im_end|>\n<|im_start|>user\nTell a story.<|im_end|>\n<|im_start|>assistant\n',
+    expected:
+      '<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi there<|im_end|>\n<|im_start|>assistant\nHello!<|im_end|>\n<|im_start|>user\nTell a story.<|im_end|>\n<|im_start|>assistant\n',
   },
   {
     name: 'ChatML without generation prompt',
@@ -48,7 +60,8 @@ const cases: Array<{ name: string; template: string; tokens: Record<string, stri
     tokens: llamaTokens,
     messages: conversation,
     gen: true,
-    expected: '<s>[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\nHi there [/INST] Hello! </s><s>[INST] Tell a story. [/INST]',
+    expected:
+      '<s>[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\nHi there [/INST] Hello! </s><s>[INST] Tell a story. [/INST]',
   },
   {
     name: 'Llama-2 without a system prompt strips content',
@@ -62,9 +75,13 @@ const cases: Array<{ name: string; template: string; tokens: Record<string, stri
     name: 'Llama-3 headers, trim and bos on the first message only',
     template: LLAMA3,
     tokens: { bos: '<|begin_of_text|>', eos: '<|eot_id|>' },
-    messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: ' Hi \n' }],
+    messages: [
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: ' Hi \n' },
+    ],
     gen: true,
-    expected: '<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n',
+    expected:
+      '<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n',
   },
   {
     name: 'Zephyr keeps the newline after each expression (trim_blocks drops those after tags)',
@@ -72,7 +89,8 @@ const cases: Array<{ name: string; template: string; tokens: Record<string, stri
     tokens: llamaTokens,
     messages: conversation.slice(0, 3),
     gen: true,
-    expected: '<|system|>\nBe brief.</s>\n<|user|>\nHi there</s>\n<|assistant|>\nHello!</s>\n<|assistant|>\n',
+    expected:
+      '<|system|>\nBe brief.</s>\n<|user|>\nHi there</s>\n<|assistant|>\nHello!</s>\n<|assistant|>\n',
   },
   {
     name: 'Zephyr without generation prompt',
@@ -86,30 +104,75 @@ const cases: Array<{ name: string; template: string; tokens: Record<string, stri
 
 for (const c of cases) {
   test(`renderChatTemplate: ${c.name}`, () => {
-    assert.equal(renderChatTemplate(c.template, { messages: c.messages, addGenerationPrompt: c.gen, specialTokens: c.tokens }), c.expected);
+    assert.equal(
+      renderChatTemplate(c.template, {
+        messages: c.messages,
+        addGenerationPrompt: c.gen,
+        specialTokens: c.tokens,
+      }),
+      c.expected,
+    );
   });
 }
 
 test('the real Llama-2 template of ort-genai-tiny-random-llama-fp16 renders like the well-known one', () => {
-  const config = JSON.parse(readFileSync(resolve(repoRoot, '..', 'shared', 'models', 'ort-genai-tiny-random-llama-fp16', 'tokenizer_config.json'), 'utf8'));
-  const rendered = renderChatTemplate(config.chat_template, { messages: conversation, addGenerationPrompt: true, specialTokens: { bos: config.bos_token, eos: config.eos_token } });
-  assert.equal(rendered, '<s>[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\nHi there [/INST] Hello! </s><s>[INST] Tell a story. [/INST]');
+  const config = JSON.parse(
+    readFileSync(
+      resolve(
+        repoRoot,
+        '..',
+        'shared',
+        'models',
+        'ort-genai-tiny-random-llama-fp16',
+        'tokenizer_config.json',
+      ),
+      'utf8',
+    ),
+  );
+  const rendered = renderChatTemplate(config.chat_template, {
+    messages: conversation,
+    addGenerationPrompt: true,
+    specialTokens: { bos: config.bos_token, eos: config.eos_token },
+  });
+  assert.equal(
+    rendered,
+    '<s>[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\nHi there [/INST] Hello! </s><s>[INST] Tell a story. [/INST]',
+  );
 });
 
-test('raise_exception becomes an InputError with the template\'s message', () => {
-  const bad: ChatMessage[] = [{ role: 'user', content: 'a' }, { role: 'user', content: 'b' }];
-  assert.throws(() => renderChatTemplate(LLAMA2, { messages: bad, addGenerationPrompt: true, specialTokens: llamaTokens }), (error: unknown) => {
-    assert.ok(error instanceof InputError);
-    assert.match(error.message, /roles must alternate/);
-    return true;
-  });
+test("raise_exception becomes an InputError with the template's message", () => {
+  const bad: ChatMessage[] = [
+    { role: 'user', content: 'a' },
+    { role: 'user', content: 'b' },
+  ];
+  assert.throws(
+    () =>
+      renderChatTemplate(LLAMA2, {
+        messages: bad,
+        addGenerationPrompt: true,
+        specialTokens: llamaTokens,
+      }),
+    (error: unknown) => {
+      assert.ok(error instanceof InputError);
+      assert.match(error.message, /roles must alternate/);
+      return true;
+    },
+  );
 });
 
 test('a template that does not parse is a ModelError', () => {
-  assert.throws(() => renderChatTemplate('{% for m in messages %}', { messages: [], addGenerationPrompt: false }), ModelError);
+  assert.throws(
+    () =>
+      renderChatTemplate('{% for m in messages %}', { messages: [], addGenerationPrompt: false }),
+    ModelError,
+  );
 });
 
 test('strftime_now uses the given clock', () => {
-  const out = renderChatTemplate('Today Date: {{ strftime_now("%d %b %Y") }}', { messages: [], addGenerationPrompt: false, now: new Date(2024, 6, 26) });
+  const out = renderChatTemplate('Today Date: {{ strftime_now("%d %b %Y") }}', {
+    messages: [],
+    addGenerationPrompt: false,
+    now: new Date(2024, 6, 26),
+  });
   assert.equal(out, 'Today Date: 26 Jul 2024');
 });

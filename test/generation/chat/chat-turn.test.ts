@@ -10,13 +10,26 @@ import type { ChatMessage } from '../../../generation/chat/chat-template.js';
 
 const models = resolve(import.meta.dirname, '..', '..', '..', '..', 'shared', 'models');
 const storiesDir = resolve(models, 'stories260K-onnx');
-const tokenizer = TextTokenizer.load(storiesDir, JSON.parse(readFileSync(resolve(storiesDir, 'tokenizer_config.json'), 'utf8')));
-const template = JSON.parse(readFileSync(resolve(models, 'ort-genai-tiny-random-llama-fp16', 'tokenizer_config.json'), 'utf8')).chat_template as string;
+const tokenizer = TextTokenizer.load(
+  storiesDir,
+  JSON.parse(readFileSync(resolve(storiesDir, 'tokenizer_config.json'), 'utf8')),
+);
+const template = JSON.parse(
+  readFileSync(
+    resolve(models, 'ort-genai-tiny-random-llama-fp16', 'tokenizer_config.json'),
+    'utf8',
+  ),
+).chat_template as string;
 
-function engine(contextLength: number, chatTemplate?: string, task: 'text-generation' | 'text2text-generation' = 'text-generation') {
+function engine(
+  contextLength: number,
+  chatTemplate?: string,
+  task: 'text-generation' | 'text2text-generation' = 'text-generation',
+) {
   return {
     info: { task, chatTemplate, specialTokens: { bos: '<s>', eos: '</s>' }, contextLength },
-    tokenize: async (text: string, options?: { addSpecialTokens?: boolean }) => tokenizer.encode(text, options?.addSpecialTokens ?? true),
+    tokenize: async (text: string, options?: { addSpecialTokens?: boolean }) =>
+      tokenizer.encode(text, options?.addSpecialTokens ?? true),
   };
 }
 
@@ -27,8 +40,15 @@ const messages: ChatMessage[] = [
 ];
 
 test('chat mode: templated prompt, no added special tokens, cache kept, count from the real tokenizer', async () => {
-  const turn = await prepareTurn(engine(512, template), { messages }, resolveSettings({ max_new_tokens: 32 }));
-  assert.equal(turn.request.prompt, '<s>[INST] Tell me about the cat. [/INST] The cat was happy and played in the park all day. </s><s>[INST] And the dog? [/INST]');
+  const turn = await prepareTurn(
+    engine(512, template),
+    { messages },
+    resolveSettings({ max_new_tokens: 32 }),
+  );
+  assert.equal(
+    turn.request.prompt,
+    '<s>[INST] Tell me about the cat. [/INST] The cat was happy and played in the park all day. </s><s>[INST] And the dog? [/INST]',
+  );
   assert.equal(turn.request.addSpecialTokens, false);
   assert.equal(turn.request.keepCache, true);
   assert.equal(turn.droppedTurns, 0);
@@ -36,8 +56,16 @@ test('chat mode: templated prompt, no added special tokens, cache kept, count fr
 });
 
 test('chat mode: a small context drops the first turn and the prompt then fits', async () => {
-  const full = tokenizer.encode((await prepareTurn(engine(512, template), { messages }, resolveSettings({ max_new_tokens: 8 }))).request.prompt, false).length;
-  const turn = await prepareTurn(engine(full + 7, template), { messages }, resolveSettings({ max_new_tokens: 8 }));
+  const full = tokenizer.encode(
+    (await prepareTurn(engine(512, template), { messages }, resolveSettings({ max_new_tokens: 8 })))
+      .request.prompt,
+    false,
+  ).length;
+  const turn = await prepareTurn(
+    engine(full + 7, template),
+    { messages },
+    resolveSettings({ max_new_tokens: 8 }),
+  );
   assert.equal(turn.droppedTurns, 1);
   assert.equal(turn.request.prompt, '<s>[INST] And the dog? [/INST]');
   assert.ok(turn.promptTokens + 8 <= full + 7);
@@ -45,12 +73,23 @@ test('chat mode: a small context drops the first turn and the prompt then fits',
 });
 
 test('completion mode adds BOS via the tokenizer and counts it', async () => {
-  const turn = await prepareTurn(engine(512), { messages: [{ role: 'user', content: 'Once upon a time' }] }, resolveSettings({}));
-  assert.deepEqual([turn.request.prompt, turn.request.addSpecialTokens, turn.promptTokens], ['Once upon a time', true, tokenizer.encode('Once upon a time', true).length]);
+  const turn = await prepareTurn(
+    engine(512),
+    { messages: [{ role: 'user', content: 'Once upon a time' }] },
+    resolveSettings({}),
+  );
+  assert.deepEqual(
+    [turn.request.prompt, turn.request.addSpecialTokens, turn.promptTokens],
+    ['Once upon a time', true, tokenizer.encode('Once upon a time', true).length],
+  );
 });
 
 test('single-turn mode keeps the whole history but sends and measures only the last message', async () => {
-  const turn = await prepareTurn(engine(20, undefined, 'text2text-generation'), { messages }, resolveSettings({ max_new_tokens: 8 }));
+  const turn = await prepareTurn(
+    engine(20, undefined, 'text2text-generation'),
+    { messages },
+    resolveSettings({ max_new_tokens: 8 }),
+  );
   assert.equal(turn.request.prompt, 'And the dog?');
   assert.equal(turn.request.keepCache, false);
   assert.equal(turn.droppedTurns, 0);
@@ -59,9 +98,19 @@ test('single-turn mode keeps the whole history but sends and measures only the l
 
 test('a small context keeps a quarter of the window for the reply instead of refusing max_new_tokens 256', async () => {
   // The default model's context is 256, equal to the default max_new_tokens: the turn must still fit.
-  const turn = await prepareTurn(engine(256), { messages: [{ role: 'user', content: 'Call me Ishmael.' }] }, resolveSettings({}));
+  const turn = await prepareTurn(
+    engine(256),
+    { messages: [{ role: 'user', content: 'Call me Ishmael.' }] },
+    resolveSettings({}),
+  );
   assert.equal(turn.droppedTurns, 0);
   assert.ok(turn.promptTokens <= 256 - 64);
   // Still never truncated: a window the prompt nearly fills leaves no room for the reply, so it is refused.
-  await assert.rejects(prepareTurn(engine(turn.promptTokens + 1), { messages: [{ role: 'user', content: 'Call me Ishmael.' }] }, resolveSettings({})));
+  await assert.rejects(
+    prepareTurn(
+      engine(turn.promptTokens + 1),
+      { messages: [{ role: 'user', content: 'Call me Ishmael.' }] },
+      resolveSettings({}),
+    ),
+  );
 });

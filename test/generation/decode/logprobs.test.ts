@@ -13,13 +13,22 @@ test('log-probabilities of a plain row, chosen token and top 2', () => {
   const lp = tokenLogprob(row, 2, 2);
   assert.equal(lp.token_id, 2);
   assert.ok(close(lp.logprob, row[2] - lse));
-  assert.deepEqual(lp.top.map((x) => x.token_id), [3, 1]);
+  assert.deepEqual(
+    lp.top.map((x) => x.token_id),
+    [3, 1],
+  );
   assert.ok(close(lp.top[0].logprob, row[3] - lse));
   assert.ok(close(lp.top[1].logprob, row[1] - lse));
 });
 
 const cases: Array<{ name: string; row: number[]; token: number; top: number; ids: number[] }> = [
-  { name: 'filtered tokens are never alternatives', row: [NEG, 1, NEG, 2, NEG], token: 3, top: 5, ids: [3, 1] },
+  {
+    name: 'filtered tokens are never alternatives',
+    row: [NEG, 1, NEG, 2, NEG],
+    token: 3,
+    top: 5,
+    ids: [3, 1],
+  },
   { name: 'ties go to the lower id', row: [1, 2, 2, 2, 0], token: 1, top: 2, ids: [1, 2] },
   { name: 'top 1 is the argmax', row: [0.5, -1, 3, 2.9], token: 0, top: 1, ids: [2] },
   { name: 'ascending row', row: [1, 2, 3, 4, 5, 6], token: 5, top: 3, ids: [5, 4, 3] },
@@ -28,7 +37,10 @@ const cases: Array<{ name: string; row: number[]; token: number; top: number; id
 for (const c of cases) {
   test(`alternatives: ${c.name}`, () => {
     const lp = tokenLogprob(Float32Array.from(c.row), c.token, c.top);
-    assert.deepEqual(lp.top.map((x) => x.token_id), c.ids);
+    assert.deepEqual(
+      lp.top.map((x) => x.token_id),
+      c.ids,
+    );
     assert.ok(lp.top.every((x, i) => i === 0 || x.logprob <= lp.top[i - 1].logprob));
     assert.ok(lp.top.every((x) => Number.isFinite(x.logprob)));
   });

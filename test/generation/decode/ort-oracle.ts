@@ -20,13 +20,18 @@ export class LogitsOracle {
 
   /** Opens stories260K's model.onnx on one thread. */
   static async open(dir = storiesDir): Promise<LogitsOracle> {
-    return new LogitsOracle(await ort.InferenceSession.create(resolve(dir, 'onnx', 'model.onnx'), { intraOpNumThreads: 1 }));
+    return new LogitsOracle(
+      await ort.InferenceSession.create(resolve(dir, 'onnx', 'model.onnx'), {
+        intraOpNumThreads: 1,
+      }),
+    );
   }
 
   /** The logits that predict the token after `ids` (a float32 copy, length vocab). */
   async next(ids: number[]): Promise<Float32Array> {
     const n = ids.length;
-    const int64 = (values: number[]) => new ort.Tensor('int64', BigInt64Array.from(values, BigInt), [1, n]);
+    const int64 = (values: number[]) =>
+      new ort.Tensor('int64', BigInt64Array.from(values, BigInt), [1, n]);
     const feeds: Record<string, ort.Tensor> = {
       input_ids: int64(ids),
       attention_mask: int64(ids.map(() => 1)),
@@ -46,7 +51,8 @@ export class LogitsOracle {
   /** Logits before each generated token: entry t predicts generated[t] from prompt + generated[0..t). */
   async teacherForced(prompt: number[], generated: number[]): Promise<Float32Array[]> {
     const rows: Float32Array[] = [];
-    for (let t = 0; t < generated.length; t++) rows.push(await this.next([...prompt, ...generated.slice(0, t)]));
+    for (let t = 0; t < generated.length; t++)
+      rows.push(await this.next([...prompt, ...generated.slice(0, t)]));
     return rows;
   }
 

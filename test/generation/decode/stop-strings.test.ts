@@ -9,27 +9,78 @@ import { StopStringMatcher } from '../../../generation/decode/stop-strings.js';
 function stream(stops: string[], deltas: string[]) {
   const m = new StopStringMatcher(stops);
   const steps = deltas.map((d) => m.push(d));
-  return { steps: steps.map((s) => [s.emit, s.stopped]), flush: m.flush(), matched: m.matched, text: steps.map((s) => s.emit).join('') };
+  return {
+    steps: steps.map((s) => [s.emit, s.stopped]),
+    flush: m.flush(),
+    matched: m.matched,
+    text: steps.map((s) => s.emit).join(''),
+  };
 }
 
 test('a stop string split over three tokens is held back and never printed', () => {
   const r = stream(['<|end|>'], ['Hello <|', 'en', 'd|> more']);
-  assert.deepEqual(r.steps, [['Hello ', false], ['', false], ['', true]]);
+  assert.deepEqual(r.steps, [
+    ['Hello ', false],
+    ['', false],
+    ['', true],
+  ]);
   assert.equal(r.flush, '');
   assert.equal(r.matched, '<|end|>');
 });
 
 test('only text that could still become a stop string is held back', () => {
-  const cases: Array<{ stops: string[]; deltas: string[]; steps: Array<[string, boolean]>; flush: string }> = [
-    { stops: ['abc'], deltas: ['xab', 'd'], steps: [['x', false], ['abd', false]], flush: '' },
-    { stops: ['abc'], deltas: ['xa', 'a'], steps: [['x', false], ['a', false]], flush: 'a' },
+  const cases: Array<{
+    stops: string[];
+    deltas: string[];
+    steps: Array<[string, boolean]>;
+    flush: string;
+  }> = [
+    {
+      stops: ['abc'],
+      deltas: ['xab', 'd'],
+      steps: [
+        ['x', false],
+        ['abd', false],
+      ],
+      flush: '',
+    },
+    {
+      stops: ['abc'],
+      deltas: ['xa', 'a'],
+      steps: [
+        ['x', false],
+        ['a', false],
+      ],
+      flush: 'a',
+    },
     { stops: ['</s>'], deltas: ['hi <'], steps: [['hi ', false]], flush: '<' },
-    { stops: ['\n\n'], deltas: ['a\n', 'b\n', '\nc'], steps: [['a', false], ['\nb', false], ['', true]], flush: '' },
-    { stops: ['xyz'], deltas: ['plain', ' text'], steps: [['plain', false], [' text', false]], flush: '' },
+    {
+      stops: ['\n\n'],
+      deltas: ['a\n', 'b\n', '\nc'],
+      steps: [
+        ['a', false],
+        ['\nb', false],
+        ['', true],
+      ],
+      flush: '',
+    },
+    {
+      stops: ['xyz'],
+      deltas: ['plain', ' text'],
+      steps: [
+        ['plain', false],
+        [' text', false],
+      ],
+      flush: '',
+    },
   ];
   for (const c of cases) {
     const r = stream(c.stops, c.deltas);
-    assert.deepEqual({ steps: r.steps, flush: r.flush }, { steps: c.steps, flush: c.flush }, JSON.stringify(c.deltas));
+    assert.deepEqual(
+      { steps: r.steps, flush: r.flush },
+      { steps: c.steps, flush: c.flush },
+      JSON.stringify(c.deltas),
+    );
   }
 });
 

@@ -3,7 +3,13 @@
 // effects, checked against raw onnxruntime logits (ort-oracle.ts) rather than against textgen itself.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadModel, resolveSettings, type SequenceResult, type SettingsLayer, type TextGenerator } from '../../../generation/index.js';
+import {
+  loadModel,
+  resolveSettings,
+  type SequenceResult,
+  type SettingsLayer,
+  type TextGenerator,
+} from '../../../generation/index.js';
 import { argmax, ENDING, LogitsOracle, logSoftmax, storiesDir } from './ort-oracle.js';
 
 let model: TextGenerator;
@@ -28,16 +34,35 @@ async function generate(prompt: string | string[], layer: SettingsLayer): Promis
   const settings = resolveSettings(model.info.generationDefaults, layer);
   const prompts = Array.isArray(prompt) ? prompt : undefined;
   const streamed: string[] = [];
-  for await (const event of model.generate({ prompt: prompts ? '' : (prompt as string), prompts, settings })) {
-    if (event.type === 'token') streamed[event.sequence] = (streamed[event.sequence] ?? '') + event.text;
+  for await (const event of model.generate({
+    prompt: prompts ? '' : (prompt as string),
+    prompts,
+    settings,
+  })) {
+    if (event.type === 'token')
+      streamed[event.sequence] = (streamed[event.sequence] ?? '') + event.text;
     if (event.type === 'done') return { sequences: event.sequences, streamed };
   }
   throw new Error('no done event');
 }
 
-const greedy = (n: number, extra: SettingsLayer = {}): SettingsLayer => ({ temperature: 0, max_new_tokens: n, ...extra });
+const greedy = (n: number, extra: SettingsLayer = {}): SettingsLayer => ({
+  temperature: 0,
+  max_new_tokens: n,
+  ...extra,
+});
 
-const PROMPTS = ['', 'Sam', 'The dog', 'Mom said no', 'Once upon a time', 'One day, a little bird', 'The sun was hot and the cat was', 'Lily and Tom went to the park to play with a big red ball', ENDING];
+const PROMPTS = [
+  '',
+  'Sam',
+  'The dog',
+  'Mom said no',
+  'Once upon a time',
+  'One day, a little bird',
+  'The sun was hot and the cat was',
+  'Lily and Tom went to the park to play with a big red ball',
+  ENDING,
+];
 
 test('left-padded batched greedy equals greedy one prompt at a time (9 prompt lengths, one row ends early)', async () => {
   const lengths = await Promise.all(PROMPTS.map((p) => model.tokenize(p)));
@@ -79,20 +104,42 @@ test('greedy (and num_beams 1) takes the argmax of the raw logits at every step'
 });
 
 test('beam search returns num_return_sequences beams sorted by score = Σ logprob / length (EOS counted)', async () => {
-  const cases: Array<[string, number, number, number]> = [['Lily and', 2, 2, 12], ['Lily and', 3, 3, 12], ['Lily and', 4, 4, 12], ['Lily and', 4, 2, 12], [ENDING, 2, 2, 30]];
+  const cases: Array<[string, number, number, number]> = [
+    ['Lily and', 2, 2, 12],
+    ['Lily and', 3, 3, 12],
+    ['Lily and', 4, 4, 12],
+    ['Lily and', 4, 2, 12],
+    [ENDING, 2, 2, 30],
+  ];
   const reasons = new Set<string>();
   for (const [prompt, beams, returned, maxNew] of cases) {
     const ids = await model.tokenize(prompt);
-    const { sequences } = await generate(prompt, { do_sample: false, num_beams: beams, num_return_sequences: returned, max_new_tokens: maxNew });
+    const { sequences } = await generate(prompt, {
+      do_sample: false,
+      num_beams: beams,
+      num_return_sequences: returned,
+      max_new_tokens: maxNew,
+    });
     assert.equal(sequences.length, returned, `num_beams ${beams}`);
     const scores = sequences.map((s) => s.score!);
-    assert.deepEqual(scores, [...scores].sort((a, b) => b - a), `num_beams ${beams}: sorted by score`);
-    assert.equal(new Set(sequences.map((s) => s.token_ids.join())).size, returned, 'distinct beams');
+    assert.deepEqual(
+      scores,
+      [...scores].sort((a, b) => b - a),
+      `num_beams ${beams}: sorted by score`,
+    );
+    assert.equal(
+      new Set(sequences.map((s) => s.token_ids.join())).size,
+      returned,
+      'distinct beams',
+    );
     for (const s of sequences) {
       reasons.add(s.finish_reason);
       const rows = await oracle.teacherForced(ids, s.token_ids);
       const sum = s.token_ids.reduce((a, id, t) => a + logSoftmax(rows[t])[id], 0);
-      assert.ok(Math.abs(s.score! - sum / s.token_ids.length) < 1e-4, `score ${s.score} vs ${sum / s.token_ids.length}`);
+      assert.ok(
+        Math.abs(s.score! - sum / s.token_ids.length) < 1e-4,
+        `score ${s.score} vs ${sum / s.token_ids.length}`,
+      );
     }
   }
   assert.deepEqual([...reasons].sort(), ['eos', 'length']);
@@ -103,9 +150,18 @@ test('seeded sampling is reproducible, and another seed gives other tokens', asy
   const a = await generate('Lily and', { ...layer, seed: 1234 });
   const b = await generate('Lily and', { ...layer, seed: 1234 });
   const c = await generate('Lily and', { ...layer, seed: 4321 });
-  assert.deepEqual(b.sequences.map((s) => s.token_ids), a.sequences.map((s) => s.token_ids));
-  assert.notDeepEqual(c.sequences.map((s) => s.token_ids), a.sequences.map((s) => s.token_ids));
-  assert.ok(new Set(a.sequences.map((s) => s.token_ids.join())).size > 1, 'the returned sequences of one call differ');
+  assert.deepEqual(
+    b.sequences.map((s) => s.token_ids),
+    a.sequences.map((s) => s.token_ids),
+  );
+  assert.notDeepEqual(
+    c.sequences.map((s) => s.token_ids),
+    a.sequences.map((s) => s.token_ids),
+  );
+  assert.ok(
+    new Set(a.sequences.map((s) => s.token_ids.join())).size > 1,
+    'the returned sequences of one call differ',
+  );
 });
 
 test('a stop string is never shown, streamed or final, also when it spans tokens', async () => {
@@ -135,7 +191,14 @@ test('logprobs: greedy picks top[0]; the distribution is the processed one', asy
     assert.equal(lp.top.length, 5);
     assert.deepEqual(lp.top[0], { token_id: lp.token_id, logprob: lp.logprob });
   });
-  const k3 = await generate(prompt, { do_sample: true, top_k: 3, seed: 5, max_new_tokens: 10, num_return_sequences: 2, logprobs: 5 });
+  const k3 = await generate(prompt, {
+    do_sample: true,
+    top_k: 3,
+    seed: 5,
+    max_new_tokens: 10,
+    num_return_sequences: 2,
+    logprobs: 5,
+  });
   for (const s of k3.sequences) {
     for (const lp of s.logprobs!) {
       assert.equal(lp.top.length, 3);
@@ -150,12 +213,20 @@ test('logprobs: greedy picks top[0]; the distribution is the processed one', asy
 test('logprobs at temperature 0.5 equal log_softmax(raw logits / 0.5) at every step', async () => {
   const prompt = 'Lily and';
   const ids = await model.tokenize(prompt);
-  const { sequences } = await generate(prompt, { temperature: 0.5, seed: 9, max_new_tokens: 12, logprobs: 3 });
+  const { sequences } = await generate(prompt, {
+    temperature: 0.5,
+    seed: 9,
+    max_new_tokens: 12,
+    logprobs: 3,
+  });
   const s = sequences[0];
   const rows = await oracle.teacherForced(ids, s.token_ids);
   s.logprobs!.forEach((lp, t) => {
     const expected = logSoftmax(rows[t].map((x) => x / 0.5));
-    assert.ok(Math.abs(lp.logprob - expected[lp.token_id]) < 1e-4, `step ${t}: ${lp.logprob} vs ${expected[lp.token_id]}`);
+    assert.ok(
+      Math.abs(lp.logprob - expected[lp.token_id]) < 1e-4,
+      `step ${t}: ${lp.logprob} vs ${expected[lp.token_id]}`,
+    );
     for (const alt of lp.top) assert.ok(Math.abs(alt.logprob - expected[alt.token_id]) < 1e-4);
   });
 });
@@ -164,7 +235,8 @@ test('repetition_penalty 1.3 changes greedy, and each token is the argmax of the
   const prompt = 'Once upon a time';
   const ids = await model.tokenize(prompt);
   const plain = (await generate(prompt, greedy(30))).sequences[0].token_ids;
-  const penalised = (await generate(prompt, greedy(30, { repetition_penalty: 1.3 }))).sequences[0].token_ids;
+  const penalised = (await generate(prompt, greedy(30, { repetition_penalty: 1.3 }))).sequences[0]
+    .token_ids;
   assert.notDeepEqual(penalised, plain);
   const rows = await oracle.teacherForced(ids, penalised);
   rows.forEach((row, t) => {
@@ -178,10 +250,14 @@ test('no_repeat_ngram_size 2: no bigram of ids occurs twice in prompt + output',
   const prompt = 'Once upon a time';
   const ids = await model.tokenize(prompt);
   const plain = (await generate(prompt, greedy(60))).sequences[0].token_ids;
-  const out = (await generate(prompt, greedy(60, { no_repeat_ngram_size: 2 }))).sequences[0].token_ids;
+  const out = (await generate(prompt, greedy(60, { no_repeat_ngram_size: 2 }))).sequences[0]
+    .token_ids;
   const bigrams = (xs: number[]) => xs.slice(1).map((x, i) => `${xs[i]},${x}`);
   const hasRepeat = (xs: number[]) => new Set(bigrams(xs)).size < bigrams(xs).length;
-  assert.ok(hasRepeat([...ids, ...plain]), 'plain greedy repeats a bigram (the check below means something)');
+  assert.ok(
+    hasRepeat([...ids, ...plain]),
+    'plain greedy repeats a bigram (the check below means something)',
+  );
   assert.equal(out.length, 60);
   assert.ok(!hasRepeat([...ids, ...out]));
 });
@@ -201,11 +277,16 @@ test('suppress_tokens and a multi-token bad_words_ids sequence never appear', as
   const ids = await model.tokenize(prompt);
   const plain = (await generate(prompt, greedy(40))).sequences[0].token_ids;
   const suppressed = [plain[0], plain[3]];
-  const out = (await generate(prompt, greedy(40, { suppress_tokens: suppressed }))).sequences[0].token_ids;
+  const out = (await generate(prompt, greedy(40, { suppress_tokens: suppressed }))).sequences[0]
+    .token_ids;
   assert.ok(out.every((id) => !suppressed.includes(id)));
   const bad = plain.slice(5, 7);
-  const banned = (await generate(prompt, greedy(40, { bad_words_ids: [bad] }))).sequences[0].token_ids;
+  const banned = (await generate(prompt, greedy(40, { bad_words_ids: [bad] }))).sequences[0]
+    .token_ids;
   assert.notDeepEqual(banned, plain);
   const all = [...ids, ...banned];
-  assert.ok(all.every((id, i) => i < ids.length || all[i - 1] !== bad[0] || id !== bad[1]), `[${bad}] was generated`);
+  assert.ok(
+    all.every((id, i) => i < ids.length || all[i - 1] !== bad[0] || id !== bad[1]),
+    `[${bad}] was generated`,
+  );
 });

@@ -50,7 +50,9 @@ test('first-step logits of "Hello world" match PyTorch (first 10 values, max, ar
   const state = runner.newState(1, folder.contextLength);
   const logits = await runner.forward(state, [ref.prompt_ids]);
   assert.equal(logits.length, 1000);
-  ref.first_10.forEach((v: number, i: number) => assert.ok(Math.abs(logits[i] - v) < 1e-4, `logit ${i}: ${logits[i]} vs ${v}`));
+  ref.first_10.forEach((v: number, i: number) =>
+    assert.ok(Math.abs(logits[i] - v) < 1e-4, `logit ${i}: ${logits[i]} vs ${v}`),
+  );
   let best = 0;
   for (let v = 1; v < logits.length; v++) if (logits[v] > logits[best]) best = v;
   assert.equal(best, ref.argmax);
@@ -59,7 +61,11 @@ test('first-step logits of "Hello world" match PyTorch (first 10 values, max, ar
 });
 
 test('left-padded batch of the 4 prompts: every row equals its unbatched golden result', async () => {
-  const { done, deltas } = await generateAll(generator, golden.greedy.map((g: any) => g.prompt), { max_new_tokens: 30 });
+  const { done, deltas } = await generateAll(
+    generator,
+    golden.greedy.map((g: any) => g.prompt),
+    { max_new_tokens: 30 },
+  );
   assert.equal(done.sequences.length, 4);
   golden.greedy.forEach((g: any, i: number) => {
     assert.deepEqual(done.sequences[i].token_ids, g.generated_ids, g.prompt);
@@ -80,7 +86,10 @@ test('context limit: max_new_tokens is cut so prompt + generation stays within 1
   const prompt = Array.from({ length: 60 }, (_, i) => `w${i % 10}`).join(' ');
   const ids = await generator.tokenize(prompt);
   assert.ok(ids.length > 100 && ids.length < 128, `prompt is ${ids.length} tokens`);
-  const { done } = await generateAll(generator, prompt, { max_new_tokens: 100, suppress_tokens: [0] });
+  const { done } = await generateAll(generator, prompt, {
+    max_new_tokens: 100,
+    suppress_tokens: [0],
+  });
   assert.equal(done.sequences[0].token_ids.length, 128 - ids.length);
   assert.equal(done.sequences[0].finish_reason, 'length');
   assert.equal(done.stats.contextUsed, 128);

@@ -29,9 +29,15 @@ test('model facts: llama, context 512, EOS ids [1, 2] from generation_config.jso
 });
 
 test('tokenizer: the golden llama2.c encodings (with BOS) and their decodes', async () => {
-  for (const [text, ids] of Object.entries(golden.tokenizer_examples_llama2c_encode_with_bos as Record<string, number[]>)) {
+  for (const [text, ids] of Object.entries(
+    golden.tokenizer_examples_llama2c_encode_with_bos as Record<string, number[]>,
+  )) {
     assert.deepEqual(await generator.tokenize(text), ids, text);
-    assert.deepEqual(await generator.tokenize(text, { addSpecialTokens: false }), ids.slice(1), text);
+    assert.deepEqual(
+      await generator.tokenize(text, { addSpecialTokens: false }),
+      ids.slice(1),
+      text,
+    );
     assert.equal(await generator.detokenize(ids), text);
   }
 });

@@ -5,7 +5,12 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { ModelError } from '../../../generation/errors.js';
 import { loadModel } from '../../../generation/index.js';
-import { DTYPE_SUFFIXES, inspectModelFolder, selectDtype, type Dtype } from '../../../generation/model/model-folder.js';
+import {
+  DTYPE_SUFFIXES,
+  inspectModelFolder,
+  selectDtype,
+  type Dtype,
+} from '../../../generation/model/model-folder.js';
 import { fixture, generateAll, linkFolder, readFixtureJson, type TempFolder } from '../fixtures.js';
 
 const STORIES = fixture('stories260K-onnx');
@@ -13,8 +18,17 @@ const STORIES_ONNX = join(STORIES, 'onnx', 'model.onnx');
 const T5 = fixture('tiny-random-t5');
 
 /** stories260K's config and tokenizer files plus the given ONNX entries (path → file to link). */
-function storiesFolder(onnx: Record<string, string | { text: string }>, skip: string[] = []): TempFolder {
-  const files = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
+function storiesFolder(
+  onnx: Record<string, string | { text: string }>,
+  skip: string[] = [],
+): TempFolder {
+  const files = [
+    'config.json',
+    'generation_config.json',
+    'tokenizer.json',
+    'tokenizer_config.json',
+    'special_tokens_map.json',
+  ];
   const entries: Record<string, string | { text: string }> = {};
   for (const f of files) if (!skip.includes(f)) entries[f] = join(STORIES, f);
   return linkFolder({ ...entries, ...onnx });
@@ -23,7 +37,14 @@ function storiesFolder(onnx: Record<string, string | { text: string }>, skip: st
 /** tiny-random-t5's config and tokenizer files plus the named ONNX files of its onnx/ folder. */
 function t5Folder(onnxNames: string[]): TempFolder {
   const entries: Record<string, string> = {};
-  for (const f of ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json']) entries[f] = join(T5, f);
+  for (const f of [
+    'config.json',
+    'generation_config.json',
+    'tokenizer.json',
+    'tokenizer_config.json',
+    'special_tokens_map.json',
+  ])
+    entries[f] = join(T5, f);
   for (const n of onnxNames) entries[`onnx/${n}`] = join(T5, 'onnx', n);
   return linkFolder(entries);
 }
@@ -63,12 +84,17 @@ test('optimum layout: onnx/model.onnx is the fp32 decoder; config facts are read
 
 test('dtype suffixes: each transformers.js suffix maps to its dtype, listed in DTYPE_SUFFIXES order', () => {
   const onnx: Record<string, string> = {};
-  for (const suffix of Object.values(DTYPE_SUFFIXES)) onnx[`onnx/model${suffix}.onnx`] = STORIES_ONNX;
+  for (const suffix of Object.values(DTYPE_SUFFIXES))
+    onnx[`onnx/model${suffix}.onnx`] = STORIES_ONNX;
   withFolder(storiesFolder(onnx), (dir) => {
     const folder = inspectModelFolder(dir);
     assert.deepEqual(folder.dtypes, ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4', 'q4f16', 'bnb4']);
     for (const [dtype, suffix] of Object.entries(DTYPE_SUFFIXES)) {
-      assert.deepEqual(folder.layouts[dtype as Dtype], { kind: 'decoder', model: join(dir, 'onnx', `model${suffix}.onnx`) }, dtype);
+      assert.deepEqual(
+        folder.layouts[dtype as Dtype],
+        { kind: 'decoder', model: join(dir, 'onnx', `model${suffix}.onnx`) },
+        dtype,
+      );
     }
     assert.equal(selectDtype(folder, undefined, 'cpu'), 'fp32');
     assert.equal(selectDtype(folder, 'auto', 'cuda'), 'fp16');
@@ -99,18 +125,21 @@ for (const c of AUTO_CASES) {
 }
 
 test('explicit dtype: a present variant is used; a missing one names the available ones; an unknown one is rejected', () => {
-  withFolder(storiesFolder({ 'onnx/model.onnx': STORIES_ONNX, 'onnx/model_q4.onnx': STORIES_ONNX }), (dir) => {
-    const folder = inspectModelFolder(dir);
-    assert.equal(selectDtype(folder, 'q4'), 'q4');
-    assert.equal(selectDtype(folder, 'fp32'), 'fp32');
-    const missing = modelErrorOf(() => selectDtype(folder, 'fp16'));
-    assert.match(missing.message, /no fp16 weights \(available: fp32, q4\)/);
-    assert.match(missing.hint ?? '', /--dtype fp32/);
-    assert.equal(missing.exitCode, 3);
-    const unknown = modelErrorOf(() => selectDtype(folder, 'fp8'));
-    assert.match(unknown.message, /Unknown dtype 'fp8'/);
-    assert.match(unknown.hint ?? '', /auto, fp32, fp16, q8, int8, uint8, q4, q4f16, bnb4/);
-  });
+  withFolder(
+    storiesFolder({ 'onnx/model.onnx': STORIES_ONNX, 'onnx/model_q4.onnx': STORIES_ONNX }),
+    (dir) => {
+      const folder = inspectModelFolder(dir);
+      assert.equal(selectDtype(folder, 'q4'), 'q4');
+      assert.equal(selectDtype(folder, 'fp32'), 'fp32');
+      const missing = modelErrorOf(() => selectDtype(folder, 'fp16'));
+      assert.match(missing.message, /no fp16 weights \(available: fp32, q4\)/);
+      assert.match(missing.hint ?? '', /--dtype fp32/);
+      assert.equal(missing.exitCode, 3);
+      const unknown = modelErrorOf(() => selectDtype(folder, 'fp8'));
+      assert.match(unknown.message, /Unknown dtype 'fp8'/);
+      assert.match(unknown.hint ?? '', /auto, fp32, fp16, q8, int8, uint8, q4, q4f16, bnb4/);
+    },
+  );
 });
 
 test('a suffixed variant really loads: model_q4.onnx (the fp32 graph under that name) gives the golden ids', async () => {
@@ -120,7 +149,10 @@ test('a suffixed variant really loads: model_q4.onnx (the fp32 graph under that 
     try {
       assert.equal(generator.info.dtype, 'q4');
       assert.deepEqual(generator.info.onnxFiles, [join(folder.dir, 'onnx', 'model_q4.onnx')]);
-      const golden = readFixtureJson('stories260K', 'golden.json').prompt_once_upon_a_time_greedy_60;
+      const golden = readFixtureJson(
+        'stories260K',
+        'golden.json',
+      ).prompt_once_upon_a_time_greedy_60;
       const { done } = await generateAll(generator, golden.prompt, { max_new_tokens: 20 });
       assert.deepEqual(done.sequences[0].token_ids, golden.generated_ids.slice(0, 20));
     } finally {
@@ -133,20 +165,35 @@ test('a suffixed variant really loads: model_q4.onnx (the fp32 graph under that 
 
 test('model.onnx at the folder root is found; onnx/ wins when both exist', () => {
   withFolder(storiesFolder({ 'model.onnx': STORIES_ONNX }), (dir) => {
-    assert.deepEqual(inspectModelFolder(dir).layouts.fp32, { kind: 'decoder', model: join(dir, 'model.onnx') });
+    assert.deepEqual(inspectModelFolder(dir).layouts.fp32, {
+      kind: 'decoder',
+      model: join(dir, 'model.onnx'),
+    });
   });
-  withFolder(storiesFolder({ 'model.onnx': STORIES_ONNX, 'onnx/model.onnx': STORIES_ONNX }), (dir) => {
-    assert.deepEqual(inspectModelFolder(dir).layouts.fp32, { kind: 'decoder', model: join(dir, 'onnx', 'model.onnx') });
-  });
+  withFolder(
+    storiesFolder({ 'model.onnx': STORIES_ONNX, 'onnx/model.onnx': STORIES_ONNX }),
+    (dir) => {
+      assert.deepEqual(inspectModelFolder(dir).layouts.fp32, {
+        kind: 'decoder',
+        model: join(dir, 'onnx', 'model.onnx'),
+      });
+    },
+  );
 });
 
 test('decoder_model_merged.onnx is a merged decoder and runs (the runner feeds use_cache_branch only when present)', async () => {
   const folder = storiesFolder({ 'onnx/decoder_model_merged.onnx': STORIES_ONNX });
   try {
-    assert.deepEqual(inspectModelFolder(folder.dir).layouts.fp32, { kind: 'decoder-merged', model: join(folder.dir, 'onnx', 'decoder_model_merged.onnx') });
+    assert.deepEqual(inspectModelFolder(folder.dir).layouts.fp32, {
+      kind: 'decoder-merged',
+      model: join(folder.dir, 'onnx', 'decoder_model_merged.onnx'),
+    });
     const generator = await loadModel(folder.dir, { inProcess: true });
     try {
-      const golden = readFixtureJson('stories260K', 'golden.json').prompt_once_upon_a_time_greedy_60;
+      const golden = readFixtureJson(
+        'stories260K',
+        'golden.json',
+      ).prompt_once_upon_a_time_greedy_60;
       const { done } = await generateAll(generator, golden.prompt, { max_new_tokens: 10 });
       assert.deepEqual(done.sequences[0].token_ids, golden.generated_ids.slice(0, 10));
     } finally {
@@ -158,35 +205,59 @@ test('decoder_model_merged.onnx is a merged decoder and runs (the runner feeds u
 });
 
 test('decoder_model + decoder_with_past_model is the split layout; decoder_model alone is a plain decoder', () => {
-  withFolder(storiesFolder({ 'onnx/decoder_model.onnx': STORIES_ONNX, 'onnx/decoder_with_past_model.onnx': STORIES_ONNX }), (dir) => {
+  withFolder(
+    storiesFolder({
+      'onnx/decoder_model.onnx': STORIES_ONNX,
+      'onnx/decoder_with_past_model.onnx': STORIES_ONNX,
+    }),
+    (dir) => {
+      assert.deepEqual(inspectModelFolder(dir).layouts.fp32, {
+        kind: 'decoder-split',
+        decoder: join(dir, 'onnx', 'decoder_model.onnx'),
+        decoderWithPast: join(dir, 'onnx', 'decoder_with_past_model.onnx'),
+      });
+    },
+  );
+  withFolder(storiesFolder({ 'onnx/decoder_model.onnx': STORIES_ONNX }), (dir) => {
     assert.deepEqual(inspectModelFolder(dir).layouts.fp32, {
-      kind: 'decoder-split',
-      decoder: join(dir, 'onnx', 'decoder_model.onnx'),
-      decoderWithPast: join(dir, 'onnx', 'decoder_with_past_model.onnx'),
+      kind: 'decoder',
+      model: join(dir, 'onnx', 'decoder_model.onnx'),
     });
   });
-  withFolder(storiesFolder({ 'onnx/decoder_model.onnx': STORIES_ONNX }), (dir) => {
-    assert.deepEqual(inspectModelFolder(dir).layouts.fp32, { kind: 'decoder', model: join(dir, 'onnx', 'decoder_model.onnx') });
-  });
-  withFolder(storiesFolder({ 'onnx/decoder_model_fp16.onnx': STORIES_ONNX, 'onnx/decoder_with_past_model_fp16.onnx': STORIES_ONNX }), (dir) => {
-    const folder = inspectModelFolder(dir);
-    assert.deepEqual(folder.dtypes, ['fp16']);
-    assert.equal(folder.layouts.fp16?.kind, 'decoder-split');
-  });
+  withFolder(
+    storiesFolder({
+      'onnx/decoder_model_fp16.onnx': STORIES_ONNX,
+      'onnx/decoder_with_past_model_fp16.onnx': STORIES_ONNX,
+    }),
+    (dir) => {
+      const folder = inspectModelFolder(dir);
+      assert.deepEqual(folder.dtypes, ['fp16']);
+      assert.equal(folder.layouts.fp16?.kind, 'decoder-split');
+    },
+  );
 });
 
 test('external data next to the graph (model.onnx_data) is not mistaken for a model file', () => {
-  withFolder(storiesFolder({ 'onnx/model.onnx': STORIES_ONNX, 'onnx/model.onnx_data': { text: 'weights' } }), (dir) => {
-    const folder = inspectModelFolder(dir);
-    assert.deepEqual(folder.dtypes, ['fp32']);
-    assert.deepEqual(folder.layouts.fp32, { kind: 'decoder', model: join(dir, 'onnx', 'model.onnx') });
-  });
+  withFolder(
+    storiesFolder({ 'onnx/model.onnx': STORIES_ONNX, 'onnx/model.onnx_data': { text: 'weights' } }),
+    (dir) => {
+      const folder = inspectModelFolder(dir);
+      assert.deepEqual(folder.dtypes, ['fp32']);
+      assert.deepEqual(folder.layouts.fp32, {
+        kind: 'decoder',
+        model: join(dir, 'onnx', 'model.onnx'),
+      });
+    },
+  );
 });
 
 test('genai folder with external data (model.onnx.data) loads and generates; without the .data file loading fails with a ModelError', async () => {
   const dir = fixture('ort-genai-tiny-random-llama-fp16');
   const folder = inspectModelFolder(dir);
-  assert.deepEqual(folder.layouts[folder.dtypes[0]], { kind: 'genai', model: join(dir, 'model.onnx') });
+  assert.deepEqual(folder.layouts[folder.dtypes[0]], {
+    kind: 'genai',
+    model: join(dir, 'model.onnx'),
+  });
   assert.equal(folder.dtypes.length, 1);
   assert.equal(folder.modelType, 'llama');
   assert.equal(folder.contextLength, 2048);
@@ -200,7 +271,13 @@ test('genai folder with external data (model.onnx.data) loads and generates; wit
   } finally {
     await generator.dispose();
   }
-  const names = ['genai_config.json', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json', 'model.onnx'];
+  const names = [
+    'genai_config.json',
+    'special_tokens_map.json',
+    'tokenizer.json',
+    'tokenizer_config.json',
+    'model.onnx',
+  ];
   const broken = linkFolder(Object.fromEntries(names.map((n) => [n, join(dir, n)])));
   try {
     await assert.rejects(loadModel(broken.dir, { inProcess: true }), (error: unknown) => {
@@ -252,15 +329,30 @@ test('encoder-decoder: the full tiny-random-t5 folder has the merged decoder and
 test('encoder-decoder variants: merged only, split pair only, and incomplete sets', () => {
   withFolder(t5Folder(['encoder_model.onnx', 'decoder_model_merged.onnx']), (dir) => {
     assert.deepEqual(inspectModelFolder(dir).layouts.fp32, {
-      kind: 'encoder-decoder', encoder: join(dir, 'onnx', 'encoder_model.onnx'), decoderMerged: join(dir, 'onnx', 'decoder_model_merged.onnx'), decoder: undefined, decoderWithPast: undefined,
+      kind: 'encoder-decoder',
+      encoder: join(dir, 'onnx', 'encoder_model.onnx'),
+      decoderMerged: join(dir, 'onnx', 'decoder_model_merged.onnx'),
+      decoder: undefined,
+      decoderWithPast: undefined,
     });
   });
-  withFolder(t5Folder(['encoder_model.onnx', 'decoder_model.onnx', 'decoder_with_past_model.onnx']), (dir) => {
-    assert.deepEqual(inspectModelFolder(dir).layouts.fp32, {
-      kind: 'encoder-decoder', encoder: join(dir, 'onnx', 'encoder_model.onnx'), decoderMerged: undefined, decoder: join(dir, 'onnx', 'decoder_model.onnx'), decoderWithPast: join(dir, 'onnx', 'decoder_with_past_model.onnx'),
-    });
-  });
-  for (const incomplete of [['encoder_model.onnx', 'decoder_model.onnx'], ['decoder_model_merged.onnx'], ['encoder_model.onnx']]) {
+  withFolder(
+    t5Folder(['encoder_model.onnx', 'decoder_model.onnx', 'decoder_with_past_model.onnx']),
+    (dir) => {
+      assert.deepEqual(inspectModelFolder(dir).layouts.fp32, {
+        kind: 'encoder-decoder',
+        encoder: join(dir, 'onnx', 'encoder_model.onnx'),
+        decoderMerged: undefined,
+        decoder: join(dir, 'onnx', 'decoder_model.onnx'),
+        decoderWithPast: join(dir, 'onnx', 'decoder_with_past_model.onnx'),
+      });
+    },
+  );
+  for (const incomplete of [
+    ['encoder_model.onnx', 'decoder_model.onnx'],
+    ['decoder_model_merged.onnx'],
+    ['encoder_model.onnx'],
+  ]) {
     withFolder(t5Folder(incomplete), (dir) => {
       const error = modelErrorOf(() => inspectModelFolder(dir));
       const found = /found: ([^)]*)\)/.exec(error.message)?.[1].split(', ').sort();
@@ -277,27 +369,53 @@ test('a folder without a usable ONNX file names what it found', () => {
     assert.match(error.hint ?? '', /onnx\/model/);
     assert.equal(error.exitCode, 3);
   });
-  withFolder(storiesFolder({ 'onnx/encoder.onnx': STORIES_ONNX, 'onnx/lm_head.onnx': STORIES_ONNX }), (dir) => {
-    const found = /found: ([^)]*)\)/.exec(modelErrorOf(() => inspectModelFolder(dir)).message)?.[1].split(', ').sort();
-    assert.deepEqual(found, ['encoder.onnx', 'lm_head.onnx']);
-  });
+  withFolder(
+    storiesFolder({ 'onnx/encoder.onnx': STORIES_ONNX, 'onnx/lm_head.onnx': STORIES_ONNX }),
+    (dir) => {
+      const found = /found: ([^)]*)\)/
+        .exec(modelErrorOf(() => inspectModelFolder(dir)).message)?.[1]
+        .split(', ')
+        .sort();
+      assert.deepEqual(found, ['encoder.onnx', 'lm_head.onnx']);
+    },
+  );
 });
 
 test('missing folder, tokenizer.json or config.json, and a corrupt config.json are ModelErrors naming the file', () => {
-  assert.match(modelErrorOf(() => inspectModelFolder(join(STORIES, 'no-such-folder'))).message, /Model folder not found/);
+  assert.match(
+    modelErrorOf(() => inspectModelFolder(join(STORIES, 'no-such-folder'))).message,
+    /Model folder not found/,
+  );
   withFolder(storiesFolder({ 'onnx/model.onnx': STORIES_ONNX }, ['tokenizer.json']), (dir) => {
-    assert.match(modelErrorOf(() => inspectModelFolder(dir)).message, new RegExp(`Missing ${join(dir, 'tokenizer.json')}`));
+    assert.match(
+      modelErrorOf(() => inspectModelFolder(dir)).message,
+      new RegExp(`Missing ${join(dir, 'tokenizer.json')}`),
+    );
   });
   withFolder(storiesFolder({ 'onnx/model.onnx': STORIES_ONNX }, ['config.json']), (dir) => {
     const error = modelErrorOf(() => inspectModelFolder(dir));
     assert.match(error.message, new RegExp(`Missing ${join(dir, 'config.json')}`));
     assert.match(error.hint ?? '', /config\.json, tokenizer\.json and an ONNX file/);
   });
-  withFolder(storiesFolder({ 'onnx/model.onnx': STORIES_ONNX, 'config.json': { text: '{"model_type": "llama",' } }, ['config.json']), (dir) => {
-    const error = modelErrorOf(() => inspectModelFolder(dir));
-    assert.match(error.message, /config\.json is not valid JSON/);
-  });
-  withFolder(storiesFolder({ 'onnx/model.onnx': STORIES_ONNX, 'config.json': { text: '"llama"' } }, ['config.json']), (dir) => {
-    assert.match(modelErrorOf(() => inspectModelFolder(dir)).message, /config\.json is not valid JSON \(not a JSON object\)/);
-  });
+  withFolder(
+    storiesFolder(
+      { 'onnx/model.onnx': STORIES_ONNX, 'config.json': { text: '{"model_type": "llama",' } },
+      ['config.json'],
+    ),
+    (dir) => {
+      const error = modelErrorOf(() => inspectModelFolder(dir));
+      assert.match(error.message, /config\.json is not valid JSON/);
+    },
+  );
+  withFolder(
+    storiesFolder({ 'onnx/model.onnx': STORIES_ONNX, 'config.json': { text: '"llama"' } }, [
+      'config.json',
+    ]),
+    (dir) => {
+      assert.match(
+        modelErrorOf(() => inspectModelFolder(dir)).message,
+        /config\.json is not valid JSON \(not a JSON object\)/,
+      );
+    },
+  );
 });

@@ -8,7 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { env, AutoModelForCausalLM } from '@huggingface/transformers';
 import { loadModel, resolveSettings, type TextGenerator } from '../../../generation/index.js';
-import { byteLevelTokenizer, parameterCount, PRESETS, writeRandomModel } from '../../../generation/onnx-writer/random-model.js';
+import {
+  byteLevelTokenizer,
+  parameterCount,
+  PRESETS,
+  writeRandomModel,
+} from '../../../generation/onnx-writer/random-model.js';
 import { varint } from '../../../generation/onnx-writer/proto.js';
 import { inspectModelFolder, selectDtype } from '../../../generation/model/model-folder.js';
 import { openModel } from '../../../generation/runtime/open-model.js';
@@ -17,19 +22,29 @@ import type { DecoderRunner } from '../../../generation/runtime/decoder-runner.j
 let root: string;
 before(() => {
   root = mkdtempSync(join(tmpdir(), 'textgen-onnx-writer-'));
-  for (const name of ['llama-tiny', 'gpt2-tiny']) writeRandomModel(join(root, name), PRESETS[name], 7);
+  for (const name of ['llama-tiny', 'gpt2-tiny'])
+    writeRandomModel(join(root, name), PRESETS[name], 7);
 });
 after(() => rmSync(root, { recursive: true, force: true }));
 
-const greedy = (n: number) => resolveSettings({ temperature: 0, max_new_tokens: n, min_new_tokens: n });
+const greedy = (n: number) =>
+  resolveSettings({ temperature: 0, max_new_tokens: n, min_new_tokens: n });
 
 async function generateIds(model: TextGenerator, prompts: string[]): Promise<number[][]> {
-  for await (const e of model.generate({ prompt: '', prompts, settings: greedy(8) })) if (e.type === 'done') return e.sequences.map((s) => s.token_ids);
+  for await (const e of model.generate({ prompt: '', prompts, settings: greedy(8) }))
+    if (e.type === 'done') return e.sequences.map((s) => s.token_ids);
   throw new Error('no done event');
 }
 
 test('varint encodes protobuf int64s, negatives as ten bytes', () => {
-  const cases: Array<[number, number[]]> = [[0, [0]], [1, [1]], [127, [127]], [128, [0x80, 1]], [300, [0xac, 2]], [-1, [255, 255, 255, 255, 255, 255, 255, 255, 255, 1]]];
+  const cases: Array<[number, number[]]> = [
+    [0, [0]],
+    [1, [1]],
+    [127, [127]],
+    [128, [0x80, 1]],
+    [300, [0xac, 2]],
+    [-1, [255, 255, 255, 255, 255, 255, 255, 255, 255, 1]],
+  ];
   for (const [v, bytes] of cases) assert.deepEqual([...varint(v)], bytes, String(v));
 });
 
@@ -41,7 +56,10 @@ test('parameter counts match the real SmolLM2-135M and the written weight bytes'
     // Weights are float32; Llama adds its two RoPE tables; graph structure is a few tens of KB at most.
     const tables = s.arch === 'llama' ? 2 * s.maxPositions * s.headDim : 0;
     const floats = (parameterCount(s) + tables) * 4;
-    assert.ok(bytes > floats && bytes < floats + 64 * 1024, `${name}: ${bytes} bytes for ${floats} weight bytes`);
+    assert.ok(
+      bytes > floats && bytes < floats + 64 * 1024,
+      `${name}: ${bytes} bytes for ${floats} weight bytes`,
+    );
   }
 });
 
@@ -50,7 +68,10 @@ test('the byte-level tokenizer maps every byte to one id and decodes every id', 
   assert.equal(Object.keys(tok.model.vocab).length, 300);
   assert.deepEqual(new Set(Object.values(tok.model.vocab)).size, 300);
   const model = await loadModel(join(root, 'gpt2-tiny'), { inProcess: true });
-  assert.deepEqual(await model.tokenize('Hé!'), [...Buffer.from('Hé!')].map((b) => b + 1));
+  assert.deepEqual(
+    await model.tokenize('Hé!'),
+    [...Buffer.from('Hé!')].map((b) => b + 1),
+  );
   assert.equal(await model.detokenize([73, 296]), 'Hw296');
   await model.dispose();
 });
@@ -62,7 +83,9 @@ for (const name of ['llama-tiny', 'gpt2-tiny']) {
     const ids = await model.tokenize('The cache must agree with the full pass.');
     const full = await model.score({ ids, scoreFrom: 1, perToken: true });
     const folder = inspectModelFolder(dir);
-    const runner = (await openModel(folder, folder.layouts[selectDtype(folder, undefined)]!, { threads: 1 })).runner as DecoderRunner;
+    const runner = (
+      await openModel(folder, folder.layouts[selectDtype(folder, undefined)]!, { threads: 1 })
+    ).runner as DecoderRunner;
     const state = runner.newState(1, 128);
     for (let t = 1; t < ids.length; t++) {
       const row = await runner.forward(state, [[ids[t - 1]]]);
@@ -71,12 +94,16 @@ for (const name of ['llama-tiny', 'gpt2-tiny']) {
       let sum = 0;
       for (const x of row) sum += Math.exp(x - max);
       const nll = Math.log(sum) + max - row[ids[t]];
-      assert.ok(Math.abs(nll - full.tokenNll![t - 1]) < 1e-4, `${name} position ${t}: ${nll} vs ${full.tokenNll![t - 1]}`);
+      assert.ok(
+        Math.abs(nll - full.tokenNll![t - 1]) < 1e-4,
+        `${name} position ${t}: ${nll} vs ${full.tokenNll![t - 1]}`,
+      );
     }
     // Left padding: a batch gives each row what it gives alone.
     const prompts = ['a', 'a longer prompt here'];
     const batch = await generateIds(model, prompts);
-    for (let i = 0; i < prompts.length; i++) assert.deepEqual(batch[i], (await generateIds(model, [prompts[i]]))[0]);
+    for (let i = 0; i < prompts.length; i++)
+      assert.deepEqual(batch[i], (await generateIds(model, [prompts[i]]))[0]);
     await model.dispose();
   });
 
@@ -90,9 +117,21 @@ for (const name of ['llama-tiny', 'gpt2-tiny']) {
     const peer = await AutoModelForCausalLM.from_pretrained(name, { dtype: 'fp32', device: 'cpu' });
     const { Tensor } = await import('@huggingface/transformers');
     const input = new Tensor('int64', BigInt64Array.from(prompt.map(BigInt)), [1, prompt.length]);
-    const out = (await peer.generate({ input_ids: input, attention_mask: new Tensor('int64', new BigInt64Array(prompt.length).fill(1n), [1, prompt.length]), max_new_tokens: 8, min_new_tokens: 8, do_sample: false })) as { tolist(): bigint[][] };
+    const out = (await peer.generate({
+      input_ids: input,
+      attention_mask: new Tensor('int64', new BigInt64Array(prompt.length).fill(1n), [
+        1,
+        prompt.length,
+      ]),
+      max_new_tokens: 8,
+      min_new_tokens: 8,
+      do_sample: false,
+    })) as { tolist(): bigint[][] };
     assert.deepEqual(out.tolist()[0].slice(prompt.length).map(Number), ours);
-    assert.equal(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).model_type, name.split('-')[0]);
+    assert.equal(
+      JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).model_type,
+      name.split('-')[0],
+    );
     await model.dispose();
     await (peer as { dispose(): Promise<unknown> }).dispose();
   });

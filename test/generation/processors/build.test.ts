@@ -2,13 +2,17 @@
 // `_get_logits_processor` order, warpers only when do_sample.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyLogitsProcessors, buildLogitsProcessors } from '../../../generation/processors/build.js';
+import {
+  applyLogitsProcessors,
+  buildLogitsProcessors,
+} from '../../../generation/processors/build.js';
 import { DEFAULT_SETTINGS, type GenerationSettings } from '../../../generation/settings.js';
 import { UsageError } from '../../../generation/errors.js';
 import { kept } from './helpers.js';
 
 const model = { eosTokenIds: [3], vocabSize: 5 };
-const names = (s: Partial<GenerationSettings>, m = model) => buildLogitsProcessors({ ...DEFAULT_SETTINGS, ...s }, m).map((p) => p.name);
+const names = (s: Partial<GenerationSettings>, m = model) =>
+  buildLogitsProcessors({ ...DEFAULT_SETTINGS, ...s }, m).map((p) => p.name);
 
 test('neutral settings build an empty chain, sampling or not', () => {
   assert.deepEqual(names({}), []);
@@ -17,13 +21,38 @@ test('neutral settings build an empty chain, sampling or not', () => {
 
 test('every non-neutral setting adds its processor in transformers order', () => {
   const all: Partial<GenerationSettings> = {
-    logit_bias: { 1: 1 }, repetition_penalty: 1.2, presence_penalty: 0.1, frequency_penalty: 0.1, no_repeat_ngram_size: 3,
-    bad_words_ids: [[2]], min_new_tokens: 2, forced_bos_token_id: 0, forced_eos_token_id: [3], suppress_tokens: [4],
-    temperature: 0.7, top_k: 40, top_p: 0.9, min_p: 0.05, typical_p: 0.95, do_sample: true,
+    logit_bias: { 1: 1 },
+    repetition_penalty: 1.2,
+    presence_penalty: 0.1,
+    frequency_penalty: 0.1,
+    no_repeat_ngram_size: 3,
+    bad_words_ids: [[2]],
+    min_new_tokens: 2,
+    forced_bos_token_id: 0,
+    forced_eos_token_id: [3],
+    suppress_tokens: [4],
+    temperature: 0.7,
+    top_k: 40,
+    top_p: 0.9,
+    min_p: 0.05,
+    typical_p: 0.95,
+    do_sample: true,
   };
   assert.deepEqual(names(all), [
-    'logit_bias', 'repetition_penalty', 'presence_frequency_penalty', 'no_repeat_ngram', 'bad_words', 'min_new_tokens',
-    'forced_bos', 'forced_eos', 'suppress_tokens', 'temperature', 'top_k', 'top_p', 'min_p', 'typical_p',
+    'logit_bias',
+    'repetition_penalty',
+    'presence_frequency_penalty',
+    'no_repeat_ngram',
+    'bad_words',
+    'min_new_tokens',
+    'forced_bos',
+    'forced_eos',
+    'suppress_tokens',
+    'temperature',
+    'top_k',
+    'top_p',
+    'min_p',
+    'typical_p',
   ]);
   assert.deepEqual(names({ ...all, do_sample: false }).slice(-1), ['suppress_tokens']);
 });
@@ -42,7 +71,10 @@ test('single settings and their neutral values', () => {
 });
 
 test('settings.eos_token_id overrides the model EOS ids', () => {
-  const [p] = buildLogitsProcessors({ ...DEFAULT_SETTINGS, min_new_tokens: 1, eos_token_id: [0] }, model);
+  const [p] = buildLogitsProcessors(
+    { ...DEFAULT_SETTINGS, min_new_tokens: 1, eos_token_id: [0] },
+    model,
+  );
   const row = Float32Array.from([1, 1, 1, 1, 1]);
   p.apply(row, { ids: [2], promptLength: 1 });
   assert.deepEqual(kept(Array.from(row)), [1, 2, 3, 4]);

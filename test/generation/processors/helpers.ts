@@ -4,7 +4,11 @@ import type { LogitsProcessor, ProcessorContext } from '../../../generation/proc
 export const NEG = Number.NEGATIVE_INFINITY;
 
 /** Applies `p` to a float32 copy of `logits` and returns plain numbers. */
-export function run(p: LogitsProcessor, logits: number[], ctx: Partial<ProcessorContext> = {}): number[] {
+export function run(
+  p: LogitsProcessor,
+  logits: number[],
+  ctx: Partial<ProcessorContext> = {},
+): number[] {
   const row = Float32Array.from(logits);
   p.apply(row, { ids: [], promptLength: 0, ...ctx });
   return Array.from(row);

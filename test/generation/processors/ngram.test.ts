@@ -18,6 +18,10 @@ test('no_repeat_ngram bans the continuations of the current (n-1)-gram', () => {
     { n: 2, ids: [2, 2], keep: [0, 1, 3, 4] }, // (2,2) seen, last is 2: ban 2
   ];
   for (const c of cases) {
-    assert.deepEqual(kept(run(noRepeatNGram(c.n), [0, 0, 0, 0, 0], { ids: c.ids, promptLength: 1 })), c.keep, `n=${c.n} ids=${c.ids}`);
+    assert.deepEqual(
+      kept(run(noRepeatNGram(c.n), [0, 0, 0, 0, 0], { ids: c.ids, promptLength: 1 })),
+      c.keep,
+      `n=${c.n} ids=${c.ids}`,
+    );
   }
 });

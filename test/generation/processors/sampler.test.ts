@@ -4,7 +4,16 @@
 // exceeds u × total weight.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { argmax, createGreedySampler, createMultinomialSampler, createRng, createSampler, logSoftmax, softmax, type Rng } from '../../../generation/processors/sampler.js';
+import {
+  argmax,
+  createGreedySampler,
+  createMultinomialSampler,
+  createRng,
+  createSampler,
+  logSoftmax,
+  softmax,
+  type Rng,
+} from '../../../generation/processors/sampler.js';
 import { TextgenError } from '../../../generation/errors.js';
 import { NEG } from './helpers.js';
 
@@ -16,7 +25,11 @@ test('createRng reproduces the reference xoshiro128** outputs', () => {
   ];
   for (const [seed, want] of vectors) {
     const rng = createRng(seed);
-    assert.deepEqual(Array.from({ length: 5 }, () => rng.nextUint32()), want, `seed ${seed}`);
+    assert.deepEqual(
+      Array.from({ length: 5 }, () => rng.nextUint32()),
+      want,
+      `seed ${seed}`,
+    );
     assert.equal(rng.seed, seed);
   }
 });
@@ -57,7 +70,10 @@ test('softmax and logSoftmax follow their definitions; -inf maps to 0 / -inf', (
   const out = logSoftmax(row, row);
   assert.equal(out, row);
   assert.deepEqual(Array.from(out), [Math.fround(-Math.LN2), Math.fround(-Math.LN2), NEG]);
-  assert.deepEqual(Array.from(logSoftmax(Float32Array.from([1000, 1000]))), [Math.fround(-Math.LN2), Math.fround(-Math.LN2)]);
+  assert.deepEqual(Array.from(logSoftmax(Float32Array.from([1000, 1000]))), [
+    Math.fround(-Math.LN2),
+    Math.fround(-Math.LN2),
+  ]);
 });
 
 /** An Rng that replays fixed uniforms, to pin the inverse CDF to exact draws. */
@@ -77,7 +93,11 @@ test('multinomial sampling is the inverse CDF over token order', () => {
     { logits: [NEG, NEG, 5], u: 0.3, want: 2 }, // all but one filtered
   ];
   for (const c of cases) {
-    assert.equal(createMultinomialSampler(replay([c.u])).sample(Float32Array.from(c.logits)), c.want, `${c.logits} u=${c.u}`);
+    assert.equal(
+      createMultinomialSampler(replay([c.u])).sample(Float32Array.from(c.logits)),
+      c.want,
+      `${c.logits} u=${c.u}`,
+    );
   }
 });
 
@@ -92,11 +112,16 @@ test('multinomial sampling: same seed gives the same tokens; frequencies follow 
   assert.notDeepEqual(a.slice(0, 50), draw(124).slice(0, 50));
   const freq = [0, 1, 2, 3].map((t) => a.filter((x) => x === t).length / a.length);
   // 20000 draws: standard error <= 0.0036, so 0.02 is over 5 sigma.
-  [0.5, 0.3, 0.2, 0].forEach((p, t) => assert.ok(Math.abs(freq[t] - p) < 0.02, `token ${t}: ${freq[t]}`));
+  [0.5, 0.3, 0.2, 0].forEach((p, t) =>
+    assert.ok(Math.abs(freq[t] - p) < 0.02, `token ${t}: ${freq[t]}`),
+  );
 });
 
 test('multinomial sampling refuses a row with every token filtered', () => {
-  assert.throws(() => createMultinomialSampler(createRng(1)).sample(Float32Array.from([NEG, NEG])), TextgenError);
+  assert.throws(
+    () => createMultinomialSampler(createRng(1)).sample(Float32Array.from([NEG, NEG])),
+    TextgenError,
+  );
 });
 
 test('createSampler picks greedy unless do_sample', () => {

@@ -4,11 +4,23 @@
 // ForcedEOSTokenLogitsProcessor (cur_len == max_length − 1) and SuppressTokensLogitsProcessor.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { badWords, forcedBos, forcedEos, logitBias, minNewTokens, suppressTokens } from '../../../generation/processors/token-rules.js';
+import {
+  badWords,
+  forcedBos,
+  forcedEos,
+  logitBias,
+  minNewTokens,
+  suppressTokens,
+} from '../../../generation/processors/token-rules.js';
 import { kept, NEG, run } from './helpers.js';
 
 test('logit_bias adds each bias to its id', () => {
-  const p = logitBias(new Map([[1, 2.5], [3, -100]]));
+  const p = logitBias(
+    new Map([
+      [1, 2.5],
+      [3, -100],
+    ]),
+  );
   assert.deepEqual(run(p, [0, 1, 2, 3]), [0, 3.5, 2, -97]);
   assert.deepEqual(run(p, [NEG, NEG, 0, 0]), [NEG, NEG, 0, -100]);
 });
@@ -25,10 +37,20 @@ test('bad_words bans single ids always and the last id of longer sequences after
     { name: 'longer than context', seqs: [[1, 3]], ids: [1], keep: [0, 1, 2, 3, 4] },
     // A bad word that is just [eos] is dropped at construction, as transformers does.
     { name: 'eos-only entry ignored', seqs: [[4]], ids: [0], keep: [0, 1, 2, 3, 4] },
-    { name: 'eos inside a sequence still applies', seqs: [[0, 4]], ids: [1, 0], keep: [0, 1, 2, 3] },
+    {
+      name: 'eos inside a sequence still applies',
+      seqs: [[0, 4]],
+      ids: [1, 0],
+      keep: [0, 1, 2, 3],
+    },
     { name: 'several', seqs: [[2], [1, 3], [1, 0]], ids: [2, 1], keep: [1, 4] },
   ];
-  for (const c of cases) assert.deepEqual(kept(run(badWords(c.seqs, eos), [0, 0, 0, 0, 0], { ids: c.ids })), c.keep, c.name);
+  for (const c of cases)
+    assert.deepEqual(
+      kept(run(badWords(c.seqs, eos), [0, 0, 0, 0, 0], { ids: c.ids })),
+      c.keep,
+      c.name,
+    );
 });
 
 test('min_new_tokens suppresses every EOS id until enough tokens were generated', () => {
@@ -38,7 +60,12 @@ test('min_new_tokens suppresses every EOS id until enough tokens were generated'
     { ids: [9, 9, 0], want: [1, 1, 1, NEG, NEG] }, // 1 generated
     { ids: [9, 9, 0, 1], want: [1, 1, 1, 1, 1] }, // 2 generated: allowed
   ];
-  for (const c of cases) assert.deepEqual(run(p, [1, 1, 1, 1, 1], { ids: c.ids, promptLength: 2 }), c.want, `${c.ids.length - 2} generated`);
+  for (const c of cases)
+    assert.deepEqual(
+      run(p, [1, 1, 1, 1, 1], { ids: c.ids, promptLength: 2 }),
+      c.want,
+      `${c.ids.length - 2} generated`,
+    );
 });
 
 test('forced_bos forces its id only when the sequence has length 1', () => {
@@ -54,7 +81,12 @@ test('forced_eos forces its ids at max_length − 1 (max_length from ctx or prom
   // promptLength 2 + max_new_tokens 3 = max_length 5: force when ids.length is 4.
   assert.deepEqual(run(p, [5, 6, 7, 8], { ids: [0, 0, 2], promptLength: 2 }), [5, 6, 7, 8]);
   assert.deepEqual(run(p, [5, 6, 7, 8], { ids: [0, 0, 2, 2], promptLength: 2 }), [NEG, 0, NEG, 0]);
-  assert.deepEqual(run(p, [5, 6, 7, 8], { ids: [0, 0, 2], promptLength: 2, maxLength: 4 }), [NEG, 0, NEG, 0]);
+  assert.deepEqual(run(p, [5, 6, 7, 8], { ids: [0, 0, 2], promptLength: 2, maxLength: 4 }), [
+    NEG,
+    0,
+    NEG,
+    0,
+  ]);
 });
 
 test('suppress_tokens bans listed ids and ignores ids outside the vocabulary', () => {

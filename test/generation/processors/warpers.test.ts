@@ -3,7 +3,13 @@
 // every cut is placed well away from the float rounding of those sums.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { minPWarper, temperatureWarper, topKWarper, topPWarper, typicalWarper } from '../../../generation/processors/warpers.js';
+import {
+  minPWarper,
+  temperatureWarper,
+  topKWarper,
+  topPWarper,
+  typicalWarper,
+} from '../../../generation/processors/warpers.js';
 import { createRng, softmax } from '../../../generation/processors/sampler.js';
 import { kept, logs, NEG, run } from './helpers.js';
 
@@ -17,21 +23,40 @@ test('temperature divides every logit (TemperatureLogitsWarper: scores / T)', ()
 });
 
 test('top_k keeps scores >= the k-th largest (TopKLogitsWarper), ties at the k-th all kept', () => {
-  const cases: Array<{ name: string; k: number; minKeep?: number; logits: number[]; keep: number[] }> = [
+  const cases: Array<{
+    name: string;
+    k: number;
+    minKeep?: number;
+    logits: number[];
+    keep: number[];
+  }> = [
     { name: 'plain', k: 2, logits: [1, 3, 2, 0], keep: [1, 2] },
     { name: 'tie at k-th', k: 2, logits: [1, 2, 2, 0], keep: [1, 2] },
     { name: 'tie below the top', k: 2, logits: [3, 2, 2, 2], keep: [0, 1, 2, 3] },
     { name: 'k = 1 keeps argmax', k: 1, logits: [1, 3, 2, 0], keep: [1] },
     { name: 'k > vocab keeps all', k: 10, logits: [1, 3, 2, 0], keep: [0, 1, 2, 3] },
-    { name: 'min_tokens_to_keep raises k', k: 1, minKeep: 3, logits: [1, 3, 2, 0], keep: [0, 1, 2] },
+    {
+      name: 'min_tokens_to_keep raises k',
+      k: 1,
+      minKeep: 3,
+      logits: [1, 3, 2, 0],
+      keep: [0, 1, 2],
+    },
     { name: '-inf already filtered', k: 3, logits: [NEG, 3, NEG, 0], keep: [1, 3] },
   ];
-  for (const c of cases) assert.deepEqual(kept(run(topKWarper(c.k, c.minKeep), c.logits)), c.keep, c.name);
+  for (const c of cases)
+    assert.deepEqual(kept(run(topKWarper(c.k, c.minKeep), c.logits)), c.keep, c.name);
 });
 
 test('top_p removes ascending-sorted tokens with cumulative probability <= 1 − top_p (TopPLogitsWarper)', () => {
   // Ascending probs 0.1, 0.2, 0.3, 0.4 → cumulative 0.1, 0.3, 0.6, 1.0.
-  const cases: Array<{ name: string; p: number; minKeep?: number; logits: number[]; keep: number[] }> = [
+  const cases: Array<{
+    name: string;
+    p: number;
+    minKeep?: number;
+    logits: number[];
+    keep: number[];
+  }> = [
     { name: 'p = 0.75 drops 0.1', p: 0.75, logits: P4, keep: [1, 2, 3] },
     { name: 'p = 0.5 drops 0.1, 0.2', p: 0.5, logits: P4, keep: [2, 3] },
     { name: 'p = 0.01 keeps only the top', p: 0.01, logits: P4, keep: [3] },
@@ -41,11 +66,18 @@ test('top_p removes ascending-sorted tokens with cumulative probability <= 1 −
     { name: 'ties cut by index', p: 0.5, logits: [0, 0, 0, 0], keep: [2, 3] },
     { name: 'all but one filtered already', p: 0.5, logits: [NEG, 1, NEG, NEG], keep: [1] },
   ];
-  for (const c of cases) assert.deepEqual(kept(run(topPWarper(c.p, c.minKeep), c.logits)), c.keep, c.name);
+  for (const c of cases)
+    assert.deepEqual(kept(run(topPWarper(c.p, c.minKeep), c.logits)), c.keep, c.name);
 });
 
 test('min_p removes tokens with probability < min_p × top probability (MinPLogitsWarper)', () => {
-  const cases: Array<{ name: string; p: number; minKeep?: number; logits: number[]; keep: number[] }> = [
+  const cases: Array<{
+    name: string;
+    p: number;
+    minKeep?: number;
+    logits: number[];
+    keep: number[];
+  }> = [
     { name: 'threshold 0.24', p: 0.6, logits: P4, keep: [2, 3] },
     { name: 'threshold 0.04 keeps all', p: 0.1, logits: P4, keep: [0, 1, 2, 3] },
     { name: 'min_p = 1 keeps only the top', p: 1, logits: P4, keep: [3] },
@@ -53,7 +85,8 @@ test('min_p removes tokens with probability < min_p × top probability (MinPLogi
     { name: 'min_tokens_to_keep = 2', p: 1, minKeep: 2, logits: P4, keep: [2, 3] },
     { name: '-inf stays out', p: 0.01, logits: [NEG, 0, 0], keep: [1, 2] },
   ];
-  for (const c of cases) assert.deepEqual(kept(run(minPWarper(c.p, c.minKeep), c.logits)), c.keep, c.name);
+  for (const c of cases)
+    assert.deepEqual(kept(run(minPWarper(c.p, c.minKeep), c.logits)), c.keep, c.name);
 });
 
 test('typical_p keeps tokens whose surprise is closest to the entropy (TypicalLogitsWarper)', () => {
@@ -66,7 +99,8 @@ test('typical_p keeps tokens whose surprise is closest to the entropy (TypicalLo
     { name: 'mass 0.95: last_ind 3 keeps all', mass: 0.95, keep: [0, 1, 2, 3] },
     { name: 'min_tokens_to_keep = 2', mass: 0.2, minKeep: 2, keep: [1, 2] },
   ];
-  for (const c of cases) assert.deepEqual(kept(run(typicalWarper(c.mass, c.minKeep), P4)), c.keep, c.name);
+  for (const c of cases)
+    assert.deepEqual(kept(run(typicalWarper(c.mass, c.minKeep), P4)), c.keep, c.name);
 });
 
 test('typical_p ignores -inf tokens in the entropy and removes nothing more', () => {
@@ -96,11 +130,17 @@ test('top_p and top_k fast paths equal the literal transformers algorithm on ran
   for (let trial = 0; trial < 200; trial++) {
     const vocab = 1 + (rng.nextUint32() % 300);
     // Coarse values create ties; a wide range creates long tails.
-    const row = Array.from({ length: vocab }, () => Math.fround(Math.round((rng.nextFloat() - 0.5) * 40) / 4));
+    const row = Array.from({ length: vocab }, () =>
+      Math.fround(Math.round((rng.nextFloat() - 0.5) * 40) / 4),
+    );
     const p = [0.05, 0.3, 0.9, 0.99][trial % 4];
     const minKeep = 1 + (trial % 3);
     const k = 1 + (rng.nextUint32() % 20);
-    assert.deepEqual(run(topPWarper(p, minKeep), row), refTopP(Array.from(Float32Array.from(row)), p, minKeep), `top_p trial ${trial}`);
+    assert.deepEqual(
+      run(topPWarper(p, minKeep), row),
+      refTopP(Array.from(Float32Array.from(row)), p, minKeep),
+      `top_p trial ${trial}`,
+    );
     assert.deepEqual(run(topKWarper(k), row), refTopK(row, k), `top_k trial ${trial}`);
   }
 });

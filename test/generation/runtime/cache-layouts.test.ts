@@ -8,8 +8,17 @@ import assert from 'node:assert/strict';
 import { copyFileSync, cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inspectModelFolder, loadModel, resolveSettings, type TextGenerator } from '../../../generation/index.js';
-import { PRESETS, writeRandomModel, type RandomModelFiles } from '../../../generation/onnx-writer/random-model.js';
+import {
+  inspectModelFolder,
+  loadModel,
+  resolveSettings,
+  type TextGenerator,
+} from '../../../generation/index.js';
+import {
+  PRESETS,
+  writeRandomModel,
+  type RandomModelFiles,
+} from '../../../generation/onnx-writer/random-model.js';
 
 const LAYOUTS: RandomModelFiles[] = ['with-past', 'no-past', 'split'];
 const PROMPTS = ['a', 'Once upon a time', 'Every layout must agree on this.'];
@@ -33,8 +42,12 @@ after(async () => {
 
 /** Greedy ids of every prompt, as one left-padded batch when there are several. */
 async function greedyIds(model: TextGenerator, prompts: string[]): Promise<number[][]> {
-  const settings = resolveSettings(model.info.generationDefaults, { temperature: 0, max_new_tokens: NEW_TOKENS });
-  for await (const e of model.generate({ prompt: '', prompts, settings })) if (e.type === 'done') return e.sequences.map((s) => s.token_ids);
+  const settings = resolveSettings(model.info.generationDefaults, {
+    temperature: 0,
+    max_new_tokens: NEW_TOKENS,
+  });
+  for await (const e of model.generate({ prompt: '', prompts, settings }))
+    if (e.type === 'done') return e.sequences.map((s) => s.token_ids);
   throw new Error('no done event');
 }
 
@@ -44,7 +57,10 @@ test('the folders are inspected as the layouts they were written as', () => {
   const split = inspectModelFolder(join(root, 'split')).layouts.fp32;
   assert.equal(split?.kind, 'decoder-split');
   assert.equal(existsSync(join(root, 'split', 'onnx', 'model.onnx')), false);
-  assert.deepEqual(LAYOUTS.map((l) => models.get(l)!.info.cached), [true, false, true]);
+  assert.deepEqual(
+    LAYOUTS.map((l) => models.get(l)!.info.cached),
+    [true, false, true],
+  );
 });
 
 test('greedy ids are identical across the three layouts', async () => {
@@ -53,20 +69,30 @@ test('greedy ids are identical across the three layouts', async () => {
     const reference = (await greedyIds(models.get('with-past')!, [prompt]))[0];
     compared += reference.length;
     for (const files of ['no-past', 'split'] as const) {
-      assert.deepEqual((await greedyIds(models.get(files)!, [prompt]))[0], reference, `${files}, ${JSON.stringify(prompt)}`);
+      assert.deepEqual(
+        (await greedyIds(models.get(files)!, [prompt]))[0],
+        reference,
+        `${files}, ${JSON.stringify(prompt)}`,
+      );
     }
   }
   // eos is id 0: a model that stopped at once on every prompt would make the comparison hollow.
-  assert.ok(compared >= PROMPTS.length * NEW_TOKENS / 2, `only ${compared} tokens compared`);
+  assert.ok(compared >= (PROMPTS.length * NEW_TOKENS) / 2, `only ${compared} tokens compared`);
 });
 
 test('teacher-forced scores are identical across the three layouts', async () => {
   const ids = await models.get('with-past')!.tokenize(PROMPTS[2]);
-  const reference = (await models.get('with-past')!.score({ ids, scoreFrom: 1, perToken: true })).tokenNll!;
+  const reference = (await models.get('with-past')!.score({ ids, scoreFrom: 1, perToken: true }))
+    .tokenNll!;
   assert.equal(reference.length, ids.length - 1);
   for (const files of ['no-past', 'split'] as const) {
     const nll = (await models.get(files)!.score({ ids, scoreFrom: 1, perToken: true })).tokenNll!;
-    nll.forEach((x, i) => assert.ok(Math.abs(x - reference[i]) < 1e-4, `${files} position ${i + 1}: ${x} vs ${reference[i]}`));
+    nll.forEach((x, i) =>
+      assert.ok(
+        Math.abs(x - reference[i]) < 1e-4,
+        `${files} position ${i + 1}: ${x} vs ${reference[i]}`,
+      ),
+    );
   }
 });
 
@@ -78,13 +104,19 @@ test('the split pair runs decoder_model.onnx while the cache is empty', async ()
   writeRandomModel(other, PRESETS['llama-tiny'], 12, 'no-past');
   cpSync(join(root, 'split'), hybrid, { recursive: true });
   copyFileSync(join(other, 'onnx', 'model.onnx'), join(hybrid, 'onnx', 'decoder_model.onnx'));
-  const [otherModel, hybridModel] = [await loadModel(other, { inProcess: true, threads: 1 }), await loadModel(hybrid, { inProcess: true, threads: 1 })];
+  const [otherModel, hybridModel] = [
+    await loadModel(other, { inProcess: true, threads: 1 }),
+    await loadModel(hybrid, { inProcess: true, threads: 1 }),
+  ];
   try {
     const ids = await hybridModel.tokenize(PROMPTS[1]);
     const expected = (await otherModel.score({ ids, scoreFrom: 1, perToken: true })).tokenNll!;
     const actual = (await hybridModel.score({ ids, scoreFrom: 1, perToken: true })).tokenNll!;
-    actual.forEach((x, i) => assert.ok(Math.abs(x - expected[i]) < 1e-4, `position ${i + 1}: ${x} vs ${expected[i]}`));
-    const firsts = async (model: TextGenerator) => (await greedyIds(model, PROMPTS)).map((row) => row[0]);
+    actual.forEach((x, i) =>
+      assert.ok(Math.abs(x - expected[i]) < 1e-4, `position ${i + 1}: ${x} vs ${expected[i]}`),
+    );
+    const firsts = async (model: TextGenerator) =>
+      (await greedyIds(model, PROMPTS)).map((row) => row[0]);
     assert.deepEqual(await firsts(hybridModel), await firsts(otherModel));
     assert.notDeepEqual(await firsts(models.get('split')!), await firsts(otherModel));
   } finally {
@@ -100,9 +132,14 @@ test('a left-padded batch on the no-past model equals each prompt alone', async 
   const gpt2Model = await loadModel(gpt2, { inProcess: true, threads: 1 });
   try {
     assert.equal(gpt2Model.info.cached, false);
-    for (const [name, model] of [['llama no-past', models.get('no-past')!], ['llama split', models.get('split')!], ['gpt2 no-past', gpt2Model]] as const) {
+    for (const [name, model] of [
+      ['llama no-past', models.get('no-past')!],
+      ['llama split', models.get('split')!],
+      ['gpt2 no-past', gpt2Model],
+    ] as const) {
       const batch = await greedyIds(model, PROMPTS);
-      for (let i = 0; i < PROMPTS.length; i++) assert.deepEqual(batch[i], (await greedyIds(model, [PROMPTS[i]]))[0], `${name}, row ${i}`);
+      for (let i = 0; i < PROMPTS.length; i++)
+        assert.deepEqual(batch[i], (await greedyIds(model, [PROMPTS[i]]))[0], `${name}, row ${i}`);
     }
   } finally {
     await gpt2Model.dispose();

@@ -8,7 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeviceError, ExitCode } from '../../../generation/errors.js';
 import { loadModel } from '../../../generation/index.js';
-import { cudaReadiness, findGpu, locateLibrary, parseLdconfig, PROVIDER_FILES, CUDA_LIBRARIES } from '../../../generation/runtime/device.js';
+import {
+  cudaReadiness,
+  findGpu,
+  locateLibrary,
+  parseLdconfig,
+  PROVIDER_FILES,
+  CUDA_LIBRARIES,
+} from '../../../generation/runtime/device.js';
 import { cudaState, defaultThreads, openSession } from '../../../generation/runtime/ort.js';
 import { probeRuntime } from '../../../generation/runtime/probe.js';
 import { fixture, generateAll } from '../fixtures.js';
@@ -32,21 +39,37 @@ function tempTree(files: string[]): { root: string; cleanup(): void } {
 
 test('parseLdconfig keeps the entries of the wanted architecture', () => {
   const x64 = parseLdconfig(LDCONFIG, 'x64');
-  assert.deepEqual([...x64.entries()], [
-    ['libcudnn.so.9', '/usr/lib/x86_64-linux-gnu/libcudnn.so.9'],
-    ['libcudart.so.12', '/usr/local/cuda-12.4/targets/x86_64-linux/lib/libcudart.so.12'],
-  ]);
+  assert.deepEqual(
+    [...x64.entries()],
+    [
+      ['libcudnn.so.9', '/usr/lib/x86_64-linux-gnu/libcudnn.so.9'],
+      ['libcudart.so.12', '/usr/local/cuda-12.4/targets/x86_64-linux/lib/libcudart.so.12'],
+    ],
+  );
   assert.deepEqual([...parseLdconfig(LDCONFIG, 'arm64').keys()], ['libcublas.so.12']);
   assert.equal(parseLdconfig('', 'x64').size, 0);
 });
 
 test('findGpu: device nodes first, then nvidia-smi on PATH, else nothing', () => {
-  const t = tempTree(['dev1/nvidia1', 'dev1/nvidia0', 'dev1/nvidiactl', 'dev2/nvidiactl', 'dev2/nvidia-uvm', 'bin/nvidia-smi']);
+  const t = tempTree([
+    'dev1/nvidia1',
+    'dev1/nvidia0',
+    'dev1/nvidiactl',
+    'dev2/nvidiactl',
+    'dev2/nvidia-uvm',
+    'bin/nvidia-smi',
+  ]);
   try {
     const none = { PATH: join(t.root, 'nowhere') };
-    assert.deepEqual(findGpu(none, join(t.root, 'dev1')), { found: true, evidence: join(t.root, 'dev1', 'nvidia0') });
+    assert.deepEqual(findGpu(none, join(t.root, 'dev1')), {
+      found: true,
+      evidence: join(t.root, 'dev1', 'nvidia0'),
+    });
     assert.deepEqual(findGpu(none, join(t.root, 'dev2')), { found: false });
-    assert.deepEqual(findGpu({ PATH: join(t.root, 'bin') }, join(t.root, 'dev2')), { found: true, evidence: join(t.root, 'bin', 'nvidia-smi') });
+    assert.deepEqual(findGpu({ PATH: join(t.root, 'bin') }, join(t.root, 'dev2')), {
+      found: true,
+      evidence: join(t.root, 'bin', 'nvidia-smi'),
+    });
     assert.deepEqual(findGpu(none, join(t.root, 'missing-dev')), { found: false });
   } finally {
     t.cleanup();
@@ -57,13 +80,27 @@ test('locateLibrary: LD_LIBRARY_PATH, then the binding folder, then the ldconfig
   const t = tempTree(['lib/libcudnn.so.9', 'ort/libcudnn.so.9', 'ort/libcublas.so.12']);
   try {
     const cache = parseLdconfig(LDCONFIG, 'x64');
-    const inputs = { providerDir: join(t.root, 'ort'), env: { LD_LIBRARY_PATH: `${join(t.root, 'empty')}:${join(t.root, 'lib')}` } };
+    const inputs = {
+      providerDir: join(t.root, 'ort'),
+      env: { LD_LIBRARY_PATH: `${join(t.root, 'empty')}:${join(t.root, 'lib')}` },
+    };
     const cudnn = { name: 'cuDNN', soname: 'libcudnn.so.9' };
-    assert.deepEqual(locateLibrary(cudnn, inputs, cache), { ...cudnn, path: join(t.root, 'lib', 'libcudnn.so.9'), source: 'LD_LIBRARY_PATH' });
-    assert.deepEqual(locateLibrary(cudnn, { ...inputs, env: {} }, cache), { ...cudnn, path: join(t.root, 'ort', 'libcudnn.so.9'), source: 'onnxruntime' });
+    assert.deepEqual(locateLibrary(cudnn, inputs, cache), {
+      ...cudnn,
+      path: join(t.root, 'lib', 'libcudnn.so.9'),
+      source: 'LD_LIBRARY_PATH',
+    });
+    assert.deepEqual(locateLibrary(cudnn, { ...inputs, env: {} }, cache), {
+      ...cudnn,
+      path: join(t.root, 'ort', 'libcudnn.so.9'),
+      source: 'onnxruntime',
+    });
     const cudart = { name: 'CUDA runtime', soname: 'libcudart.so.12' };
     assert.equal(locateLibrary(cudart, inputs, cache).source, 'ldconfig');
-    assert.equal(locateLibrary({ name: 'x', soname: 'libnothing.so.1' }, inputs, cache).path, undefined);
+    assert.equal(
+      locateLibrary({ name: 'x', soname: 'libnothing.so.1' }, inputs, cache).path,
+      undefined,
+    );
   } finally {
     t.cleanup();
   }
@@ -72,19 +109,56 @@ test('locateLibrary: LD_LIBRARY_PATH, then the binding folder, then the ldconfig
 const ALL_LIBS = CUDA_LIBRARIES.map((l) => `lib/${l.soname}`);
 const PROVIDER = PROVIDER_FILES.map((f) => `ort/${f}`);
 
-const READINESS_CASES: { name: string; files: string[]; platform?: NodeJS.Platform; ready: boolean; reason?: RegExp; hint?: RegExp }[] = [
-  { name: 'no GPU', files: [...PROVIDER, ...ALL_LIBS], ready: false, reason: /no NVIDIA GPU found/, hint: /--device cpu/ },
-  { name: 'GPU, provider missing', files: ['dev/nvidia0', ...ALL_LIBS], ready: false, reason: /CUDA execution provider is not installed/, hint: /ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node/ },
-  { name: 'GPU, provider, no cuDNN', files: ['dev/nvidia0', ...PROVIDER, ...ALL_LIBS.filter((f) => !f.includes('cudnn'))], ready: false, reason: /^libcudnn\.so\.9 \(cuDNN\) not found/, hint: /cuDNN 9|LD_LIBRARY_PATH/ },
+const READINESS_CASES: {
+  name: string;
+  files: string[];
+  platform?: NodeJS.Platform;
+  ready: boolean;
+  reason?: RegExp;
+  hint?: RegExp;
+}[] = [
+  {
+    name: 'no GPU',
+    files: [...PROVIDER, ...ALL_LIBS],
+    ready: false,
+    reason: /no NVIDIA GPU found/,
+    hint: /--device cpu/,
+  },
+  {
+    name: 'GPU, provider missing',
+    files: ['dev/nvidia0', ...ALL_LIBS],
+    ready: false,
+    reason: /CUDA execution provider is not installed/,
+    hint: /ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node/,
+  },
+  {
+    name: 'GPU, provider, no cuDNN',
+    files: ['dev/nvidia0', ...PROVIDER, ...ALL_LIBS.filter((f) => !f.includes('cudnn'))],
+    ready: false,
+    reason: /^libcudnn\.so\.9 \(cuDNN\) not found/,
+    hint: /cuDNN 9|LD_LIBRARY_PATH/,
+  },
   { name: 'everything present', files: ['dev/nvidia0', ...PROVIDER, ...ALL_LIBS], ready: true },
-  { name: 'not Linux', files: ['dev/nvidia0', ...PROVIDER, ...ALL_LIBS], platform: 'darwin', ready: false, reason: /Linux only/ },
+  {
+    name: 'not Linux',
+    files: ['dev/nvidia0', ...PROVIDER, ...ALL_LIBS],
+    platform: 'darwin',
+    ready: false,
+    reason: /Linux only/,
+  },
 ];
 
 for (const c of READINESS_CASES) {
   test(`cudaReadiness: ${c.name}`, () => {
     const t = tempTree(c.files);
     try {
-      const r = cudaReadiness({ providerDir: join(t.root, 'ort'), devDir: join(t.root, 'dev'), env: { PATH: '', LD_LIBRARY_PATH: join(t.root, 'lib') }, loaderCache: new Map(), platform: c.platform ?? 'linux' });
+      const r = cudaReadiness({
+        providerDir: join(t.root, 'ort'),
+        devDir: join(t.root, 'dev'),
+        env: { PATH: '', LD_LIBRARY_PATH: join(t.root, 'lib') },
+        loaderCache: new Map(),
+        platform: c.platform ?? 'linux',
+      });
       assert.equal(r.ready, c.ready);
       if (c.reason) assert.match(r.reason ?? '', c.reason);
       if (c.hint) assert.match(r.hint ?? '', c.hint);
@@ -97,39 +171,55 @@ for (const c of READINESS_CASES) {
 
 const MIB = 1024 * 1024;
 const THREADS: [bytes: number, cores: number, want: number][] = [
-  [1 * MIB, 16, 1], [8 * MIB - 1, 16, 1], [8 * MIB, 1, 1], [8 * MIB, 2, 1], [128 * MIB, 3, 2], [128 * MIB, 5, 4], [4096 * MIB, 64, 4],
+  [1 * MIB, 16, 1],
+  [8 * MIB - 1, 16, 1],
+  [8 * MIB, 1, 1],
+  [8 * MIB, 2, 1],
+  [128 * MIB, 3, 2],
+  [128 * MIB, 5, 4],
+  [4096 * MIB, 64, 4],
 ];
 
 test('defaultThreads: 1 below 8 MiB, else one core left free, at most 4', () => {
-  for (const [bytes, cores, want] of THREADS) assert.equal(defaultThreads(bytes, cores), want, `${bytes} bytes, ${cores} cores`);
+  for (const [bytes, cores, want] of THREADS)
+    assert.equal(defaultThreads(bytes, cores), want, `${bytes} bytes, ${cores} cores`);
 });
 
 const MODEL = fixture('stories260K-onnx', 'onnx', 'model.onnx');
-const noCuda = cudaState().ready && 'CUDA is usable on this machine, so the fallback paths do not apply';
+const noCuda =
+  cudaState().ready && 'CUDA is usable on this machine, so the fallback paths do not apply';
 
-test('--device cuda without a usable CUDA is a DeviceError (exit 6) with a hint, before touching CUDA', { skip: noCuda }, async () => {
-  await assert.rejects(openSession(MODEL, { device: 'cuda' }), (e: unknown) => {
-    assert.ok(e instanceof DeviceError);
-    assert.equal(e.exitCode, ExitCode.device);
-    assert.match(e.message, /^CUDA cannot be used: /);
-    assert.ok(e.hint && e.hint.length > 10);
-    return true;
-  });
-});
+test(
+  '--device cuda without a usable CUDA is a DeviceError (exit 6) with a hint, before touching CUDA',
+  { skip: noCuda },
+  async () => {
+    await assert.rejects(openSession(MODEL, { device: 'cuda' }), (e: unknown) => {
+      assert.ok(e instanceof DeviceError);
+      assert.equal(e.exitCode, ExitCode.device);
+      assert.match(e.message, /^CUDA cannot be used: /);
+      assert.ok(e.hint && e.hint.length > 10);
+      return true;
+    });
+  },
+);
 
-test('--device auto without a usable CUDA opens on CPU with a one-line notice, quickly', { skip: noCuda }, async () => {
-  const started = performance.now();
-  const opened = await openSession(MODEL, { device: 'auto' });
-  try {
-    assert.equal(opened.device, 'cpu');
-    assert.match(opened.notice ?? '', /^device auto: .+; running on CPU\.$/);
-    assert.ok(!opened.notice!.includes('\n'));
-    // The checks are file lookups plus one cached ldconfig: far below a CUDA initialisation.
-    assert.ok(performance.now() - started < 5000);
-  } finally {
-    await opened.session.release();
-  }
-});
+test(
+  '--device auto without a usable CUDA opens on CPU with a one-line notice, quickly',
+  { skip: noCuda },
+  async () => {
+    const started = performance.now();
+    const opened = await openSession(MODEL, { device: 'auto' });
+    try {
+      assert.equal(opened.device, 'cpu');
+      assert.match(opened.notice ?? '', /^device auto: .+; running on CPU\.$/);
+      assert.ok(!opened.notice!.includes('\n'));
+      // The checks are file lookups plus one cached ldconfig: far below a CUDA initialisation.
+      assert.ok(performance.now() - started < 5000);
+    } finally {
+      await opened.session.release();
+    }
+  },
+);
 
 test('probeRuntime runs the probe model on CPU and reports the CUDA verdict consistently', async () => {
   const probe = await probeRuntime({ tryCuda: false });
@@ -137,24 +227,33 @@ test('probeRuntime runs the probe model on CPU and reports the CUDA verdict cons
   assert.deepEqual([cpu.ok, cpu.detail], [true, 'ok']);
   assert.equal(probe.providers.find((p) => p.name === 'cuda')!.ok, false);
   assert.match(probe.onnxruntime.version, /^\d+\.\d+\.\d+/);
-  assert.deepEqual(probe.cuda.libraries.map((l) => l.soname), CUDA_LIBRARIES.map((l) => l.soname));
+  assert.deepEqual(
+    probe.cuda.libraries.map((l) => l.soname),
+    CUDA_LIBRARIES.map((l) => l.soname),
+  );
   assert.equal(probe.cuda.ready, cudaState().ready);
-  assert.ok(probe.cpu.cores >= 1 && probe.cpu.threadsSmallModel === 1 && probe.cpu.threadsLargeModel >= 1);
+  assert.ok(
+    probe.cpu.cores >= 1 && probe.cpu.threadsSmallModel === 1 && probe.cpu.threadsLargeModel >= 1,
+  );
 });
 
 const hasGpu = cudaState().ready;
 
-test('CUDA and CPU agree on greedy stories260K output', { skip: !hasGpu && `no GPU: ${cudaState().reason}` }, async () => {
-  const dir = fixture('stories260K-onnx');
-  const cpu = await loadModel(dir, { device: 'cpu', inProcess: true });
-  const cuda = await loadModel(dir, { device: 'cuda', inProcess: true });
-  try {
-    assert.equal(cuda.info.device, 'cuda');
-    const a = await generateAll(cpu, 'Once upon a time', { max_new_tokens: 40 });
-    const b = await generateAll(cuda, 'Once upon a time', { max_new_tokens: 40 });
-    assert.deepEqual(b.ids, a.ids);
-  } finally {
-    await cpu.dispose();
-    await cuda.dispose();
-  }
-});
+test(
+  'CUDA and CPU agree on greedy stories260K output',
+  { skip: !hasGpu && `no GPU: ${cudaState().reason}` },
+  async () => {
+    const dir = fixture('stories260K-onnx');
+    const cpu = await loadModel(dir, { device: 'cpu', inProcess: true });
+    const cuda = await loadModel(dir, { device: 'cuda', inProcess: true });
+    try {
+      assert.equal(cuda.info.device, 'cuda');
+      const a = await generateAll(cpu, 'Once upon a time', { max_new_tokens: 40 });
+      const b = await generateAll(cuda, 'Once upon a time', { max_new_tokens: 40 });
+      assert.deepEqual(b.ids, a.ids);
+    } finally {
+      await cpu.dispose();
+      await cuda.dispose();
+    }
+  },
+);

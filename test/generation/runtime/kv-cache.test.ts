@@ -15,12 +15,30 @@ type Value = (lead: number, row: number, head: number, t: number, d: number) => 
 const HEADS = 2;
 const DIM = 3;
 
-function spec(name: string, lead: number[] = [], type: 'float32' | 'float16' = 'float32'): KvEntrySpec {
-  return { input: `past.${name}`, output: `present.${name}`, lead, heads: HEADS, headDim: DIM, type };
+function spec(
+  name: string,
+  lead: number[] = [],
+  type: 'float32' | 'float16' = 'float32',
+): KvEntrySpec {
+  return {
+    input: `past.${name}`,
+    output: `present.${name}`,
+    lead,
+    heads: HEADS,
+    headDim: DIM,
+    type,
+  };
 }
 
 /** Flat index in a [...lead, batch, heads, length, dim] tensor. */
-function at(dims: readonly number[], lead: number, row: number, head: number, t: number, d: number): number {
+function at(
+  dims: readonly number[],
+  lead: number,
+  row: number,
+  head: number,
+  t: number,
+  d: number,
+): number {
   const [batch, heads, length, dim] = dims.slice(-4);
   return (((lead * batch + row) * heads + head) * length + t) * dim + d;
 }
@@ -48,7 +66,8 @@ function run(cache: KvCache, added: number, fresh: Value): void {
         for (let h = 0; h < HEADS; h++) {
           for (let t = 0; t < length + added; t++) {
             for (let d = 0; d < DIM; d++) {
-              out[at(present.dims, l, r, h, t, d)] = t < length ? src[at(from.dims, l, r, h, t, d)] : fresh(l, r, h, t, d);
+              out[at(present.dims, l, r, h, t, d)] =
+                t < length ? src[at(from.dims, l, r, h, t, d)] : fresh(l, r, h, t, d);
             }
           }
         }
@@ -61,7 +80,11 @@ function run(cache: KvCache, added: number, fresh: Value): void {
 /** Asserts that every past input holds `expected` at every position. */
 function assertPast(cache: KvCache, expected: Value, label: string): void {
   for (const [name, tensor] of Object.entries(cache.feeds())) {
-    assert.deepEqual(tensor.dims.slice(-4), [cache.batch, HEADS, cache.length, DIM], `${label}: ${name} dims`);
+    assert.deepEqual(
+      tensor.dims.slice(-4),
+      [cache.batch, HEADS, cache.length, DIM],
+      `${label}: ${name} dims`,
+    );
     const data = tensor.data as Float32Array | Uint16Array;
     assert.equal(data.length, leadCount(tensor.dims) * cache.batch * HEADS * cache.length * DIM);
     for (let l = 0; l < leadCount(tensor.dims); l++) {
@@ -69,7 +92,11 @@ function assertPast(cache: KvCache, expected: Value, label: string): void {
         for (let h = 0; h < HEADS; h++) {
           for (let t = 0; t < cache.length; t++) {
             for (let d = 0; d < DIM; d++) {
-              assert.equal(data[at(tensor.dims, l, r, h, t, d)], expected(l, r, h, t, d), `${label}: ${name}[${l},${r},${h},${t},${d}]`);
+              assert.equal(
+                data[at(tensor.dims, l, r, h, t, d)],
+                expected(l, r, h, t, d),
+                `${label}: ${name}[${l},${r},${h},${t},${d}]`,
+              );
             }
           }
         }
@@ -79,7 +106,10 @@ function assertPast(cache: KvCache, expected: Value, label: string): void {
 }
 
 /** A value that identifies its origin: step tag, lead half, row, head, position and lane (fits fp16 bits). */
-const tagged = (tag: number): Value => (l, r, h, t, d) => tag * 30000 + l * 15000 + r * 5000 + h * 1000 + t * 10 + d;
+const tagged =
+  (tag: number): Value =>
+  (l, r, h, t, d) =>
+    tag * 30000 + l * 15000 + r * 5000 + h * 1000 + t * 10 + d;
 
 test('append: the first run fills the cache, later runs add positions; growth keeps the past intact', () => {
   const cache = new KvCache([spec('0.key'), spec('0.value')], 2, 2);
@@ -110,7 +140,11 @@ test('rewind keeps the first positions of every row and head, and decoding conti
   cache.rewind(10);
   assert.equal(cache.length, 4, 'rewinding past the end changes nothing');
   run(cache, 2, tagged(1));
-  assertPast(cache, (l, r, h, t, d) => (t < 4 ? tagged(0) : tagged(1))(l, r, h, t, d), 'after rewind + 2 new positions');
+  assertPast(
+    cache,
+    (l, r, h, t, d) => (t < 4 ? tagged(0) : tagged(1))(l, r, h, t, d),
+    'after rewind + 2 new positions',
+  );
   cache.rewind(0);
   assert.equal(cache.length, 0);
   run(cache, 1, tagged(2));
@@ -125,9 +159,14 @@ test('reorder: new row i is old row rows[i] (beam search), expansion and shrinki
   cache.reorder([1, 0, 1]);
   assert.equal(cache.batch, 3);
   const rowsAfterExpand = [1, 0, 1];
-  assertPast(cache, (l, r, h, t, d) => tagged(0)(l, rowsAfterExpand[r], h, t, d), 'after [1, 0, 1]');
+  assertPast(
+    cache,
+    (l, r, h, t, d) => tagged(0)(l, rowsAfterExpand[r], h, t, d),
+    'after [1, 0, 1]',
+  );
   run(cache, 1, tagged(1));
-  const expanded: Value = (l, r, h, t, d) => (t < 3 ? tagged(0)(l, rowsAfterExpand[r], h, t, d) : tagged(1)(l, r, h, t, d));
+  const expanded: Value = (l, r, h, t, d) =>
+    t < 3 ? tagged(0)(l, rowsAfterExpand[r], h, t, d) : tagged(1)(l, r, h, t, d);
   assertPast(cache, expanded, 'a step after expansion');
   cache.reorder([2, 2, 0]);
   const rows = [2, 2, 0];
@@ -136,13 +175,18 @@ test('reorder: new row i is old row rows[i] (beam search), expansion and shrinki
   assert.equal(cache.batch, 1);
   assertPast(cache, (l, r, h, t, d) => expanded(l, rows[1], h, t, d), 'shrunk to one row');
   run(cache, 70, tagged(0));
-  assertPast(cache, (l, r, h, t, d) => (t < 4 ? expanded(l, rows[1], h, t, d) : tagged(0)(l, r, h, t, d)), 'growth after shrinking');
+  assertPast(
+    cache,
+    (l, r, h, t, d) => (t < 4 ? expanded(l, rows[1], h, t, d) : tagged(0)(l, r, h, t, d)),
+    'growth after shrinking',
+  );
 });
 
 test('packed lead dims ([2, batch, heads, length, dim], genai "past_N"): every operation treats both halves', () => {
   const cache = new KvCache([spec('0', [2]), spec('1', [2])], 2, 2);
   run(cache, 2, tagged(0));
-  for (const tensor of Object.values(cache.feeds())) assert.deepEqual(tensor.dims, [2, 2, HEADS, 2, DIM]);
+  for (const tensor of Object.values(cache.feeds()))
+    assert.deepEqual(tensor.dims, [2, 2, HEADS, 2, DIM]);
   run(cache, 1, tagged(1));
   const grown: Value = (l, r, h, t, d) => (t < 2 ? tagged(0) : tagged(1))(l, r, h, t, d);
   assertPast(cache, grown, 'packed after growth');
@@ -170,15 +214,25 @@ test('float16 caches hold raw half bits (Uint16Array) and go through the same op
 
 function intTensor(type: string, values: number[]): ort.Tensor {
   const dims = [1, values.length];
-  return type === 'int32' ? new ort.Tensor('int32', Int32Array.from(values), dims) : new ort.Tensor('int64', BigInt64Array.from(values.map(BigInt)), dims);
+  return type === 'int32'
+    ? new ort.Tensor('int32', Int32Array.from(values), dims)
+    : new ort.Tensor('int64', BigInt64Array.from(values.map(BigInt)), dims);
 }
 
 /**
  * Greedy decoding without a KV cache: every step feeds the whole sequence with empty past tensors
  * and takes the argmax of the last position's logits.
  */
-async function uncachedGreedy(path: string, prompt: number[], steps: number, eos: number[]): Promise<number[]> {
-  const session = await ort.InferenceSession.create(path, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+async function uncachedGreedy(
+  path: string,
+  prompt: number[],
+  steps: number,
+  eos: number[],
+): Promise<number[]> {
+  const session = await ort.InferenceSession.create(path, {
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+  });
   try {
     const ids = prompt.slice();
     const generated: number[] = [];
@@ -188,17 +242,32 @@ async function uncachedGreedy(path: string, prompt: number[], steps: number, eos
         if (!meta.isTensor) continue;
         const { name, type, shape } = meta;
         if (/input_ids/.test(name)) feeds[name] = intTensor(type, ids);
-        else if (/attention_mask/.test(name)) feeds[name] = intTensor(type, ids.map(() => 1));
-        else if (/position_ids/.test(name)) feeds[name] = intTensor(type, ids.map((_, i) => i));
+        else if (/attention_mask/.test(name))
+          feeds[name] = intTensor(
+            type,
+            ids.map(() => 1),
+          );
+        else if (/position_ids/.test(name))
+          feeds[name] = intTensor(
+            type,
+            ids.map((_, i) => i),
+          );
         else if (/^past/.test(name)) {
           const dims = shape.map((d) => (typeof d === 'number' ? d : /batch/.test(d) ? 1 : 0));
-          feeds[name] = new ort.Tensor(type as 'float32', type === 'float16' ? new Uint16Array(0) : new Float32Array(0), dims);
+          feeds[name] = new ort.Tensor(
+            type as 'float32',
+            type === 'float16' ? new Uint16Array(0) : new Float32Array(0),
+            dims,
+          );
         } else assert.fail(`unexpected input ${name}`);
       }
       const { logits } = await session.run(feeds, ['logits']);
       const vocab = logits.dims[2];
       const offset = (ids.length - 1) * vocab;
-      const row = logits.type === 'float16' ? halfToFloat(logits.data as Uint16Array, new Float32Array(vocab), offset, vocab) : (logits.data as Float32Array).subarray(offset, offset + vocab);
+      const row =
+        logits.type === 'float16'
+          ? halfToFloat(logits.data as Uint16Array, new Float32Array(vocab), offset, vocab)
+          : (logits.data as Float32Array).subarray(offset, offset + vocab);
       let best = 0;
       for (let v = 1; v < vocab; v++) if (row[v] > row[best]) best = v;
       generated.push(best);
@@ -212,10 +281,30 @@ async function uncachedGreedy(path: string, prompt: number[], steps: number, eos
 }
 
 const CASES = [
-  { name: 'stories260K-onnx', file: join('onnx', 'model.onnx'), prompts: ['Once upon a time', 'Tom said 你好 to Lily'], steps: 40 },
-  { name: 'tiny-random-gpt2', file: join('onnx', 'model.onnx'), prompts: ['Hello world', '1, 2, 3,'], steps: 30 },
-  { name: 'ort-genai-tiny-random-gpt2-fp32', file: 'past.onnx', prompts: ['Hello world', 'The quick brown fox jumps'], steps: 30 },
-  { name: 'ort-genai-tiny-random-llama-fp16', file: 'model.onnx', prompts: ['Hello world', 'The quick brown fox jumps'], steps: 24 },
+  {
+    name: 'stories260K-onnx',
+    file: join('onnx', 'model.onnx'),
+    prompts: ['Once upon a time', 'Tom said 你好 to Lily'],
+    steps: 40,
+  },
+  {
+    name: 'tiny-random-gpt2',
+    file: join('onnx', 'model.onnx'),
+    prompts: ['Hello world', '1, 2, 3,'],
+    steps: 30,
+  },
+  {
+    name: 'ort-genai-tiny-random-gpt2-fp32',
+    file: 'past.onnx',
+    prompts: ['Hello world', 'The quick brown fox jumps'],
+    steps: 30,
+  },
+  {
+    name: 'ort-genai-tiny-random-llama-fp16',
+    file: 'model.onnx',
+    prompts: ['Hello world', 'The quick brown fox jumps'],
+    steps: 24,
+  },
 ];
 
 for (const c of CASES) {
@@ -228,7 +317,12 @@ for (const c of CASES) {
     await t.test('greedy equals the no-cache recomputation token for token', async () => {
       for (const prompt of c.prompts) {
         const ids = await generator.tokenize(prompt);
-        const reference = await uncachedGreedy(fixture(c.name, c.file), ids.length ? ids : [generator.info.bosTokenId!], c.steps, generator.info.eosTokenIds);
+        const reference = await uncachedGreedy(
+          fixture(c.name, c.file),
+          ids.length ? ids : [generator.info.bosTokenId!],
+          c.steps,
+          generator.info.eosTokenIds,
+        );
         const { done } = await generateAll(generator, prompt, { max_new_tokens: c.steps });
         assert.deepEqual(done.sequences[0].token_ids, reference, `"${prompt}"`);
         expected.push(reference);
@@ -237,22 +331,50 @@ for (const c of CASES) {
 
     await t.test('a left-padded batch gives every row its unbatched tokens', async () => {
       const batch = await generateAll(generator, c.prompts, { max_new_tokens: c.steps });
-      assert.deepEqual(batch.done.sequences.map((s) => s.token_ids), expected);
+      assert.deepEqual(
+        batch.done.sequences.map((s) => s.token_ids),
+        expected,
+      );
     });
 
-    await t.test('num_return_sequences 3 (cache rows expanded after prefill) with top_k 1 repeats the greedy tokens', async () => {
-      const { done } = await generateAll(generator, c.prompts[0], { max_new_tokens: c.steps, do_sample: true, top_k: 1, num_return_sequences: 3, seed: 1 });
-      assert.deepEqual(done.sequences.map((s) => s.token_ids), [expected[0], expected[0], expected[0]]);
-    });
+    await t.test(
+      'num_return_sequences 3 (cache rows expanded after prefill) with top_k 1 repeats the greedy tokens',
+      async () => {
+        const { done } = await generateAll(generator, c.prompts[0], {
+          max_new_tokens: c.steps,
+          do_sample: true,
+          top_k: 1,
+          num_return_sequences: 3,
+          seed: 1,
+        });
+        assert.deepEqual(
+          done.sequences.map((s) => s.token_ids),
+          [expected[0], expected[0], expected[0]],
+        );
+      },
+    );
 
-    await t.test('keepCache: a prompt extending the previous call reuses the cached prefix and matches a fresh run', async () => {
-      const first = await generateAll(generator, c.prompts[0], { max_new_tokens: 8 }, { keepCache: true });
-      const extended = `${c.prompts[0]}${first.done.sequences[0].text} and then`;
-      const reused = await generateAll(generator, extended, { max_new_tokens: c.steps }, { keepCache: true });
-      assert.ok(reused.done.stats.cachedTokens > 0, 'some prompt tokens came from the cache');
-      const fresh = await generateAll(generator, extended, { max_new_tokens: c.steps });
-      assert.equal(fresh.done.stats.cachedTokens, 0);
-      assert.deepEqual(reused.done.sequences[0].token_ids, fresh.done.sequences[0].token_ids);
-    });
+    await t.test(
+      'keepCache: a prompt extending the previous call reuses the cached prefix and matches a fresh run',
+      async () => {
+        const first = await generateAll(
+          generator,
+          c.prompts[0],
+          { max_new_tokens: 8 },
+          { keepCache: true },
+        );
+        const extended = `${c.prompts[0]}${first.done.sequences[0].text} and then`;
+        const reused = await generateAll(
+          generator,
+          extended,
+          { max_new_tokens: c.steps },
+          { keepCache: true },
+        );
+        assert.ok(reused.done.stats.cachedTokens > 0, 'some prompt tokens came from the cache');
+        const fresh = await generateAll(generator, extended, { max_new_tokens: c.steps });
+        assert.equal(fresh.done.stats.cachedTokens, 0);
+        assert.deepEqual(reused.done.sequences[0].token_ids, fresh.done.sequences[0].token_ids);
+      },
+    );
   });
 }

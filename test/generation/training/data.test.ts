@@ -6,7 +6,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BOS_ID, EOS_ID, BpeEncoder, trainBpe } from '../../../generation/training/bpe-trainer.js';
-import { encodeStream, readDocuments, sampleBatch, splitDocuments, unigramLoss, validationWindows } from '../../../generation/training/data.js';
+import {
+  encodeStream,
+  readDocuments,
+  sampleBatch,
+  splitDocuments,
+  unigramLoss,
+  validationWindows,
+} from '../../../generation/training/data.js';
 import { Rng } from '../../../generation/training/rng.js';
 
 test('paragraphs separated by blank lines are the documents (CRLF too)', () => {
@@ -21,7 +28,10 @@ test('paragraphs separated by blank lines are the documents (CRLF too)', () => {
 
 test('every k-th document is held out', () => {
   const docs = Array.from({ length: 10 }, (_, i) => `d${i}`);
-  assert.deepEqual(splitDocuments(docs, 0.25), { train: ['d0', 'd1', 'd2', 'd4', 'd5', 'd6', 'd8', 'd9'], val: ['d3', 'd7'] });
+  assert.deepEqual(splitDocuments(docs, 0.25), {
+    train: ['d0', 'd1', 'd2', 'd4', 'd5', 'd6', 'd8', 'd9'],
+    val: ['d3', 'd7'],
+  });
   assert.deepEqual(splitDocuments(docs, 0).val, []);
 });
 
@@ -31,9 +41,14 @@ test('documents are framed by BOS and EOS, and windows are shifted by one', () =
   assert.equal(stream[0], BOS_ID);
   assert.equal(stream[stream.length - 1], EOS_ID);
   assert.deepEqual([...stream.subarray(1, stream.indexOf(EOS_ID))], encoder.encode('ab'));
-  const inputs = new Int32Array(6), targets = new Int32Array(6);
+  const inputs = new Int32Array(6),
+    targets = new Int32Array(6);
   sampleBatch(stream, 2, 3, new Rng(1), inputs, targets);
-  for (const row of [0, 1]) assert.deepEqual([...inputs.subarray(row * 3 + 1, row * 3 + 3)], [...targets.subarray(row * 3, row * 3 + 2)]);
+  for (const row of [0, 1])
+    assert.deepEqual(
+      [...inputs.subarray(row * 3 + 1, row * 3 + 3)],
+      [...targets.subarray(row * 3, row * 3 + 2)],
+    );
   assert.equal(validationWindows(stream, 3), Math.floor((stream.length - 1) / 3));
 });
 

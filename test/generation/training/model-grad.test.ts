@@ -7,10 +7,22 @@ import { LlamaModel } from '../../../generation/training/model.js';
 import { initParams, type LlamaConfig } from '../../../generation/training/model-params.js';
 import { Rng } from '../../../generation/training/rng.js';
 
-const config: LlamaConfig = { vocabSize: 11, dim: 8, nLayers: 2, nHeads: 4, nKvHeads: 2, headDim: 4, ffnDim: 12, maxSeqLen: 5, ropeTheta: 10000, normEps: 1e-5 };
+const config: LlamaConfig = {
+  vocabSize: 11,
+  dim: 8,
+  nLayers: 2,
+  nHeads: 4,
+  nKvHeads: 2,
+  headDim: 4,
+  ffnDim: 12,
+  maxSeqLen: 5,
+  ropeTheta: 10000,
+  normEps: 1e-5,
+};
 
 function setup(threads: number) {
-  const batch = 2, T = 5;
+  const batch = 2,
+    T = 5;
   const pool = new KernelPool(LlamaModel.arenaFloats(config, batch, T), threads, 0);
   const model = new LlamaModel(config, pool, batch, T);
   const rng = new Rng(7);
@@ -23,11 +35,26 @@ function setup(threads: number) {
 }
 
 const groups = (m: LlamaModel): [string, number, number][] => {
-  const L = m.layout, c = config, qd = c.nHeads * c.headDim, kvd = c.nKvHeads * c.headDim;
-  const out: [string, number, number][] = [['embed', L.embed, c.vocabSize * c.dim], ['finalNorm', L.finalNorm, c.dim]];
+  const L = m.layout,
+    c = config,
+    qd = c.nHeads * c.headDim,
+    kvd = c.nKvHeads * c.headDim;
+  const out: [string, number, number][] = [
+    ['embed', L.embed, c.vocabSize * c.dim],
+    ['finalNorm', L.finalNorm, c.dim],
+  ];
   L.layers.forEach((l, i) => {
-    out.push([`l${i}.attnNorm`, l.attnNorm, c.dim], [`l${i}.wq`, l.wq, c.dim * qd], [`l${i}.wk`, l.wk, c.dim * kvd], [`l${i}.wv`, l.wv, c.dim * kvd],
-      [`l${i}.wo`, l.wo, qd * c.dim], [`l${i}.ffnNorm`, l.ffnNorm, c.dim], [`l${i}.w1`, l.w1, c.dim * c.ffnDim], [`l${i}.w3`, l.w3, c.dim * c.ffnDim], [`l${i}.w2`, l.w2, c.ffnDim * c.dim]);
+    out.push(
+      [`l${i}.attnNorm`, l.attnNorm, c.dim],
+      [`l${i}.wq`, l.wq, c.dim * qd],
+      [`l${i}.wk`, l.wk, c.dim * kvd],
+      [`l${i}.wv`, l.wv, c.dim * kvd],
+      [`l${i}.wo`, l.wo, qd * c.dim],
+      [`l${i}.ffnNorm`, l.ffnNorm, c.dim],
+      [`l${i}.w1`, l.w1, c.dim * c.ffnDim],
+      [`l${i}.w3`, l.w3, c.dim * c.ffnDim],
+      [`l${i}.w2`, l.w2, c.ffnDim * c.dim],
+    );
   });
   return out;
 };
@@ -52,7 +79,9 @@ for (const threads of [1, 2]) {
         const down = model.forward(tokens, targets);
         p[i] = keep;
         const numeric = (up - down) / (2 * h);
-        const err = Math.abs(numeric - analytic[i]) / Math.max(1e-3, Math.abs(numeric) + Math.abs(analytic[i]));
+        const err =
+          Math.abs(numeric - analytic[i]) /
+          Math.max(1e-3, Math.abs(numeric) + Math.abs(analytic[i]));
         worst = Math.max(worst, err);
       }
       assert.ok(worst < 3e-2, `${name}: worst relative error ${worst}`);

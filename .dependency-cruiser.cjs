@@ -1,0 +1,61 @@
+/**
+ * Import boundaries, checked transitively by dependency-cruiser (`npm run lint`).
+ * The layers: bin → cli → commands → {ui, server, generation, models-cache}. Only
+ * generation/runtime/ may import onnxruntime-node; ui/ (and server/) must not reach it even
+ * through other modules.
+ */
+module.exports = {
+  forbidden: [
+    {
+      name: 'ort-only-in-runtime',
+      comment: 'onnxruntime-node is imported only by generation/runtime/.',
+      severity: 'error',
+      from: { pathNot: '^generation/runtime/' },
+      to: { path: 'node_modules/onnxruntime-node/', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'ui-never-reaches-ort',
+      comment: 'ui/ never reaches onnxruntime-node, even transitively.',
+      severity: 'error',
+      from: { path: '^ui/' },
+      to: { path: '(^generation/runtime/|node_modules/onnxruntime-node/)', reachable: true },
+    },
+    {
+      name: 'core-does-not-import-up',
+      comment: 'generation/ and models-cache/ never import the layers above them.',
+      severity: 'error',
+      from: { path: '^(generation|models-cache)/' },
+      to: { path: '^(cli|commands|ui|server|bin)/' },
+    },
+    {
+      name: 'no-react-in-core',
+      comment: 'The core and the cache stay free of ink/react.',
+      severity: 'error',
+      from: { path: '^(generation|models-cache|server)/' },
+      to: { path: 'node_modules/(ink|react)/' },
+    },
+    {
+      name: 'ui-does-not-import-commands',
+      severity: 'error',
+      from: { path: '^ui/' },
+      to: { path: '^(cli|commands|bin)/' },
+    },
+    {
+      name: 'commands-do-not-import-cli',
+      severity: 'error',
+      from: { path: '^commands/' },
+      to: { path: '^(cli|bin)/' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(dist|test|bench|node_modules)/' },
+    tsConfig: { fileName: 'tsconfig.json' },
+    tsPreCompilationDeps: true,
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default'],
+      extensions: ['.ts', '.tsx', '.js'],
+    },
+  },
+};

@@ -18,9 +18,10 @@ import {
   type DecoderShape,
   type WeightSource,
 } from './decoder-common.js';
+import { ropeInverseFrequencies, type LlamaFeatures } from './decoder-spec.js';
 
 /** Llama-family shape: adds the MLP width, norm epsilon, RoPE base and tied embeddings. */
-export interface LlamaShape extends DecoderShape {
+export interface LlamaShape extends DecoderShape, LlamaFeatures {
   intermediate: number;
   rmsNormEps: number;
   ropeTheta: number;
@@ -45,11 +46,12 @@ function rmsNorm(g: GraphBuilder, x: string, w: string, eps: number): string {
 /** cos and sin tables [maxPositions, headDim] in the rotate-half layout (frequencies repeated twice). */
 function ropeTables(s: LlamaShape): { cos: Float32Array; sin: Float32Array } {
   const half = s.headDim / 2;
+  const inv = ropeInverseFrequencies(s.headDim, s.ropeTheta, s.ropeScaling);
   const cos = new Float32Array(s.maxPositions * s.headDim);
   const sin = new Float32Array(s.maxPositions * s.headDim);
   for (let p = 0; p < s.maxPositions; p++) {
     for (let i = 0; i < half; i++) {
-      const angle = p / s.ropeTheta ** ((2 * i) / s.headDim);
+      const angle = p * inv[i];
       for (const j of [i, i + half]) {
         cos[p * s.headDim + j] = Math.cos(angle);
         sin[p * s.headDim + j] = Math.sin(angle);

@@ -77,6 +77,8 @@ export class GraphBuilder {
   private readonly inputs: ValueSpec[] = [];
   private readonly outputs: ValueSpec[] = [];
   private counter = 0;
+  /** Operator domains other than the default one that nodes use (each needs an opset import). */
+  private readonly domains = new Set<string>();
 
   constructor(private readonly name: string) {}
 
@@ -128,6 +130,7 @@ export class GraphBuilder {
     count: number,
     attrs: Record<string, AttrValue> = {},
     names?: string[],
+    domain = '',
   ): string[] {
     const id = this.counter++;
     const outputs =
@@ -142,8 +145,27 @@ export class GraphBuilder {
     m.string(3, `${type}_${id}`);
     m.string(4, type);
     for (const [k, v] of Object.entries(attrs)) m.message(5, attribute(k, v));
+    if (domain) {
+      m.string(7, domain);
+      this.domains.add(domain);
+    }
     this.nodes.push(m);
     return outputs;
+  }
+
+  /**
+   * Adds a node of ONNX Runtime's `com.microsoft` contrib domain (GroupQueryAttention,
+   * SkipSimplifiedLayerNormalization, MatMulNBits, ...); `names` may hold '' for an optional output
+   * left out.
+   */
+  contrib(
+    type: string,
+    inputs: string[],
+    count: number,
+    attrs: Record<string, AttrValue> = {},
+    names?: string[],
+  ): string[] {
+    return this.opN(type, inputs, count, attrs, names, 'com.microsoft');
   }
 
   /** The ModelProto: IR 8, the given default-domain opset. */
@@ -154,11 +176,13 @@ export class GraphBuilder {
     for (const t of this.initializers) graph.message(5, t);
     for (const i of this.inputs) graph.message(11, valueInfo(i));
     for (const o of this.outputs) graph.message(12, valueInfo(o));
-    return new Message()
+    const model = new Message()
       .int(1, 8)
       .string(2, producer)
       .message(7, graph)
       .message(8, new Message().string(1, '').int(2, opset));
+    for (const domain of this.domains) model.message(8, new Message().string(1, domain).int(2, 1));
+    return model;
   }
 }
 

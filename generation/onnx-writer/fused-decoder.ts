@@ -33,7 +33,7 @@ import type { Gpt2Shape, LlamaShape } from './llama-gpt2.js';
 export type { FusedDtype } from './fused-blocks.js';
 
 /** Which file a fused graph is written to: onnx/<FUSED_STEM><dtype suffix>.onnx. */
-export const FUSED_STEM = 'textgen_decoder';
+export { FUSED_STEM } from '../model/fused-file.js';
 
 /** The fused graph's I/O names (the runtime's zero-copy layout recognises the graph by them). */
 export const FUSED_IO = {

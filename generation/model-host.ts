@@ -51,6 +51,11 @@ export interface ModelInfo {
   onnxFiles: string[];
   /** Whether the model keeps a KV cache (otherwise each step recomputes the sequence). */
   cached: boolean;
+  /**
+   * How the KV cache is kept: 'zero-copy' (textgen's fused graphs: the cache stays in JS memory),
+   * 'growing' (optimum exports), 'packed' (genai past_N), 'recompute' (no cache), 'encoder-decoder'.
+   */
+  cacheLayout: 'zero-copy' | 'growing' | 'packed' | 'recompute' | 'encoder-decoder';
   /** Why the device differs from the one asked for (auto fallback). */
   notice?: string;
 }
@@ -113,6 +118,8 @@ export class ModelHost {
       generationDefaults: defaults,
       onnxFiles: openedFiles(layout),
       cached: opened.runner instanceof DecoderRunner ? opened.runner.cached : true,
+      cacheLayout:
+        opened.runner instanceof DecoderRunner ? opened.runner.layout.kind : 'encoder-decoder',
       notice: opened.notice,
     };
     return new ModelHost(info, folder, tokenizer, opened.runner);
@@ -255,6 +262,7 @@ export class ModelHost {
 
 /** The ONNX files the sessions are opened from (a merged decoder makes the split pair unused). */
 function openedFiles(layout: OnnxLayout): string[] {
+  if (layout.kind === 'fused') return [layout.model];
   if (layout.kind === 'encoder-decoder' && layout.decoderMerged)
     return [layout.encoder, layout.decoderMerged];
   return Object.values(layout).filter(

@@ -7,6 +7,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ModelError } from '../errors.js';
+import { FUSED_STEM } from './fused-file.js';
 
 /** transformers.js dtype names and their ONNX file-name suffixes. */
 export const DTYPE_SUFFIXES = {
@@ -52,6 +53,8 @@ export const AUTO_DTYPE_ORDER_CUDA: Dtype[] = [
 /** The ONNX files of one dtype variant, by role. */
 export type OnnxLayout =
   | { kind: 'decoder'; model: string }
+  /** textgen's fused graph (zero-copy KV), preferred over the optimum file `compatible` when both exist. */
+  | { kind: 'fused'; model: string; compatible?: string }
   | { kind: 'decoder-merged'; model: string }
   | { kind: 'decoder-split'; decoder: string; decoderWithPast: string }
   | {
@@ -128,6 +131,8 @@ function layoutFor(
     return undefined;
   }
   const model = f('model');
+  const fused = f(FUSED_STEM);
+  if (fused) return { kind: 'fused', model: fused, compatible: model };
   if (model) return { kind: 'decoder', model };
   const merged = f('decoder_model_merged');
   if (merged) return { kind: 'decoder-merged', model: merged };

@@ -191,15 +191,19 @@ export class GraphBuilder {
     return this.opN(type, inputs, 1, attrs, output ? [output] : undefined)[0];
   }
 
-  /** Adds a node of a contrib domain (e.g. `com.microsoft` MatMulNBits) with one output. */
-  domainOp(
-    domain: string,
+  /**
+   * Adds a node of ONNX Runtime's `com.microsoft` contrib domain (GroupQueryAttention,
+   * SkipSimplifiedLayerNormalization, MatMulNBits, ...); `names` may hold '' for an optional output
+   * left out.
+   */
+  contrib(
     type: string,
     inputs: string[],
+    count: number,
     attrs: Record<string, AttrValue> = {},
-    output?: string,
-  ): string {
-    return this.opN(type, inputs, 1, attrs, output ? [output] : undefined, domain)[0];
+    names?: string[],
+  ): string[] {
+    return this.opN(type, inputs, count, attrs, names, 'com.microsoft');
   }
 
   /** Adds a node with `count` outputs (in the default domain unless `domain` is given). */
@@ -209,7 +213,7 @@ export class GraphBuilder {
     count: number,
     attrs: Record<string, AttrValue> = {},
     names?: string[],
-    domain?: string,
+    domain = '',
   ): string[] {
     const id = this.counter++;
     const outputs =

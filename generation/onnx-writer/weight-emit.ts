@@ -111,12 +111,12 @@ export class WeightEmitter {
   }
 
   private nbits(x: string, weights: [string, string], n: number, k: number): string {
-    return this.g.domainOp(
-      'com.microsoft',
+    return this.g.contrib(
       'MatMulNBits',
       [x, ...weights],
+      1,
       matMulNBitsAttributes(n, k, this.bits!, QUANT_BLOCK),
-    );
+    )[0];
   }
 
   /** x·W (+ b) for the [in, out] weight `name` and, when given, the [out] bias `bias`. */
@@ -168,12 +168,12 @@ export class WeightEmitter {
       const scales = g.op('Reshape', [weights[1], g.ints([rows, width / QUANT_BLOCK])]);
       return {
         lookup: (ids) =>
-          g.domainOp(
-            'com.microsoft',
+          g.contrib(
             'GatherBlockQuantized',
             [data, ids, scales],
+            1,
             gatherBlockQuantizedAttributes(bits, QUANT_BLOCK),
-          ),
+          )[0],
         head,
       };
     }

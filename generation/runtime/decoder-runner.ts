@@ -1,14 +1,26 @@
 /**
- * Runs a decoder-only causal LM step by step: the optimum layout (model.onnx with or without
- * past_key_values), merged decoders (use_cache_branch), the older decoder + decoder_with_past pair,
- * and onnxruntime-genai models (packed or separate KV, int32 or int64 ids, fp16 tensors). A model
- * without past inputs is run by recomputing the whole sequence each step.
+ * Runs a decoder-only causal LM step by step. The runner keeps the per-row bookkeeping every layout
+ * shares (attention-mask history, next positions, fed ids) and delegates the cache to one strategy
+ * chosen from the session's inputs and outputs when the model is opened (runtime/layouts/):
+ * textgen's fused graphs get the zero-copy cache; optimum exports, merged decoders and split pairs
+ * the growing cache; onnxruntime-genai's packed `past_N` the packed one; graphs without past inputs
+ * recompute the sequence. Whether a foreign graph accepts several new tokens on a non-empty cache is
+ * probed once, the first time it matters, on a scratch state.
  */
 import { ModelError } from '../errors.js';
 import { isPastInput, kvSpecs, sessionIo, type KvShapeHints, type SessionIo } from './io-names.js';
-import { KvCache, type KvEntrySpec } from './kv-cache.js';
+import type { KvEntrySpec } from './kv-cache.js';
 import { lastPositionLogits } from './logits.js';
-import { tensor, type Session, type Tensor } from './ort.js';
+import type { Session } from './ort.js';
+import { GrowingLayout } from './layouts/growing.js';
+import { PackedLayout } from './layouts/packed.js';
+import { DecoderInputs } from './layouts/plain-inputs.js';
+import { probeExtension } from './layouts/probe-extension.js';
+import { RecomputeLayout } from './layouts/recompute.js';
+import type { CacheLayout, DecoderNames, LayoutCache } from './layouts/types.js';
+import { ZeroCopyLayout, zeroCopyShape } from './layouts/zero-copy.js';
+
+export { intTensor } from './layouts/plain-inputs.js';
 
 /** The sessions of a causal LM: `first` serves steps without a cache when the export is split. */
 export interface DecoderSessions {
@@ -16,9 +28,8 @@ export interface DecoderSessions {
   first?: Session;
 }
 
-/** Per-batch state: cache, attention-mask history, next position per row, and (no-cache models) ids. */
+/** Per-batch state: the layout's cache, attention-mask history, next position and fed ids per row. */
 export class DecoderState {
-  cache?: KvCache;
   masks: number[][];
   nextPositions: number[];
   /** Every id fed so far, per row (the cache's contents; the whole input when there is no cache). */
@@ -26,11 +37,8 @@ export class DecoderState {
 
   constructor(
     batch: number,
-    specs: KvEntrySpec[] | undefined,
-    capacity: number,
-    maxCapacity: number,
+    readonly cache: LayoutCache | undefined,
   ) {
-    this.cache = specs ? new KvCache(specs, batch, capacity, maxCapacity) : undefined;
     this.masks = Array.from({ length: batch }, () => []);
     this.nextPositions = new Array(batch).fill(0);
     this.history = Array.from({ length: batch }, () => []);
@@ -62,83 +70,87 @@ export class DecoderState {
     this.nextPositions = this.masks.map((m) => m.reduce((a, b) => a + b, 0));
   }
 
+  /** Keeps only the rows `rows` (in that order): a batch member that finished leaves. */
+  dropRows(keep: readonly number[]): void {
+    this.reorder(keep);
+  }
+
+  /**
+   * Appends the rows of `other` (a state of the same runner, e.g. a request prefilled on its own)
+   * after this batch's rows, so a running batch can take in new sequences. Rows of the shorter state
+   * are padded with masked slots after their end; each row keeps its own positions.
+   */
+  appendRows(other: DecoderState): void {
+    if (this.cache && other.cache) this.cache.appendRows(other.cache);
+    else if (this.cache || other.cache) throw new Error('appendRows needs states of one runner');
+    const length = Math.max(this.length, other.length);
+    const pad = (m: number[], fill: number) => [...m, ...new Array(length - m.length).fill(fill)];
+    this.masks = [...this.masks, ...other.masks].map((m) => pad(m, 0));
+    this.history = [...this.history, ...other.history].map((h) => pad(h, 0));
+    this.nextPositions = [...this.nextPositions, ...other.nextPositions];
+  }
+
   /** Frees the cache. */
   dispose(): void {
     this.cache?.dispose();
   }
 }
 
-const ONE = BigInt(1);
-const ZERO = BigInt(0);
-
 /** Step-by-step execution of one causal LM. */
 export class DecoderRunner {
   readonly io: SessionIo;
+  /** The growing/packed layouts' cache entries (undefined for the others). */
   readonly specs?: KvEntrySpec[];
   readonly vocabSize: number;
-  private readonly names: {
-    ids: string;
-    mask?: string;
-    positions?: string;
-    keep?: string;
-    branch?: string;
-    logits: string;
-  };
+  /** The cache strategy chosen for this model. */
+  readonly layout: CacheLayout;
+  private readonly names: DecoderNames;
   private logitsScratch?: Float32Array;
-  /** Set once the model has refused a multi-token run on top of a cache. */
-  private stepwiseExtend = false;
-  private keepOne?: Tensor;
+  /** Whether one run may add several tokens on a non-empty cache (probed on first need). */
+  private extendsInOneRun?: boolean;
 
   constructor(
-    private readonly sessions: DecoderSessions,
+    sessions: DecoderSessions,
     hints: KvShapeHints & { vocabSize: number },
     names?: Partial<Record<'ids' | 'mask' | 'positions' | 'logits', string>>,
   ) {
     this.io = sessionIo(sessions.main);
-    const has = (n: string) => this.io.inputs.has(n);
-    const ids = names?.ids ?? 'input_ids';
-    if (!has(ids))
-      throw new ModelError(
-        `The model has no ${ids} input (inputs: ${[...this.io.inputs.keys()].join(', ')}).`,
-        'textgen runs text-generation exports with input_ids.',
-      );
-    const logits = names?.logits ?? 'logits';
-    if (!this.io.outputs.has(logits))
-      throw new ModelError(
-        `The model has no ${logits} output.`,
-        'textgen needs a language-model head (logits output).',
-      );
-    this.names = {
-      ids,
-      mask: has(names?.mask ?? 'attention_mask') ? (names?.mask ?? 'attention_mask') : undefined,
-      positions: has(names?.positions ?? 'position_ids')
-        ? (names?.positions ?? 'position_ids')
-        : undefined,
-      keep: has('num_logits_to_keep')
-        ? 'num_logits_to_keep'
-        : has('logits_to_keep')
-          ? 'logits_to_keep'
-          : undefined,
-      branch: has('use_cache_branch') ? 'use_cache_branch' : undefined,
-      logits,
-    };
+    this.names = decoderNames(this.io, names);
+    const inputs = new DecoderInputs(this.io, this.names);
+    const fused = zeroCopyShape(this.io);
     const past = [...this.io.inputs.keys()].filter(isPastInput);
-    this.specs = past.length ? kvSpecs(this.io, past, hints) : undefined;
-    const shape = this.io.outputs.get(logits)!.shape;
+    if (fused) {
+      this.layout = new ZeroCopyLayout(sessions.main, inputs, fused);
+      this.extendsInOneRun = true;
+    } else if (past.length) {
+      this.specs = kvSpecs(this.io, past, hints);
+      const packed = this.specs.some((s) => s.lead.length > 0);
+      const Layout = packed ? PackedLayout : GrowingLayout;
+      this.layout = new Layout(sessions.main, inputs, this.specs, sessions.first);
+    } else {
+      this.layout = new RecomputeLayout(sessions.main, inputs);
+      this.extendsInOneRun = true;
+    }
+    const shape = this.io.outputs.get(this.names.logits)!.shape;
     this.vocabSize =
       typeof shape[shape.length - 1] === 'number'
         ? (shape[shape.length - 1] as number)
         : hints.vocabSize;
   }
 
+  /** Whether one run may add several tokens on a non-empty cache (undefined: not probed yet). */
+  get multiTokenExtension(): boolean | undefined {
+    return this.extendsInOneRun;
+  }
+
   /** Whether the model keeps a KV cache (otherwise every step recomputes the sequence). */
   get cached(): boolean {
-    return this.specs !== undefined;
+    return this.layout.cached;
   }
 
   /** Fresh state for `batch` rows. */
   newState(batch: number, maxLength: number): DecoderState {
-    return new DecoderState(batch, this.specs, Math.min(256, maxLength), maxLength);
+    return new DecoderState(batch, this.layout.newCache(batch, maxLength));
   }
 
   /**
@@ -150,91 +162,71 @@ export class DecoderRunner {
     tokens: number[][],
     masks?: number[][],
   ): Promise<Float32Array> {
-    const extending = state.cache !== undefined && state.cache.length > 0 && tokens[0].length > 1;
-    if (extending && this.stepwiseExtend) return this.extendStepwise(state, tokens, masks);
-    if (!extending) return this.run(state, tokens, masks);
-    const before = state.length;
-    try {
-      return await this.run(state, tokens, masks);
-    } catch {
-      // Some exports (onnxruntime-genai attention-mask subgraphs) reject several new tokens on top of
-      // a non-empty cache. Such a model extends its cache one token at a time from then on.
-      state.rewind(before);
-      this.stepwiseExtend = true;
-      return this.extendStepwise(state, tokens, masks);
+    const extending = state.cache !== undefined && state.length > 0 && tokens[0].length > 1;
+    if (extending) {
+      this.extendsInOneRun ??= await probeExtension({
+        newState: (batch, maxLength) => this.newState(batch, maxLength),
+        runOnce: (probeState, ids) => this.run(probeState, ids),
+      });
+      if (!this.extendsInOneRun) {
+        let logits: Float32Array = new Float32Array(0);
+        for (let i = 0; i < tokens[0].length; i++)
+          logits = await this.run(
+            state,
+            tokens.map((row) => [row[i]]),
+            masks?.map((row) => [row[i]]),
+          );
+        return logits;
+      }
     }
+    return this.run(state, tokens, masks);
   }
 
-  private async extendStepwise(
-    state: DecoderState,
-    tokens: number[][],
-    masks?: number[][],
-  ): Promise<Float32Array> {
-    let logits: Float32Array = new Float32Array(0);
-    for (let i = 0; i < tokens[0].length; i++) {
-      logits = await this.run(
-        state,
-        tokens.map((row) => [row[i]]),
-        masks?.map((row) => [row[i]]),
-      );
-    }
-    return logits;
-  }
-
+  /** One run of the model on `tokens`, recording them in the state's bookkeeping first. */
   private async run(
     state: DecoderState,
     tokens: number[][],
     masks?: number[][],
   ): Promise<Float32Array> {
-    const batch = tokens.length;
-    const added = tokens[0].length;
     const rowMasks = masks ?? tokens.map((row) => row.map(() => 1));
     const positions = tokens.map((row, r) =>
       rowMasks[r].map((m) => (m ? state.nextPositions[r]++ : 1)),
     );
     rowMasks.forEach((m, r) => state.masks[r].push(...m));
     tokens.forEach((row, r) => state.history[r].push(...row));
-    let feedIds = tokens;
-    let feedPositions = positions;
-    if (!this.cached) {
-      // No cache: the whole sequence goes in again; positions are recomputed from the mask.
-      feedIds = state.history;
-      feedPositions = state.masks.map((m) => {
-        let p = 0;
-        return m.map((bit) => (bit ? p++ : 1));
-      });
-    }
-    const feeds = this.buildFeeds(state, feedIds, feedPositions);
-    const cache = state.cache;
-    const fetches: Record<string, Tensor | null> = { [this.names.logits]: null };
-    if (cache) Object.assign(fetches, cache.fetches(added));
-    const session =
-      cache && cache.length === 0 && this.sessions.first ? this.sessions.first : this.sessions.main;
-    if (session !== this.sessions.main) for (const spec of this.specs!) delete feeds[spec.input];
-    const out = await session.run(feeds, fetches as Record<string, Tensor>);
-    cache?.update(added);
-    this.logitsScratch = lastPositionLogits(out[this.names.logits], batch, this.logitsScratch);
+    const logits = await this.layout.run(state.cache, {
+      tokens,
+      positions,
+      masks: state.masks,
+      history: state.history,
+      keep: 1,
+      updateCache: true,
+    });
+    this.logitsScratch = lastPositionLogits(logits, tokens.length, this.logitsScratch);
     return this.logitsScratch;
   }
 
   /**
    * Teacher-forced forward of one whole sequence from an empty cache (scoring): returns the logits of
    * its last `keep` positions as a view of the output, [keep × vocab] float32 or float16 bits. Only the
-   * logits are fetched, so no present tensors are copied out.
+   * logits are fetched, so no cache is copied out.
    */
   async sequenceLogits(
     ids: number[],
     keep: number,
   ): Promise<{ data: Float32Array | Uint16Array; vocab: number }> {
-    const state = this.newState(1, 1);
+    const state = this.newState(1, ids.length);
     try {
-      state.masks[0] = ids.map(() => 1);
-      const feeds = this.buildFeeds(state, [ids], [ids.map((_, i) => i)]);
-      // logits_to_keep = k returns the last k positions; models without the input return all of them.
-      if (this.names.keep) feeds[this.names.keep] = this.keepTensor(keep);
-      const session = state.cache && this.sessions.first ? this.sessions.first : this.sessions.main;
-      if (session !== this.sessions.main) for (const spec of this.specs!) delete feeds[spec.input];
-      const out = (await session.run(feeds, [this.names.logits]))[this.names.logits];
+      const mask = ids.map(() => 1);
+      // Models without num_logits_to_keep return every position; the last `keep` are taken below.
+      const out = await this.layout.run(state.cache, {
+        tokens: [ids],
+        positions: [ids.map((_, i) => i)],
+        masks: [mask],
+        history: [ids],
+        keep,
+        updateCache: false,
+      });
       const vocab = out.dims[out.dims.length - 1];
       const steps = out.dims.length === 3 ? out.dims[1] : 1;
       const data = out.data as Float32Array | Uint16Array;
@@ -243,78 +235,38 @@ export class DecoderRunner {
       state.dispose();
     }
   }
-
-  /** `num_logits_to_keep` as the export declares it: a scalar in most, a one-element vector in some. */
-  private keepTensor(keep: number): Tensor {
-    // Decode steps always keep 1: that tensor is made once and fed every step.
-    if (keep === 1 && this.keepOne) return this.keepOne;
-    const info = this.io.inputs.get(this.names.keep!)!;
-    const value = BigInt64Array.of(BigInt(keep));
-    const made =
-      info.type === 'int32'
-        ? tensor('int32', Int32Array.of(keep), info.shape.length ? [1] : [])
-        : tensor('int64', value, info.shape.length ? [1] : []);
-    if (keep === 1) this.keepOne = made;
-    return made;
-  }
-
-  private buildFeeds(
-    state: DecoderState,
-    ids: number[][],
-    positions: number[][],
-  ): Record<string, Tensor> {
-    const { inputs } = this.io;
-    const batch = ids.length;
-    const seq = ids[0].length;
-    const feeds: Record<string, Tensor> = {
-      [this.names.ids]: intTensor(inputs.get(this.names.ids)!.type, ids, [batch, seq]),
-    };
-    if (this.names.mask) {
-      const total = state.masks[0].length;
-      feeds[this.names.mask] = intTensor(inputs.get(this.names.mask)!.type, state.masks, [
-        batch,
-        total,
-      ]);
-    }
-    if (this.names.positions)
-      feeds[this.names.positions] = intTensor(inputs.get(this.names.positions)!.type, positions, [
-        batch,
-        seq,
-      ]);
-    if (this.names.keep) feeds[this.names.keep] = this.keepTensor(1);
-    if (this.names.branch)
-      feeds[this.names.branch] = tensor(
-        'bool',
-        Uint8Array.of(state.cache && state.cache.length > 0 ? 1 : 0),
-        [1],
-      );
-    if (state.cache) Object.assign(feeds, state.cache.feeds());
-    return feeds;
-  }
 }
 
-/**
- * An int64 or int32 tensor from plain numbers, flat or one array per row (rows are copied straight in:
- * Array.prototype.flat costs more than the rest of a tiny model's decode step).
- */
-export function intTensor(type: string, values: number[] | number[][], dims: number[]): Tensor {
-  const rows = (Array.isArray(values[0]) ? values : [values]) as number[][];
-  const n = dims.reduce((a, b) => a * b, 1);
-  let at = 0;
-  if (type === 'int32') {
-    const data = new Int32Array(n);
-    for (const row of rows) {
-      data.set(row, at);
-      at += row.length;
-    }
-    return tensor('int32', data, dims);
-  }
-  const data = new BigInt64Array(n);
-  for (const row of rows) {
-    for (let i = 0; i < row.length; i++) {
-      const v = row[i];
-      data[at++] = v === 1 ? ONE : v === 0 ? ZERO : BigInt(v);
-    }
-  }
-  return tensor('int64', data, dims);
+/** The plain input names a session has (defaults or genai_config's), checked. */
+function decoderNames(
+  io: SessionIo,
+  names?: Partial<Record<'ids' | 'mask' | 'positions' | 'logits', string>>,
+): DecoderNames {
+  const has = (n: string) => io.inputs.has(n);
+  const ids = names?.ids ?? 'input_ids';
+  if (!has(ids))
+    throw new ModelError(
+      `The model has no ${ids} input (inputs: ${[...io.inputs.keys()].join(', ')}).`,
+      'textgen runs text-generation exports with input_ids.',
+    );
+  const logits = names?.logits ?? 'logits';
+  if (!io.outputs.has(logits))
+    throw new ModelError(
+      `The model has no ${logits} output.`,
+      'textgen needs a language-model head (logits output).',
+    );
+  const mask = names?.mask ?? 'attention_mask';
+  const positions = names?.positions ?? 'position_ids';
+  return {
+    ids,
+    mask: has(mask) ? mask : undefined,
+    positions: has(positions) ? positions : undefined,
+    keep: has('num_logits_to_keep')
+      ? 'num_logits_to_keep'
+      : has('logits_to_keep')
+        ? 'logits_to_keep'
+        : undefined,
+    branch: has('use_cache_branch') ? 'use_cache_branch' : undefined,
+    logits,
+  };
 }

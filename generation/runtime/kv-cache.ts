@@ -9,6 +9,7 @@
  * becomes the past of the next step.
  */
 import { tensor, type ElementType, type Tensor } from './ort.js';
+import type { LayoutCache } from './layouts/types.js';
 
 /** One cache tensor pair. */
 export interface KvEntrySpec {
@@ -30,7 +31,7 @@ interface Entry {
 }
 
 /** The cache of one batch of sequences. */
-export class KvCache {
+export class KvCache implements LayoutCache {
   /** Positions cached per row. */
   length = 0;
   private readonly entries: Entry[];
@@ -129,6 +130,45 @@ export class KvCache {
           spec.type === 'float16' ? new Uint16Array(size) : new Float32Array(size);
       e.current = other;
     }
+  }
+
+  /**
+   * Appends the rows of `other` (same entries) after this batch's rows; the shorter side's rows are
+   * padded with zeros after their end, up to the longer length (the runner masks those slots).
+   */
+  appendRows(other: LayoutCache): void {
+    if (!(other instanceof KvCache) || other.entries.length !== this.entries.length)
+      throw new Error('appendRows needs a cache of the same model');
+    const length = Math.max(this.length, other.length);
+    const batch = this.batch + other.batch;
+    const capacity = Math.min(this.maxCapacity, Math.max(this.capacity, other.capacity, length));
+    this.entries.forEach((e, i) => {
+      const o = other.entries[i];
+      const { spec } = e;
+      const fresh = [this.allocFor(spec, batch, capacity), this.allocFor(spec, batch, capacity)];
+      const d = spec.headDim;
+      const copyRows = (src: Buffer, from: number, rows: number, len: number, at: number) => {
+        for (let lead = 0; lead < this.outer(spec); lead++)
+          for (let r = 0; r < rows; r++)
+            for (let h = 0; h < spec.heads; h++) {
+              const s0 = ((lead * from + r) * spec.heads + h) * len * d;
+              const t0 = ((lead * batch + at + r) * spec.heads + h) * length * d;
+              fresh[0].set(src.subarray(s0, s0 + len * d), t0);
+            }
+      };
+      copyRows(e.buffers[e.current], this.batch, this.batch, this.length, 0);
+      copyRows(o.buffers[o.current], other.batch, other.batch, other.length, this.batch);
+      e.buffers = [fresh[0], fresh[1]];
+      e.current = 0;
+    });
+    this.batch = batch;
+    this.length = length;
+    this.capacity = capacity;
+  }
+
+  private allocFor(spec: KvEntrySpec, batch: number, capacity: number): Buffer {
+    const n = this.outer(spec) * batch * spec.heads * capacity * spec.headDim;
+    return spec.type === 'float16' ? new Uint16Array(n) : new Float32Array(n);
   }
 
   /** Frees the buffers. */

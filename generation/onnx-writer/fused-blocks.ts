@@ -1,0 +1,194 @@
+/**
+ * Building blocks of textgen's fused decoder graph: dtype-aware linear layers (plain MatMul for
+ * fp32/fp16, MatMulNBits for q4/q8) and attention that reads the KV cache straight from fed inputs
+ * (no Concat of past and new keys, no repeated KV heads, no transposed copy of the cache).
+ */
+import type { GraphBuilder } from './graph.js';
+import type { WeightSource } from './decoder-common.js';
+
+/** Weight storage of a fused graph. */
+export type FusedDtype = 'fp32' | 'fp16' | 'q4' | 'q8';
+
+/** Emits weights of one graph in one dtype. */
+export class WeightEmitter {
+  constructor(
+    readonly g: GraphBuilder,
+    readonly source: WeightSource,
+    readonly dtype: FusedDtype,
+  ) {}
+
+  /** A float32 tensor used as is (norm weights, biases, embeddings, rotary tables). */
+  plain(name: string, dims: number[], init: 'normal' | 'ones' | 'zeros' = 'normal'): string {
+    return this.g.weight(name, { dims, data: this.source(name, dims, init) });
+  }
+
+  /**
+   * x·W for the [in, out] weights `parts` concatenated along `out` (q|k|v, gate|up: one kernel
+   * instead of several at decode, where each launch costs as much as a small product).
+   */
+  linear(x: string, name: string, parts: Array<{ name: string; out: number }>, inDim: number) {
+    const out = parts.reduce((n, p) => n + p.out, 0);
+    const data =
+      parts.length === 1
+        ? this.source(parts[0].name, [inDim, out], 'normal')
+        : concatColumns(
+            parts.map((p) => this.source(p.name, [inDim, p.out], 'normal')),
+            parts.map((p) => p.out),
+            inDim,
+          );
+    return this.matmul(x, name, data, inDim, out);
+  }
+
+  /** x·W for a [in, out] float32 matrix. */
+  matmul(x: string, name: string, data: Float32Array, inDim: number, outDim: number): string {
+    if (this.dtype === 'fp32')
+      return this.g.op('MatMul', [x, this.g.weight(name, { dims: [inDim, outDim], data })]);
+    throw new Error(`fused graphs in ${this.dtype} are not written yet`);
+  }
+
+  /** x·Eᵀ for an embedding table E [rows, inDim] (a tied language-model head). */
+  matmulTransposed(x: string, table: string): string {
+    if (this.dtype === 'fp32')
+      return this.g.contrib('FusedMatMul', [x, table], 1, { transB: 1 })[0];
+    throw new Error(`fused graphs in ${this.dtype} are not written yet`);
+  }
+
+  /** An optional bias vector (zeros when drawn at random). */
+  bias(name: string, size: number): string {
+    return this.plain(name, [size], 'zeros');
+  }
+}
+
+/** Concatenates [rows, cols_i] matrices along columns. */
+export function concatColumns(parts: Float32Array[], cols: number[], rows: number): Float32Array {
+  const width = cols.reduce((a, b) => a + b, 0);
+  const out = new Float32Array(rows * width);
+  for (let r = 0; r < rows; r++) {
+    let at = r * width;
+    parts.forEach((p, i) => {
+      out.set(p.subarray(r * cols[i], (r + 1) * cols[i]), at);
+      at += cols[i];
+    });
+  }
+  return out;
+}
+
+/** Shape facts attention needs. */
+export interface AttentionShape {
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+}
+
+/** Per-step values every layer's attention shares, computed once. */
+export interface AttentionContext {
+  /** The additive bias [batch, 1, 1, seq, cached + seq]. */
+  bias: string;
+  /** Reshape target of scores to [batch, kvHeads, group, seq, cached + seq]. */
+  scoreShape: string;
+  /** [cached] (as a 1-element vector): where the new tokens' probabilities start. */
+  cached: string;
+  /** Reshape targets of the two probability blocks to [batch, kvHeads, group·seq, n]. */
+  pastProbShape: string;
+  newProbShape: string;
+}
+
+/**
+ * The per-step attention values: the bias lets query i (cache index cached + i) see cache slot t when
+ * attention_mask[t] = 1 and t ≤ cached + i (masked slots get −1e9, so a fully masked row softmaxes to
+ * uniform, never NaN).
+ */
+export function attentionContext(
+  g: GraphBuilder,
+  s: AttentionShape,
+  ids: string,
+  mask: string,
+  firstCache: string,
+): AttentionContext {
+  const seq = g.op('Shape', [ids], { start: 1, end: 2 });
+  const cached = g.op('Shape', [firstCache], { start: 2, end: 3 });
+  const total = g.op('Add', [cached, seq]);
+  const axis0 = g.ints([0]);
+  const one = g.ints([1], []);
+  const queries = g.op('Range', [
+    g.op('Squeeze', [cached, axis0]),
+    g.op('Squeeze', [total, axis0]),
+    one,
+  ]);
+  const keys = g.op('Range', [g.ints([0], []), g.op('Squeeze', [total, axis0]), one]);
+  const causal = g.op('LessOrEqual', [
+    g.op('Unsqueeze', [keys, g.ints([0])]),
+    g.op('Unsqueeze', [queries, g.ints([1])]),
+  ]);
+  const padding = g.op('Unsqueeze', [g.op('Cast', [mask], { to: 9 }), g.ints([1])]);
+  const allowed = g.op('And', [causal, padding]);
+  const bias = g.op('Unsqueeze', [
+    g.op('Where', [allowed, g.floats([0]), g.floats([-1e9])]),
+    g.ints([1, 2]),
+  ]);
+  const group = s.heads / s.kvHeads;
+  // Explicit sizes (no -1, and allowzero where used): an empty cache makes the past block empty.
+  const rows = g.op('Mul', [seq, g.ints([group])]);
+  const lead = g.op('Concat', [g.op('Shape', [ids], { start: 0, end: 1 }), g.ints([s.kvHeads])], {
+    axis: 0,
+  });
+  return {
+    bias,
+    scoreShape: g.op('Concat', [lead, g.ints([group]), seq, total], { axis: 0 }),
+    cached,
+    pastProbShape: g.op('Concat', [lead, rows, cached], { axis: 0 }),
+    newProbShape: g.op('Concat', [lead, rows, seq], { axis: 0 }),
+  };
+}
+
+/** [b, s, heads·dim] → [b, heads, s, dim]. */
+export function toHeads(g: GraphBuilder, x: string, heads: number, dim: number): string {
+  return g.op('Transpose', [g.op('Reshape', [x, g.ints([0, 0, heads, dim])])], {
+    perm: [0, 2, 1, 3],
+  });
+}
+
+/**
+ * Attention of the new tokens over the fed cache and themselves. q [b, s, heads·dim] (rotated), kNew
+ * and vNew [b, kvHeads, s, dim] (the graph's new-K/V outputs), cacheK and cacheV [b, kvHeads, cached,
+ * dim] read in place. The query heads of one KV head are stacked as rows ([b, kvHeads, group·s, dim]),
+ * so no KV head is repeated; past and new keys are scored separately (scores, not keys, are
+ * concatenated). Returns [b, s, heads·dim].
+ */
+export function cachedAttention(
+  g: GraphBuilder,
+  s: AttentionShape,
+  ctx: AttentionContext,
+  q: string,
+  kNew: string,
+  vNew: string,
+  cacheK: string,
+  cacheV: string,
+): string {
+  const alpha = { float: 1 / Math.sqrt(s.headDim) };
+  const grouped = g.op('Reshape', [
+    toHeads(g, q, s.heads, s.headDim),
+    g.ints([0, s.kvHeads, -1, s.headDim]),
+  ]);
+  const past = g.contrib('FusedMatMul', [grouped, cacheK], 1, { transB: 1, alpha })[0];
+  const fresh = g.contrib('FusedMatMul', [grouped, kNew], 1, { transB: 1, alpha })[0];
+  const scores = g.op('Add', [
+    g.op('Reshape', [g.op('Concat', [past, fresh], { axis: -1 }), ctx.scoreShape]),
+    ctx.bias,
+  ]);
+  const probs = g.op('Softmax', [scores], { axis: -1 });
+  // Slice, not Split: ORT's Split mis-sizes its outputs when the first part is empty (no cache yet).
+  const last = g.ints([-1]);
+  const pPast = g.op('Slice', [probs, g.ints([0]), ctx.cached, last]);
+  const pNew = g.op('Slice', [probs, ctx.cached, g.ints([Number.MAX_SAFE_INTEGER]), last]);
+  const context = g.op('Add', [
+    g.op('MatMul', [g.op('Reshape', [pPast, ctx.pastProbShape], { allowzero: 1 }), cacheV]),
+    g.op('MatMul', [g.op('Reshape', [pNew, ctx.newProbShape], { allowzero: 1 }), vNew]),
+  ]);
+  return g.op('Reshape', [
+    g.op('Transpose', [g.op('Reshape', [context, g.ints([0, s.heads, -1, s.headDim])])], {
+      perm: [0, 2, 1, 3],
+    }),
+    g.ints([0, 0, s.heads * s.headDim]),
+  ]);
+}

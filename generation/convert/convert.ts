@@ -21,6 +21,7 @@ import { ModelError, TextgenError, UsageError } from '../errors.js';
 import { DTYPE_SUFFIXES } from '../model/model-folder.js';
 import type { WeightSource } from '../onnx-writer/decoder-common.js';
 import { GraphBuilder, WeightSpool, withWeightSpool, writeModel } from '../onnx-writer/graph.js';
+import { buildFusedDecoder, FUSED_OPSET, FUSED_STEM } from '../onnx-writer/fused-decoder.js';
 import { buildGpt2, buildLlama, OPSET } from '../onnx-writer/llama-gpt2.js';
 import type { WeightDtype } from '../onnx-writer/weight-emit.js';
 import { Checkpoint, readJsonObject } from './checkpoint.js';
@@ -73,19 +74,46 @@ export interface ConvertResult {
 /** Output bytes per parameter of each dtype (q8/q4: codes plus one float scale per 32 weights). */
 const BYTES_PER_PARAMETER: Record<WeightDtype, number> = { fp32: 4, fp16: 2, q8: 1.125, q4: 0.625 };
 
-/** The graphs a conversion writes, by file name under onnx/. */
-function graphsFor(
-  spec: DecoderSpec,
-  dtype: WeightDtype,
-): Array<{ file: string; build: (w: WeightSource) => GraphBuilder }> {
-  const file = `model${DTYPE_SUFFIXES[dtype]}.onnx`;
-  return [
+/** The dtypes buildFusedDecoder writes today (widen as the fused builder gains fp16/q8/q4). */
+export const FUSED_DTYPES: readonly WeightDtype[] = ['fp32'];
+
+/**
+ * Whether textgen's fused graph is written too: for the dtypes it supports, and not for Llama
+ * features it does not read (o_proj and MLP biases), which it would silently leave out.
+ */
+export function writesFused(spec: DecoderSpec, dtype: WeightDtype): boolean {
+  if (!FUSED_DTYPES.includes(dtype)) return false;
+  return spec.arch === 'gpt2' || (!spec.oBias && !spec.mlpBias);
+}
+
+interface GraphJob {
+  file: string;
+  opset: number;
+  build: (w: WeightSource) => GraphBuilder;
+}
+
+/**
+ * The graphs a conversion writes, by file name under onnx/: the transformers.js-compatible
+ * `model{suffix}.onnx`, and textgen's fused `${FUSED_STEM}{suffix}.onnx` (zero-copy KV cache) when
+ * {@link writesFused}; both from the same weights, each read from the checkpoint in its own pass.
+ */
+function graphsFor(spec: DecoderSpec, dtype: WeightDtype): GraphJob[] {
+  const suffix = DTYPE_SUFFIXES[dtype];
+  const jobs: GraphJob[] = [
     {
-      file,
+      file: `model${suffix}.onnx`,
+      opset: OPSET,
       build: (w) =>
         spec.arch === 'gpt2' ? buildGpt2(spec, w, { dtype }) : buildLlama(spec, w, { dtype }),
     },
   ];
+  if (writesFused(spec, dtype))
+    jobs.push({
+      file: `${FUSED_STEM}${suffix}.onnx`,
+      opset: FUSED_OPSET,
+      build: (w) => buildFusedDecoder(spec, w, { dtype }),
+    });
+  return jobs;
 }
 
 function defaultFreeBytes(path: string): number {
@@ -188,7 +216,7 @@ function writeFolder(
   parameters: number,
 ): WrittenGraph[] {
   mkdirSync(join(tmp, 'onnx'));
-  return graphs.map(({ file, build }) => {
+  return graphs.map(({ file, opset, build }) => {
     let done = 0;
     const counted: WeightSource = (name, dims, init) => {
       const w = source(name, dims, init);
@@ -202,7 +230,7 @@ function writeFolder(
     try {
       const g = withWeightSpool(spool, () => build(counted));
       o.onEvent?.({ type: 'progress', file, done: parameters, total: parameters });
-      external = writeModel(path, g, OPSET, {
+      external = writeModel(path, g, opset, {
         producer: 'textgen convert',
         inlineLimitBytes: o.inlineLimitBytes,
       });

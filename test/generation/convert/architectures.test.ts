@@ -1,8 +1,9 @@
 // Every architecture `textgen convert` maps (Llama 3 rope scaling, Llama linear scaling with q/k/v/o and
 // MLP biases, Mistral, Qwen2, Qwen3, Phi-3, prefix-less GPT-2) converted from the tiny random
 // checkpoints in test/fixtures/convert and compared with their goldens, which come from an independent
-// numpy forward pass (make_fixtures.py), not from textgen: exact greedy ids and per-token NLLs, in
-// textgen and in transformers.js 4.3.1 on the same converted file.
+// numpy forward pass (make_fixtures.py), not from textgen: exact greedy ids and per-token NLLs in
+// textgen (fused zero-copy graph and transformers.js-compatible file), and greedy ids in
+// transformers.js 4.3.1 on the converted onnx/model.onnx.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -10,8 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { env, AutoModelForCausalLM, Tensor } from '@huggingface/transformers';
 import { loadModel } from '../../../generation/index.js';
-import { convertCheckpoint } from '../../../generation/convert/convert.js';
+import { convertCheckpoint, writesFused } from '../../../generation/convert/convert.js';
+import { planFromConfig } from '../../../generation/convert/config-spec.js';
 import { generateAll, repoRoot } from '../fixtures.js';
+import { withoutFused } from './helpers.js';
 
 const FIXTURES = join(repoRoot, 'test', 'fixtures', 'convert');
 const names = readdirSync(FIXTURES, { withFileTypes: true })
@@ -38,10 +41,14 @@ test('the fixtures cover every family textgen convert reads', () => {
   const families = names.map(
     (n) => (JSON.parse(readFileSync(join(FIXTURES, n, 'golden.json'), 'utf8')) as Golden).family,
   );
-  assert.deepEqual(
-    [...new Set(families)].sort(),
-    ['gpt2', 'llama', 'mistral', 'phi3', 'qwen2', 'qwen3'],
-  );
+  assert.deepEqual([...new Set(families)].sort(), [
+    'gpt2',
+    'llama',
+    'mistral',
+    'phi3',
+    'qwen2',
+    'qwen3',
+  ]);
 });
 
 for (const name of names) {
@@ -50,7 +57,22 @@ for (const name of names) {
   test(`${name}: converted fp32 model gives the reference greedy ids and per-token NLLs`, async () => {
     const out = join(root, name);
     convertCheckpoint({ source: join(FIXTURES, name), output: out, dtype: 'fp32' });
-    const model = await loadModel(out, { inProcess: true });
+    const config = JSON.parse(readFileSync(join(FIXTURES, name, 'config.json'), 'utf8'));
+    // The fused graph (zero-copy cache) where it is written, and the transformers.js-compatible file
+    // alone (growing cache).
+    const fused = writesFused(planFromConfig(config).spec, 'fp32');
+    await checkGolden(out, fused ? 'zero-copy' : 'growing');
+    const plain = withoutFused(out);
+    try {
+      await checkGolden(plain.dir, 'growing');
+    } finally {
+      plain.cleanup();
+    }
+  });
+
+  async function checkGolden(dir: string, layout: string): Promise<void> {
+    const model = await loadModel(dir, { inProcess: true });
+    assert.equal(model.info.cacheLayout, layout);
     try {
       for (const c of golden.cases) {
         assert.deepEqual(await model.tokenize(c.prompt), c.prompt_ids, c.prompt);
@@ -63,14 +85,14 @@ for (const name of names) {
         c.token_nll.forEach((ref, i) =>
           assert.ok(
             Math.abs(scored.tokenNll![i] - ref) < 1e-4,
-            `${c.prompt} position ${i + 1}: ${scored.tokenNll![i]} vs reference ${ref}`,
+            `${layout} ${c.prompt} position ${i + 1}: ${scored.tokenNll![i]} vs reference ${ref}`,
           ),
         );
       }
     } finally {
       await model.dispose();
     }
-  });
+  }
 
   test(`${name}: transformers.js runs the converted model/onnx and gives the same greedy ids`, async () => {
     env.allowRemoteModels = false;

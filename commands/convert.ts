@@ -5,7 +5,7 @@
  * runs in a worker so Ctrl-C stops it at once, leaving nothing behind.
  */
 import { basename, resolve } from 'node:path';
-import { UsageError } from '../generation/errors.js';
+import { AbortedError, UsageError } from '../generation/errors.js';
 import {
   convertModel,
   WEIGHT_DTYPES,
@@ -130,6 +130,10 @@ export const convertCommand: Command = {
     try {
       await convertModel(request, { signal: ctx.signal, onEvent: reporter(ctx) });
       if (!output) finalizeLocalModel(name, ctx.env);
+    } catch (error) {
+      // The CLI exits 130 without a message on Ctrl-C; say that the conversion left nothing.
+      if (error instanceof AbortedError) ctx.stderr.write(`\n${error.message}\n`);
+      throw error;
     } finally {
       lock?.release();
     }

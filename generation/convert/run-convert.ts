@@ -56,6 +56,7 @@ export function convertModel(
   const worker = startWorker(request);
   return new Promise<ConvertResult>((resolve, reject) => {
     let settled = false;
+    let aborting = false;
     const finish = (fn: () => void) => {
       if (settled) return;
       settled = true;
@@ -63,6 +64,8 @@ export function convertModel(
       fn();
     };
     const onAbort = () => {
+      // Terminating makes the worker exit with code 1; that exit is this abort, not a crash.
+      aborting = true;
       void worker.terminate().then(() => {
         removeTemporaries(parent, before);
         finish(() => reject(new AbortedError('Interrupted; nothing was written.')));
@@ -83,8 +86,9 @@ export function convertModel(
         });
     });
     worker.on('error', (error) => finish(() => reject(error)));
-    worker.on('exit', (code) =>
-      finish(() => reject(new Error(`the conversion worker exited with code ${code}`))),
-    );
+    worker.on('exit', (code) => {
+      if (!aborting)
+        finish(() => reject(new Error(`the conversion worker exited with code ${code}`)));
+    });
   });
 }

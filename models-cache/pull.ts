@@ -27,7 +27,15 @@ import {
 } from './layout.js';
 import { acquireRepoLock } from './lock.js';
 import { LOCAL_ORG, repoDir } from './paths.js';
-import { chooseDtype, configFilesOf, genaiWeightFiles, weightFilesFor } from './select-files.js';
+import {
+  chooseDtype,
+  configFilesOf,
+  genaiWeightFiles,
+  isSafetensorsCheckpoint,
+  SAFETENSORS_INDEX,
+  safetensorsShards,
+  weightFilesFor,
+} from './select-files.js';
 import {
   assertRealInside,
   validateHashName,
@@ -134,7 +142,9 @@ async function pullLocked(
   // A repo without usable weights, or without the requested dtype, fails before the cache is touched;
   // the listing tells an encoder-decoder export by its encoder file (config.json confirms it below).
   const isGenai = info.files.includes('genai_config.json');
-  if (!isGenai)
+  // A repo with only safetensors weights is pulled as a checkpoint for `textgen convert`.
+  const checkpoint = !isGenai && !o.dtype && isSafetensorsCheckpoint(info.files, false);
+  if (!isGenai && !checkpoint)
     chooseDtype(
       o.id,
       info.files,
@@ -165,6 +175,14 @@ async function pullLocked(
   let weights: string[];
   if (genai?.model) {
     weights = genaiWeightFiles(info.files, genai);
+  } else if (checkpoint) {
+    weights = ['model.safetensors'];
+    if (info.files.includes(SAFETENSORS_INDEX)) {
+      const index = await head(SAFETENSORS_INDEX);
+      results.push(await fetchBlob(o, index));
+      jobs.push(index);
+      weights = safetensorsShards(info.files, readJsonBlob(o.repo, jobs, SAFETENSORS_INDEX)!);
+    }
   } else {
     const encoderDecoder = Boolean(configJson?.is_encoder_decoder);
     dtype = chooseDtype(o.id, info.files, encoderDecoder, o.dtype);
@@ -177,7 +195,9 @@ async function pullLocked(
     linkSnapshotFile(o.repo, commit, job.file, job.meta.etag);
   if (o.revision !== commit) writeRef(o.repo, o.revision, commit);
   const dir = snapshotDir(o.repo, commit);
-  const problem = usabilityProblem(dir);
+  const problem = checkpoint
+    ? `a safetensors checkpoint: convert it with \`textgen convert ${o.id} --dtype q4\` (or fp32, fp16, q8)`
+    : usabilityProblem(dir);
   return {
     id: o.id,
     revision: o.revision,

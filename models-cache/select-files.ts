@@ -104,6 +104,35 @@ export function chooseDtype(
   return AUTO_DTYPE_ORDER_CPU.find((d) => available.includes(d)) ?? available[0];
 }
 
+/** The index of a sharded safetensors checkpoint. */
+export const SAFETENSORS_INDEX = 'model.safetensors.index.json';
+
+/**
+ * Whether a repo is a checkpoint to pull for `textgen convert`: no ONNX weights textgen can run, but
+ * `model.safetensors` or a sharded index.
+ */
+export function isSafetensorsCheckpoint(files: string[], encoderDecoder: boolean): boolean {
+  return (
+    availableDtypes(files, encoderDecoder).length === 0 &&
+    (files.includes('model.safetensors') || files.includes(SAFETENSORS_INDEX))
+  );
+}
+
+/** The shard files a safetensors index names (each must be in the repo). */
+export function safetensorsShards(files: string[], index: Record<string, any>): string[] {
+  const shards = [...new Set(Object.values((index.weight_map ?? {}) as Record<string, unknown>))];
+  for (const s of shards)
+    if (typeof s !== 'string' || !files.includes(s))
+      throw new TextgenError(
+        `${SAFETENSORS_INDEX} names ${String(s)}, which the repo does not have.`,
+        {
+          exitCode: ExitCode.notFound,
+          hint: 'The repo is incomplete; try another revision.',
+        },
+      );
+  return shards as string[];
+}
+
 /** The ONNX files plus their external data for a dtype. */
 export function weightFilesFor(files: string[], dtype: Dtype, encoderDecoder: boolean): string[] {
   const onnx = onnxFilesFor(files, dtype, encoderDecoder) ?? [];

@@ -1,7 +1,8 @@
 // `textgen convert` end to end (the built binary, a temporary cache): a checkpoint in the cache
 // (`org/name`, as `textgen models pull` leaves it) becomes local/NAME that `models list` shows and
 // `generate` runs; a folder converts to --output; a bad checkpoint is a one-line error with nothing
-// left in the cache; Ctrl-C stops a conversion at once and leaves nothing either.
+// left in the cache; Ctrl-C stops a conversion at once and leaves nothing either; `models pull` of a
+// safetensors-only repo (from a hub emulator on 127.0.0.1) fetches what convert needs.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -25,6 +26,9 @@ import {
   writeHfSnapshot,
 } from '../models-cache/hf-layout.js';
 import { writeSafetensors, type RawTensor } from '../generation/convert/helpers.js';
+import { resolveModel } from '../../models-cache/resolve.js';
+import { serveFixture, startHub } from '../models-cache/hub-server.js';
+import { sandbox, textgen as run } from './models-cli.js';
 
 const bin = join(repoRoot, 'bin', 'textgen.js');
 let home: string;
@@ -209,4 +213,46 @@ test('Ctrl-C stops a conversion at once, exit 130, nothing left behind', async (
   assert.match(r.stderr, /Interrupted; nothing was written/);
   assert.doesNotMatch(r.stderr, /Wrote /);
   assert.deepEqual(leftovers(), before);
+});
+
+test('`textgen models pull` fetches a safetensors-only repo (index + shards), then convert runs it', async () => {
+  const hub = await startHub([
+    serveFixture('org/stories-bf16', join(sharedModels, 'stories260K-hf-bf16-sharded')),
+  ]);
+  const box = sandbox({ HF_ENDPOINT: hub.endpoint });
+  try {
+    const pulled = await run(['models', 'pull', 'org/stories-bf16'], box.env);
+    assert.equal(pulled.exitCode, 0, String(pulled.stderr));
+    assert.match(
+      String(pulled.stderr),
+      /a safetensors checkpoint: convert it with `textgen convert org\/stories-bf16/,
+    );
+    const snap = resolveModel('org/stories-bf16', { env: box.env }).dir;
+    for (const f of [
+      'model.safetensors.index.json',
+      'model-00001-of-00002.safetensors',
+      'model-00002-of-00002.safetensors',
+    ])
+      assert.ok(existsSync(join(snap, f)), f);
+    const converted = await run(['convert', 'org/stories-bf16', '--dtype', 'q8'], box.env);
+    assert.equal(converted.exitCode, 0, String(converted.stderr));
+    const gen = await run(
+      [
+        'generate',
+        '--model',
+        'local/stories-bf16',
+        '-n',
+        '8',
+        '--temperature',
+        '0',
+        'Once upon a time',
+      ],
+      box.env,
+    );
+    assert.equal(gen.exitCode, 0, String(gen.stderr));
+    assert.match(String(gen.stdout), /^, there was a little/);
+  } finally {
+    box.cleanup();
+    await hub.close();
+  }
 });

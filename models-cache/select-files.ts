@@ -119,7 +119,7 @@ export function isSafetensorsCheckpoint(files: string[], encoderDecoder: boolean
 }
 
 /** The shard files a safetensors index names (each must be in the repo). */
-export function safetensorsShards(files: string[], index: Record<string, any>): string[] {
+export function safetensorsShards(files: string[], index: Record<string, unknown>): string[] {
   const shards = [...new Set(Object.values((index.weight_map ?? {}) as Record<string, unknown>))];
   for (const s of shards)
     if (typeof s !== 'string' || !files.includes(s))

@@ -9,7 +9,7 @@ import { ModelError } from '../errors.js';
 import { SafetensorsFile, type TensorEntry } from './safetensors.js';
 
 /** Reads a JSON object file, or throws ModelError naming it. */
-export function readJsonObject(path: string): Record<string, any> {
+export function readJsonObject(path: string): Record<string, unknown> {
   let value: unknown;
   try {
     value = JSON.parse(readFileSync(path, 'utf8'));
@@ -18,7 +18,7 @@ export function readJsonObject(path: string): Record<string, any> {
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new ModelError(`${path} is not a JSON object.`);
-  return value as Record<string, any>;
+  return value as Record<string, unknown>;
 }
 
 const INDEX = 'model.safetensors.index.json';

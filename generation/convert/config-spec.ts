@@ -38,11 +38,11 @@ const DEFAULTS: Record<
   phi3: { eps: 1e-5, tie: false, maxPositions: 4096 },
 };
 
-type Config = Record<string, any>;
+type Config = Record<string, unknown>;
 
 function int(config: Config, key: string, fallback?: number): number {
   const v = config[key] ?? fallback;
-  if (!Number.isSafeInteger(v) || v <= 0)
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0)
     throw new ModelError(
       `config.json: ${key} must be a positive integer, got ${JSON.stringify(config[key])}.`,
     );
@@ -79,7 +79,7 @@ function contextFor(maxPositions: number, requested: number | undefined, field: 
 /** Rope scaling from `rope_scaling` (or transformers 5's `rope_parameters`); pushes problems. */
 function ropeScaling(config: Config, problems: string[]): RopeScaling | undefined {
   const field = config.rope_parameters ? 'rope_parameters' : 'rope_scaling';
-  const r = config[field] as Record<string, any> | null | undefined;
+  const r = config[field] as Record<string, unknown> | null | undefined;
   if (!r) return undefined;
   const type = r.rope_type ?? r.type ?? 'default';
   const factor = (key: string) => {
@@ -159,7 +159,8 @@ function llamaPlan(config: Config, family: Exclude<Family, 'gpt2'>, context?: nu
   slidingWindow(config, family, ctx, problems);
   const scaling = ropeScaling(config, problems);
   refuse(family, problems);
-  const theta = config.rope_parameters?.rope_theta ?? config.rope_theta ?? 10000;
+  const params = config.rope_parameters as { rope_theta?: unknown } | null | undefined;
+  const theta = params?.rope_theta ?? config.rope_theta ?? 10000;
   if (typeof theta !== 'number' || !(theta > 0))
     throw new ModelError(
       `config.json: rope_theta must be a positive number, got ${JSON.stringify(theta)}.`,
@@ -197,7 +198,7 @@ const GELU_TANH = ['gelu_new', 'gelu_pytorch_tanh', 'gelu_fast'];
 function gpt2Plan(config: Config, context?: number): ModelPlan {
   const problems: string[] = [];
   commonProblems(config, problems);
-  const act = config.activation_function ?? 'gelu_new';
+  const act = String(config.activation_function ?? 'gelu_new');
   if (!GELU_TANH.includes(act))
     problems.push(`activation_function '${String(act)}' (supported: ${GELU_TANH.join(', ')})`);
   if (config.scale_attn_weights === false) problems.push('scale_attn_weights false');
@@ -230,14 +231,15 @@ function gpt2Plan(config: Config, context?: number): ModelPlan {
 }
 
 /** Maps a config.json onto a decoder spec for a context of `context` tokens (default: the model's). */
-export function planFromConfig(config: Config, options: { context?: number } = {}): ModelPlan {
-  const type = config.model_type;
-  if (!(FAMILIES as readonly string[]).includes(type))
+export function planFromConfig(config: object, options: { context?: number } = {}): ModelPlan {
+  const c = config as Config;
+  const type = c.model_type;
+  if (typeof type !== 'string' || !(FAMILIES as readonly string[]).includes(type))
     throw new ModelError(
       `config.json model_type ${JSON.stringify(type)} is not one textgen convert knows.`,
       `Supported: ${FAMILIES.join(', ')} (Llama 2/3, SmolLM, TinyLlama, Mistral, Qwen2/2.5, Qwen3, Phi-3, GPT-2).`,
     );
   return type === 'gpt2'
-    ? gpt2Plan(config, options.context)
-    : llamaPlan(config, type as Exclude<Family, 'gpt2'>, options.context);
+    ? gpt2Plan(c, options.context)
+    : llamaPlan(c, type as Exclude<Family, 'gpt2'>, options.context);
 }

@@ -41,10 +41,10 @@ function writeJson(path: string, value: unknown): void {
  * count, and each ONNX file written with external data is listed for transformers.js.
  */
 export function convertedConfig(
-  source: Record<string, any>,
+  source: Record<string, unknown>,
   plan: ModelPlan,
   externalData: string[],
-): Record<string, any> {
+): Record<string, unknown> {
   const config = { ...source };
   if (plan.spec.arch === 'gpt2') {
     config.n_positions = plan.spec.maxPositions;
@@ -53,7 +53,7 @@ export function convertedConfig(
     config.max_position_embeddings = plan.spec.maxPositions;
   }
   if (externalData.length) {
-    const tjs = { ...(config['transformers.js_config'] ?? {}) };
+    const tjs: Record<string, unknown> = { ...(config['transformers.js_config'] ?? {}) };
     tjs.use_external_data_format = Object.fromEntries(externalData.map((f) => [f, 1]));
     config['transformers.js_config'] = tjs;
   }
@@ -61,10 +61,13 @@ export function convertedConfig(
 }
 
 /** generation_config.json: the source's, else the token ids config.json declares. */
-function generationConfig(source: string, config: Record<string, any>): Record<string, any> {
+function generationConfig(
+  source: string,
+  config: Record<string, unknown>,
+): Record<string, unknown> {
   const path = join(source, 'generation_config.json');
   if (existsSync(path)) return readJsonObject(path);
-  const out: Record<string, any> = {};
+  const out: Record<string, unknown> = {};
   for (const key of ['bos_token_id', 'eos_token_id', 'pad_token_id'])
     if (config[key] !== undefined && config[key] !== null) out[key] = config[key];
   return out;
@@ -74,7 +77,7 @@ function generationConfig(source: string, config: Record<string, any>): Record<s
 export function writeModelFiles(
   source: string,
   out: string,
-  config: Record<string, any>,
+  config: Record<string, unknown>,
   plan: ModelPlan,
   externalData: string[],
 ): void {

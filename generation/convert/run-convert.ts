@@ -30,7 +30,7 @@ function startWorker(data: ConvertRequest): Worker {
 
 /** The temporary folders a conversion into `parent` may have left when its worker was stopped. */
 function removeTemporaries(parent: string, before: Set<string>): void {
-  let names: string[] = [];
+  let names: string[];
   try {
     names = readdirSync(parent);
   } catch {

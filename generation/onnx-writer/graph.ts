@@ -6,7 +6,7 @@
  */
 import { basename } from 'node:path';
 import { renameSync, rmSync } from 'node:fs';
-import { Message, type FileSlice } from './proto.js';
+import { FileSlice, Message } from './proto.js';
 import { WeightSpool, writeMessage } from './weight-spool.js';
 
 export { writeMessage, WeightSpool };
@@ -58,7 +58,8 @@ interface Initializer {
   name: string;
   dims: number[];
   type: ElemType;
-  data: Uint8Array | FileSlice;
+  /** In memory, or a {@link FileSlice} of the spool. */
+  data: Uint8Array;
 }
 
 /** Where the initializers' bytes go in the written model. */
@@ -72,7 +73,7 @@ function tensorProto(t: Initializer, placement: TensorPlacement = {}): Message {
   m.packedInts(1, t.dims);
   m.int(2, DataType[t.type]);
   m.string(8, t.name);
-  if (placement.externalData && !(t.data instanceof Uint8Array)) {
+  if (placement.externalData && t.data instanceof FileSlice) {
     // TensorProto.external_data (13) as key/value entries, data_location (14) = EXTERNAL.
     const entry = (key: string, value: string) =>
       m.message(13, new Message().string(1, key).string(2, value));

@@ -34,22 +34,29 @@ export function varint(value: number | bigint): Uint8Array {
 
 const encoder = new TextEncoder();
 
-/** A byte range of an open file, standing for a bytes field's content until the message is written. */
-export interface FileSlice {
-  fd: number;
-  offset: number;
-  length: number;
+/**
+ * A byte range of an open file, standing for a bytes field's content until the message is written
+ * (by weight-spool's writeMessage, which copies it). It is a message part like any other: its `length`
+ * is the range's, though it holds no bytes itself, so only a spool-aware writer may serialize it.
+ */
+export class FileSlice extends Uint8Array {
+  constructor(
+    readonly fd: number,
+    readonly offset: number,
+    size: number,
+  ) {
+    super(0);
+    // An own property shadows the typed array's length getter: sizes add up as for real bytes.
+    Object.defineProperty(this, 'length', { value: size });
+  }
 }
-
-/** One chunk of an encoded message: bytes in memory or a range of a file. */
-export type MessagePart = Uint8Array | FileSlice;
 
 /** A protobuf message under construction. */
 export class Message {
-  readonly parts: MessagePart[] = [];
+  readonly parts: Uint8Array[] = [];
   length = 0;
 
-  private push(bytes: MessagePart): void {
+  private push(bytes: Uint8Array): void {
     this.parts.push(bytes);
     this.length += bytes.length;
   }
@@ -80,7 +87,7 @@ export class Message {
   }
 
   /** A bytes field; the buffer (or file range) is referenced, not copied. */
-  bytes(field: number, value: MessagePart): this {
+  bytes(field: number, value: Uint8Array): this {
     this.tag(field, 2);
     this.push(varint(value.length));
     if (value.length) this.push(value);

@@ -5,7 +5,7 @@
  * `.onnx` file chunk by chunk and deleted otherwise.
  */
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
-import type { FileSlice, Message } from './proto.js';
+import { FileSlice, type Message } from './proto.js';
 
 /** Tensors from this size on start at a 4 KiB boundary, so ORT can map them from external data. */
 const ALIGN_FROM = 1 << 20;
@@ -37,7 +37,7 @@ export class WeightSpool {
     const offset = this.end;
     writeAll(this.fd, bytes, offset);
     this.end += bytes.length;
-    return { fd: this.fd, offset, length: bytes.length };
+    return new FileSlice(this.fd, offset, bytes.length);
   }
 
   /** Closes the file (idempotent); slices of it cannot be written afterwards. */
@@ -64,7 +64,7 @@ export function writeMessage(path: string, message: Message): void {
   let buffer: Uint8Array | undefined;
   try {
     for (const part of message.parts) {
-      if (part instanceof Uint8Array) {
+      if (!(part instanceof FileSlice)) {
         writeAll(fd, part, position);
         position += part.length;
         continue;

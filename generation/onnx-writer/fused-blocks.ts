@@ -39,17 +39,36 @@ export class WeightEmitter {
     return this.matmul(x, name, data, inDim, out);
   }
 
-  /** x·W for a [in, out] float32 matrix. */
-  matmul(x: string, name: string, data: Float32Array, inDim: number, outDim: number): string {
+  /** x·W for a [in, out] float32 matrix (the product named `output` when given). */
+  matmul(
+    x: string,
+    name: string,
+    data: Float32Array,
+    inDim: number,
+    outDim: number,
+    output?: string,
+  ): string {
     if (this.dtype === 'fp32')
-      return this.g.op('MatMul', [x, this.g.weight(name, { dims: [inDim, outDim], data })]);
+      return this.g.op(
+        'MatMul',
+        [x, this.g.weight(name, { dims: [inDim, outDim], data })],
+        {},
+        output,
+      );
     throw new Error(`fused graphs in ${this.dtype} are not written yet`);
   }
 
   /** x·Eᵀ for an embedding table E [rows, inDim] (a tied language-model head). */
-  matmulTransposed(x: string, table: string): string {
+  matmulTransposed(x: string, table: string, output?: string): string {
+    // FusedMatMul reads the table as stored: no transposed copy of the embedding is made at load.
     if (this.dtype === 'fp32')
-      return this.g.contrib('FusedMatMul', [x, table], 1, { transB: 1 })[0];
+      return this.g.contrib(
+        'FusedMatMul',
+        [x, table],
+        1,
+        { transB: 1 },
+        output ? [output] : undefined,
+      )[0];
     throw new Error(`fused graphs in ${this.dtype} are not written yet`);
   }
 
@@ -141,11 +160,20 @@ export function attentionContext(
   };
 }
 
-/** [b, s, heads·dim] → [b, heads, s, dim]. */
-export function toHeads(g: GraphBuilder, x: string, heads: number, dim: number): string {
-  return g.op('Transpose', [g.op('Reshape', [x, g.ints([0, 0, heads, dim])])], {
-    perm: [0, 2, 1, 3],
-  });
+/** [b, s, heads·dim] → [b, heads, s, dim] (named `output` when given: graph outputs need no Identity). */
+export function toHeads(
+  g: GraphBuilder,
+  x: string,
+  heads: number,
+  dim: number,
+  output?: string,
+): string {
+  return g.op(
+    'Transpose',
+    [g.op('Reshape', [x, g.ints([0, 0, heads, dim])])],
+    { perm: [0, 2, 1, 3] },
+    output,
+  );
 }
 
 /**

@@ -121,8 +121,9 @@ interface BodyResult {
 
 /** The head: x·Eᵀ for a tied embedding, else x·W. */
 function headLogits(emit: WeightEmitter, x: string, head: BodyResult['head']): string {
-  if ('tied' in head) return emit.matmulTransposed(x, head.tied);
-  return emit.matmul(x, head.name, head.weight, head.inDim, head.outDim);
+  const out = FUSED_IO.logits;
+  if ('tied' in head) return emit.matmulTransposed(x, head.tied, out);
+  return emit.matmul(x, head.name, head.weight, head.inDim, head.outDim, out);
 }
 
 /** cos and sin caches [maxPositions, headDim / 2] for rotate-half RoPE (RotaryEmbedding's layout). */
@@ -208,8 +209,8 @@ function llamaBody(
       k = headNorm(k, `${a}.k_norm.weight`, s.kvHeads);
     }
     q = rope(q);
-    const kNew = toHeads(g, rope(k), s.kvHeads, s.headDim);
-    const vNew = toHeads(g, v, s.kvHeads, s.headDim);
+    const kNew = toHeads(g, rope(k), s.kvHeads, s.headDim, FUSED_IO.newKey(l));
+    const vNew = toHeads(g, v, s.kvHeads, s.headDim, FUSED_IO.newValue(l));
     newKv(g, s, l, kNew, vNew);
     const cache = io.cache[l];
     const attn = cachedAttention(g, s, ctx, q, kNew, vNew, cache.key, cache.value);
@@ -307,8 +308,8 @@ function gpt2Body(
       emit.bias(`${p}.attn.c_attn.bias`, 3 * width),
     ]);
     const [q, k, v] = g.opN('Split', [qkv, g.ints([width, width, width])], 3, { axis: -1 });
-    const kNew = toHeads(g, k, s.heads, s.headDim);
-    const vNew = toHeads(g, v, s.heads, s.headDim);
+    const kNew = toHeads(g, k, s.heads, s.headDim, FUSED_IO.newKey(l));
+    const vNew = toHeads(g, v, s.heads, s.headDim, FUSED_IO.newValue(l));
     newKv(g, s, l, kNew, vNew);
     const attn = cachedAttention(g, s, ctx, q, kNew, vNew, io.cache[l].key, io.cache[l].value);
     const o = emit.linear(

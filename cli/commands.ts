@@ -46,6 +46,11 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('../commands/train.js')).trainCommand,
   },
   {
+    name: 'convert',
+    summary: 'Convert a Hugging Face checkpoint (safetensors) into an ONNX model.',
+    load: async () => (await import('../commands/convert.js')).convertCommand,
+  },
+  {
     name: 'config',
     summary: 'Show or change the user config (default model, generation settings).',
     load: async () => (await import('../commands/config.js')).configCommand,

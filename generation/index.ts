@@ -34,3 +34,6 @@ export {
   type ScoreResult,
   type ScoreWindow,
 } from './decode/score.js';
+export { convertModel, type ConvertRequest } from './convert/run-convert.js';
+export type { ConvertEvent, ConvertResult } from './convert/convert.js';
+export { WEIGHT_DTYPES, type WeightDtype } from './onnx-writer/weight-emit.js';

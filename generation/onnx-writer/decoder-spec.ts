@@ -26,6 +26,10 @@ export interface LlamaFeatures {
   qkvBias?: boolean;
   /** RMSNorm over head_dim on q and k before RoPE (Qwen3): `self_attn.q_norm` / `k_norm` weights. */
   qkNorm?: boolean;
+  /** o_proj carries a bias (Llama `attention_bias`, Qwen3 `attention_bias`: with qkvBias). */
+  oBias?: boolean;
+  /** gate_proj / up_proj / down_proj carry biases (Llama `mlp_bias`). */
+  mlpBias?: boolean;
 }
 
 /**

@@ -1,24 +1,26 @@
 /**
  * Emitters for the two decoder families, written with standard ONNX ops (opset 17) in the form
  * torch/optimum exports have, so ONNX Runtime's load-time fusions (RMSNorm → SimplifiedLayerNorm,
- * GELU, MatMul+Add) apply as they do to downloaded models:
- * - Llama: RMSNorm, rotate-half RoPE from position_ids, grouped-query attention, SwiGLU MLP.
+ * GELU, MatMul+Add) apply as they do to downloaded models, and transformers.js runs the file:
+ * - Llama family: RMSNorm, rotate-half RoPE computed from position_ids (scaled frequencies, as
+ *   Hugging Face computes them in float32), grouped-query attention, SwiGLU MLP, and the
+ *   {@link LlamaFeatures} of later families (q/k/v/o and MLP biases, q/k RMSNorm).
  * - GPT-2: learned absolute positions, LayerNorm with bias, fused QKV Conv1D, gelu_new MLP.
- * Weights come from a {@link WeightSource} by Hugging Face name (linear weights as [in, out]).
+ * Weights come from a {@link WeightSource} by Hugging Face name (linear weights as [in, out]) and are
+ * stored in the requested {@link WeightDtype}.
  */
-import { GraphBuilder } from './graph.js';
+import { DataType, GraphBuilder } from './graph.js';
 import {
   attention,
   attentionBias,
   declareInputs,
-  linear,
-  logitsOutput,
   splitHeads,
   type DecoderOptions,
   type DecoderShape,
   type WeightSource,
 } from './decoder-common.js';
 import { ropeInverseFrequencies, type LlamaFeatures } from './decoder-spec.js';
+import { WeightEmitter, type WeightDtype } from './weight-emit.js';
 
 /** Llama-family shape: adds the MLP width, norm epsilon, RoPE base and tied embeddings. */
 export interface LlamaShape extends DecoderShape, LlamaFeatures {
@@ -34,6 +36,12 @@ export interface Gpt2Shape extends DecoderShape {
   layerNormEps: number;
 }
 
+/** Options of the optimum-style emitters: the graph layout and the weights' storage dtype. */
+export interface EmitterOptions extends DecoderOptions {
+  /** Default fp32. */
+  dtype?: WeightDtype;
+}
+
 /** The ONNX opset the emitters target. */
 export const OPSET = 17;
 
@@ -43,22 +51,31 @@ function rmsNorm(g: GraphBuilder, x: string, w: string, eps: number): string {
   return g.op('Mul', [w, g.op('Div', [x, g.op('Sqrt', [g.op('Add', [ms, g.floats([eps])])])])]);
 }
 
-/** cos and sin tables [maxPositions, headDim] in the rotate-half layout (frequencies repeated twice). */
-function ropeTables(s: LlamaShape): { cos: Float32Array; sin: Float32Array } {
+/**
+ * cos and sin [batch, 1, seq, headDim] of the rotate-half layout: position × inverse frequency in
+ * float32 (one rounding, as Hugging Face's rotary embedding computes it), each frequency twice.
+ */
+function rotaryAngles(
+  g: GraphBuilder,
+  s: LlamaShape,
+  positions: string,
+): { cos: string; sin: string } {
   const half = s.headDim / 2;
   const inv = ropeInverseFrequencies(s.headDim, s.ropeTheta, s.ropeScaling);
-  const cos = new Float32Array(s.maxPositions * s.headDim);
-  const sin = new Float32Array(s.maxPositions * s.headDim);
-  for (let p = 0; p < s.maxPositions; p++) {
-    for (let i = 0; i < half; i++) {
-      const angle = p * inv[i];
-      for (const j of [i, i + half]) {
-        cos[p * s.headDim + j] = Math.cos(angle);
-        sin[p * s.headDim + j] = Math.sin(angle);
-      }
-    }
-  }
-  return { cos, sin };
+  const freqs = Float32Array.from({ length: s.headDim }, (_, j) => inv[j % half]);
+  const position = g.op('Unsqueeze', [
+    g.op('Cast', [positions], { to: DataType.float32 }),
+    g.ints([2]),
+  ]);
+  const angles = g.op('Mul', [
+    position,
+    g.weight('rope.inv_freq', { dims: [s.headDim], data: freqs }),
+  ]);
+  const axis1 = g.ints([1]);
+  return {
+    cos: g.op('Unsqueeze', [g.op('Cos', [angles]), axis1]),
+    sin: g.op('Unsqueeze', [g.op('Sin', [angles]), axis1]),
+  };
 }
 
 function rotary(g: GraphBuilder, x: string, cos: string, sin: string, headDim: number): string {
@@ -67,95 +84,87 @@ function rotary(g: GraphBuilder, x: string, cos: string, sin: string, headDim: n
   return g.op('Add', [g.op('Mul', [x, cos]), g.op('Mul', [rotated, sin])]);
 }
 
-/** Builds a Llama decoder graph (with past_key_values inputs unless `options.pastInputs` is false). */
+/** One Llama-family attention block on the normed input `h`; returns its o_proj output. */
+function llamaAttention(
+  g: GraphBuilder,
+  W: WeightEmitter,
+  s: LlamaShape,
+  layer: number,
+  h: string,
+  ctx: { io: ReturnType<typeof declareInputs>; bias: string; cos: string; sin: string },
+): string {
+  const p = `model.layers.${layer}.self_attn`;
+  const heads = (name: 'q' | 'k' | 'v', count: number) => {
+    const proj = `${p}.${name}_proj`;
+    const y = W.linear(
+      h,
+      `${proj}.weight`,
+      s.hidden,
+      count * s.headDim,
+      s.qkvBias ? `${proj}.bias` : undefined,
+    );
+    let x = splitHeads(g, y, count, s.headDim);
+    if (s.qkNorm && name !== 'v')
+      x = rmsNorm(g, x, W.vector(`${p}.${name}_norm.weight`, [s.headDim], 'ones'), s.rmsNormEps);
+    return name === 'v' ? x : rotary(g, x, ctx.cos, ctx.sin, s.headDim);
+  };
+  const q = heads('q', s.heads);
+  const k = heads('k', s.kvHeads);
+  const v = heads('v', s.kvHeads);
+  return W.linear(
+    attention(g, s, ctx.io, layer, q, k, v, ctx.bias),
+    `${p}.o_proj.weight`,
+    s.heads * s.headDim,
+    s.hidden,
+    s.oBias ? `${p}.o_proj.bias` : undefined,
+  );
+}
+
+/** Builds a Llama-family decoder graph (past_key_values inputs unless `options.pastInputs` is false). */
 export function buildLlama(
   s: LlamaShape,
   weights: WeightSource,
-  options: DecoderOptions = {},
+  options: EmitterOptions = {},
 ): GraphBuilder {
   const g = new GraphBuilder('llama');
+  const W = new WeightEmitter(g, weights, options.dtype);
   const io = declareInputs(g, s, options);
-  const w = (name: string, dims: number[], init: 'normal' | 'ones' = 'normal') =>
-    g.weight(name, { dims, data: weights(name, dims, init) });
-  const embed = w('model.embed_tokens.weight', [s.vocab, s.hidden]);
-  let x = g.op('Gather', [embed, io.ids], { axis: 0 });
-  const bias = attentionBias(g, io);
-  const tables = ropeTables(s);
-  const axis1 = g.ints([1]);
-  const cos = g.op('Unsqueeze', [
-    g.op('Gather', [
-      g.weight('rope.cos', { dims: [s.maxPositions, s.headDim], data: tables.cos }),
-      io.positions,
-    ]),
-    axis1,
-  ]);
-  const sin = g.op('Unsqueeze', [
-    g.op('Gather', [
-      g.weight('rope.sin', { dims: [s.maxPositions, s.headDim], data: tables.sin }),
-      io.positions,
-    ]),
-    axis1,
-  ]);
+  const embed = W.embedding('model.embed_tokens.weight', s.vocab, s.hidden);
+  let x = embed.lookup(io.ids);
+  const ctx = { io, bias: attentionBias(g, io), ...rotaryAngles(g, s, io.positions) };
   for (let l = 0; l < s.layers; l++) {
     const p = `model.layers.${l}`;
-    const h = rmsNorm(g, x, w(`${p}.input_layernorm.weight`, [s.hidden], 'ones'), s.rmsNormEps);
-    const q = rotary(
-      g,
-      splitHeads(
-        g,
-        linear(g, h, w(`${p}.self_attn.q_proj.weight`, [s.hidden, s.heads * s.headDim])),
-        s.heads,
-        s.headDim,
-      ),
-      cos,
-      sin,
-      s.headDim,
-    );
-    const k = rotary(
-      g,
-      splitHeads(
-        g,
-        linear(g, h, w(`${p}.self_attn.k_proj.weight`, [s.hidden, s.kvHeads * s.headDim])),
-        s.kvHeads,
-        s.headDim,
-      ),
-      cos,
-      sin,
-      s.headDim,
-    );
-    const v = splitHeads(
-      g,
-      linear(g, h, w(`${p}.self_attn.v_proj.weight`, [s.hidden, s.kvHeads * s.headDim])),
-      s.kvHeads,
-      s.headDim,
-    );
-    const attn = linear(
-      g,
-      attention(g, s, io, l, q, k, v, bias),
-      w(`${p}.self_attn.o_proj.weight`, [s.heads * s.headDim, s.hidden]),
-    );
-    x = g.op('Add', [x, attn]);
-    const h2 = rmsNorm(
-      g,
-      x,
-      w(`${p}.post_attention_layernorm.weight`, [s.hidden], 'ones'),
-      s.rmsNormEps,
-    );
-    const gate = linear(g, h2, w(`${p}.mlp.gate_proj.weight`, [s.hidden, s.intermediate]));
-    const up = linear(g, h2, w(`${p}.mlp.up_proj.weight`, [s.hidden, s.intermediate]));
+    const norm = (name: string, y: string) =>
+      rmsNorm(g, y, W.vector(`${p}.${name}.weight`, [s.hidden], 'ones'), s.rmsNormEps);
+    x = g.op('Add', [x, llamaAttention(g, W, s, l, norm('input_layernorm', x), ctx)]);
+    const h = norm('post_attention_layernorm', x);
+    const mlp = (name: string, inDim: number, outDim: number, y: string) =>
+      W.linear(
+        y,
+        `${p}.mlp.${name}.weight`,
+        inDim,
+        outDim,
+        s.mlpBias ? `${p}.mlp.${name}.bias` : undefined,
+      );
+    const gate = mlp('gate_proj', s.hidden, s.intermediate, h);
+    const up = mlp('up_proj', s.hidden, s.intermediate, h);
     const act = g.op('Mul', [g.op('Mul', [gate, g.op('Sigmoid', [gate])]), up]);
-    x = g.op('Add', [
-      x,
-      linear(g, act, w(`${p}.mlp.down_proj.weight`, [s.intermediate, s.hidden])),
-    ]);
+    x = g.op('Add', [x, mlp('down_proj', s.intermediate, s.hidden, act)]);
   }
-  const final = rmsNorm(g, x, w('model.norm.weight', [s.hidden], 'ones'), s.rmsNormEps);
-  // A tied head reads the embedding through a Transpose (ORT folds it once at load).
-  const head = s.tieEmbeddings
-    ? g.op('Transpose', [embed], { perm: [1, 0] })
-    : w('lm_head.weight', [s.hidden, s.vocab]);
-  logitsOutput(g, s, final, head);
+  const final = rmsNorm(g, x, W.vector('model.norm.weight', [s.hidden], 'ones'), s.rmsNormEps);
+  const logits = s.tieEmbeddings
+    ? embed.head(final)
+    : W.linear(final, 'lm_head.weight', s.hidden, s.vocab);
+  logitsOutput(g, s, logits);
   return g;
+}
+
+/** Names `logits` [batch, seq, vocab] as the graph's logits output. */
+function logitsOutput(g: GraphBuilder, s: DecoderShape, logits: string): void {
+  g.output(
+    { name: 'logits', type: 'float32', shape: ['batch_size', 'sequence_length', s.vocab] },
+    logits,
+  );
 }
 
 function layerNorm(g: GraphBuilder, x: string, w: string, b: string, eps: number): string {
@@ -179,81 +188,44 @@ function geluNew(g: GraphBuilder, x: string): string {
 export function buildGpt2(
   s: Gpt2Shape,
   weights: WeightSource,
-  options: DecoderOptions = {},
+  options: EmitterOptions = {},
 ): GraphBuilder {
   const g = new GraphBuilder('gpt2');
+  const W = new WeightEmitter(g, weights, options.dtype);
   const io = declareInputs(g, s, options);
-  const w = (name: string, dims: number[], init: 'normal' | 'ones' | 'zeros' = 'normal') =>
-    g.weight(name, { dims, data: weights(name, dims, init) });
-  const wte = w('transformer.wte.weight', [s.vocab, s.hidden]);
-  const wpe = w('transformer.wpe.weight', [s.maxPositions, s.hidden]);
-  let x = g.op('Add', [
-    g.op('Gather', [wte, io.ids], { axis: 0 }),
-    g.op('Gather', [wpe, io.positions], { axis: 0 }),
-  ]);
+  const wte = W.embedding('transformer.wte.weight', s.vocab, s.hidden);
+  const wpe = W.table('transformer.wpe.weight', s.maxPositions, s.hidden);
+  let x = g.op('Add', [wte.lookup(io.ids), wpe(io.positions)]);
   const bias = attentionBias(g, io);
   const width = s.heads * s.headDim;
   for (let l = 0; l < s.layers; l++) {
     const p = `transformer.h.${l}`;
-    const h = layerNorm(
-      g,
-      x,
-      w(`${p}.ln_1.weight`, [s.hidden], 'ones'),
-      w(`${p}.ln_1.bias`, [s.hidden], 'zeros'),
-      s.layerNormEps,
-    );
-    const qkv = linear(
-      g,
-      h,
-      w(`${p}.attn.c_attn.weight`, [s.hidden, 3 * width]),
-      w(`${p}.attn.c_attn.bias`, [3 * width], 'zeros'),
-    );
+    const norm = (name: string, y: string) =>
+      layerNorm(
+        g,
+        y,
+        W.vector(`${p}.${name}.weight`, [s.hidden], 'ones'),
+        W.vector(`${p}.${name}.bias`, [s.hidden], 'zeros'),
+        s.layerNormEps,
+      );
+    const conv1d = (name: string, y: string, inDim: number, outDim: number) =>
+      W.linear(y, `${p}.${name}.weight`, inDim, outDim, `${p}.${name}.bias`);
+    const qkv = conv1d('attn.c_attn', norm('ln_1', x), s.hidden, 3 * width);
     const [q, k, v] = g
       .opN('Split', [qkv, g.ints([width, width, width])], 3, { axis: -1 })
       .map((t) => splitHeads(g, t, s.heads, s.headDim));
     const attn = attention(g, s, io, l, q, k, v, bias);
-    x = g.op('Add', [
-      x,
-      linear(
-        g,
-        attn,
-        w(`${p}.attn.c_proj.weight`, [width, s.hidden]),
-        w(`${p}.attn.c_proj.bias`, [s.hidden], 'zeros'),
-      ),
-    ]);
-    const h2 = layerNorm(
-      g,
-      x,
-      w(`${p}.ln_2.weight`, [s.hidden], 'ones'),
-      w(`${p}.ln_2.bias`, [s.hidden], 'zeros'),
-      s.layerNormEps,
-    );
-    const fc = geluNew(
-      g,
-      linear(
-        g,
-        h2,
-        w(`${p}.mlp.c_fc.weight`, [s.hidden, s.inner]),
-        w(`${p}.mlp.c_fc.bias`, [s.inner], 'zeros'),
-      ),
-    );
-    x = g.op('Add', [
-      x,
-      linear(
-        g,
-        fc,
-        w(`${p}.mlp.c_proj.weight`, [s.inner, s.hidden]),
-        w(`${p}.mlp.c_proj.bias`, [s.hidden], 'zeros'),
-      ),
-    ]);
+    x = g.op('Add', [x, conv1d('attn.c_proj', attn, width, s.hidden)]);
+    const fc = geluNew(g, conv1d('mlp.c_fc', norm('ln_2', x), s.hidden, s.inner));
+    x = g.op('Add', [x, conv1d('mlp.c_proj', fc, s.inner, s.hidden)]);
   }
   const final = layerNorm(
     g,
     x,
-    w('transformer.ln_f.weight', [s.hidden], 'ones'),
-    w('transformer.ln_f.bias', [s.hidden], 'zeros'),
+    W.vector('transformer.ln_f.weight', [s.hidden], 'ones'),
+    W.vector('transformer.ln_f.bias', [s.hidden], 'zeros'),
     s.layerNormEps,
   );
-  logitsOutput(g, s, final, g.op('Transpose', [wte], { perm: [1, 0] }));
+  logitsOutput(g, s, wte.head(final));
   return g;
 }

@@ -1,7 +1,8 @@
 /**
  * A minimal protobuf encoder for writing ONNX files. A message is kept as a list of byte chunks with
  * a running length, so nested messages and large weight buffers are referenced, never copied, until
- * the whole model is streamed to disk.
+ * the whole model is streamed to disk. A chunk may also be a range of an open file (weights spooled
+ * to disk while the graph was built), copied only when the message is written.
  */
 
 const MASK64 = (BigInt(1) << BigInt(64)) - BigInt(1);
@@ -33,12 +34,22 @@ export function varint(value: number | bigint): Uint8Array {
 
 const encoder = new TextEncoder();
 
+/** A byte range of an open file, standing for a bytes field's content until the message is written. */
+export interface FileSlice {
+  fd: number;
+  offset: number;
+  length: number;
+}
+
+/** One chunk of an encoded message: bytes in memory or a range of a file. */
+export type MessagePart = Uint8Array | FileSlice;
+
 /** A protobuf message under construction. */
 export class Message {
-  readonly parts: Uint8Array[] = [];
+  readonly parts: MessagePart[] = [];
   length = 0;
 
-  private push(bytes: Uint8Array): void {
+  private push(bytes: MessagePart): void {
     this.parts.push(bytes);
     this.length += bytes.length;
   }
@@ -68,8 +79,8 @@ export class Message {
     return this.bytes(field, encoder.encode(value));
   }
 
-  /** A bytes field; the buffer is referenced, not copied. */
-  bytes(field: number, value: Uint8Array): this {
+  /** A bytes field; the buffer (or file range) is referenced, not copied. */
+  bytes(field: number, value: MessagePart): this {
     this.tag(field, 2);
     this.push(varint(value.length));
     if (value.length) this.push(value);

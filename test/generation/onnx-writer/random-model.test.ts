@@ -53,8 +53,8 @@ test('parameter counts match the real SmolLM2-135M and the written weight bytes'
   for (const name of ['llama-tiny', 'gpt2-tiny']) {
     const s = PRESETS[name];
     const bytes = statSync(join(root, name, 'onnx', 'model.onnx')).size;
-    // Weights are float32; Llama adds its two RoPE tables; graph structure is a few tens of KB at most.
-    const tables = s.arch === 'llama' ? 2 * s.maxPositions * s.headDim : 0;
+    // Weights are float32; Llama adds its RoPE inverse frequencies; graph structure is a few tens of KB at most.
+    const tables = s.arch === 'llama' ? s.headDim : 0;
     const floats = (parameterCount(s) + tables) * 4;
     assert.ok(
       bytes > floats && bytes < floats + 64 * 1024,

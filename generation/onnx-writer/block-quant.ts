@@ -1,0 +1,242 @@
+/**
+ * Weight quantization maths shared by every ONNX writer (the graph rewrite of `textgen quantize`, the
+ * fused decoder, `convert --dtype q4|q8`): symmetric block quantization in onnxruntime's MatMulNBits
+ * layout, and per-column symmetric int8 for DynamicQuantizeLinear → MatMulInteger. Pure functions over
+ * typed arrays; no ONNX or onnxruntime types here.
+ *
+ * MatMulNBits layout (com.microsoft, onnxruntime ≥ 1.17): B is uint8 [N, ceil(K/bs), bs·bits/8], row n
+ * holding the weights that produce output column n (so a MatMul's [K, N] weight is transposed, and a
+ * tied `[vocab, hidden]` embedding is used as is); 4-bit codes are packed two per byte, the even index
+ * in the low nibble. Without a zero-point input the zero point is 2^(bits-1), so a code q stands for
+ * (q − 2^(bits-1)) · scale. Padding codes past K are the zero point (value 0).
+ */
+
+/** The packed weights and their per-block scales. */
+export interface PackedBlocks {
+  /** uint8 [N, ceil(K/bs), bs·bits/8]. */
+  data: Uint8Array;
+  /** float32 [N · ceil(K/bs)], row-major by output column then block. */
+  scales: Float32Array;
+}
+
+/** Bits per weight MatMulNBits is emitted with here. */
+export type BlockBits = 4 | 8;
+
+/** Throws a RangeError unless (bits, blockSize) is a combination MatMulNBits accepts. */
+export function checkBlockParams(bits: number, blockSize: number): void {
+  if (bits !== 4 && bits !== 8) throw new RangeError(`bits must be 4 or 8, got ${bits}`);
+  if (!Number.isInteger(blockSize) || blockSize < 16 || (blockSize & (blockSize - 1)) !== 0)
+    throw new RangeError(`block size must be a power of two ≥ 16, got ${blockSize}`);
+}
+
+/** Blocks per output column: ceil(K / blockSize). */
+export function blocksPerColumn(k: number, blockSize: number): number {
+  return Math.ceil(k / blockSize);
+}
+
+/** Inverse-scale multipliers tried per block; the first is the plain absmax fit. */
+const SEARCH_4BIT = [1, 0.98, 0.96, 0.94, 0.92, 0.9, 0.87, 0.84, 1.02];
+const SEARCH_8BIT = [1, 0.99, 0.98];
+
+/**
+ * Quantizes one block `x[from, to)` into signed codes `q` (in [-half, half-1]) and returns its scale.
+ * Candidate scales map the largest-magnitude value onto −half (the wider side of the signed range,
+ * as onnxruntime's own quantizer does) or slightly past it; each candidate's codes get the
+ * least-squares scale Σx·q / Σq·q, and the pair with the smallest squared error is kept. This halves
+ * the 4-bit error of a plain absmax scale on Gaussian-like weights.
+ */
+function quantizeBlock(
+  x: Float32Array,
+  from: number,
+  to: number,
+  bits: BlockBits,
+  q: Int8Array,
+  trial: Int8Array,
+): number {
+  const half = 1 << (bits - 1);
+  let peak = 0;
+  for (let i = from; i < to; i++) if (Math.abs(x[i]) > Math.abs(peak)) peak = x[i];
+  if (peak === 0 || !Number.isFinite(peak)) {
+    q.fill(0, 0, to - from);
+    return 0;
+  }
+  let bestErr = Infinity;
+  let bestScale = 0;
+  for (const f of bits === 4 ? SEARCH_4BIT : SEARCH_8BIT) {
+    const inv = (-half * f) / peak;
+    let xq = 0;
+    let qq = 0;
+    for (let i = from; i < to; i++) {
+      let c = Math.round(x[i] * inv);
+      if (c < -half) c = -half;
+      else if (c > half - 1) c = half - 1;
+      trial[i - from] = c;
+      xq += x[i] * c;
+      qq += c * c;
+    }
+    if (qq === 0) continue;
+    const scale = Math.fround(xq / qq);
+    let err = 0;
+    for (let i = from; i < to; i++) {
+      const d = x[i] - scale * trial[i - from];
+      err += d * d;
+    }
+    if (err < bestErr) {
+      bestErr = err;
+      bestScale = scale;
+      q.set(trial.subarray(0, to - from));
+    }
+  }
+  return bestScale;
+}
+
+/**
+ * [N, K] row-major fp32 weight → MatMulNBits blobs (symmetric, zero point 2^(bits-1) implicit).
+ * Row n is output column n. K need not be a multiple of the block size.
+ */
+export function packBlocks(
+  weight: Float32Array,
+  n: number,
+  k: number,
+  bits: BlockBits,
+  blockSize: number,
+): PackedBlocks {
+  checkBlockParams(bits, blockSize);
+  if (weight.length !== n * k)
+    throw new RangeError(`weight has ${weight.length} values, expected ${n}×${k}`);
+  const blocks = blocksPerColumn(k, blockSize);
+  const blob = (blockSize * bits) / 8;
+  const data = new Uint8Array(n * blocks * blob);
+  const scales = new Float32Array(n * blocks);
+  const half = 1 << (bits - 1);
+  const q = new Int8Array(blockSize);
+  const trial = new Int8Array(blockSize);
+  for (let row = 0; row < n; row++) {
+    for (let b = 0; b < blocks; b++) {
+      const from = row * k + b * blockSize;
+      const len = Math.min(blockSize, k - b * blockSize);
+      scales[row * blocks + b] = quantizeBlock(weight, from, from + len, bits, q, trial);
+      const out = (row * blocks + b) * blob;
+      if (bits === 8) {
+        for (let i = 0; i < blockSize; i++) data[out + i] = (i < len ? q[i] : 0) + half;
+      } else {
+        for (let i = 0; i < blockSize; i += 2) {
+          const lo = (i < len ? q[i] : 0) + half;
+          const hi = (i + 1 < len ? q[i + 1] : 0) + half;
+          data[out + (i >> 1)] = lo | (hi << 4);
+        }
+      }
+    }
+  }
+  return { data, scales };
+}
+
+/** The [N, K] fp32 weight that packed blocks stand for (what MatMulNBits multiplies by). */
+export function unpackBlocks(
+  packed: PackedBlocks,
+  n: number,
+  k: number,
+  bits: BlockBits,
+  blockSize: number,
+): Float32Array {
+  checkBlockParams(bits, blockSize);
+  const blocks = blocksPerColumn(k, blockSize);
+  const blob = (blockSize * bits) / 8;
+  const half = 1 << (bits - 1);
+  const out = new Float32Array(n * k);
+  for (let row = 0; row < n; row++) {
+    for (let j = 0; j < k; j++) {
+      const b = Math.floor(j / blockSize);
+      const i = j - b * blockSize;
+      const at = (row * blocks + b) * blob;
+      const code =
+        bits === 8 ? packed.data[at + i] : (packed.data[at + (i >> 1)] >> ((i & 1) * 4)) & 0x0f;
+      out[row * k + j] = (code - half) * packed.scales[row * blocks + b];
+    }
+  }
+  return out;
+}
+
+/**
+ * Attributes of the com.microsoft MatMulNBits node for these blobs (accuracy_level 4 always: int8
+ * compute is what makes the kernel fast, and 8-bit weights without it dequantize the whole matrix on
+ * every call).
+ */
+export function matMulNBitsAttributes(
+  n: number,
+  k: number,
+  bits: BlockBits,
+  blockSize: number,
+): Record<string, number> {
+  checkBlockParams(bits, blockSize);
+  return { K: k, N: n, bits, block_size: blockSize, accuracy_level: 4 };
+}
+
+/**
+ * Attributes of a com.microsoft GatherBlockQuantized node that looks rows up in the same uint8 blobs as
+ * {@link packBlocks} (an embedding table [rows, K] with K a multiple of the block size, stored as
+ * uint8 [rows, K·bits/8]; implicit zero point 2^(bits-1), as MatMulNBits).
+ */
+export function gatherBlockQuantizedAttributes(
+  bits: BlockBits,
+  blockSize: number,
+): Record<string, number> {
+  checkBlockParams(bits, blockSize);
+  return { bits, block_size: blockSize, gather_axis: 0, quantize_axis: 1 };
+}
+
+/** Per-column symmetric int8 weights for MatMulInteger: value = data · scales[column]. */
+export interface Int8Columns {
+  /** int8 [K, N], the MatMul B layout. */
+  data: Int8Array;
+  /** float32 [N]. */
+  scales: Float32Array;
+}
+
+/**
+ * [K, N] row-major fp32 MatMul weight → per-output-column symmetric int8 (zero point 0, codes in
+ * [-127, 127] so that negating a column never overflows), for DynamicQuantizeLinear → MatMulInteger →
+ * ·(activation scale × column scale), which onnxruntime fuses into DynamicQuantizeMatMul.
+ */
+export function quantizeInt8Columns(weight: Float32Array, k: number, n: number): Int8Columns {
+  if (weight.length !== n * k)
+    throw new RangeError(`weight has ${weight.length} values, expected ${k}×${n}`);
+  const absMax = new Float32Array(n);
+  for (let r = 0; r < k; r++) {
+    const row = r * n;
+    for (let c = 0; c < n; c++) {
+      const a = Math.abs(weight[row + c]);
+      if (a > absMax[c]) absMax[c] = a;
+    }
+  }
+  const scales = new Float32Array(n);
+  const inv = new Float64Array(n);
+  for (let c = 0; c < n; c++) {
+    scales[c] = Math.fround(absMax[c] / 127);
+    inv[c] = scales[c] > 0 ? 1 / scales[c] : 0;
+  }
+  const data = new Int8Array(k * n);
+  for (let r = 0; r < k; r++) {
+    const row = r * n;
+    for (let c = 0; c < n; c++) {
+      const v = Math.round(weight[row + c] * inv[c]);
+      data[row + c] = v > 127 ? 127 : v < -127 ? -127 : v;
+    }
+  }
+  return { data, scales };
+}
+
+/** Transposes a row-major [rows, cols] matrix into a new [cols, rows] one. */
+export function transpose(m: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  // Tiles keep both sides in cache for the large embedding matrices.
+  const tile = 32;
+  for (let r0 = 0; r0 < rows; r0 += tile)
+    for (let c0 = 0; c0 < cols; c0 += tile) {
+      const r1 = Math.min(rows, r0 + tile);
+      const c1 = Math.min(cols, c0 + tile);
+      for (let r = r0; r < r1; r++)
+        for (let c = c0; c < c1; c++) out[c * rows + r] = m[r * cols + c];
+    }
+  return out;
+}

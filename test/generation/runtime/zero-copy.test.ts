@@ -5,10 +5,14 @@
 // and leaving a running batch) must give the same tokens on both.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspectModelFolder, loadModel, type TextGenerator } from '../../../generation/index.js';
+import { randomWeights } from '../../../generation/onnx-writer/decoder-common.js';
+import { buildFusedDecoder, FUSED_OPSET } from '../../../generation/onnx-writer/fused-decoder.js';
+import { writeMessage } from '../../../generation/onnx-writer/graph.js';
+import { buildGpt2, buildLlama, OPSET } from '../../../generation/onnx-writer/llama-gpt2.js';
 import { PRESETS, writeRandomModel } from '../../../generation/onnx-writer/random-model.js';
 import { openModel } from '../../../generation/runtime/open-model.js';
 import { DecoderRunner } from '../../../generation/runtime/decoder-runner.js';
@@ -281,5 +285,54 @@ test('multi-token extension is probed once, when first needed: the genai fp16 Ll
     );
     state.dispose();
     apart.dispose();
+  }
+});
+
+test('fp16, q8 and q4 fused graphs decode as the optimum graphs of the same dtype', async () => {
+  for (const preset of ['llama-tiny', 'gpt2-tiny']) {
+    const spec = PRESETS[preset];
+    for (const [dtype, suffix] of [
+      ['fp16', '_fp16'],
+      ['q8', '_quantized'],
+      ['q4', '_q4'],
+    ] as const) {
+      const dirs = {
+        fused: join(root, `${preset}-${dtype}-f`),
+        optimum: join(root, `${preset}-${dtype}-o`),
+      };
+      for (const dir of Object.values(dirs)) {
+        mkdirSync(join(dir, 'onnx'), { recursive: true });
+        for (const f of [
+          'config.json',
+          'generation_config.json',
+          'tokenizer.json',
+          'tokenizer_config.json',
+        ])
+          copyFileSync(join(root, `${preset}-fused`, f), join(dir, f));
+        const graph =
+          spec.arch === 'llama'
+            ? buildLlama(spec, randomWeights(11), { dtype })
+            : buildGpt2(spec, randomWeights(11), { dtype });
+        writeMessage(join(dir, 'onnx', `model${suffix}.onnx`), graph.model(OPSET));
+      }
+      writeMessage(
+        join(dirs.fused, 'onnx', `textgen_decoder${suffix}.onnx`),
+        buildFusedDecoder(spec, randomWeights(11), { dtype }).model(FUSED_OPSET),
+      );
+      const fused = await loadModel(dirs.fused, { inProcess: true, threads: 1, dtype });
+      const optimum = await loadModel(dirs.optimum, { inProcess: true, threads: 1, dtype });
+      try {
+        assert.equal(fused.info.cacheLayout, 'zero-copy');
+        assert.equal(optimum.info.cacheLayout, 'growing');
+        assert.deepEqual(
+          await ids(fused, PROMPTS),
+          await ids(optimum, PROMPTS),
+          `${preset} ${dtype}`,
+        );
+      } finally {
+        await fused.dispose();
+        await optimum.dispose();
+      }
+    }
   }
 });

@@ -14,7 +14,7 @@ import {
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: { seed: { type: 'string' }, set: { type: 'string' } },
+  options: { seed: { type: 'string' }, set: { type: 'string' }, fused: { type: 'boolean' } },
 });
 const [preset, out] = positionals;
 if (!preset || !out || !PRESETS[preset]) {
@@ -30,7 +30,12 @@ for (const pair of values.set ? values.set.split(',') : []) {
   spec[k] = Number(v);
 }
 const started = performance.now();
-const path = writeRandomModel(out, spec, Number(values.seed ?? 0));
+const path = writeRandomModel(
+  out,
+  spec,
+  Number(values.seed ?? 0),
+  values.fused ? 'fused' : 'with-past',
+);
 console.log(
   `${path}: ${spec.arch}, ${(parameterCount(spec) / 1e6).toFixed(1)}M parameters, written in ${((performance.now() - started) / 1000).toFixed(1)}s`,
 );

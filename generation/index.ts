@@ -6,8 +6,8 @@ export {
   type TextGenerator,
   type TextGeneratorOptions,
   type GenerateRequest,
-} from './text-generator.js';
-export type { ModelInfo, LoadOptions } from './model-host.js';
+} from './host/text-generator.js';
+export type { ModelInfo, LoadOptions } from './host/model-host.js';
 export type {
   GenerationEvent,
   GenerationStats,

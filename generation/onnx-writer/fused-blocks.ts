@@ -1,77 +1,8 @@
 /**
- * Building blocks of textgen's fused decoder graph: dtype-aware linear layers (plain MatMul for
- * fp32/fp16, MatMulNBits for q4/q8) and attention that reads the KV cache straight from fed inputs
- * (no Concat of past and new keys, no repeated KV heads, no transposed copy of the cache).
+ * Attention of textgen's fused decoder graph: it reads the KV cache straight from fed inputs (no
+ * Concat of past and new keys, no repeated KV heads, no transposed copy of the cache).
  */
 import type { GraphBuilder } from './graph.js';
-import type { WeightSource } from './decoder-common.js';
-
-/** Weight storage of a fused graph. */
-export type FusedDtype = 'fp32' | 'fp16' | 'q4' | 'q8';
-
-/** Emits weights of one graph in one dtype. */
-export class WeightEmitter {
-  constructor(
-    readonly g: GraphBuilder,
-    readonly source: WeightSource,
-    readonly dtype: FusedDtype,
-  ) {}
-
-  /** A float32 tensor used as is (norm weights, biases, embeddings, rotary tables). */
-  plain(name: string, dims: number[], init: 'normal' | 'ones' | 'zeros' = 'normal'): string {
-    return this.g.weight(name, { dims, data: this.source(name, dims, init) });
-  }
-
-  /**
-   * x·W for the [in, out] weights `parts` concatenated along `out` (q|k|v, gate|up: one kernel
-   * instead of several at decode, where each launch costs as much as a small product).
-   */
-  linear(x: string, name: string, parts: Array<{ name: string; out: number }>, inDim: number) {
-    const out = parts.reduce((n, p) => n + p.out, 0);
-    const data =
-      parts.length === 1
-        ? this.source(parts[0].name, [inDim, out], 'normal')
-        : concatColumns(
-            parts.map((p) => this.source(p.name, [inDim, p.out], 'normal')),
-            parts.map((p) => p.out),
-            inDim,
-          );
-    return this.matmul(x, name, data, inDim, out);
-  }
-
-  /** x·W for a [in, out] float32 matrix. */
-  matmul(x: string, name: string, data: Float32Array, inDim: number, outDim: number): string {
-    if (this.dtype === 'fp32')
-      return this.g.op('MatMul', [x, this.g.weight(name, { dims: [inDim, outDim], data })]);
-    throw new Error(`fused graphs in ${this.dtype} are not written yet`);
-  }
-
-  /** x·Eᵀ for an embedding table E [rows, inDim] (a tied language-model head). */
-  matmulTransposed(x: string, table: string): string {
-    if (this.dtype === 'fp32')
-      return this.g.contrib('FusedMatMul', [x, table], 1, { transB: 1 })[0];
-    throw new Error(`fused graphs in ${this.dtype} are not written yet`);
-  }
-
-  /** An optional bias vector (zeros when drawn at random). */
-  bias(name: string, size: number): string {
-    return this.plain(name, [size], 'zeros');
-  }
-}
-
-/** Concatenates [rows, cols_i] matrices along columns. */
-export function concatColumns(parts: Float32Array[], cols: number[], rows: number): Float32Array {
-  const width = cols.reduce((a, b) => a + b, 0);
-  const out = new Float32Array(rows * width);
-  for (let r = 0; r < rows; r++) {
-    let at = r * width;
-    parts.forEach((p, i) => {
-      out.set(p.subarray(r * cols[i], (r + 1) * cols[i]), at);
-      at += cols[i];
-    });
-  }
-  return out;
-}
 
 /** Shape facts attention needs. */
 export interface AttentionShape {
@@ -141,11 +72,20 @@ export function attentionContext(
   };
 }
 
-/** [b, s, heads·dim] → [b, heads, s, dim]. */
-export function toHeads(g: GraphBuilder, x: string, heads: number, dim: number): string {
-  return g.op('Transpose', [g.op('Reshape', [x, g.ints([0, 0, heads, dim])])], {
-    perm: [0, 2, 1, 3],
-  });
+/** [b, s, heads·dim] → [b, heads, s, dim] (named `output` when given: graph outputs need no Identity). */
+export function toHeads(
+  g: GraphBuilder,
+  x: string,
+  heads: number,
+  dim: number,
+  output?: string,
+): string {
+  return g.op(
+    'Transpose',
+    [g.op('Reshape', [x, g.ints([0, 0, heads, dim])])],
+    { perm: [0, 2, 1, 3] },
+    output,
+  );
 }
 
 /**

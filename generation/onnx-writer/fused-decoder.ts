@@ -12,8 +12,9 @@
  * kvHeads, seq, headDim] (keys after RoPE).
  *
  * Kernels: RotaryEmbedding (rotate-half), SkipSimplifiedLayerNormalization / SkipLayerNormalization
- * for each residual + norm pair, QuickGelu (SiLU) and FastGelu, fused q|k|v and gate|up products,
- * FusedMatMul(transB) for attention scores and the tied head.
+ * for each residual + norm pair (biases of o_proj / down_proj / c_proj folded into them), QuickGelu
+ * (SiLU) and FastGelu, fused q|k|v and gate|up products, FusedMatMul(transB) for attention scores;
+ * weights in fp32, fp16 (widened once at load) or q4/q8 (MatMulNBits, the tied head included).
  */
 import { ModelError } from '../errors.js';
 import { GraphBuilder } from './graph.js';
@@ -23,14 +24,15 @@ import {
   attentionContext,
   cachedAttention,
   toHeads,
-  WeightEmitter,
   type AttentionContext,
   type AttentionShape,
-  type FusedDtype,
 } from './fused-blocks.js';
+import { FusedWeights } from './fused-weights.js';
 import type { Gpt2Shape, LlamaShape } from './llama-gpt2.js';
+import type { WeightDtype } from './weight-emit.js';
 
-export type { FusedDtype } from './fused-blocks.js';
+/** Weight storage of a fused graph (fp16: float16 weights widened at load; q4/q8: MatMulNBits). */
+export type FusedDtype = WeightDtype;
 
 /** Which file a fused graph is written to: onnx/<FUSED_STEM><dtype suffix>.onnx. */
 export { FUSED_STEM } from '../model/fused-file.js';
@@ -66,16 +68,15 @@ export function buildFusedDecoder(
     );
   const g = new GraphBuilder(`textgen_${spec.arch}`);
   const io = declareIo(g, spec);
-  const emit = new WeightEmitter(g, weights, options.dtype);
+  const w = new FusedWeights(g, weights, options.dtype);
   const ctx = attentionContext(g, spec, io.ids, io.mask, io.cache[0].key);
-  const hidden =
-    spec.arch === 'llama' ? llamaBody(emit, spec, io, ctx) : gpt2Body(emit, spec, io, ctx);
+  const body = spec.arch === 'llama' ? llamaBody(w, spec, io, ctx) : gpt2Body(w, spec, io, ctx);
   // Only the last `keep` positions reach the head: decode steps and prefill compute one row of logits.
   const start = g.op('Neg', [g.op('Unsqueeze', [io.keep, g.ints([0])])]);
-  const kept = g.op('Slice', [hidden.x, start, g.ints([Number.MAX_SAFE_INTEGER]), g.ints([1])]);
+  const kept = g.op('Slice', [body.x, start, g.ints([Number.MAX_SAFE_INTEGER]), g.ints([1])]);
   g.output(
     { name: FUSED_IO.logits, type: 'float32', shape: ['batch_size', 'kept', spec.vocab] },
-    headLogits(emit, kept, hidden.head),
+    body.head(kept),
   );
   return g;
 }
@@ -106,49 +107,61 @@ function declareIo(g: GraphBuilder, s: FusedSpec): FusedIo {
   return { ids, positions, mask, keep, cache };
 }
 
-/** Declares a layer's new K/V outputs. */
+/** Declares a layer's new K/V outputs (already produced under their names). */
 function newKv(g: GraphBuilder, s: AttentionShape, layer: number, k: string, v: string): void {
   const shape = ['batch_size', s.kvHeads, 'sequence_length', s.headDim];
   g.output({ name: FUSED_IO.newKey(layer), type: 'float32', shape }, k);
   g.output({ name: FUSED_IO.newValue(layer), type: 'float32', shape }, v);
 }
 
-/** The final hidden states and how the head reads its weights. */
+/** The final normed hidden states and the head that turns them into logits. */
 interface BodyResult {
   x: string;
-  head: { tied: string } | { weight: Float32Array; name: string; inDim: number; outDim: number };
+  head: (x: string) => string;
 }
 
-/** The head: x·Eᵀ for a tied embedding, else x·W. */
-function headLogits(emit: WeightEmitter, x: string, head: BodyResult['head']): string {
-  if ('tied' in head) return emit.matmulTransposed(x, head.tied);
-  return emit.matmul(x, head.name, head.weight, head.inDim, head.outDim);
-}
-
-/** cos and sin caches [maxPositions, headDim / 2] for rotate-half RoPE (RotaryEmbedding's layout). */
+/**
+ * cos and sin caches [maxPositions, headDim / 2] for rotate-half RoPE (RotaryEmbedding's layout),
+ * computed as Hugging Face does in float32: angle = fp32(position × fp32 inverse frequency).
+ */
 function ropeCaches(s: LlamaShape): { cos: Float32Array; sin: Float32Array } {
   const half = s.headDim / 2;
-  const inv = ropeInverseFrequencies(s.headDim, s.ropeTheta, s.ropeScaling);
+  const inv = Float32Array.from(ropeInverseFrequencies(s.headDim, s.ropeTheta, s.ropeScaling));
   const cos = new Float32Array(s.maxPositions * half);
   const sin = new Float32Array(s.maxPositions * half);
   for (let p = 0; p < s.maxPositions; p++)
     for (let i = 0; i < half; i++) {
-      cos[p * half + i] = Math.cos(p * inv[i]);
-      sin[p * half + i] = Math.sin(p * inv[i]);
+      const angle = Math.fround(p * inv[i]);
+      cos[p * half + i] = Math.cos(angle);
+      sin[p * half + i] = Math.sin(angle);
     }
   return { cos, sin };
 }
 
-function llamaBody(
-  emit: WeightEmitter,
-  s: LlamaShape,
-  io: FusedIo,
-  ctx: AttentionContext,
-): BodyResult {
-  const g = emit.g;
-  const eps = { float: s.rmsNormEps };
-  const embed = emit.plain('model.embed_tokens.weight', [s.vocab, s.hidden]);
-  let x = g.op('Gather', [embed, io.ids], { axis: 0 });
+/** SkipSimplifiedLayerNormalization: [norm(x + residual + bias), x + residual + bias]. */
+function skipRmsNorm(
+  g: GraphBuilder,
+  x: string,
+  residual: string,
+  weight: string,
+  eps: number,
+  bias?: string,
+): [string, string] {
+  const [normed, , , sum] = g.contrib(
+    'SkipSimplifiedLayerNormalization',
+    bias ? [x, residual, weight, bias] : [x, residual, weight],
+    4,
+    { epsilon: { float: eps } },
+    [`${x}_normed`, '', '', `${x}_residual`],
+  );
+  return [normed, sum];
+}
+
+function llamaBody(w: FusedWeights, s: LlamaShape, io: FusedIo, ctx: AttentionContext): BodyResult {
+  const g = w.g;
+  const eps = s.rmsNormEps;
+  const embed = w.embedding('model.embed_tokens.weight', s.vocab, s.hidden);
+  let x = embed.lookup(io.ids);
   const tables = ropeCaches(s);
   const half = s.headDim / 2;
   const cos = g.weight('rope.cos', { dims: [s.maxPositions, half], data: tables.cos });
@@ -157,40 +170,27 @@ function llamaBody(
     g.contrib('RotaryEmbedding', [t, io.positions, cos, sin], 1, { interleaved: 0 })[0];
   const qd = s.heads * s.headDim;
   const kvd = s.kvHeads * s.headDim;
-  let h = g.op(
-    'SimplifiedLayerNormalization',
-    [x, emit.plain('model.layers.0.input_layernorm.weight', [s.hidden], 'ones')],
-    { axis: -1, epsilon: eps },
-  );
+  const norm = (name: string) => w.vector(name, [s.hidden], 'ones');
+  let h = g.op('SimplifiedLayerNormalization', [x, norm('model.layers.0.input_layernorm.weight')], {
+    axis: -1,
+    epsilon: { float: eps },
+  });
   for (let l = 0; l < s.layers; l++) {
     const p = `model.layers.${l}`;
     const a = `${p}.self_attn`;
-    let qkv = emit.linear(
+    const proj = (name: string, out: number) => ({
+      weight: `${a}.${name}_proj.weight`,
+      out,
+      bias: s.qkvBias ? `${a}.${name}_proj.bias` : undefined,
+    });
+    const qkv = w.linear(
       h,
       `${a}.qkv_proj.weight`,
-      [
-        { name: `${a}.q_proj.weight`, out: qd },
-        { name: `${a}.k_proj.weight`, out: kvd },
-        { name: `${a}.v_proj.weight`, out: kvd },
-      ],
+      [proj('q', qd), proj('k', kvd), proj('v', kvd)],
       s.hidden,
     );
-    if (s.qkvBias)
-      qkv = g.op('Add', [
-        qkv,
-        g.op(
-          'Concat',
-          [
-            emit.bias(`${a}.q_proj.bias`, qd),
-            emit.bias(`${a}.k_proj.bias`, kvd),
-            emit.bias(`${a}.v_proj.bias`, kvd),
-          ],
-          { axis: 0 },
-        ),
-      ]);
     const parts = g.opN('Split', [qkv, g.ints([qd, kvd, kvd])], 3, { axis: -1 });
     let [q, k] = parts;
-    const v = parts[2];
     if (s.qkNorm) {
       const headNorm = (t: string, name: string, heads: number) =>
         g.op('Reshape', [
@@ -198,164 +198,114 @@ function llamaBody(
             'SimplifiedLayerNormalization',
             [
               g.op('Reshape', [t, g.ints([0, 0, heads, s.headDim])]),
-              emit.plain(name, [s.headDim], 'ones'),
+              w.vector(name, [s.headDim], 'ones'),
             ],
-            { axis: -1, epsilon: eps },
+            { axis: -1, epsilon: { float: eps } },
           ),
           g.ints([0, 0, heads * s.headDim]),
         ]);
       q = headNorm(q, `${a}.q_norm.weight`, s.heads);
       k = headNorm(k, `${a}.k_norm.weight`, s.kvHeads);
     }
-    q = rope(q);
-    const kNew = toHeads(g, rope(k), s.kvHeads, s.headDim);
-    const vNew = toHeads(g, v, s.kvHeads, s.headDim);
+    const kNew = toHeads(g, rope(k), s.kvHeads, s.headDim, FUSED_IO.newKey(l));
+    const vNew = toHeads(g, parts[2], s.kvHeads, s.headDim, FUSED_IO.newValue(l));
     newKv(g, s, l, kNew, vNew);
     const cache = io.cache[l];
-    const attn = cachedAttention(g, s, ctx, q, kNew, vNew, cache.key, cache.value);
-    const o = emit.linear(
+    const attn = cachedAttention(g, s, ctx, rope(q), kNew, vNew, cache.key, cache.value);
+    const o = w.linear(
       attn,
       `${a}.o_proj.weight`,
-      [{ name: `${a}.o_proj.weight`, out: s.hidden }],
+      [{ weight: `${a}.o_proj.weight`, out: s.hidden }],
       qd,
     );
-    const post = emit.plain(`${p}.post_attention_layernorm.weight`, [s.hidden], 'ones');
-    const [h2, , , sum] = g.contrib(
-      'SkipSimplifiedLayerNormalization',
-      [o, x, post],
-      4,
-      { epsilon: eps },
-      [`${p}.post_norm`, '', '', `${p}.attn_residual`],
-    );
-    x = sum;
-    const gateUp = emit.linear(
+    // o_proj's bias goes into the skip norm, which adds it to the residual sum.
+    const oBias = s.oBias ? w.bias(`${a}.o_proj.bias`, s.hidden) : undefined;
+    let h2: string;
+    [h2, x] = skipRmsNorm(g, o, x, norm(`${p}.post_attention_layernorm.weight`), eps, oBias);
+    const mlp = (name: string, out: number) => ({
+      weight: `${p}.mlp.${name}.weight`,
+      out,
+      bias: s.mlpBias ? `${p}.mlp.${name}.bias` : undefined,
+    });
+    const gateUp = w.linear(
       h2,
       `${p}.mlp.gate_up_proj.weight`,
-      [
-        { name: `${p}.mlp.gate_proj.weight`, out: s.intermediate },
-        { name: `${p}.mlp.up_proj.weight`, out: s.intermediate },
-      ],
+      [mlp('gate_proj', s.intermediate), mlp('up_proj', s.intermediate)],
       s.hidden,
     );
     const [gate, up] = g.opN('Split', [gateUp, g.ints([s.intermediate, s.intermediate])], 2, {
       axis: -1,
     });
     const act = g.op('Mul', [g.contrib('QuickGelu', [gate], 1, { alpha: { float: 1 } })[0], up]);
-    const down = emit.linear(
+    const down = w.linear(
       act,
       `${p}.mlp.down_proj.weight`,
-      [{ name: `${p}.mlp.down_proj.weight`, out: s.hidden }],
+      [{ weight: `${p}.mlp.down_proj.weight`, out: s.hidden }],
       s.intermediate,
     );
+    const downBias = s.mlpBias ? w.bias(`${p}.mlp.down_proj.bias`, s.hidden) : undefined;
     // The next norm (the next layer's input norm, or the final one) adds this layer's MLP residual.
-    const nextNorm =
+    const next =
       l + 1 < s.layers ? `model.layers.${l + 1}.input_layernorm.weight` : 'model.norm.weight';
-    const [normed, , , next] = g.contrib(
-      'SkipSimplifiedLayerNormalization',
-      [down, x, emit.plain(nextNorm, [s.hidden], 'ones')],
-      4,
-      { epsilon: eps },
-      [`${p}.next_norm`, '', '', `${p}.mlp_residual`],
-    );
-    h = normed;
-    x = next;
+    [h, x] = skipRmsNorm(g, down, x, norm(next), eps, downBias);
   }
-  if (s.tieEmbeddings) return { x: h, head: { tied: embed } };
+  if (s.tieEmbeddings) return { x: h, head: (y) => embed.head(y, FUSED_IO.logits) };
   return {
     x: h,
-    head: {
-      name: 'lm_head.weight',
-      weight: emit.source('lm_head.weight', [s.hidden, s.vocab], 'normal'),
-      inDim: s.hidden,
-      outDim: s.vocab,
-    },
+    head: (y) =>
+      w.linear(y, 'lm_head.weight', [{ weight: 'lm_head.weight', out: s.vocab }], s.hidden),
   };
 }
 
-function gpt2Body(
-  emit: WeightEmitter,
-  s: Gpt2Shape,
-  io: FusedIo,
-  ctx: AttentionContext,
-): BodyResult {
-  const g = emit.g;
+function gpt2Body(w: FusedWeights, s: Gpt2Shape, io: FusedIo, ctx: AttentionContext): BodyResult {
+  const g = w.g;
   const eps = { float: s.layerNormEps };
   const width = s.heads * s.headDim;
-  const wte = emit.plain('transformer.wte.weight', [s.vocab, s.hidden]);
-  const wpe = emit.plain('transformer.wpe.weight', [s.maxPositions, s.hidden]);
-  let x = g.op('Add', [
-    g.op('Gather', [wte, io.ids], { axis: 0 }),
-    g.op('Gather', [wpe, io.positions], { axis: 0 }),
-  ]);
+  const wte = w.embedding('transformer.wte.weight', s.vocab, s.hidden);
+  const wpe = w.table('transformer.wpe.weight', s.maxPositions, s.hidden);
+  let x = g.op('Add', [wte.lookup(io.ids), wpe(io.positions)]);
   const norm = (name: string) => [
-    emit.plain(`${name}.weight`, [s.hidden], 'ones'),
-    emit.plain(`${name}.bias`, [s.hidden], 'zeros'),
+    w.vector(`${name}.weight`, [s.hidden], 'ones'),
+    w.vector(`${name}.bias`, [s.hidden], 'zeros'),
   ];
+  const skipNorm = (y: string, residual: string, name: string, bias: string, tag: string) => {
+    const [normed, , , sum] = g.contrib(
+      'SkipLayerNormalization',
+      [y, residual, ...norm(name), bias],
+      4,
+      { epsilon: eps },
+      [`${tag}.normed`, '', '', `${tag}.residual`],
+    );
+    return [normed, sum];
+  };
   let h = g.op('LayerNormalization', [x, ...norm('transformer.h.0.ln_1')], {
     axis: -1,
     epsilon: eps,
   });
+  const linear = (y: string, name: string, inDim: number, out: number) =>
+    w.linear(y, `${name}.weight`, [{ weight: `${name}.weight`, out }], inDim);
   for (let l = 0; l < s.layers; l++) {
     const p = `transformer.h.${l}`;
     const qkv = g.op('Add', [
-      emit.linear(
-        h,
-        `${p}.attn.c_attn.weight`,
-        [{ name: `${p}.attn.c_attn.weight`, out: 3 * width }],
-        s.hidden,
-      ),
-      emit.bias(`${p}.attn.c_attn.bias`, 3 * width),
+      linear(h, `${p}.attn.c_attn`, s.hidden, 3 * width),
+      w.bias(`${p}.attn.c_attn.bias`, 3 * width),
     ]);
     const [q, k, v] = g.opN('Split', [qkv, g.ints([width, width, width])], 3, { axis: -1 });
-    const kNew = toHeads(g, k, s.heads, s.headDim);
-    const vNew = toHeads(g, v, s.heads, s.headDim);
+    const kNew = toHeads(g, k, s.heads, s.headDim, FUSED_IO.newKey(l));
+    const vNew = toHeads(g, v, s.heads, s.headDim, FUSED_IO.newValue(l));
     newKv(g, s, l, kNew, vNew);
     const attn = cachedAttention(g, s, ctx, q, kNew, vNew, io.cache[l].key, io.cache[l].value);
-    const o = emit.linear(
-      attn,
-      `${p}.attn.c_proj.weight`,
-      [{ name: `${p}.attn.c_proj.weight`, out: s.hidden }],
-      width,
-    );
-    const oBias = emit.bias(`${p}.attn.c_proj.bias`, s.hidden);
-    const [h2, , , sum] = g.contrib(
-      'SkipLayerNormalization',
-      [o, x, ...norm(`${p}.ln_2`), oBias],
-      4,
-      { epsilon: eps },
-      [`${p}.ln_2.out`, '', '', `${p}.attn_residual`],
-    );
-    x = sum;
+    const o = linear(attn, `${p}.attn.c_proj`, width, s.hidden);
+    let h2: string;
+    [h2, x] = skipNorm(o, x, `${p}.ln_2`, w.bias(`${p}.attn.c_proj.bias`, s.hidden), `${p}.attn`);
     const fc = g.contrib(
       'FastGelu',
-      [
-        emit.linear(
-          h2,
-          `${p}.mlp.c_fc.weight`,
-          [{ name: `${p}.mlp.c_fc.weight`, out: s.inner }],
-          s.hidden,
-        ),
-        emit.bias(`${p}.mlp.c_fc.bias`, s.inner),
-      ],
+      [linear(h2, `${p}.mlp.c_fc`, s.hidden, s.inner), w.bias(`${p}.mlp.c_fc.bias`, s.inner)],
       1,
     )[0];
-    const proj = emit.linear(
-      fc,
-      `${p}.mlp.c_proj.weight`,
-      [{ name: `${p}.mlp.c_proj.weight`, out: s.hidden }],
-      s.inner,
-    );
-    const projBias = emit.bias(`${p}.mlp.c_proj.bias`, s.hidden);
+    const proj = linear(fc, `${p}.mlp.c_proj`, s.inner, s.hidden);
     const next = l + 1 < s.layers ? `transformer.h.${l + 1}.ln_1` : 'transformer.ln_f';
-    const [normed, , , residual] = g.contrib(
-      'SkipLayerNormalization',
-      [proj, x, ...norm(next), projBias],
-      4,
-      { epsilon: eps },
-      [`${p}.next_norm`, '', '', `${p}.mlp_residual`],
-    );
-    h = normed;
-    x = residual;
+    [h, x] = skipNorm(proj, x, next, w.bias(`${p}.mlp.c_proj.bias`, s.hidden), `${p}.mlp`);
   }
-  return { x: h, head: { tied: wte } };
+  return { x: h, head: (y) => wte.head(y, FUSED_IO.logits) };
 }

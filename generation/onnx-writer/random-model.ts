@@ -9,6 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomWeights } from './decoder-common.js';
 import { writeMessage } from './graph.js';
+import { buildFusedDecoder, FUSED_OPSET, FUSED_STEM } from './fused-decoder.js';
 import { buildGpt2, buildLlama, OPSET, type Gpt2Shape, type LlamaShape } from './llama-gpt2.js';
 
 /** A random model to write. */
@@ -17,9 +18,11 @@ export type RandomModelSpec = ({ arch: 'llama' } & LlamaShape) | ({ arch: 'gpt2'
 /**
  * Which ONNX files to write: 'with-past' onnx/model.onnx with past_key_values inputs (the usual
  * export); 'no-past' onnx/model.onnx without them (a runner recomputes the sequence each step);
- * 'split' the older optimum pair onnx/decoder_model.onnx (no past) + onnx/decoder_with_past_model.onnx.
+ * 'split' the older optimum pair onnx/decoder_model.onnx (no past) + onnx/decoder_with_past_model.onnx;
+ * 'fused' onnx/model.onnx with past inputs plus textgen's fused graph of the same weights
+ * (onnx/textgen_decoder.onnx, which textgen prefers; transformers.js runs the first).
  */
-export type RandomModelFiles = 'with-past' | 'no-past' | 'split';
+export type RandomModelFiles = 'with-past' | 'no-past' | 'split' | 'fused';
 
 /** Named shapes: real models' (SmolLM2-135M) and round sizes for benchmarks and tests. */
 export const PRESETS: Record<string, RandomModelSpec> = {
@@ -213,7 +216,8 @@ function configJson(s: RandomModelSpec): object {
 
 /**
  * Writes the folder for `spec` with weights drawn from `seed` as the ONNX `files` layout; returns the
- * path of the ONNX file that decodes steps (model.onnx, or decoder_with_past_model.onnx for 'split').
+ * path of the ONNX file that decodes steps (model.onnx, decoder_with_past_model.onnx for 'split',
+ * textgen_decoder.onnx for 'fused').
  */
 export function writeRandomModel(
   dir: string,
@@ -232,8 +236,13 @@ export function writeRandomModel(
           ['decoder_model', false],
           ['decoder_with_past_model', true],
         ]
-      : [['model', files === 'with-past']];
+      : [['model', files === 'with-past' || files === 'fused']];
   let path = '';
+  if (files === 'fused') {
+    path = join(dir, 'onnx', `${FUSED_STEM}.onnx`);
+    const graph = buildFusedDecoder(spec, randomWeights(seed), { dtype: 'fp32' });
+    writeMessage(path, graph.model(FUSED_OPSET));
+  }
   for (const [name, pastInputs] of graphs) {
     // A fresh source per file: weights are drawn in the same order either way, so a pair holds one model.
     const weights = randomWeights(seed);
@@ -241,8 +250,9 @@ export function writeRandomModel(
       spec.arch === 'llama'
         ? buildLlama(spec, weights, { pastInputs })
         : buildGpt2(spec, weights, { pastInputs });
-    path = join(dir, 'onnx', `${name}.onnx`);
-    writeMessage(path, graph.model(OPSET));
+    const file = join(dir, 'onnx', `${name}.onnx`);
+    writeMessage(file, graph.model(OPSET));
+    if (files !== 'fused') path = file;
   }
   const json = (name: string, value: object) =>
     writeFileSync(join(dir, name), `${JSON.stringify(value, null, 2)}\n`);

@@ -1,12 +1,14 @@
 /**
  * Writes a trained model in the Hugging Face / optimum layout that textgen loads: config.json,
- * generation_config.json, tokenizer.json, tokenizer_config.json, special_tokens_map.json and
- * onnx/model.onnx (KV-cache decoder), plus the training summary.
+ * generation_config.json, tokenizer.json, tokenizer_config.json, special_tokens_map.json,
+ * onnx/model.onnx (the optimum KV-cache decoder transformers.js runs) and onnx/textgen_decoder.onnx
+ * (textgen's fused graph of the same weights, which textgen prefers), plus the training summary.
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WeightSource } from '../onnx-writer/decoder-common.js';
 import { writeMessage } from '../onnx-writer/graph.js';
+import { buildFusedDecoder, FUSED_OPSET, FUSED_STEM } from '../onnx-writer/fused-decoder.js';
 import { buildLlama, OPSET, type LlamaShape } from '../onnx-writer/llama-gpt2.js';
 import { BOS_ID, EOS_ID, type BpeModel } from './bpe-trainer.js';
 import { specialTokensMapJson, tokenizerConfigJson, tokenizerJson } from './hf-tokenizer.js';
@@ -68,6 +70,33 @@ export function writeOnnx(path: string, c: LlamaConfig, params: Float32Array): v
   );
 }
 
+/** Writes textgen's fused graph of the trained weights to `path`. */
+export function writeFusedOnnx(path: string, c: LlamaConfig, params: Float32Array): void {
+  writeFusedFrom(path, llamaShape(c), weightSource(c, params));
+}
+
+/** Writes the fused graph of a Llama shape from any weight source (the default model's rebuild). */
+export function writeFusedFrom(path: string, shape: LlamaShape, weights: WeightSource): void {
+  const graph = buildFusedDecoder({ arch: 'llama', ...shape }, weights, { dtype: 'fp32' });
+  writeMessage(path, graph.model(FUSED_OPSET, 'textgen train'));
+}
+
+/** The trainer config a config.json written by {@link configJson} describes. */
+export function configFromJson(json: Record<string, number>): LlamaConfig {
+  return {
+    vocabSize: json.vocab_size,
+    dim: json.hidden_size,
+    nLayers: json.num_hidden_layers,
+    nHeads: json.num_attention_heads,
+    nKvHeads: json.num_key_value_heads,
+    headDim: json.head_dim,
+    ffnDim: json.intermediate_size,
+    maxSeqLen: json.max_position_embeddings,
+    ropeTheta: json.rope_theta,
+    normEps: json.rms_norm_eps,
+  };
+}
+
 /** config.json of a LlamaForCausalLM with tied embeddings. */
 export function configJson(c: LlamaConfig): object {
   return {
@@ -118,7 +147,7 @@ function writeJson(path: string, value: unknown): void {
 }
 
 /**
- * Writes the model folder. The ONNX file is written under a temporary name and renamed, so a reader
+ * Writes the model folder. The ONNX files are written under temporary names and renamed, so a reader
  * never sees a half-written graph.
  */
 export function writeModelDir(
@@ -138,4 +167,7 @@ export function writeModelDir(
   const onnx = join(dir, 'onnx', 'model.onnx');
   writeOnnx(onnx + '.tmp', c, params);
   renameSync(onnx + '.tmp', onnx);
+  const fused = join(dir, 'onnx', `${FUSED_STEM}.onnx`);
+  writeFusedOnnx(fused + '.tmp', c, params);
+  renameSync(fused + '.tmp', fused);
 }

@@ -77,6 +77,7 @@ test('trains a tiny model into local/NAME that textgen generate loads', async ()
     'tokenizer.json',
     'tokenizer_config.json',
     'onnx/model.onnx',
+    'onnx/textgen_decoder.onnx',
   ])
     assert.ok(existsSync(join(dir, f)), f);
   assert.equal(

@@ -3,7 +3,7 @@
  */
 import type { GenerationEvent } from '../events.js';
 import type { ScoreRequest } from '../decode/score.js';
-import type { HostGenerateRequest, LoadOptions, ModelInfo } from '../model-host.js';
+import type { HostGenerateRequest, LoadOptions, ModelInfo } from './model-host.js';
 
 /** Main → worker. */
 export type ToWorker =

@@ -3,28 +3,28 @@
  * generate request into the decode loop's events. It runs inside the worker thread (or in-process for
  * tests and benchmarks); the main thread talks to it through {@link TextGenerator}.
  */
-import { InputError } from './errors.js';
-import type { GenerationEvent } from './events.js';
+import { InputError } from '../errors.js';
+import type { GenerationEvent } from '../events.js';
 import {
   inspectModelFolder,
   selectDtype,
   type ModelFolder,
   type OnnxLayout,
-} from './model/model-folder.js';
-import { openModel, type OpenOptions } from './runtime/open-model.js';
-import { expectedDevice } from './runtime/ort.js';
-import { DecoderRunner, type DecoderState } from './runtime/decoder-runner.js';
-import type { Seq2SeqRunner } from './runtime/seq2seq-runner.js';
+} from '../model/model-folder.js';
+import { openModel, type OpenOptions } from '../runtime/open-model.js';
+import { expectedDevice } from '../runtime/ort.js';
+import { DecoderRunner, type DecoderState } from '../runtime/decoder-runner.js';
+import type { Seq2SeqRunner } from '../runtime/seq2seq-runner.js';
 import {
   settingsFromModelConfig,
   type GenerationSettings,
   type SettingsLayer,
-} from './settings.js';
-import { TextTokenizer } from './tokenizer/tokenizer.js';
-import { beamLoop } from './decode/beam-loop.js';
-import { sampleLoop, type LoopModel } from './decode/sample-loop.js';
-import { CausalStepModel, Seq2SeqStepModel, type StepModel } from './decode/step-model.js';
-import { scoreCausal, scoreSeq2Seq, type ScoreRequest, type ScoreResult } from './decode/score.js';
+} from '../settings.js';
+import { TextTokenizer } from '../tokenizer/tokenizer.js';
+import { beamLoop } from '../decode/beam-loop.js';
+import { sampleLoop, type LoopModel } from '../decode/sample-loop.js';
+import { CausalStepModel, Seq2SeqStepModel, type StepModel } from '../decode/step-model.js';
+import { scoreCausal, scoreSeq2Seq, type ScoreRequest, type ScoreResult } from '../decode/score.js';
 
 /** How a model is loaded. */
 export interface LoadOptions extends OpenOptions {

@@ -11,12 +11,12 @@ import {
   ModelError,
   TextgenError,
   UsageError,
-} from './errors.js';
-import type { GenerationEvent } from './events.js';
+} from '../errors.js';
+import type { GenerationEvent } from '../events.js';
 import { ModelHost, type LoadOptions, type ModelInfo } from './model-host.js';
-import type { FromWorker, ToWorker, WireError } from './runtime/protocol.js';
-import type { ScoreRequest, ScoreResult } from './decode/score.js';
-import type { GenerationSettings } from './settings.js';
+import type { FromWorker, ToWorker, WireError } from './protocol.js';
+import type { ScoreRequest, ScoreResult } from '../decode/score.js';
+import type { GenerationSettings } from '../settings.js';
 
 /** Options for {@link loadModel}. */
 export interface TextGeneratorOptions extends LoadOptions {
@@ -112,7 +112,7 @@ function rebuild(error: WireError): Error {
 function workerUrl(): URL {
   // Under tsx (tests) this module is a .ts file and so is its worker.
   const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-  return new URL(`./runtime/worker${ext}`, import.meta.url);
+  return new URL(`./worker${ext}`, import.meta.url);
 }
 
 /**

@@ -6,7 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import { TextgenError } from '../errors.js';
 import type { GenerationEvent } from '../events.js';
-import { ModelHost } from '../model-host.js';
+import { ModelHost } from './model-host.js';
 import type { FromWorker, ToWorker, WireError } from './protocol.js';
 
 const port = parentPort!;

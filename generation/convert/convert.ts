@@ -74,18 +74,6 @@ export interface ConvertResult {
 /** Output bytes per parameter of each dtype (q8/q4: codes plus one float scale per 32 weights). */
 const BYTES_PER_PARAMETER: Record<WeightDtype, number> = { fp32: 4, fp16: 2, q8: 1.125, q4: 0.625 };
 
-/** The dtypes buildFusedDecoder writes today (widen as the fused builder gains fp16/q8/q4). */
-export const FUSED_DTYPES: readonly WeightDtype[] = ['fp32'];
-
-/**
- * Whether textgen's fused graph is written too: for the dtypes it supports, and not for Llama
- * features it does not read (o_proj and MLP biases), which it would silently leave out.
- */
-export function writesFused(spec: DecoderSpec, dtype: WeightDtype): boolean {
-  if (!FUSED_DTYPES.includes(dtype)) return false;
-  return spec.arch === 'gpt2' || (!spec.oBias && !spec.mlpBias);
-}
-
 interface GraphJob {
   file: string;
   opset: number;
@@ -94,26 +82,24 @@ interface GraphJob {
 
 /**
  * The graphs a conversion writes, by file name under onnx/: the transformers.js-compatible
- * `model{suffix}.onnx`, and textgen's fused `${FUSED_STEM}{suffix}.onnx` (zero-copy KV cache) when
- * {@link writesFused}; both from the same weights, each read from the checkpoint in its own pass.
+ * `model{suffix}.onnx`, and textgen's fused `${FUSED_STEM}{suffix}.onnx` (zero-copy KV cache), which
+ * textgen prefers; both from the same weights, each read from the checkpoint in its own pass.
  */
 function graphsFor(spec: DecoderSpec, dtype: WeightDtype): GraphJob[] {
   const suffix = DTYPE_SUFFIXES[dtype];
-  const jobs: GraphJob[] = [
+  return [
     {
       file: `model${suffix}.onnx`,
       opset: OPSET,
       build: (w) =>
         spec.arch === 'gpt2' ? buildGpt2(spec, w, { dtype }) : buildLlama(spec, w, { dtype }),
     },
-  ];
-  if (writesFused(spec, dtype))
-    jobs.push({
+    {
       file: `${FUSED_STEM}${suffix}.onnx`,
       opset: FUSED_OPSET,
       build: (w) => buildFusedDecoder(spec, w, { dtype }),
-    });
-  return jobs;
+    },
+  ];
 }
 
 function defaultFreeBytes(path: string): number {

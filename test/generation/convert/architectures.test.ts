@@ -11,8 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { env, AutoModelForCausalLM, Tensor } from '@huggingface/transformers';
 import { loadModel } from '../../../generation/index.js';
-import { convertCheckpoint, writesFused } from '../../../generation/convert/convert.js';
-import { planFromConfig } from '../../../generation/convert/config-spec.js';
+import { convertCheckpoint } from '../../../generation/convert/convert.js';
 import { generateAll, repoRoot } from '../fixtures.js';
 import { withoutFused } from './helpers.js';
 
@@ -57,11 +56,8 @@ for (const name of names) {
   test(`${name}: converted fp32 model gives the reference greedy ids and per-token NLLs`, async () => {
     const out = join(root, name);
     convertCheckpoint({ source: join(FIXTURES, name), output: out, dtype: 'fp32' });
-    const config = JSON.parse(readFileSync(join(FIXTURES, name, 'config.json'), 'utf8'));
-    // The fused graph (zero-copy cache) where it is written, and the transformers.js-compatible file
-    // alone (growing cache).
-    const fused = writesFused(planFromConfig(config).spec, 'fp32');
-    await checkGolden(out, fused ? 'zero-copy' : 'growing');
+    // The fused graph (zero-copy cache), and the transformers.js-compatible file alone (growing cache).
+    await checkGolden(out, 'zero-copy');
     const plain = withoutFused(out);
     try {
       await checkGolden(plain.dir, 'growing');

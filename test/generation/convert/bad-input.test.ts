@@ -208,7 +208,10 @@ test('an existing output is kept unless replace is asked for', () => {
   );
   assert.ok(existsSync(join(out, 'keep')));
   convertCheckpoint({ source: fixture('stories260K-hf'), output: out, dtype: 'q4', replace: true });
-  assert.deepEqual(readdirSync(join(out, 'onnx')), ['model_q4.onnx']);
+  assert.deepEqual(readdirSync(join(out, 'onnx')).sort(), [
+    'model_q4.onnx',
+    'textgen_decoder_q4.onnx',
+  ]);
   assert.ok(!existsSync(join(out, 'keep')));
   assert.deepEqual(
     readdirSync(root).filter((f) => f.startsWith('.textgen-convert-')),

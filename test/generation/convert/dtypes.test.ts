@@ -12,7 +12,7 @@ import { env, AutoModelForCausalLM, Tensor } from '@huggingface/transformers';
 import { loadModel, type TextGenerator } from '../../../generation/index.js';
 import { convertCheckpoint } from '../../../generation/convert/convert.js';
 import { fixture, generateAll, readFixtureJson } from '../fixtures.js';
-import { inspectOnnx } from './helpers.js';
+import { inspectOnnx, withoutFused } from './helpers.js';
 
 const stories = readFixtureJson('stories260K', 'golden.json');
 const LINES = readFileSync(fixture('corpus-tinystories-sample', 'tinystories-sample.txt'), 'utf8')
@@ -65,7 +65,7 @@ async function transformersJsIds(name: string, dtype: string, prompt: number[], 
   return out.tolist()[0].slice(prompt.length).map(Number);
 }
 
-test('fp16: half-size weights behind Casts, float32 I/O, NLL within 1e-4 of fp32', async () => {
+test('fp16: half-size weights behind Casts, float32 I/O, NLL within 1e-4 of fp32 (both files)', async () => {
   const file = join(root, 'fp16', 'onnx', 'model_fp16.onnx');
   const onnx = inspectOnnx(file);
   const embed = onnx.initializers.find((t) => t.name === 'model.embed_tokens.weight')!;
@@ -77,16 +77,22 @@ test('fp16: half-size weights behind Casts, float32 I/O, NLL within 1e-4 of fp32
   assert.equal(onnx.initializers.find((t) => t.name === 'model.norm.weight')!.type, FLOAT);
   const ratio = statSync(file).size / statSync(join(root, 'fp32', 'onnx', 'model.onnx')).size;
   assert.ok(ratio > 0.45 && ratio < 0.6, `fp16/fp32 size ${ratio}`);
-  const [fp32, fp16] = await Promise.all(
-    ['fp32', 'fp16'].map((d) => loadModel(join(root, d), { inProcess: true, dtype: d })),
-  );
+  const compatible = withoutFused(join(root, 'fp16'));
+  const [fp32, fp16, plain] = await Promise.all([
+    loadModel(join(root, 'fp32'), { inProcess: true }),
+    loadModel(join(root, 'fp16'), { inProcess: true, dtype: 'fp16' }),
+    loadModel(compatible.dir, { inProcess: true, dtype: 'fp16' }),
+  ]);
   try {
     assert.equal(fp16.info.dtype, 'fp16');
-    const [a, b] = [await meanNll(fp32), await meanNll(fp16)];
-    assert.ok(Math.abs(a - b) / a < 1e-4, `fp16 ${b} vs fp32 ${a}`);
+    const a = await meanNll(fp32);
+    for (const m of [fp16, plain]) {
+      const b = await meanNll(m);
+      assert.ok(Math.abs(a - b) / a < 1e-4, `fp16 (${m.info.cacheLayout}) ${b} vs fp32 ${a}`);
+    }
   } finally {
-    await fp32.dispose();
-    await fp16.dispose();
+    await Promise.all([fp32.dispose(), fp16.dispose(), plain.dispose()]);
+    compatible.cleanup();
   }
 });
 
@@ -124,21 +130,27 @@ for (const [dtype, file, bits, maxLoss] of [
     assert.ok(size < fp32Size * (bits === 8 ? 0.4 : 0.25), `${dtype} is ${size} bytes`);
   });
 
-  test(`${dtype}: loads in textgen, NLL within ${maxLoss * 100}% of fp32, same greedy ids in transformers.js`, async () => {
-    const [fp32, quant] = await Promise.all([
+  test(`${dtype}: NLL within ${maxLoss * 100}% of fp32 (fused and compatible files), same greedy ids in transformers.js`, async () => {
+    const compatible = withoutFused(join(root, dtype));
+    const [fp32, fused, plain] = await Promise.all([
       loadModel(join(root, 'fp32'), { inProcess: true }),
       loadModel(join(root, dtype), { inProcess: true, dtype }),
+      loadModel(compatible.dir, { inProcess: true, dtype }),
     ]);
     try {
-      const [a, b] = [await meanNll(fp32), await meanNll(quant)];
+      assert.equal(fused.info.cacheLayout, 'zero-copy');
+      assert.equal(plain.info.cacheLayout, 'growing');
+      const [a, b, c] = [await meanNll(fp32), await meanNll(plain), await meanNll(fused)];
       assert.ok(b >= a * 0.999 && b < a * (1 + maxLoss), `${dtype} ${b} vs fp32 ${a}`);
+      // The same quantized weights in both graphs; only the kernels' grouping differs.
+      assert.ok(Math.abs(c - b) / b < 1e-3, `fused ${c} vs compatible ${b}`);
       const g = stories.prompt_once_upon_a_time_greedy_60;
-      const { done } = await generateAll(quant, g.prompt, { max_new_tokens: 20 });
+      const { done } = await generateAll(plain, g.prompt, { max_new_tokens: 20 });
       const ours = done.sequences[0].token_ids;
       assert.deepEqual(await transformersJsIds(dtype, dtype, g.prompt_ids, 20), ours);
     } finally {
-      await fp32.dispose();
-      await quant.dispose();
+      await Promise.all([fp32.dispose(), fused.dispose(), plain.dispose()]);
+      compatible.cleanup();
     }
   });
 }

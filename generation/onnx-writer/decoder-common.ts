@@ -130,12 +130,6 @@ export function attentionBias(g: GraphBuilder, io: DecoderIo): string {
   return g.op('Where', [allowed, g.floats([0]), g.floats([-1e9])]);
 }
 
-/** x·W for a [in, out] weight, plus an optional bias. */
-export function linear(g: GraphBuilder, x: string, w: string, b?: string): string {
-  const y = g.op('MatMul', [x, w]);
-  return b ? g.op('Add', [y, b]) : y;
-}
-
 /** [b, s, heads·dim] → [b, heads, s, dim]. */
 export function splitHeads(g: GraphBuilder, x: string, heads: number, dim: number): string {
   return g.op('Transpose', [g.op('Reshape', [x, g.ints([0, 0, heads, dim])])], {
@@ -182,12 +176,4 @@ export function attention(
     g.op('Transpose', [context], { perm: [0, 2, 1, 3] }),
     g.ints([0, 0, s.heads * s.headDim]),
   ]);
-}
-
-/** The language-model head x·W as the `logits` output. */
-export function logitsOutput(g: GraphBuilder, s: DecoderShape, x: string, w: string): void {
-  g.output(
-    { name: 'logits', type: 'float32', shape: ['batch_size', 'sequence_length', s.vocab] },
-    g.op('MatMul', [x, w], {}, 'logits'),
-  );
 }

@@ -238,11 +238,6 @@ export class GraphBuilder {
     return outputs;
   }
 
-  /** Bytes of weight data the builder holds or has spooled. */
-  get weightBytes(): number {
-    return this.initializers.reduce((a, t) => a + t.data.length, 0);
-  }
-
   /**
    * The ModelProto: IR 8, the given default-domain opset plus every contrib domain used. With
    * `placement.externalData`, spooled weights are referenced in that file at their spool offsets.

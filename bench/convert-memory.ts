@@ -1,7 +1,7 @@
 // Peak memory and time of `textgen convert` on a synthetic checkpoint of SmolLM2-135M's shape (bf16,
 // random weights, ~270 MB): each dtype is converted in a fresh child process, whose peak RSS
 // (getrusage maxRSS) is compared with the checkpoint size and with an idle child's RSS. The streaming
-// writer should stay well under twice the checkpoint size. Bounded: ~1 minute on an idle 2-core machine.
+// writer should stay well under twice the checkpoint size. About 2 minutes on an idle 2-core machine.
 //
 //   npx tsx bench/convert-memory.ts [--layers N] [--dtypes fp32,q4]
 import { execFileSync } from 'node:child_process';

@@ -13,21 +13,17 @@ export interface AttentionShape {
 
 /** Per-step values every layer's attention shares, computed once. */
 export interface AttentionContext {
-  /** The additive bias [batch, 1, 1, seq, cached + seq]. */
+  /** The additive bias [batch, 1, group·seq, cached + seq] (rows repeated per query head of a group). */
   bias: string;
-  /** Reshape target of scores to [batch, kvHeads, group, seq, cached + seq]. */
-  scoreShape: string;
   /** [cached] (as a 1-element vector): where the new tokens' probabilities start. */
   cached: string;
-  /** Reshape targets of the two probability blocks to [batch, kvHeads, group·seq, n]. */
-  pastProbShape: string;
-  newProbShape: string;
 }
 
 /**
  * The per-step attention values: the bias lets query i (cache index cached + i) see cache slot t when
  * attention_mask[t] = 1 and t ≤ cached + i (masked slots get −1e9, so a fully masked row softmaxes to
- * uniform, never NaN).
+ * uniform, never NaN). It is tiled once per step to the grouped query rows, so every layer adds it to
+ * its 4-D scores directly.
  */
 export function attentionContext(
   g: GraphBuilder,
@@ -38,15 +34,10 @@ export function attentionContext(
 ): AttentionContext {
   const seq = g.op('Shape', [ids], { start: 1, end: 2 });
   const cached = g.op('Shape', [firstCache], { start: 2, end: 3 });
-  const total = g.op('Add', [cached, seq]);
-  const axis0 = g.ints([0]);
+  const total = g.op('Squeeze', [g.op('Add', [cached, seq]), g.ints([0])]);
   const one = g.ints([1], []);
-  const queries = g.op('Range', [
-    g.op('Squeeze', [cached, axis0]),
-    g.op('Squeeze', [total, axis0]),
-    one,
-  ]);
-  const keys = g.op('Range', [g.ints([0], []), g.op('Squeeze', [total, axis0]), one]);
+  const queries = g.op('Range', [g.op('Squeeze', [cached, g.ints([0])]), total, one]);
+  const keys = g.op('Range', [g.ints([0], []), total, one]);
   const causal = g.op('LessOrEqual', [
     g.op('Unsqueeze', [keys, g.ints([0])]),
     g.op('Unsqueeze', [queries, g.ints([1])]),
@@ -55,20 +46,12 @@ export function attentionContext(
   const allowed = g.op('And', [causal, padding]);
   const bias = g.op('Unsqueeze', [
     g.op('Where', [allowed, g.floats([0]), g.floats([-1e9])]),
-    g.ints([1, 2]),
+    g.ints([1]),
   ]);
   const group = s.heads / s.kvHeads;
-  // Explicit sizes (no -1, and allowzero where used): an empty cache makes the past block empty.
-  const rows = g.op('Mul', [seq, g.ints([group])]);
-  const lead = g.op('Concat', [g.op('Shape', [ids], { start: 0, end: 1 }), g.ints([s.kvHeads])], {
-    axis: 0,
-  });
   return {
-    bias,
-    scoreShape: g.op('Concat', [lead, g.ints([group]), seq, total], { axis: 0 }),
+    bias: group === 1 ? bias : g.op('Tile', [bias, g.ints([1, 1, group, 1])]),
     cached,
-    pastProbShape: g.op('Concat', [lead, rows, cached], { axis: 0 }),
-    newProbShape: g.op('Concat', [lead, rows, seq], { axis: 0 }),
   };
 }
 
@@ -106,29 +89,24 @@ export function cachedAttention(
   cacheV: string,
 ): string {
   const alpha = { float: 1 / Math.sqrt(s.headDim) };
-  const grouped = g.op('Reshape', [
-    toHeads(g, q, s.heads, s.headDim),
-    g.ints([0, s.kvHeads, -1, s.headDim]),
-  ]);
+  const heads = toHeads(g, q, s.heads, s.headDim);
+  const grouped =
+    s.heads === s.kvHeads ? heads : g.op('Reshape', [heads, g.ints([0, s.kvHeads, -1, s.headDim])]);
   const past = g.contrib('FusedMatMul', [grouped, cacheK], 1, { transB: 1, alpha })[0];
   const fresh = g.contrib('FusedMatMul', [grouped, kNew], 1, { transB: 1, alpha })[0];
-  const scores = g.op('Add', [
-    g.op('Reshape', [g.op('Concat', [past, fresh], { axis: -1 }), ctx.scoreShape]),
-    ctx.bias,
-  ]);
+  const scores = g.op('Add', [g.op('Concat', [past, fresh], { axis: -1 }), ctx.bias]);
   const probs = g.op('Softmax', [scores], { axis: -1 });
   // Slice, not Split: ORT's Split mis-sizes its outputs when the first part is empty (no cache yet).
   const last = g.ints([-1]);
   const pPast = g.op('Slice', [probs, g.ints([0]), ctx.cached, last]);
   const pNew = g.op('Slice', [probs, ctx.cached, g.ints([Number.MAX_SAFE_INTEGER]), last]);
-  const context = g.op('Add', [
-    g.op('MatMul', [g.op('Reshape', [pPast, ctx.pastProbShape], { allowzero: 1 }), cacheV]),
-    g.op('MatMul', [g.op('Reshape', [pNew, ctx.newProbShape], { allowzero: 1 }), vNew]),
-  ]);
+  const context = g.op('Add', [g.op('MatMul', [pPast, cacheV]), g.op('MatMul', [pNew, vNew])]);
+  const perHead =
+    s.heads === s.kvHeads
+      ? context
+      : g.op('Reshape', [context, g.ints([0, s.heads, -1, s.headDim])]);
   return g.op('Reshape', [
-    g.op('Transpose', [g.op('Reshape', [context, g.ints([0, s.heads, -1, s.headDim])])], {
-      perm: [0, 2, 1, 3],
-    }),
+    g.op('Transpose', [perHead], { perm: [0, 2, 1, 3] }),
     g.ints([0, 0, s.heads * s.headDim]),
   ]);
 }

@@ -7,9 +7,10 @@
  *
  * I/O: input_ids, position_ids [batch, seq] int64; attention_mask [batch, cached + seq] int64 (one bit
  * per fed cache slot, then per new token; 0 = never attend, so unused capacity and left padding are
- * masked); num_logits_to_keep int64 scalar; cache.N.key / cache.N.value float32 [batch, kvHeads,
- * cached, headDim] → logits [batch, keep, vocab], cache_new.N.key / cache_new.N.value [batch,
- * kvHeads, seq, headDim] (keys after RoPE).
+ * masked); num_logits_to_keep int64 [1]; cache.N.key / cache.N.value float32 [batch, kvHeads,
+ * cached, headDim] → logits [batch, keep, vocab], cache_new [2·layers·batch, kvHeads, seq, headDim]:
+ * layer 0's new keys (after RoPE) for every row, its new values, then layer 1's, ... (one output, so
+ * a step returns two tensors whatever the depth: each fetched output costs a few µs in the binding).
  *
  * Kernels: RotaryEmbedding (rotate-half), SkipSimplifiedLayerNormalization / SkipLayerNormalization
  * for each residual + norm pair (biases of o_proj / down_proj / c_proj folded into them), QuickGelu
@@ -25,7 +26,6 @@ import {
   cachedAttention,
   toHeads,
   type AttentionContext,
-  type AttentionShape,
 } from './fused-blocks.js';
 import { FusedWeights } from './fused-weights.js';
 import type { Gpt2Shape, LlamaShape } from './llama-gpt2.js';
@@ -46,8 +46,8 @@ export const FUSED_IO = {
   logits: 'logits',
   cacheKey: (layer: number) => `cache.${layer}.key`,
   cacheValue: (layer: number) => `cache.${layer}.value`,
-  newKey: (layer: number) => `cache_new.${layer}.key`,
-  newValue: (layer: number) => `cache_new.${layer}.value`,
+  /** Every layer's new keys and values in one tensor [2·layers·batch, kvHeads, seq, headDim]. */
+  newKv: 'cache_new',
 } as const;
 
 /** A model the fused builder writes. */
@@ -71,8 +71,9 @@ export function buildFusedDecoder(
   const w = new FusedWeights(g, weights, options.dtype);
   const ctx = attentionContext(g, spec, io.ids, io.mask, io.cache[0].key);
   const body = spec.arch === 'llama' ? llamaBody(w, spec, io, ctx) : gpt2Body(w, spec, io, ctx);
+  newKvOutput(g, spec, body.newKv);
   // Only the last `keep` positions reach the head: decode steps and prefill compute one row of logits.
-  const start = g.op('Neg', [g.op('Unsqueeze', [io.keep, g.ints([0])])]);
+  const start = g.op('Neg', [io.keep]);
   const kept = g.op('Slice', [body.x, start, g.ints([Number.MAX_SAFE_INTEGER]), g.ints([1])]);
   g.output(
     { name: FUSED_IO.logits, type: 'float32', shape: ['batch_size', 'kept', spec.vocab] },
@@ -98,7 +99,7 @@ function declareIo(g: GraphBuilder, s: FusedSpec): FusedIo {
     type: 'int64',
     shape: ['batch_size', 'total_sequence_length'],
   });
-  const keep = g.input({ name: FUSED_IO.keep, type: 'int64', shape: [] });
+  const keep = g.input({ name: FUSED_IO.keep, type: 'int64', shape: [1] });
   const cacheShape = ['batch_size', s.kvHeads, 'cache_length', s.headDim];
   const cache = Array.from({ length: s.layers }, (_, l) => ({
     key: g.input({ name: FUSED_IO.cacheKey(l), type: 'float32', shape: cacheShape }),
@@ -107,17 +108,23 @@ function declareIo(g: GraphBuilder, s: FusedSpec): FusedIo {
   return { ids, positions, mask, keep, cache };
 }
 
-/** Declares a layer's new K/V outputs (already produced under their names). */
-function newKv(g: GraphBuilder, s: AttentionShape, layer: number, k: string, v: string): void {
-  const shape = ['batch_size', s.kvHeads, 'sequence_length', s.headDim];
-  g.output({ name: FUSED_IO.newKey(layer), type: 'float32', shape }, k);
-  g.output({ name: FUSED_IO.newValue(layer), type: 'float32', shape }, v);
+/** Declares the one output holding every layer's new K/V. */
+function newKvOutput(g: GraphBuilder, s: FusedSpec, parts: string[]): void {
+  g.output(
+    {
+      name: FUSED_IO.newKv,
+      type: 'float32',
+      shape: [`kv_rows`, s.kvHeads, 'sequence_length', s.headDim],
+    },
+    g.op('Concat', parts, { axis: 0 }, FUSED_IO.newKv),
+  );
 }
 
-/** The final normed hidden states and the head that turns them into logits. */
+/** The final normed hidden states, the head that turns them into logits, every layer's new K/V. */
 interface BodyResult {
   x: string;
   head: (x: string) => string;
+  newKv: string[];
 }
 
 /**
@@ -171,6 +178,7 @@ function llamaBody(w: FusedWeights, s: LlamaShape, io: FusedIo, ctx: AttentionCo
   const qd = s.heads * s.headDim;
   const kvd = s.kvHeads * s.headDim;
   const norm = (name: string) => w.vector(name, [s.hidden], 'ones');
+  const newKv: string[] = [];
   let h = g.op('SimplifiedLayerNormalization', [x, norm('model.layers.0.input_layernorm.weight')], {
     axis: -1,
     epsilon: { float: eps },
@@ -207,9 +215,9 @@ function llamaBody(w: FusedWeights, s: LlamaShape, io: FusedIo, ctx: AttentionCo
       q = headNorm(q, `${a}.q_norm.weight`, s.heads);
       k = headNorm(k, `${a}.k_norm.weight`, s.kvHeads);
     }
-    const kNew = toHeads(g, rope(k), s.kvHeads, s.headDim, FUSED_IO.newKey(l));
-    const vNew = toHeads(g, parts[2], s.kvHeads, s.headDim, FUSED_IO.newValue(l));
-    newKv(g, s, l, kNew, vNew);
+    const kNew = toHeads(g, rope(k), s.kvHeads, s.headDim);
+    const vNew = toHeads(g, parts[2], s.kvHeads, s.headDim);
+    newKv.push(kNew, vNew);
     const cache = io.cache[l];
     const attn = cachedAttention(g, s, ctx, rope(q), kNew, vNew, cache.key, cache.value);
     const o = w.linear(
@@ -249,9 +257,10 @@ function llamaBody(w: FusedWeights, s: LlamaShape, io: FusedIo, ctx: AttentionCo
       l + 1 < s.layers ? `model.layers.${l + 1}.input_layernorm.weight` : 'model.norm.weight';
     [h, x] = skipRmsNorm(g, down, x, norm(next), eps, downBias);
   }
-  if (s.tieEmbeddings) return { x: h, head: (y) => embed.head(y, FUSED_IO.logits) };
+  if (s.tieEmbeddings) return { x: h, head: (y) => embed.head(y, FUSED_IO.logits), newKv };
   return {
     x: h,
+    newKv,
     head: (y) =>
       w.linear(y, 'lm_head.weight', [{ weight: 'lm_head.weight', out: s.vocab }], s.hidden),
   };
@@ -278,6 +287,7 @@ function gpt2Body(w: FusedWeights, s: Gpt2Shape, io: FusedIo, ctx: AttentionCont
     );
     return [normed, sum];
   };
+  const newKv: string[] = [];
   let h = g.op('LayerNormalization', [x, ...norm('transformer.h.0.ln_1')], {
     axis: -1,
     epsilon: eps,
@@ -291,9 +301,9 @@ function gpt2Body(w: FusedWeights, s: Gpt2Shape, io: FusedIo, ctx: AttentionCont
       w.bias(`${p}.attn.c_attn.bias`, 3 * width),
     ]);
     const [q, k, v] = g.opN('Split', [qkv, g.ints([width, width, width])], 3, { axis: -1 });
-    const kNew = toHeads(g, k, s.heads, s.headDim, FUSED_IO.newKey(l));
-    const vNew = toHeads(g, v, s.heads, s.headDim, FUSED_IO.newValue(l));
-    newKv(g, s, l, kNew, vNew);
+    const kNew = toHeads(g, k, s.heads, s.headDim);
+    const vNew = toHeads(g, v, s.heads, s.headDim);
+    newKv.push(kNew, vNew);
     const attn = cachedAttention(g, s, ctx, q, kNew, vNew, io.cache[l].key, io.cache[l].value);
     const o = linear(attn, `${p}.attn.c_proj`, width, s.hidden);
     let h2: string;
@@ -307,5 +317,5 @@ function gpt2Body(w: FusedWeights, s: Gpt2Shape, io: FusedIo, ctx: AttentionCont
     const next = l + 1 < s.layers ? `transformer.h.${l + 1}.ln_1` : 'transformer.ln_f';
     [h, x] = skipNorm(proj, x, next, w.bias(`${p}.mlp.c_proj.bias`, s.hidden), `${p}.mlp`);
   }
-  return { x: h, head: (y) => wte.head(y, FUSED_IO.logits) };
+  return { x: h, head: (y) => wte.head(y, FUSED_IO.logits), newKv };
 }

@@ -97,18 +97,24 @@ export class ZeroCopyCache implements LayoutCache {
   }
 
   /**
-   * Writes the new positions' K/V ([batch, kvHeads, added, headDim], as the graph outputs them) of
-   * layer `layer` into slots [length, length + added); {@link advance} then counts them.
+   * Writes the new positions' K/V as the graph outputs them (`cache_new`: [2·layers·batch, kvHeads,
+   * added, headDim], layer-major, keys before values) into slots [length, length + added);
+   * {@link advance} then counts them.
    */
-  write(layer: number, key: Float32Array, value: Float32Array, added: number): void {
+  write(fresh: Float32Array, added: number): void {
     const d = this.shape.headDim;
     const block = added * d;
-    const k = this.keys[layer];
-    const v = this.values[layer];
-    for (let b = 0; b < this.blocks; b++) {
-      const at = (b * this.capacity + this.length) * d;
-      k.set(key.subarray(b * block, (b + 1) * block), at);
-      v.set(value.subarray(b * block, (b + 1) * block), at);
+    const blocks = this.blocks;
+    for (let l = 0; l < this.shape.layers; l++) {
+      const k = this.keys[l];
+      const v = this.values[l];
+      const keysAt = 2 * l * blocks * block;
+      const valuesAt = keysAt + blocks * block;
+      for (let b = 0; b < blocks; b++) {
+        const at = (b * this.capacity + this.length) * d;
+        k.set(fresh.subarray(keysAt + b * block, keysAt + (b + 1) * block), at);
+        v.set(fresh.subarray(valuesAt + b * block, valuesAt + (b + 1) * block), at);
+      }
     }
   }
 

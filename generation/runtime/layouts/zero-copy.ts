@@ -15,22 +15,16 @@ import { ZeroCopyCache, type ZeroCopyShape } from './zero-copy-cache.js';
 export const ZERO_COPY_NAMES = {
   cacheKey: (layer: number) => `cache.${layer}.key`,
   cacheValue: (layer: number) => `cache.${layer}.value`,
-  newKey: (layer: number) => `cache_new.${layer}.key`,
-  newValue: (layer: number) => `cache_new.${layer}.value`,
+  newKv: 'cache_new',
 };
 
 /** The cache shape of a session with the fused graph's I/O, or undefined when it has another. */
 export function zeroCopyShape(io: SessionIo): ZeroCopyShape | undefined {
   let layers = 0;
   while (io.inputs.has(ZERO_COPY_NAMES.cacheKey(layers))) layers++;
-  if (layers === 0) return undefined;
-  for (let l = 0; l < layers; l++) {
-    const complete =
-      io.inputs.has(ZERO_COPY_NAMES.cacheValue(l)) &&
-      io.outputs.has(ZERO_COPY_NAMES.newKey(l)) &&
-      io.outputs.has(ZERO_COPY_NAMES.newValue(l));
-    if (!complete) return undefined;
-  }
+  if (layers === 0 || !io.outputs.has(ZERO_COPY_NAMES.newKv)) return undefined;
+  for (let l = 0; l < layers; l++)
+    if (!io.inputs.has(ZERO_COPY_NAMES.cacheValue(l))) return undefined;
   const shape = io.inputs.get(ZERO_COPY_NAMES.cacheKey(0))!.shape;
   const [kvHeads, headDim] = [shape[1], shape[3]];
   if (typeof kvHeads !== 'number' || typeof headDim !== 'number') return undefined;
@@ -44,6 +38,8 @@ export class ZeroCopyLayout implements CacheLayout {
   readonly cached = true;
   private readonly fetchNames: string[];
   private readonly logitsOnly: string[];
+  /** The last cache feeds made, reused while the cache's buffers and fed length stay the same. */
+  private feedMemo?: { keys: Float32Array[]; fed: number; feeds: Record<string, Tensor> };
 
   constructor(
     private readonly session: Session,
@@ -52,9 +48,7 @@ export class ZeroCopyLayout implements CacheLayout {
   ) {
     const logits = inputs.names.logits;
     this.logitsOnly = [logits];
-    this.fetchNames = [logits];
-    for (let l = 0; l < shape.layers; l++)
-      this.fetchNames.push(ZERO_COPY_NAMES.newKey(l), ZERO_COPY_NAMES.newValue(l));
+    this.fetchNames = [logits, ZERO_COPY_NAMES.newKv];
   }
 
   newCache(batch: number, maxLength: number): ZeroCopyCache {
@@ -69,9 +63,26 @@ export class ZeroCopyLayout implements CacheLayout {
     const fed = cache.length === 0 ? 0 : cache.capacity;
     const mask = this.mask(input.masks, cache.length, fed, added);
     const feeds = this.inputs.build(input.tokens, input.positions, mask, input.keep, true);
+    Object.assign(feeds, this.cacheFeeds(cache, fed));
+    const out = await this.session.run(
+      feeds,
+      input.updateCache ? this.fetchNames : this.logitsOnly,
+    );
+    if (input.updateCache) {
+      cache.write(out[ZERO_COPY_NAMES.newKv].data as Float32Array, added);
+      cache.advance(added);
+    }
+    return out[this.inputs.names.logits];
+  }
+
+  /** Tensors over the cache's buffers, [batch, kvHeads, fed, headDim] per layer (no copy). */
+  private cacheFeeds(cache: ZeroCopyCache, fed: number): Record<string, Tensor> {
+    const memo = this.feedMemo;
+    if (memo && memo.keys === cache.keys && memo.fed === fed) return memo.feeds;
     const { kvHeads, headDim } = this.shape;
     const dims = [cache.batch, kvHeads, fed, headDim];
     const size = cache.batch * kvHeads * fed * headDim;
+    const feeds: Record<string, Tensor> = {};
     for (let l = 0; l < this.shape.layers; l++) {
       feeds[ZERO_COPY_NAMES.cacheKey(l)] = tensor('float32', cache.keys[l].subarray(0, size), dims);
       feeds[ZERO_COPY_NAMES.cacheValue(l)] = tensor(
@@ -80,21 +91,8 @@ export class ZeroCopyLayout implements CacheLayout {
         dims,
       );
     }
-    const out = await this.session.run(
-      feeds,
-      input.updateCache ? this.fetchNames : this.logitsOnly,
-    );
-    if (input.updateCache) {
-      for (let l = 0; l < this.shape.layers; l++)
-        cache.write(
-          l,
-          out[ZERO_COPY_NAMES.newKey(l)].data as Float32Array,
-          out[ZERO_COPY_NAMES.newValue(l)].data as Float32Array,
-          added,
-        );
-      cache.advance(added);
-    }
-    return out[this.inputs.names.logits];
+    this.feedMemo = { keys: cache.keys, fed, feeds };
+    return feeds;
   }
 
   /** [batch, fed + added] int64: the cached positions' bits, zeros for unused slots, the new bits. */

@@ -29,28 +29,21 @@ const SHAPE = { layers: 2, kvHeads: 2, headDim: 3 };
 const tag = (l: number, kind: number, r: number, h: number, t: number, d: number) =>
   1000 * l + 500 * kind + 100 * r + 10 * h + t + d / 10;
 
-/** Writes positions [from, from + n) of every row as the graph would output them. */
+/** Writes positions [length, length + n) of every row as the graph outputs them (cache_new). */
 function writeTagged(cache: ZeroCopyCache, n: number, rowOf = (r: number) => r): void {
   cache.reserve(cache.length + n);
-  for (let l = 0; l < SHAPE.layers; l++) {
-    const out = [0, 1].map((kind) => {
-      const a = new Float32Array(cache.batch * SHAPE.kvHeads * n * SHAPE.headDim);
+  const { layers, kvHeads, headDim } = SHAPE;
+  const fresh = new Float32Array(2 * layers * cache.batch * kvHeads * n * headDim);
+  for (let l = 0; l < layers; l++)
+    for (const kind of [0, 1])
       for (let r = 0; r < cache.batch; r++)
-        for (let h = 0; h < SHAPE.kvHeads; h++)
+        for (let h = 0; h < kvHeads; h++)
           for (let i = 0; i < n; i++)
-            for (let d = 0; d < SHAPE.headDim; d++)
-              a[((r * SHAPE.kvHeads + h) * n + i) * SHAPE.headDim + d] = tag(
-                l,
-                kind,
-                rowOf(r),
-                h,
-                cache.length + i,
-                d,
-              );
-      return a;
-    });
-    cache.write(l, out[0], out[1], n);
-  }
+            for (let d = 0; d < headDim; d++) {
+              const row = ((2 * l + kind) * cache.batch + r) * kvHeads + h;
+              fresh[(row * n + i) * headDim + d] = tag(l, kind, rowOf(r), h, cache.length + i, d);
+            }
+  cache.write(fresh, n);
   cache.advance(n);
 }
 

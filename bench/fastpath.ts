@@ -1,0 +1,132 @@
+/**
+ * Issue 12's speed targets in one run: textgen on its fused graph (zero-copy KV cache) against
+ * transformers.js 4.3.1 on the transformers.js-compatible file of the same weights (and textgen on
+ * that file too, for reference), same onnxruntime-node build, same thread count, interleaved.
+ *   - llama-40m: the random-model preset, written once as onnx/model.onnx + onnx/textgen_decoder.onnx
+ *     from the same seed (cached under the OS temp folder); decode at contexts 128 and 2048.
+ *   - stories260K: ../shared/models/stories260K-hf converted by `textgen convert` (fp32).
+ * Prints per-token decode cost (wall and process CPU; median and range over the repetitions), the
+ * ratios, and textgen's cost at the longest context over the shortest.
+ *   npx tsx bench/fastpath.ts [--threads 1] [--reps 3] [--tokens 32] [--models llama-40m,stories260K]
+ *     [--contexts 128,2048]
+ */
+import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { convertCheckpoint } from '../generation/convert/convert.js';
+import type { TextGenerator } from '../generation/index.js';
+import { PRESETS, writeRandomModel } from '../generation/onnx-writer/random-model.js';
+import {
+  cpuRate,
+  decodeRate,
+  loadPeer,
+  loadTextgen,
+  machine,
+  randomIds,
+  traceTextgen,
+  tracePeer,
+  type Trace,
+} from './common.js';
+
+const { values } = parseArgs({
+  options: {
+    threads: { type: 'string', default: '1' },
+    reps: { type: 'string', default: '3' },
+    tokens: { type: 'string', default: '32' },
+    models: { type: 'string', default: 'llama-40m,stories260K' },
+    contexts: { type: 'string', default: '128,2048' },
+  },
+});
+const threads = Number(values.threads);
+const reps = Number(values.reps);
+const tokens = Number(values.tokens);
+const cache = join(tmpdir(), 'textgen-bench-models');
+
+/** A folder with the fused graph and the compatible one, written once. */
+function modelFolder(name: string): string {
+  const dir = join(cache, name);
+  if (existsSync(join(dir, 'onnx', 'textgen_decoder.onnx'))) return dir;
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(cache, { recursive: true });
+  const started = performance.now();
+  if (name === 'stories260K') {
+    const source = join(import.meta.dirname, '..', '..', 'shared', 'models', 'stories260K-hf');
+    convertCheckpoint({ source, output: dir, dtype: 'fp32' });
+  } else writeRandomModel(dir, PRESETS[name], 0, 'fused');
+  console.log(`(wrote ${dir} in ${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  return dir;
+}
+
+/** The same folder without the fused file (textgen then runs onnx/model.onnx, growing cache). */
+function compatibleFolder(dir: string): string {
+  const out = `${dir}-compatible`;
+  if (existsSync(out)) return out;
+  mkdirSync(join(out, 'onnx'), { recursive: true });
+  for (const f of readdirSync(dir))
+    if (f.endsWith('.json')) symlinkSync(join(dir, f), join(out, f));
+  symlinkSync(join(dir, 'onnx', 'model.onnx'), join(out, 'onnx', 'model.onnx'));
+  return out;
+}
+
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+const range = (v: number[], digits = 2) =>
+  `${median(v).toFixed(digits)} [${Math.min(...v).toFixed(digits)}–${Math.max(...v).toFixed(digits)}]`;
+
+console.log(`machine: ${machine()}`);
+console.log(
+  `threads ${threads}, ${tokens} decode tokens per run, ${reps} interleaved reps after a warm-up; ms per decoded token (median [min–max]); CPU = process CPU time`,
+);
+const perModel: string[] = [];
+for (const name of values.models!.split(',')) {
+  const dir = modelFolder(name);
+  const fused = await loadTextgen(dir, threads, true);
+  const compatible = await loadTextgen(compatibleFolder(dir), threads, true);
+  const peer = await loadPeer(dir, threads);
+  const context = fused.info.contextLength;
+  console.log(
+    `\n${name}: ${fused.info.cacheLayout} (${fused.info.onnxFiles.map((f) => f.split('/').pop())}) vs transformers.js on onnx/model.onnx`,
+  );
+  const runners: Array<[string, (prompt: number[]) => Promise<Trace>]> = [
+    ['textgen fused', (p) => traceTextgen(fused, p, tokens)],
+    ['transformers.js', (p) => tracePeer(peer, p, tokens)],
+    ['textgen compatible', (p) => traceTextgen(compatible as TextGenerator, p, tokens)],
+  ];
+  const fusedCost = new Map<number, number>();
+  for (const wanted of values.contexts!.split(',').map(Number)) {
+    // The decode steps run at contexts [length, length + tokens): end at the asked context or below.
+    const length = Math.min(wanted, context) - tokens - 1;
+    const prompt = randomIds(length, 3, fused.info.vocabSize, 42 + length);
+    const wall = new Map<string, number[]>(runners.map(([n]) => [n, []]));
+    const cpu = new Map<string, number[]>(runners.map(([n]) => [n, []]));
+    for (const [, run] of runners) await run(prompt);
+    for (let r = 0; r < reps; r++)
+      for (const [n, run] of runners) {
+        const t = await run(prompt);
+        wall.get(n)!.push(1000 / decodeRate(t));
+        cpu.get(n)!.push(1000 / cpuRate(t));
+      }
+    console.log(`  context ${length}–${length + tokens}:`);
+    const peerWall = median(wall.get('transformers.js')!);
+    const peerCpu = median(cpu.get('transformers.js')!);
+    for (const [n] of runners) {
+      const w = wall.get(n)!;
+      const c = cpu.get(n)!;
+      const vs =
+        n === 'transformers.js'
+          ? ''
+          : `   ×${(peerWall / median(w)).toFixed(2)} wall, ×${(peerCpu / median(c)).toFixed(2)} CPU vs transformers.js`;
+      console.log(`    ${n.padEnd(19)} wall ${range(w)}  CPU ${range(c)}${vs}`);
+    }
+    fusedCost.set(wanted, median(cpu.get('textgen fused')!));
+  }
+  const [first, last] = [...fusedCost.keys()].sort((a, b) => a - b).map((k) => fusedCost.get(k)!);
+  if (fusedCost.size > 1)
+    perModel.push(
+      `${name}: textgen fused CPU per token at the longest context ÷ shortest = ${(last / first).toFixed(2)}`,
+    );
+  await fused.dispose();
+  await compatible.dispose();
+  await (peer as unknown as { dispose(): Promise<unknown> }).dispose();
+}
+for (const line of perModel) console.log(line);

@@ -11,7 +11,9 @@
  *                  transposed to [1, kvHeads, p, dim] in the graph (ORT materialises the transpose)
  *   optimum        Concat past+new, Expand KV heads, MatMul; presents fetched (today's graphs)
  *   optimum-keep   the optimum graph fetching only the attention output (the fetch's share)
- *   gqa-shared     GroupQueryAttention, past and present the same fetched buffer (in place)
+ *   gqa-separate   GroupQueryAttention as textgen runs a foreign GQA graph today: past fed, present
+ *                  (past + 1) fetched into a preallocated buffer
+ *   gqa-shared     GroupQueryAttention, past and present the same fetched buffer (written in place)
  *   gqa-past       GroupQueryAttention, past fed, present not fetched
  *   mha-past       MultiHeadAttention (no grouped heads: the cache holds 8 heads), present not fetched
  * Prints ms per layer-step (wall, median of interleaved rounds, and the range over rounds).
@@ -203,8 +205,12 @@ async function optimumVariant(name: string, fetchPresents: boolean) {
   } satisfies Variant;
 }
 
-/** GroupQueryAttention with the past fed; `shared` feeds and fetches one [1, KV, p + 1, D] buffer. */
-async function gqaVariant(name: string, shared: boolean) {
+/**
+ * GroupQueryAttention with the past fed: 'shared' feeds and fetches one [1, KV, p + 1, D] buffer,
+ * 'separate' fetches a present of p + 1 into its own buffer, 'none' fetches no present.
+ */
+async function gqaVariant(name: string, present: 'shared' | 'separate' | 'none') {
+  const shared = present === 'shared';
   const g = new GraphBuilder(name);
   const { q, k, v } = newTokenInputs(g);
   const seqlens = g.input({ name: 'seqlens_k', type: 'int32', shape: [1] });
@@ -230,16 +236,19 @@ async function gqaVariant(name: string, shared: boolean) {
     prepare(p: number) {
       const len = shared ? p + 1 : p;
       const feeds: Feeds = { seqlens_k: i32([p], [1]), total_sequence_length: i32([p + 1], []) };
-      const fetches: Record<string, ort.Tensor> | string[] = shared ? {} : [];
+      const fetches: Record<string, ort.Tensor> | string[] = present === 'none' ? [] : {};
       for (let l = 0; l < L; l++) {
         feeds[`pk${l}`] = f32(KV * len * D, [1, KV, len, D]);
         feeds[`pv${l}`] = f32(KV * len * D, [1, KV, len, D]);
-        if (shared) {
-          const f = fetches as Record<string, ort.Tensor>;
-          f[`presk${l}`] = feeds[`pk${l}`];
-          f[`presv${l}`] = feeds[`pv${l}`];
-          f[`out${l}`] = f32(H * D, [1, 1, H * D], () => 0);
-        } else (fetches as string[]).push(`out${l}`);
+        if (present === 'none') {
+          (fetches as string[]).push(`out${l}`);
+          continue;
+        }
+        const f = fetches as Record<string, ort.Tensor>;
+        const own = () => f32(KV * (p + 1) * D, [1, KV, p + 1, D], () => 0);
+        f[`presk${l}`] = shared ? feeds[`pk${l}`] : own();
+        f[`presv${l}`] = shared ? feeds[`pv${l}`] : own();
+        f[`out${l}`] = f32(H * D, [1, 1, H * D], () => 0);
       }
       return { feeds, fetches };
     },
@@ -287,8 +296,9 @@ const variants: Variant[] = [
   await fedVariant('fed-seqmajor', (p) => p, true),
   await optimumVariant('optimum', true),
   await optimumVariant('optimum-keep', false),
-  await gqaVariant('gqa-shared', true),
-  await gqaVariant('gqa-past', false),
+  await gqaVariant('gqa-separate', 'separate'),
+  await gqaVariant('gqa-shared', 'shared'),
+  await gqaVariant('gqa-past', 'none'),
   await mhaVariant('mha-past'),
 ];
 

@@ -95,7 +95,7 @@ function model(
   const out = new Uint8Array(top.length);
   let at = 0;
   for (const p of top.parts) {
-    out.set(p as Uint8Array, at);
+    out.set(p, at);
     at += p.length;
   }
   return out;

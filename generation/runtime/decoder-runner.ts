@@ -131,6 +131,17 @@ export class DecoderRunner {
       this.layout = new RecomputeLayout(sessions.main, inputs);
       this.extendsInOneRun = true;
     }
+    const known = new Set([...Object.values(this.names), ...past]);
+    if (fused)
+      for (const name of this.io.inputs.keys()) if (/^cache\.\d+\./.test(name)) known.add(name);
+    const unknown = [...this.io.inputs.keys()].filter((n) => !known.has(n));
+    if (unknown.length)
+      throw new ModelError(
+        `The model has inputs textgen cannot feed: ${unknown.slice(0, 4).join(', ')}${unknown.length > 4 ? ` and ${unknown.length - 4} more` : ''}.`,
+        /^cache\./.test(unknown[0])
+          ? 'This fused graph comes from another textgen version; convert or train the model again.'
+          : 'textgen runs decoders with input_ids, attention_mask, position_ids and KV-cache inputs.',
+      );
     const shape = this.io.outputs.get(this.names.logits)!.shape;
     this.vocabSize =
       typeof shape[shape.length - 1] === 'number'

@@ -5,7 +5,7 @@
 // and leaving a running batch) must give the same tokens on both.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspectModelFolder, loadModel, type TextGenerator } from '../../../generation/index.js';
@@ -328,4 +328,31 @@ test('fp16, q8 and q4 fused graphs decode as the optimum graphs of the same dtyp
       }
     }
   }
+});
+
+test('a fused graph from another textgen version is a one-line ModelError, not a failed run', async () => {
+  // Same cache inputs, but the new K/V come out under another name: no zero-copy layout matches.
+  const graph = buildFusedDecoder(PRESETS['llama-tiny'], randomWeights(11), { dtype: 'fp32' });
+  const dir = join(root, 'stale');
+  mkdirSync(join(dir, 'onnx'), { recursive: true });
+  for (const f of [
+    'config.json',
+    'generation_config.json',
+    'tokenizer.json',
+    'tokenizer_config.json',
+  ])
+    copyFileSync(join(root, 'llama-tiny-fused', f), join(dir, f));
+  const bytes = Buffer.from(
+    Buffer.concat(graph.model(FUSED_OPSET).parts as Uint8Array[])
+      .toString('latin1')
+      .replaceAll('cache_new', 'cache_old'),
+    'latin1',
+  );
+  writeFileSync(join(dir, 'onnx', 'textgen_decoder.onnx'), bytes);
+  await assert.rejects(loadModel(dir, { inProcess: true }), (e: Error) => {
+    assert.equal(e.name, 'ModelError');
+    assert.match(e.message, /inputs textgen cannot feed: cache\.0\.key, cache\.0\.value, /);
+    assert.match((e as Error & { hint?: string }).hint ?? '', /another textgen version/);
+    return true;
+  });
 });

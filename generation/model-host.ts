@@ -41,7 +41,7 @@ export interface ModelInfo {
   contextLength: number;
   vocabSize: number;
   dtype: string;
-  device: 'cpu' | 'cuda';
+  device: 'cpu' | 'cuda' | 'webgpu';
   threads: number;
   chatTemplate?: string;
   specialTokens: { bos?: string; eos?: string; unk?: string; pad?: string };
@@ -81,7 +81,11 @@ export class ModelHost {
   /** Loads a model folder. */
   static async load(dir: string, options: LoadOptions = {}): Promise<ModelHost> {
     const folder = inspectModelFolder(dir);
-    const dtype = selectDtype(folder, options.dtype, expectedDevice(options.device));
+    const dtype = selectDtype(
+      folder,
+      options.dtype,
+      await expectedDevice(options.device, options.webgpu),
+    );
     const layout = folder.layouts[dtype]!;
     const tokenizer = TextTokenizer.load(dir, folder.tokenizerConfig);
     const opened = await openModel(folder, layout, options);

@@ -15,6 +15,7 @@ import {
 import type { GenerationEvent } from './events.js';
 import { ModelHost, type LoadOptions, type ModelInfo } from './model-host.js';
 import type { FromWorker, ToWorker, WireError } from './runtime/protocol.js';
+import { prepareDevice } from './runtime/webgpu-quiet.js';
 import type { ScoreRequest, ScoreResult } from './decode/score.js';
 import type { GenerationSettings } from './settings.js';
 
@@ -57,8 +58,10 @@ export async function loadModel(
   dir: string,
   options: TextGeneratorOptions = {},
 ): Promise<TextGenerator> {
-  if (options.inProcess) return new InProcessGenerator(await ModelHost.load(dir, options));
-  return WorkerGenerator.start(dir, options);
+  // WebGPU's process-wide start (quiet Dawn, auto's adapter probe) belongs to the main thread.
+  const prepared = await prepareDevice(options);
+  if (prepared.inProcess) return new InProcessGenerator(await ModelHost.load(dir, prepared));
+  return WorkerGenerator.start(dir, prepared);
 }
 
 class InProcessGenerator implements TextGenerator {

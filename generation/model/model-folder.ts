@@ -254,7 +254,7 @@ function contextLengthOf(
 export function selectDtype(
   folder: ModelFolder,
   requested: string | undefined,
-  device: 'cpu' | 'cuda' = 'cpu',
+  device: 'cpu' | 'cuda' | 'webgpu' = 'cpu',
 ): Dtype {
   if (requested && requested !== 'auto') {
     if (!(requested in DTYPE_SUFFIXES)) {
@@ -271,6 +271,7 @@ export function selectDtype(
     }
     return requested as Dtype;
   }
-  const order = device === 'cuda' ? AUTO_DTYPE_ORDER_CUDA : AUTO_DTYPE_ORDER_CPU;
+  // GPUs (CUDA, WebGPU) run fp16 natively: the CUDA order serves both.
+  const order = device === 'cpu' ? AUTO_DTYPE_ORDER_CPU : AUTO_DTYPE_ORDER_CUDA;
   return order.find((d) => folder.layouts[d]) ?? folder.dtypes[0];
 }

@@ -6,6 +6,8 @@
  */
 import { ModelError } from '../errors.js';
 import { isPastInput, kvSpecs, sessionIo, type KvShapeHints, type SessionIo } from './io-names.js';
+import { GpuKvCache, type KvStore } from './gpu-kv-cache.js';
+import type { GpuKvOps } from './gpu-kv-ops.js';
 import { KvCache, type KvEntrySpec } from './kv-cache.js';
 import { lastPositionLogits } from './logits.js';
 import { tensor, type Session, type Tensor } from './ort.js';
@@ -14,11 +16,13 @@ import { tensor, type Session, type Tensor } from './ort.js';
 export interface DecoderSessions {
   main: Session;
   first?: Session;
+  /** Set when the sessions leave their presents on a WebGPU device: the cache then stays there. */
+  gpu?: GpuKvOps;
 }
 
 /** Per-batch state: cache, attention-mask history, next position per row, and (no-cache models) ids. */
 export class DecoderState {
-  cache?: KvCache;
+  cache?: KvStore;
   masks: number[][];
   nextPositions: number[];
   /** Every id fed so far, per row (the cache's contents; the whole input when there is no cache). */
@@ -29,8 +33,12 @@ export class DecoderState {
     specs: KvEntrySpec[] | undefined,
     capacity: number,
     maxCapacity: number,
+    gpu?: GpuKvOps,
   ) {
-    this.cache = specs ? new KvCache(specs, batch, capacity, maxCapacity) : undefined;
+    if (specs)
+      this.cache = gpu
+        ? new GpuKvCache(specs, batch, gpu)
+        : new KvCache(specs, batch, capacity, maxCapacity);
     this.masks = Array.from({ length: batch }, () => []);
     this.nextPositions = new Array(batch).fill(0);
     this.history = Array.from({ length: batch }, () => []);
@@ -138,7 +146,13 @@ export class DecoderRunner {
 
   /** Fresh state for `batch` rows. */
   newState(batch: number, maxLength: number): DecoderState {
-    return new DecoderState(batch, this.specs, Math.min(256, maxLength), maxLength);
+    return new DecoderState(
+      batch,
+      this.specs,
+      Math.min(256, maxLength),
+      maxLength,
+      this.sessions.gpu,
+    );
   }
 
   /**
@@ -188,6 +202,7 @@ export class DecoderRunner {
   ): Promise<Float32Array> {
     const batch = tokens.length;
     const added = tokens[0].length;
+    await state.cache?.settle?.();
     const rowMasks = masks ?? tokens.map((row) => row.map(() => 1));
     const positions = tokens.map((row, r) =>
       rowMasks[r].map((m) => (m ? state.nextPositions[r]++ : 1)),
@@ -212,7 +227,7 @@ export class DecoderRunner {
       cache && cache.length === 0 && this.sessions.first ? this.sessions.first : this.sessions.main;
     if (session !== this.sessions.main) for (const spec of this.specs!) delete feeds[spec.input];
     const out = await session.run(feeds, fetches as Record<string, Tensor>);
-    cache?.update(added);
+    cache?.update(added, out);
     this.logitsScratch = lastPositionLogits(out[this.names.logits], batch, this.logitsScratch);
     return this.logitsScratch;
   }

@@ -6,7 +6,13 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UsageError } from '../generation/errors.js';
-import { resolveSettings, type SettingsLayer } from '../generation/index.js';
+import {
+  DEVICES,
+  isDevice,
+  resolveSettings,
+  type DeviceName,
+  type SettingsLayer,
+} from '../generation/index.js';
 import type { Command } from './command.js';
 import { GENERATION_FLAGS, settingsLayerFromFlags } from './flags/generation-flags.js';
 import {
@@ -91,7 +97,7 @@ function sampleValue(flag: string): string {
   return flag === 'top-p' || flag === 'typical-p' ? '1' : '1';
 }
 
-function deviceValue(value: string): 'auto' | 'cpu' | 'cuda' {
-  if (value === 'auto' || value === 'cpu' || value === 'cuda') return value;
-  throw new UsageError(`device must be auto, cpu or cuda, got '${value}'.`);
+function deviceValue(value: string): DeviceName {
+  if (isDevice(value)) return value;
+  throw new UsageError(`device must be ${DEVICES.join(', ')}, got '${value}'.`);
 }

@@ -13,6 +13,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { TextgenError, ExitCode } from '../generation/errors.js';
 import type { SettingsLayer } from '../generation/settings.js';
+import { isDevice, type DeviceName } from '../generation/runtime/device.js';
 
 /** What the config file holds. */
 export interface UserConfig {
@@ -22,8 +23,8 @@ export interface UserConfig {
   lastModel?: string;
   /** Generation settings applied after the model's own and before flags. */
   settings?: SettingsLayer;
-  /** Where models run when neither --device nor TEXTGEN_DEVICE says (auto, cpu or cuda). */
-  device?: 'auto' | 'cpu' | 'cuda';
+  /** Where models run when neither --device nor TEXTGEN_DEVICE says (auto, cpu, cuda or webgpu). */
+  device?: DeviceName;
 }
 
 /** Where the config file is (the folder conf uses for projectName 'textgen'). */
@@ -71,7 +72,7 @@ export function readUserConfig(env: NodeJS.ProcessEnv = process.env): UserConfig
         ? (settings as SettingsLayer)
         : undefined,
     // Only when set, so configs without it read exactly as before.
-    ...(device === 'auto' || device === 'cpu' || device === 'cuda' ? { device } : {}),
+    ...(isDevice(device) ? { device } : {}),
   };
 }
 
@@ -118,7 +119,7 @@ export function writeUserSettings(
 
 /** Sets or clears (undefined) the configured device. */
 export function setDevice(
-  device: 'auto' | 'cpu' | 'cuda' | undefined,
+  device: DeviceName | undefined,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<void> {
   return update(env, (store) =>

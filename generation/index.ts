@@ -8,6 +8,7 @@ export {
   type GenerateRequest,
 } from './text-generator.js';
 export type { ModelInfo, LoadOptions } from './model-host.js';
+export { DEVICES, isDevice, type DeviceName } from './runtime/device.js';
 export type {
   GenerationEvent,
   GenerationStats,

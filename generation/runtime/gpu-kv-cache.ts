@@ -36,6 +36,8 @@ export class GpuLedger {
   private readonly live = new Set<Tensor>();
   adopted = 0;
   disposed = 0;
+  /** Adopted tensors per element type (fp16 models keep fp16 caches). */
+  readonly types: Record<string, number> = {};
 
   /** Takes ownership of a session output (host tensors are not tracked: the GC frees them). */
   adopt(t: Tensor): Tensor {
@@ -43,6 +45,7 @@ export class GpuLedger {
       if (this.live.has(t)) throw new Error('internal: a GPU tensor was adopted twice');
       this.live.add(t);
       this.adopted++;
+      this.types[t.type] = (this.types[t.type] ?? 0) + 1;
     }
     return t;
   }

@@ -10,7 +10,7 @@ import { DeviceError, ModelError } from '../errors.js';
 import { cudaReadiness, machineLoaderCache, type CudaReadiness } from './device.js';
 import { onnxOutputNames } from './onnx-outputs.js';
 import { webgpuReadiness, type WebgpuReadiness } from './webgpu-device.js';
-import { probeAdapter } from './webgpu-probe.js';
+import { conciseError, probeAdapter } from './webgpu-probe.js';
 
 export { ort };
 /** An ORT tensor. */
@@ -251,7 +251,7 @@ async function tryDevice(
     });
     return { session: guardRuns(session, device), device, gpuOutputs };
   } catch (error) {
-    const reason = (error as Error).message.split('\n')[0];
+    const reason = conciseError((error as Error).message);
     return { reason, error, cpu: await onCpu(path, base) };
   }
 }

@@ -180,7 +180,9 @@ export function findVulkanLoader(
 ): string | undefined {
   for (const dir of (env.LD_LIBRARY_PATH ?? '').split(':'))
     if (dir && existsSync(join(dir, VULKAN_LOADER))) return join(dir, VULKAN_LOADER);
-  return loaderCache.get(VULKAN_LOADER);
+  const cached = loaderCache.get(VULKAN_LOADER);
+  // The ldconfig cache can outlive an uninstalled library.
+  return cached && existsSync(cached) ? cached : undefined;
 }
 
 /** Judges whether a hardware WebGPU adapter may exist; the Dawn probe confirms it. */

@@ -25,6 +25,17 @@ export interface AdapterProbe {
   detail: string;
 }
 
+/**
+ * The readable part of an ONNX Runtime error: its first line without the source location and the
+ * failed assertion ("/onnxruntime_src/...cc:136 ... was false. Failed to get a WebGPU adapter: ...").
+ */
+export function conciseError(message: string): string {
+  const line = message.split('\n')[0];
+  const enforced = /\bwas false\. (.+)$/.exec(line);
+  if (enforced) return enforced[1];
+  return line.replace(/^\/onnxruntime_src\/\S+ /, '');
+}
+
 /** The Dawn probe: open the MatMul probe model on WebGPU, run it, print the verdict as JSON. */
 function probeScript(ortPath: string): string {
   const model = Buffer.from(probeModelBytes()).toString('base64');
@@ -90,7 +101,7 @@ export async function probeAdapter(
   } catch {
     return { ok: false, ms, detail: `the probe process failed: ${result.error ?? 'no answer'}` };
   }
-  if (!parsed.ok) return { ok: false, ms, detail: parsed.error ?? 'unknown error' };
+  if (!parsed.ok) return { ok: false, ms, detail: conciseError(parsed.error ?? 'unknown error') };
   if (parsed.got?.join() !== PROBE_EXPECTED.join())
     return { ok: false, ms, detail: `wrong result ${parsed.got?.join(',')}` };
   return { ok: true, ms, detail: 'ok' };

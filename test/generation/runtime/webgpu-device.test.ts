@@ -17,7 +17,7 @@ import {
   readDriverManifest,
   webgpuReadiness,
 } from '../../../generation/runtime/webgpu-device.js';
-import { quietEnvironment } from '../../../generation/runtime/webgpu-probe.js';
+import { conciseError, quietEnvironment } from '../../../generation/runtime/webgpu-probe.js';
 import { fixture } from '../fixtures.js';
 
 interface Tree {
@@ -40,7 +40,8 @@ const icd = (library: string) =>
 const LVP = { 'icd/lvp_icd.x86_64.json': icd('libvulkan_lvp.so') };
 const RADV = { 'icd/radeon_icd.x86_64.json': icd('libvulkan_radeon.so') };
 const NODE = { 'dev/dri/renderD128': '', 'sys/renderD128/device/vendor': '0x1002\n' };
-const LOADER = new Map([['libvulkan.so.1', '/usr/lib/x86_64-linux-gnu/libvulkan.so.1']]);
+/** An ldconfig cache naming a loader that exists (the file is this test file: any file will do). */
+const LOADER = new Map([['libvulkan.so.1', import.meta.filename]]);
 
 const CASES: {
   name: string;
@@ -266,4 +267,15 @@ test('quietEnvironment drops an unreachable WAYLAND_DISPLAY and keeps a usable o
   } finally {
     t.cleanup();
   }
+});
+
+test('conciseError keeps what an ONNX Runtime failure says, not where it was raised', () => {
+  assert.equal(
+    conciseError(
+      '/onnxruntime_src/onnxruntime/core/providers/webgpu/webgpu_context.cc:136 onnxruntime::webgpu::WebGpuContext::Initialize(...)::<lambda()> adapter_result.status == wgpu::RequestAdapterStatus::Success was false. Failed to get a WebGPU adapter: No supported adapters\nmore',
+    ),
+    'Failed to get a WebGPU adapter: No supported adapters',
+  );
+  assert.equal(conciseError('/onnxruntime_src/x.cc:3 out of memory'), 'out of memory');
+  assert.equal(conciseError('plain'), 'plain');
 });

@@ -51,6 +51,25 @@ test(
   },
 );
 
+test(
+  'stories260K: with the cache copied through the host instead (kvOnGpu false)',
+  { skip },
+  async () => {
+    const cpu = await loadModel(fixture('stories260K-onnx'), { device: 'cpu', inProcess: true });
+    const gpu = await loadModel(fixture('stories260K-onnx'), {
+      device: 'webgpu',
+      kvOnGpu: false,
+      inProcess: true,
+    });
+    open.push(cpu, gpu);
+    const adopted = gpuLedger.adopted;
+    const want = await generateAll(cpu, 'Once upon a time', { max_new_tokens: 20 });
+    const got = await generateAll(gpu, 'Once upon a time', { max_new_tokens: 20 });
+    assert.deepEqual(sequences(got), sequences(want));
+    assert.equal(gpuLedger.adopted, adopted, 'no GPU tensors were handed out');
+  },
+);
+
 test('stories260K: a left-padded batch of three prompts', { skip }, async () => {
   const [cpu, gpu] = await both(fixture('stories260K-onnx'));
   const prompts = ['Once upon a time', 'Lily', 'The little dog ran to the park and'];

@@ -25,11 +25,15 @@ import { beamLoop } from './decode/beam-loop.js';
 import { sampleLoop, type LoopModel } from './decode/sample-loop.js';
 import { CausalStepModel, Seq2SeqStepModel, type StepModel } from './decode/step-model.js';
 import { scoreCausal, scoreSeq2Seq, type ScoreRequest, type ScoreResult } from './decode/score.js';
+import { BatchScheduler, type BatchJob } from './decode/batch-scheduler.js';
+import { DecoderBatchModel } from './decode/batch-scheduler-rows.js';
 
 /** How a model is loaded. */
 export interface LoadOptions extends OpenOptions {
   /** 'auto' or a transformers.js dtype name. */
   dtype?: string;
+  /** Decode up to this many concurrent requests as rows of one batch (continuous batching, serve). */
+  parallel?: number;
 }
 
 /** Facts about the loaded model (see CORE-API). */
@@ -69,6 +73,8 @@ export interface HostGenerateRequest {
 
 /** A loaded model ready to generate. */
 export class ModelHost {
+  /** Continuous batching (decode/batch-scheduler.ts); set when loaded with `parallel`. */
+  batch?: BatchScheduler;
   private chat?: { state: DecoderState };
 
   private constructor(
@@ -119,7 +125,40 @@ export class ModelHost {
       cached: opened.runner instanceof DecoderRunner ? opened.runner.cached : true,
       notice: opened.notice,
     };
-    return new ModelHost(info, folder, tokenizer, opened.runner);
+    const host = new ModelHost(info, folder, tokenizer, opened.runner);
+    if (options.parallel) host.batch = host.openBatch(options.parallel);
+    return host;
+  }
+
+  /** The batch scheduler: rows of the causal runner, or whole-model turns for other models. */
+  private openBatch(parallel: number): BatchScheduler {
+    const facts = {
+      vocabSize: this.info.vocabSize,
+      decode: (ids: number[]) => this.tokenizer.decodeRaw(ids),
+      cleanup: this.tokenizer.cleansUp,
+      contextLength: this.info.contextLength,
+    };
+    if (!(this.runner instanceof DecoderRunner)) return new BatchScheduler(undefined, facts, 1);
+    const pad =
+      this.info.generationDefaults.pad_token_id ??
+      this.tokenizer.padId ??
+      this.info.eosTokenIds[0] ??
+      0;
+    const rows = new DecoderBatchModel(this.runner, this.info.contextLength, pad);
+    return new BatchScheduler(rows, facts, parallel);
+  }
+
+  /** A request the batch can take as rows: one causal prompt, no beam search, no kept chat cache. */
+  private batchJob(request: HostGenerateRequest, isAborted: () => boolean): BatchJob | undefined {
+    const texts = request.promptIds ?? request.prompts ?? [request.prompt];
+    if (texts.length !== 1 || request.settings.num_beams !== 1 || request.keepCache)
+      return undefined;
+    const eos = request.settings.eos_token_id ?? this.info.eosTokenIds;
+    return {
+      prompt: this.promptIds(texts[0], request.addSpecialTokens ?? true),
+      settings: { ...request.settings, eos_token_id: eos },
+      isAborted,
+    };
   }
 
   /** Tokenizes text as generate() would. */
@@ -132,8 +171,22 @@ export class ModelHost {
     return this.tokenizer.decode(ids);
   }
 
-  /** Runs one generation (one prompt or a batch) and yields its events. */
+  /**
+   * Runs one generation (one prompt or a batch) and yields its events. With a batch scheduler,
+   * concurrent calls decode together as rows, and other work waits for the model to itself.
+   */
   async *generate(
+    request: HostGenerateRequest,
+    isAborted: () => boolean,
+  ): AsyncGenerator<GenerationEvent> {
+    const batch = this.batch;
+    if (!batch) return yield* this.generateAlone(request, isAborted);
+    const job = batch.batching ? this.batchJob(request, isAborted) : undefined;
+    if (job) yield* batch.generate(job);
+    else yield* batch.alone(() => this.generateAlone(request, isAborted));
+  }
+
+  private async *generateAlone(
     request: HostGenerateRequest,
     isAborted: () => boolean,
   ): AsyncGenerator<GenerationEvent> {

@@ -18,6 +18,7 @@ import type { FromWorker, ToWorker, WireError } from './runtime/protocol.js';
 import { prepareDevice } from './runtime/webgpu-quiet.js';
 import type { ScoreRequest, ScoreResult } from './decode/score.js';
 import type { GenerationSettings } from './settings.js';
+import type { BatchStatus } from './decode/batch-scheduler.js';
 
 /** Options for {@link loadModel}. */
 export interface TextGeneratorOptions extends LoadOptions {
@@ -50,6 +51,8 @@ export interface TextGenerator {
   detokenize(ids: number[]): Promise<string>;
   /** Teacher-forced NLL of tokens (perplexity): one causal window, or an (input, target) pair. */
   score(request: ScoreRequest): Promise<ScoreResult>;
+  /** Rows and queue of a model loaded with `parallel` (continuous batching); undefined otherwise. */
+  batchStatus?(): BatchStatus | undefined;
   dispose(): Promise<void>;
 }
 
@@ -86,6 +89,10 @@ class InProcessGenerator implements TextGenerator {
 
   score(request: ScoreRequest): Promise<ScoreResult> {
     return this.host.score(request);
+  }
+
+  batchStatus(): BatchStatus | undefined {
+    return this.host.batch?.status();
   }
 
   async dispose(): Promise<void> {
@@ -140,13 +147,15 @@ class WorkerGenerator implements TextGenerator {
   /** Abort flags of the generations in flight. */
   private readonly aborts = new Set<() => void>();
   private failure?: Error;
+  private batch?: BatchStatus;
 
   private constructor(
     private readonly worker: Worker,
     readonly info: ModelInfo,
   ) {
     worker.on('message', (message: FromWorker) => {
-      if ('id' in message && message.id !== null) this.listeners.get(message.id)?.(message);
+      if (message.type === 'batch') this.batch = message.status;
+      else if ('id' in message && message.id !== null) this.listeners.get(message.id)?.(message);
     });
     worker.on('error', (error) => this.fail(error));
     worker.on('exit', (code) => {
@@ -156,10 +165,13 @@ class WorkerGenerator implements TextGenerator {
 
   static async start(dir: string, options: LoadOptions): Promise<WorkerGenerator> {
     const worker = createWorker();
+    let batch: BatchStatus | undefined;
     const info = await new Promise<ModelInfo>((resolve, reject) => {
       const onMessage = (message: FromWorker) => {
-        if (message.type === 'loaded') resolve(message.info);
-        else if (message.type === 'error') reject(rebuild(message.error));
+        if (message.type === 'loaded') {
+          batch = message.batch;
+          resolve(message.info);
+        } else if (message.type === 'error') reject(rebuild(message.error));
         else return;
         worker.off('message', onMessage);
         worker.off('error', reject);
@@ -171,7 +183,9 @@ class WorkerGenerator implements TextGenerator {
       await worker.terminate();
       throw error;
     });
-    return new WorkerGenerator(worker, info);
+    const generator = new WorkerGenerator(worker, info);
+    generator.batch ??= batch;
+    return generator;
   }
 
   private fail(error: Error): void {
@@ -273,6 +287,10 @@ class WorkerGenerator implements TextGenerator {
 
   score(request: ScoreRequest): Promise<ScoreResult> {
     return this.request((id) => ({ type: 'score', id, request }));
+  }
+
+  batchStatus(): BatchStatus | undefined {
+    return this.batch;
   }
 
   /**

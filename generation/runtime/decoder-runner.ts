@@ -144,6 +144,11 @@ export class DecoderRunner {
     return this.specs !== undefined;
   }
 
+  /** Which per-row inputs the graph takes (rows of different lengths need both: decode/batch-scheduler-rows.ts). */
+  get rowInputs(): { mask: boolean; positions: boolean } {
+    return { mask: this.names.mask !== undefined, positions: this.names.positions !== undefined };
+  }
+
   /** Fresh state for `batch` rows. */
   newState(batch: number, maxLength: number): DecoderState {
     return new DecoderState(

@@ -131,6 +131,30 @@ export class KvCache {
     }
   }
 
+  /**
+   * Row splicing for continuous batching (decode/batch-scheduler-rows.ts): the current past of every
+   * entry, laid out compactly as [...lead, batch, heads, length, headDim].
+   */
+  pasts(): Array<{ spec: KvEntrySpec; data: Float32Array | Uint16Array }> {
+    return this.entries.map((e) => ({ spec: e.spec, data: e.buffers[e.current] }));
+  }
+
+  /**
+   * Replaces the contents with `batch` rows of `length` positions: `write(i, fresh)` fills entry i's
+   * zeroed buffer (laid out as {@link pasts}); the buffers keep room to grow.
+   */
+  rebuild(batch: number, length: number, write: (entry: number, fresh: Buffer) => void): void {
+    this.batch = batch;
+    this.capacity = Math.min(this.maxCapacity, Math.max(length + 1, this.capacity));
+    this.entries.forEach((e, i) => {
+      const fresh = this.alloc(e.spec, this.capacity);
+      write(i, fresh);
+      e.buffers = [fresh, this.alloc(e.spec, this.capacity)];
+      e.current = 0;
+    });
+    this.length = length;
+  }
+
   /** Frees the buffers. */
   dispose(): void {
     for (const e of this.entries) e.buffers = [new Float32Array(0), new Float32Array(0)];

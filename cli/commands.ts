@@ -26,6 +26,11 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('../commands/generate.js')).generateCommand,
   },
   {
+    name: 'serve',
+    summary: 'Serve models over an OpenAI-compatible HTTP API.',
+    load: async () => (await import('../commands/serve.js')).serveCommand,
+  },
+  {
     name: 'models',
     summary: 'List, show, pull and remove cached models.',
     load: async () => (await import('../commands/models.js')).modelsCommand,

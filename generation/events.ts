@@ -62,6 +62,8 @@ export interface TokenEvent {
   sequence: number;
   id: number;
   text: string;
+  /** This token's log-probability when settings.logprobs > 0 (streamed logprobs). */
+  logprob?: TokenLogprob;
 }
 
 /** Periodic figures; the last one equals the stats of the done event. */

@@ -35,3 +35,23 @@ export {
   type ScoreResult,
   type ScoreWindow,
 } from './decode/score.js';
+export {
+  TextgenError,
+  UsageError,
+  InputError,
+  ModelError,
+  DeviceError,
+  AbortedError,
+  ExitCode,
+} from './errors.js';
+export { renderChatTemplate, type ChatMessage } from './chat/chat-template.js';
+export type { BatchStatus, BatchMode } from './decode/batch-scheduler.js';
+export {
+  OPENAI_FIELDS,
+  DEFAULT_FIELD_LIMITS,
+  FieldError,
+  settingsFromFields,
+  fieldsFromSettings,
+  type FieldLimits,
+  type OpenAiField,
+} from './remote/openai-fields.js';

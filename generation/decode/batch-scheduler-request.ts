@@ -105,13 +105,15 @@ export class BatchRequest {
     const context = this.contexts[seq];
     for (const p of this.processors) p.apply(row, context);
     const token = this.sampler.sample(row);
-    if (this.logprobs)
-      this.logprobs[seq].push(tokenLogprob(row, token, this.job.settings.logprobs!));
+    const logprob = this.logprobs
+      ? tokenLogprob(row, token, this.job.settings.logprobs!)
+      : undefined;
+    if (logprob) this.logprobs![seq].push(logprob);
     this.next[seq] = token;
     this.ids[seq].push(token);
     this.clock.token();
     const text = this.streams[seq].push(token, this.eos.has(token));
-    this.emit({ type: 'token', sequence: seq, id: token, text });
+    this.emit({ type: 'token', sequence: seq, id: token, text, ...(logprob && { logprob }) });
   }
 
   /** Marks the end of one decode step for this request. */

@@ -176,8 +176,20 @@ export class DecoderBatchModel implements BatchStepModel {
       const b = add.cache.pasts();
       main.cache.rebuild(rowsA + rowsB, width, (i, fresh) => {
         const { spec } = a[i];
-        place(fresh, rowsA + rowsB, width, 0, { spec, data: a[i].data, batch: rowsA, length: lengthA, skip: 0 }); // prettier-ignore
-        place(fresh, rowsA + rowsB, width, rowsA, { spec, data: b[i].data, batch: rowsB, length: lengthB, skip: 0 }); // prettier-ignore
+        place(fresh, rowsA + rowsB, width, 0, {
+          spec,
+          data: a[i].data,
+          batch: rowsA,
+          length: lengthA,
+          skip: 0,
+        });
+        place(fresh, rowsA + rowsB, width, rowsA, {
+          spec,
+          data: b[i].data,
+          batch: rowsB,
+          length: lengthB,
+          skip: 0,
+        });
       });
     }
     main.masks = leftPad([...main.masks, ...add.masks], width, 0);

@@ -62,7 +62,7 @@ async function staggered(
 ): Promise<Run[]> {
   const runs: Array<Promise<Run>> = [];
   const start = (i: number): void => {
-    if (i >= prompts.length || runs[i]) return;
+    if (i >= prompts.length || runs.length > i) return;
     runs[i] = run(model, prompts[i], layer, (count) => {
       if (count >= gap) start(i + 1);
     }).finally(() => start(i + 1));

@@ -63,7 +63,7 @@ export function corsHeaders(
 
 /**
  * Checks the Host header and the API key; throws the HttpError to answer with. `/health` needs no key
- * (load balancers probe it) but still a local Host.
+ * (load balancers probe it) but still a local Host; neither does a CORS preflight.
  */
 export function checkAccess(request: IncomingMessage, path: string, options: GuardOptions): void {
   if (options.loopback) {
@@ -77,7 +77,9 @@ export function checkAccess(request: IncomingMessage, path: string, options: Gua
         },
       );
   }
-  if (!options.apiKey || path === '/health') return;
+  // Browsers send CORS preflights without credentials; they are answered with headers only.
+  const preflight = request.method === 'OPTIONS' && options.corsOrigin !== undefined;
+  if (!options.apiKey || path === '/health' || preflight) return;
   const header = request.headers.authorization ?? '';
   const match = /^Bearer\s+(.+)$/i.exec(header);
   if (!match || !sameSecret(match[1].trim(), options.apiKey))

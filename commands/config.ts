@@ -1,12 +1,13 @@
 /**
  * `textgen config`: the user config that sits between the model's defaults and the flags —
- * `config show`, `config path`, `config set KEY VALUE`, `config unset KEY`. KEY is `default-model`, `device` or a
+ * `config show`, `config path`, `config set KEY VALUE`, `config unset KEY`. KEY is `default-model`, `device`, `endpoint` or a
  * generation flag name (`temperature`, `top-p`, `max-new-tokens`, `stop`, ...), validated as the flag is.
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UsageError } from '../generation/errors.js';
 import {
+  baseUrl,
   DEVICES,
   isDevice,
   resolveSettings,
@@ -19,6 +20,7 @@ import {
   readUserConfig,
   setDefaultModel,
   setDevice,
+  setEndpoint,
   userConfigPath,
   writeUserSettings,
 } from './user-config.js';
@@ -58,6 +60,7 @@ export const configCommand: Command = {
       else {
         ctx.stdout.write(`default-model: ${config.defaultModel ?? '(embedded default)'}\n`);
         ctx.stdout.write(`device: ${config.device ?? 'cpu'}\n`);
+        if (config.endpoint) ctx.stdout.write(`endpoint: ${config.endpoint}\n`);
         for (const [k, v] of Object.entries(config.settings ?? {}))
           ctx.stdout.write(`${k}: ${JSON.stringify(v)}\n`);
       }
@@ -67,6 +70,7 @@ export const configCommand: Command = {
       if (key === 'default-model')
         await setDefaultModel(existsSync(value) ? resolve(value) : value, ctx.env);
       else if (key === 'device') await setDevice(deviceValue(value), ctx.env);
+      else if (key === 'endpoint') await setEndpoint(baseUrl(value).href, ctx.env);
       else {
         const next = { ...config.settings, ...fieldsOf(key, value) };
         resolveSettings(next);
@@ -75,6 +79,7 @@ export const configCommand: Command = {
     } else if (action === 'unset' && key) {
       if (key === 'default-model') await setDefaultModel(undefined, ctx.env);
       else if (key === 'device') await setDevice(undefined, ctx.env);
+      else if (key === 'endpoint') await setEndpoint(undefined, ctx.env);
       else {
         const next: Record<string, unknown> = { ...config.settings };
         for (const field of Object.keys(fieldsOf(key, sampleValue(key)))) delete next[field];

@@ -25,6 +25,8 @@ export interface UserConfig {
   settings?: SettingsLayer;
   /** Where models run when neither --device nor TEXTGEN_DEVICE says (auto, cpu, cuda or webgpu). */
   device?: DeviceName;
+  /** An OpenAI-compatible server generate and chat use instead of a local model (--endpoint). */
+  endpoint?: string;
 }
 
 /** Where the config file is (the folder conf uses for projectName 'textgen'). */
@@ -63,7 +65,7 @@ export function readUserConfig(env: NodeJS.ProcessEnv = process.env): UserConfig
   if (!raw || typeof raw !== 'object' || Array.isArray(raw))
     throw unreadable(path, 'not a JSON object');
   const store = raw as Record<string, unknown>;
-  const { settings, device } = store;
+  const { settings, device, endpoint } = store;
   return {
     defaultModel: typeof store.defaultModel === 'string' ? store.defaultModel : undefined,
     lastModel: typeof store.lastModel === 'string' ? store.lastModel : undefined,
@@ -73,6 +75,7 @@ export function readUserConfig(env: NodeJS.ProcessEnv = process.env): UserConfig
         : undefined,
     // Only when set, so configs without it read exactly as before.
     ...(isDevice(device) ? { device } : {}),
+    ...(typeof endpoint === 'string' && endpoint ? { endpoint } : {}),
   };
 }
 
@@ -124,5 +127,15 @@ export function setDevice(
 ): Promise<void> {
   return update(env, (store) =>
     device === undefined ? store.delete('device') : store.set('device', device),
+  );
+}
+
+/** Sets or clears (undefined) the configured endpoint. */
+export function setEndpoint(
+  endpoint: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
+  return update(env, (store) =>
+    endpoint === undefined ? store.delete('endpoint') : store.set('endpoint', endpoint),
   );
 }

@@ -81,5 +81,11 @@ export interface DoneEvent {
   stats: GenerationStats;
 }
 
+/** Something the user should know about this call (a remote engine ignoring a setting). */
+export interface NoticeEvent {
+  type: 'notice';
+  message: string;
+}
+
 /** Anything generate() yields. */
-export type GenerationEvent = TokenEvent | StatsEvent | DoneEvent;
+export type GenerationEvent = TokenEvent | StatsEvent | DoneEvent | NoticeEvent;

@@ -46,6 +46,7 @@ export {
 } from './errors.js';
 export { renderChatTemplate, type ChatMessage } from './chat/chat-template.js';
 export type { BatchStatus, BatchMode } from './decode/batch-scheduler.js';
+export { connectEndpoint, baseUrl, type RemoteOptions } from './remote/remote-generator.js';
 export {
   OPENAI_FIELDS,
   DEFAULT_FIELD_LIMITS,

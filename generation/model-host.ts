@@ -45,9 +45,14 @@ export interface ModelInfo {
   contextLength: number;
   vocabSize: number;
   dtype: string;
-  device: 'cpu' | 'cuda' | 'webgpu';
+  /** Where it runs; 'remote' for an OpenAI-compatible engine reached with --endpoint. */
+  device: 'cpu' | 'cuda' | 'webgpu' | 'remote';
   threads: number;
   chatTemplate?: string;
+  /** The engine applies its own chat template to chat messages (remote engines). */
+  serverTemplate?: boolean;
+  /** For a remote engine: which engine, where, and the model it runs (status lines, --json). */
+  remote?: { engine: string; host: string; model: string };
   specialTokens: { bos?: string; eos?: string; unk?: string; pad?: string };
   eosTokenIds: number[];
   bosTokenId?: number;

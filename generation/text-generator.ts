@@ -19,6 +19,7 @@ import { prepareDevice } from './runtime/webgpu-quiet.js';
 import type { ScoreRequest, ScoreResult } from './decode/score.js';
 import type { GenerationSettings } from './settings.js';
 import type { BatchStatus } from './decode/batch-scheduler.js';
+import type { ChatMessage } from './chat/chat-template.js';
 
 /** Options for {@link loadModel}. */
 export interface TextGeneratorOptions extends LoadOptions {
@@ -40,6 +41,11 @@ export interface GenerateRequest {
   addSpecialTokens?: boolean;
   /** Keep the KV cache after this call and reuse the longest common token prefix on the next one. */
   keepCache?: boolean;
+  /**
+   * The conversation a chat turn's prompt was rendered from. A remote engine sends these to
+   * /v1/chat/completions and applies its own template; a local model reads `prompt`.
+   */
+  messages?: ChatMessage[];
 }
 
 /** A loaded model. */

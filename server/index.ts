@@ -1,7 +1,8 @@
 /**
  * `textgen serve`'s HTTP server: OpenAI-compatible routes over the core's TextGenerators, on the main
  * thread (decoding stays in the model workers). Routes: POST /v1/completions, POST
- * /v1/chat/completions, GET /v1/models[/ID], GET /health, GET /metrics. Every request passes the
+ * /v1/chat/completions, GET /v1/models[/ID], GET /health, GET /metrics, and vLLM's POST /tokenize
+ * and /detokenize. Every request passes the
  * guard first (Host, API key, CORS); a client that disconnects aborts its generation.
  */
 import { EventEmitter } from 'node:events';
@@ -21,6 +22,7 @@ import {
 import { HttpError, toHttpError } from './http-errors.js';
 import { Metrics } from './metrics.js';
 import { parseCall } from './requests.js';
+import { tokenizeRoute } from './tokenize.js';
 
 export type { CatalogueOptions, CachedModel } from './catalogue.js';
 
@@ -134,6 +136,8 @@ const ROUTES: Record<string, string> = {
   '/v1/models': 'GET',
   '/v1/completions': 'POST',
   '/v1/chat/completions': 'POST',
+  '/tokenize': 'POST',
+  '/detokenize': 'POST',
 };
 
 async function route(
@@ -172,6 +176,13 @@ async function route(
     if (!entry)
       throw new HttpError(404, `The model '${id}' does not exist.`, { code: 'model_not_found' });
     return sendJson(response, entry, ctx.cors);
+  }
+  if (path === '/tokenize' || path === '/detokenize') {
+    const body = await readJsonBody(request);
+    if (body.model !== undefined && typeof body.model !== 'string')
+      throw new HttpError(400, "'model' must be a string.", { param: 'model' });
+    const generator = await ctx.catalogue.get(body.model as string | undefined);
+    return sendJson(response, await tokenizeRoute(path, body, generator), ctx.cors);
   }
   await complete(request, response, ctx, path === '/v1/chat/completions' ? 'chat' : 'completion');
 }

@@ -5,13 +5,14 @@
  * right-aligned to the longest one, the gap left-padded with zeros under mask 0, so each row keeps its
  * own positions and attends only to its own tokens. A leaving row is cut out, and padding that every
  * remaining row has in common is trimmed away. Graphs without attention_mask or position_ids cannot
- * hold rows of different lengths: they run in 'static' mode.
+ * hold rows of different lengths, and a cache kept on a GPU (WebGPU) is not spliced here: those run
+ * in 'static' mode.
  *
  * This is the only file that knows the runtime's state layout (the lead ports it onto the new
  * runtime/layouts); the cache is reached through KvCache.pasts()/rebuild().
  */
 import type { DecoderRunner, DecoderState } from '../runtime/decoder-runner.js';
-import type { KvEntrySpec } from '../runtime/kv-cache.js';
+import { KvCache, type KvEntrySpec } from '../runtime/kv-cache.js';
 import type { BatchStepModel } from './batch-scheduler.js';
 
 type Buffer = Float32Array | Uint16Array;
@@ -67,9 +68,9 @@ export class DecoderBatchModel implements BatchStepModel {
     private readonly contextLength: number,
     private readonly pad: number,
   ) {
-    const { mask, positions } = runner.rowInputs;
+    const { mask, positions, hostCache } = runner.rowInputs;
     this.padding = mask && positions;
-    this.mode = this.padding ? 'continuous' : 'static';
+    this.mode = this.padding && hostCache ? 'continuous' : 'static';
   }
 
   get vocabSize(): number {
@@ -127,7 +128,7 @@ export class DecoderBatchModel implements BatchStepModel {
     }
     state.reorder(keep);
     const skip = Math.min(...state.masks.map(leadingZeros));
-    if (skip > 0) this.trim(state, skip);
+    if (skip > 0 && (!state.cache || state.cache instanceof KvCache)) this.trim(state, skip);
   }
 
   dispose(): void {
@@ -171,7 +172,7 @@ export class DecoderBatchModel implements BatchStepModel {
     }
     const [rowsA, lengthA, rowsB, lengthB] = [main.batch, main.length, add.batch, add.length];
     const width = Math.max(lengthA, lengthB);
-    if (main.cache && add.cache) {
+    if (main.cache instanceof KvCache && add.cache instanceof KvCache) {
       const a = main.cache.pasts();
       const b = add.cache.pasts();
       main.cache.rebuild(rowsA + rowsB, width, (i, fresh) => {
@@ -201,7 +202,7 @@ export class DecoderBatchModel implements BatchStepModel {
   /** Drops the first `skip` positions of every row (padding that all rows share). */
   private trim(state: DecoderState, skip: number): void {
     const [rows, length] = [state.batch, state.length];
-    if (state.cache) {
+    if (state.cache instanceof KvCache) {
       const pasts = state.cache.pasts();
       state.cache.rebuild(rows, length - skip, (i, fresh) => {
         const { spec, data } = pasts[i];

@@ -145,8 +145,12 @@ export class DecoderRunner {
   }
 
   /** Which per-row inputs the graph takes (rows of different lengths need both: decode/batch-scheduler-rows.ts). */
-  get rowInputs(): { mask: boolean; positions: boolean } {
-    return { mask: this.names.mask !== undefined, positions: this.names.positions !== undefined };
+  get rowInputs(): { mask: boolean; positions: boolean; hostCache: boolean } {
+    return {
+      mask: this.names.mask !== undefined,
+      positions: this.names.positions !== undefined,
+      hostCache: this.sessions.gpu === undefined,
+    };
   }
 
   /** Fresh state for `batch` rows. */

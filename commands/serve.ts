@@ -7,7 +7,7 @@ import { UsageError } from '../generation/errors.js';
 import { loadModel, type TextGenerator } from '../generation/index.js';
 import { resolveModel } from '../models-cache/resolve.js';
 import { listCachedModels } from '../models-cache/scan.js';
-import { startServer, type RequestLog } from '../server/index.js';
+import { checkBind, startServer, type RequestLog } from '../server/index.js';
 import type { Command } from './command.js';
 import { intFlag, loadOptionsFrom, MODEL_FLAGS } from './model-options.js';
 import { configuredDefaultModel } from './user-settings.js';
@@ -65,6 +65,7 @@ export const serveCommand: Command = {
     const port = intFlag(ctx.values, 'port', 0) ?? 8080;
     if (port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}.`);
     const apiKey = (ctx.values['api-key'] as string | undefined) ?? ctx.env.TEXTGEN_API_KEY;
+    checkBind((ctx.values.host as string | undefined) ?? '127.0.0.1', apiKey);
     const options = { ...loadOptionsFrom(ctx), parallel };
     const specs = (ctx.values.model as string[] | undefined) ?? [undefined];
     const configured = configuredDefaultModel(ctx.env);

@@ -60,15 +60,20 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Starts the server; refuses a non-loopback bind without an API key. */
-export async function startServer(options: ServeOptions): Promise<RunningServer> {
-  const host = options.host ?? '127.0.0.1';
-  const loopback = isLoopback(host);
-  if (!loopback && !options.apiKey)
+/** Throws a UsageError for a non-loopback address without an API key (checked before loading models). */
+export function checkBind(host: string, apiKey: string | undefined): void {
+  if (!isLoopback(host) && !apiKey)
     throw new UsageError(
       `Refusing to listen on ${host} without an API key: anyone who can reach it could use it.`,
       'Pass --api-key KEY (or TEXTGEN_API_KEY), or keep the default --host 127.0.0.1.',
     );
+}
+
+/** Starts the server; refuses a non-loopback bind without an API key. */
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const host = options.host ?? '127.0.0.1';
+  checkBind(host, options.apiKey);
+  const loopback = isLoopback(host);
   const guard: GuardOptions = { loopback, apiKey: options.apiKey, corsOrigin: options.corsOrigin };
   const catalogue = new ModelCatalogue(options.models);
   const metrics = new Metrics();

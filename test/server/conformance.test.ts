@@ -7,8 +7,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import { loadModel, renderChatTemplate, type TextGenerator } from '../../generation/index.js';
-import { generateAll, readFixtureJson, type TempFolder } from '../generation/fixtures.js';
+import { fixture, generateAll, readFixtureJson, type TempFolder } from '../generation/fixtures.js';
 import {
+  metric,
   post,
   serve,
   STORIES,
@@ -28,7 +29,10 @@ let solo: TextGenerator;
 
 before(async () => {
   chatFolder = storiesWithChatTemplate();
-  t = await serve({ stories: STORIES, 'stories-chat': chatFolder.dir }, { parallel: 4 });
+  t = await serve(
+    { stories: STORIES, 'stories-chat': chatFolder.dir, t5: fixture('tiny-random-t5') },
+    { parallel: 4 },
+  );
   client = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: 'unused', maxRetries: 0 });
   solo = await loadModel(STORIES, { inProcess: true, threads: 1 });
 });
@@ -415,11 +419,24 @@ describe('plain HTTP', () => {
   test('/v1/models lists the served models; /health answers', async () => {
     const list = await client.models.list();
     const ids = list.data.map((m) => m.id);
-    assert.deepEqual(ids, ['stories', 'stories-chat']);
+    assert.deepEqual(ids, ['stories', 'stories-chat', 't5']);
     assert.equal((list.data[0] as unknown as { max_model_len: number }).max_model_len, 512);
     const one = await client.models.retrieve('stories-chat');
     assert.equal(one.id, 'stories-chat');
     const health = await fetch(`${t.url}/health`);
     assert.equal(health.status, 200);
+  });
+});
+
+describe('a text-to-text model', () => {
+  test('runs requests one at a time (sequential mode) and answers them all', async () => {
+    const ask = (prompt: string) =>
+      client.completions.create({ model: 't5', prompt, max_tokens: 5, temperature: 0 });
+    const alone = await ask('translate: hello');
+    const together = await Promise.all([ask('translate: hello'), ask('other'), ask('third')]);
+    assert.equal(together[0].choices[0].text, alone.choices[0].text);
+    assert.ok(together.every((r) => r.usage!.completion_tokens > 0));
+    assert.equal(await metric(t.url, 'textgen:batching_mode', 'mode="sequential"'), 1);
+    assert.equal(await metric(t.url, 'textgen:num_requests_running', 'model_name="t5"'), 0);
   });
 });

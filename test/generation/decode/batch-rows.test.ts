@@ -160,3 +160,15 @@ checkModel(
   { max_new_tokens: 12 },
   'continuous',
 );
+checkModel(
+  'onnxruntime-genai Llama (fp16 cache)',
+  () => fixture('ort-genai-tiny-random-llama-fp16'),
+  { max_new_tokens: 12 },
+  'continuous',
+);
+checkModel(
+  'tiny-random-gpt2',
+  () => fixture('tiny-random-gpt2'),
+  { max_new_tokens: 12 },
+  'continuous',
+);

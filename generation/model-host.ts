@@ -312,6 +312,7 @@ export class ModelHost {
   /** Frees sessions' caches. */
   dispose(): void {
     this.dropChat();
+    this.batch?.dispose();
   }
 }
 

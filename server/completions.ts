@@ -298,6 +298,7 @@ class Responder {
       }
     }
     choices.sort((a, b) => (a.index as number) - (b.index as number));
+    if (this.ctx.response.destroyed) return;
     const body = JSON.stringify({ ...this.base(), choices, usage: this.usage(dones) });
     this.ctx.response.writeHead(200, {
       'Content-Type': 'application/json',

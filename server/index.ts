@@ -83,10 +83,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const started = performance.now();
     const log: RequestLog = { method: request.method ?? 'GET', path: '', status: 0, ms: 0 };
     const cors = corsHeaders(request, guard);
+    // A client gone mid-answer makes late writes fail; that is expected, not a server fault.
+    response.on('error', () => undefined);
     route(request, response, { catalogue, metrics, limits, guard, cors, log, started })
       .catch((error) => {
         const http = toHttpError(error);
-        if (!response.headersSent) sendError(response, http, cors);
+        if (!response.destroyed && !response.headersSent) sendError(response, http, cors);
         else if (!response.writableEnded) response.end();
         log.status = http.status;
       })
@@ -227,6 +229,8 @@ async function complete(
       arrival: ctx.started,
     });
     ctx.log.reason = record.reason;
+    // nginx's "client closed request".
+    if (record.reason === 'aborted') ctx.log.status = 499;
     ctx.metrics.record(record);
   } finally {
     release();

@@ -186,6 +186,31 @@ describe('load and disconnects', () => {
     assert.equal(await metric(t.url, 'textgen:request_aborted_total'), 1);
   });
 
+  test('a non-streaming request whose client leaves is stopped too', async () => {
+    const controller = new AbortController();
+    const pending = fetch(`${t.url}/v1/completions`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        model: 'stories',
+        prompt: 'Once',
+        max_tokens: 450,
+        temperature: 0,
+        logit_bias: NO_END,
+      }),
+      signal: controller.signal,
+    }).catch((e: Error) => e);
+    await untilMetric(t.url, 'textgen:num_requests_running', 1);
+    const ended = nextRequest(t.server, (r) => r.path === '/v1/completions');
+    controller.abort();
+    assert.equal(((await pending) as Error).name, 'AbortError');
+    const log = await ended;
+    assert.equal(log.reason, 'aborted');
+    assert.equal(log.status, 499);
+    assert.equal(await metric(t.url, 'textgen:num_requests_running'), 0);
+    assert.equal((await fetch(`${t.url}/health`)).status, 200);
+  });
+
   test('a full queue answers 503 with Retry-After; a queued request that disconnects leaves', async () => {
     const first = new AbortController();
     const queued = new AbortController();

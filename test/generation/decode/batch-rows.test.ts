@@ -15,6 +15,8 @@ import {
   type TextGenerator,
 } from '../../../generation/index.js';
 import { PRESETS, writeRandomModel } from '../../../generation/onnx-writer/random-model.js';
+import { webgpuBundled } from '../../../generation/runtime/ort.js';
+import { probeAdapter } from '../../../generation/runtime/webgpu-probe.js';
 import { fixture, readFixtureJson } from '../fixtures.js';
 
 const PROMPTS = ['Once upon a time', 'Sam', 'The dog was sad because', '', 'Mom said no', 'A'];
@@ -171,4 +173,32 @@ checkModel(
   () => fixture('tiny-random-gpt2'),
   { max_new_tokens: 12 },
   'continuous',
+);
+
+const probe = webgpuBundled() ? await probeAdapter() : undefined;
+const noGpu = !probe
+  ? 'this onnxruntime-node build has no WebGPU provider'
+  : !probe.ok && `no WebGPU adapter here (${probe.detail})`;
+
+test(
+  'a cache kept on the GPU runs in static mode: requests that start together',
+  { skip: noGpu },
+  async () => {
+    const dir = fixture('stories260K-onnx');
+    const gpu = await loadModel(dir, { device: 'webgpu', inProcess: true, parallel: 4 });
+    const cpu = await loadModel(dir, { inProcess: true, threads: 1 });
+    try {
+      assert.equal(gpu.batchStatus?.()?.mode, 'static');
+      const layer = { max_new_tokens: 12, suppress_tokens: [1, 2] };
+      const prompts = ['Once upon a time', 'Sam', 'The dog was sad because'];
+      const together = await Promise.all(prompts.map((p) => run(gpu, p, layer)));
+      assert.ok(together.some((r) => r.maxRows === 3));
+      for (let i = 0; i < prompts.length; i++)
+        assert.deepEqual(together[i].ids, (await run(cpu, prompts[i], layer)).ids, prompts[i]);
+      assert.equal(gpu.batchStatus?.()?.rows, 0);
+    } finally {
+      await gpu.dispose();
+      await cpu.dispose();
+    }
+  },
 );

@@ -35,3 +35,8 @@ export {
   type ScoreResult,
   type ScoreWindow,
 } from './decode/score.js';
+export {
+  quantizeModel,
+  type QuantizeEvent,
+  type QuantizeRequest,
+} from './quantize/quantize-model.js';

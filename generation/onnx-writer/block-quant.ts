@@ -35,7 +35,7 @@ export function blocksPerColumn(k: number, blockSize: number): number {
 }
 
 /** Inverse-scale multipliers tried per block; the first is the plain absmax fit. */
-const SEARCH_4BIT = [1, 0.98, 0.96, 0.94, 0.92, 0.9, 0.87, 0.84, 1.02];
+const SEARCH_4BIT = Array.from({ length: 31 }, (_, i) => 1.15 - i * 0.015);
 const SEARCH_8BIT = [1, 0.99, 0.98];
 
 /**
@@ -239,4 +239,57 @@ export function transpose(m: Float32Array, rows: number, cols: number): Float32A
         for (let c = c0; c < c1; c++) out[c * rows + r] = m[r * cols + c];
     }
   return out;
+}
+
+/**
+ * Relative RMS error ‖W − dequant(W)‖ / ‖W‖ of packed blocks against the [N, K] weight they came
+ * from, computed without materialising the dequantized matrix (0 for an all-zero weight).
+ */
+export function packedError(
+  weight: Float32Array,
+  packed: PackedBlocks,
+  n: number,
+  k: number,
+  bits: BlockBits,
+  blockSize: number,
+): number {
+  const blocks = blocksPerColumn(k, blockSize);
+  const blob = (blockSize * bits) / 8;
+  const half = 1 << (bits - 1);
+  let err = 0;
+  let ref = 0;
+  for (let row = 0; row < n; row++)
+    for (let b = 0; b < blocks; b++) {
+      const scale = packed.scales[row * blocks + b];
+      const at = (row * blocks + b) * blob;
+      const len = Math.min(blockSize, k - b * blockSize);
+      for (let i = 0; i < len; i++) {
+        const code =
+          bits === 8 ? packed.data[at + i] : (packed.data[at + (i >> 1)] >> ((i & 1) * 4)) & 0x0f;
+        const w = weight[row * k + b * blockSize + i];
+        const d = w - (code - half) * scale;
+        err += d * d;
+        ref += w * w;
+      }
+    }
+  return ref > 0 ? Math.sqrt(err / ref) : 0;
+}
+
+/** Relative RMS error of per-column int8 weights against the [K, N] weight they came from. */
+export function int8ColumnsError(
+  weight: Float32Array,
+  q: Int8Columns,
+  k: number,
+  n: number,
+): number {
+  let err = 0;
+  let ref = 0;
+  for (let r = 0; r < k; r++)
+    for (let c = 0; c < n; c++) {
+      const w = weight[r * n + c];
+      const d = w - q.data[r * n + c] * q.scales[c];
+      err += d * d;
+      ref += w * w;
+    }
+  return ref > 0 ? Math.sqrt(err / ref) : 0;
 }

@@ -251,7 +251,7 @@ export function planRewrite(main: GraphRef, options: QuantOptions): Plan {
         const n = c.layout === 'NK' ? t.dims[0] : t.dims[1];
         return (
           (vocab !== undefined && n === vocab) ||
-          c.node.outputs.some((o) => c.scope.graph.outputs.includes(o))
+          c.node.outputs.some((o) => /logits/i.test(o) && c.scope.graph.outputs.includes(o))
         );
       })
     );

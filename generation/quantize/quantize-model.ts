@@ -43,6 +43,25 @@ export type QuantizeEvent =
   | { type: 'warning'; message: string }
   | { type: 'done'; record: VariantRecord; reportPath: string };
 
+const WRITE_ERRORS: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+};
+
+/** A failed write as a one-line ModelError (anything else passes through). */
+function writeError(error: unknown, dir: string): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (!code || !WRITE_ERRORS[code]) return error;
+  return new ModelError(
+    `Cannot write the variant in ${dir}: ${WRITE_ERRORS[code]}.`,
+    'Nothing was left behind. Free space, or copy the model folder somewhere writable.',
+    error,
+  );
+}
+
 /** The ONNX files of a layout, in the order they are renamed (the set's last piece last). */
 function layoutFiles(layout: OnnxLayout): string[] {
   switch (layout.kind) {
@@ -169,7 +188,7 @@ export async function* quantizeModel(request: QuantizeRequest): AsyncGenerator<Q
     temps.forEach((t, i) => renameSync(t, targets[i]));
   } catch (error) {
     for (const t of temps) rmSync(t, { force: true });
-    throw error;
+    throw writeError(error, folder.dir);
   } finally {
     for (const p of prepared) p.close();
   }

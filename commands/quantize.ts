@@ -12,14 +12,14 @@ import { intFlag } from './model-options.js';
 import { formatBytes } from './models-format.js';
 
 const DTYPES = ['q4', 'q8', 'int8'] as const;
-const HEADS = ['q8', 'q4', 'int8', 'fp32'] as const;
+const HEADS = ['q8', 'q4', 'fp32'] as const;
 
 /** The quantize command. */
 export const quantizeCommand: Command = {
   name: 'quantize',
   summary: 'Write a 4- or 8-bit variant of a model beside its fp32 ONNX files.',
   usage:
-    'textgen quantize MODEL [--dtype q4|q8|int8] [--block-size N] [--head q8|q4|int8|fp32] [--force] [--json]',
+    'textgen quantize MODEL [--dtype q4|q8|int8] [--block-size N] [--head q8|q4|fp32] [--force] [--json]',
   options: {
     dtype: {
       type: 'string',
@@ -36,7 +36,7 @@ export const quantizeCommand: Command = {
       type: 'string',
       valueName: 'MODE',
       description:
-        'LM head and token embedding: q8 (default for q4/q8), q4, int8 (default for int8) or fp32.',
+        'LM head and token embedding: q8 (default: per-channel int8, fast for prompts too), q4 or fp32.',
     },
     force: {
       type: 'boolean',

@@ -276,6 +276,34 @@ export function quantizeInt8Columns(weight: Float32Array, k: number, n: number):
   return { data, scales };
 }
 
+/**
+ * [N, K] row-major fp32 weight (an embedding, or a head stored as [vocab, hidden]) → per-row
+ * symmetric int8, the same maths as {@link quantizeInt8Columns} with one scale per row: a row lookup
+ * dequantizes with its own scale, and MatMulInteger reads the matrix through a Transpose (folded by
+ * onnxruntime at load), so a tied embedding and head share one copy.
+ */
+export function quantizeInt8Rows(weight: Float32Array, n: number, k: number): Int8Columns {
+  if (weight.length !== n * k)
+    throw new RangeError(`weight has ${weight.length} values, expected ${n}×${k}`);
+  const data = new Int8Array(n * k);
+  const scales = new Float32Array(n);
+  for (let r = 0; r < n; r++) {
+    const row = r * k;
+    let absMax = 0;
+    for (let c = 0; c < k; c++) {
+      const a = Math.abs(weight[row + c]);
+      if (a > absMax) absMax = a;
+    }
+    scales[r] = Math.fround(absMax / 127);
+    const inv = scales[r] > 0 ? 1 / scales[r] : 0;
+    for (let c = 0; c < k; c++) {
+      const v = Math.floor(weight[row + c] * inv + 0.5);
+      data[row + c] = v > 127 ? 127 : v < -127 ? -127 : v;
+    }
+  }
+  return { data, scales };
+}
+
 /** Transposes a row-major [rows, cols] matrix into a new [cols, rows] one. */
 export function transpose(m: Float32Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(rows * cols);
@@ -325,19 +353,23 @@ export function packedError(
   return ref > 0 ? Math.sqrt(err / ref) : 0;
 }
 
-/** Relative RMS error of per-column int8 weights against the [K, N] weight they came from. */
-export function int8ColumnsError(
+/**
+ * Relative RMS error of int8 weights against the [rows, cols] weight they came from, with one scale
+ * per column ({@link quantizeInt8Columns}) or per row ({@link quantizeInt8Rows}).
+ */
+export function int8Error(
   weight: Float32Array,
   q: Int8Columns,
-  k: number,
-  n: number,
+  rows: number,
+  cols: number,
+  scalesPer: 'column' | 'row',
 ): number {
   let err = 0;
   let ref = 0;
-  for (let r = 0; r < k; r++)
-    for (let c = 0; c < n; c++) {
-      const w = weight[r * n + c];
-      const d = w - q.data[r * n + c] * q.scales[c];
+  for (let r = 0; r < rows; r++)
+    for (let c = 0; c < cols; c++) {
+      const w = weight[r * cols + c];
+      const d = w - q.data[r * cols + c] * q.scales[scalesPer === 'row' ? r : c];
       err += d * d;
       ref += w * w;
     }

@@ -7,11 +7,12 @@
 import {
   blocksPerColumn,
   gatherBlockQuantizedAttributes,
-  int8ColumnsError,
+  int8Error,
   matMulNBitsAttributes,
   packBlocks,
   packedError,
   quantizeInt8Columns,
+  quantizeInt8Rows,
   transpose,
   type Int8Columns,
   type PackedBlocks,
@@ -93,6 +94,7 @@ export class ModelEmitter {
   private produced?: Produced;
   private readonly extraInits = new Map<GraphRef, OutMessage[]>();
   private readonly gatherConsts = new Map<WeightPlan, { shape3: string; width: string }>();
+  private readonly columnShapes = new Map<WeightPlan, string>();
   private zeroPoint?: string;
   readonly reports: WeightReport[] = [];
   private readonly removedValues: Set<string>;
@@ -110,8 +112,9 @@ export class ModelEmitter {
   model(): OutMessage {
     const { src } = this.index;
     const out = new OutMessage();
+    // MatMulNBits and GatherBlockQuantized are com.microsoft ops; the int8 forms are standard.
     const needsMs =
-      [...this.plan.rewrites.values()].some((r) => r.kind !== 'int8') &&
+      [...this.plan.rewrites.values()].some((r) => r.kind === 'nbits' || !r.weight.int8) &&
       !this.index.opsets.some((o) => o.domain === 'com.microsoft');
     for (const f of this.index.fields) {
       if (f === this.index.graphField) out.message(7, this.graph(this.index.graph));
@@ -215,14 +218,34 @@ export class ModelEmitter {
         this.value(s),
       );
       const product = r.bias ? this.value(`${out}_nobias`) : out;
+      // A row-major [N, K] weight (a tied embedding) is read through a Transpose that onnxruntime
+      // folds into a constant at load, so the file holds one copy for the lookup and the head.
+      let b = q.data;
+      if (w.layout === 'NK') {
+        b = this.value(`${out}_weight`);
+        specs.push({ op: 'Transpose', inputs: [q.data], outputs: [b], attrs: { perm: [1, 0] } });
+      }
       specs.push(
         { op: 'DynamicQuantizeLinear', inputs: [r.x], outputs: [xq, xs, xz] },
-        { op: 'MatMulInteger', inputs: [xq, q.data, xz, this.int8ZeroPoint()], outputs: [yi] },
+        { op: 'MatMulInteger', inputs: [xq, b, xz, this.int8ZeroPoint()], outputs: [yi] },
         { op: 'Cast', inputs: [yi], outputs: [yf], attrs: { to: OnnxType.float } },
         { op: 'Mul', inputs: [xs, q.scales], outputs: [scale] },
         { op: 'Mul', inputs: [yf, scale], outputs: [product] },
       );
       if (r.bias) specs.push({ op: 'Add', inputs: [product, r.bias], outputs: [out] });
+    } else if (w.int8) {
+      // Rows of the int8 table, each times its own scale: Gather, Cast, and the scale gathered too.
+      const q = w.int8;
+      const [rows, rowsF, s2, rowScale] = ['int8', 'float', 'scales2', 'scale'].map((s) =>
+        this.value(`${out}_${s}`),
+      );
+      specs.push(
+        { op: 'Gather', inputs: [q.data, r.ids], outputs: [rows], attrs: { axis: 0 } },
+        { op: 'Cast', inputs: [rows], outputs: [rowsF], attrs: { to: OnnxType.float } },
+        { op: 'Reshape', inputs: [q.scales, this.columnShape(w)], outputs: [s2] },
+        { op: 'Gather', inputs: [s2, r.ids], outputs: [rowScale], attrs: { axis: 0 } },
+        { op: 'Mul', inputs: [rowsF, rowScale], outputs: [out] },
+      );
     } else {
       const nb = w.nbits!;
       const c = this.gatherConstants(w);
@@ -276,6 +299,17 @@ export class ModelEmitter {
     return c;
   }
 
+  /** [N, 1] as an int64 initializer beside the weight: per-row scales as a column. */
+  private columnShape(w: WeightPlan): string {
+    let name = this.columnShapes.get(w);
+    if (!name) {
+      name = freshName(this.plan.names, `${w.tensor.name}_scales_column`);
+      this.addInit(w.owner, int64Tensor(name, [w.n, 1]));
+      this.columnShapes.set(w, name);
+    }
+    return name;
+  }
+
   private addInit(g: GraphRef, t: OutMessage): void {
     this.extraInits.set(g, [...(this.extraInits.get(g) ?? []), t]);
   }
@@ -301,9 +335,11 @@ export class ModelEmitter {
     }
     if (w.int8) {
       out.push(
-        tensorHeader(w.int8.data, [w.k, w.n], OnnxType.int8).lazyBytes(9, w.k * w.n, () =>
-          bytesOf(this.produce(w).int8!.data),
-        ),
+        tensorHeader(
+          w.int8.data,
+          w.layout === 'KN' ? [w.k, w.n] : [w.n, w.k],
+          OnnxType.int8,
+        ).lazyBytes(9, w.k * w.n, () => bytesOf(this.produce(w).int8!.data)),
         tensorHeader(w.int8.scales, [w.n], OnnxType.float).lazyBytes(9, w.n * 4, () =>
           bytesOf(this.produce(w).int8!.scales),
         ),
@@ -335,10 +371,14 @@ export class ModelEmitter {
       report.bytesAfter += p.nbits.data.length + p.nbits.scales.byteLength;
     }
     if (w.int8) {
-      const kn = w.layout === 'KN' ? source : transpose(source, w.n, w.k);
-      p.int8 = quantizeInt8Columns(kn, w.k, w.n);
-      report.form.push('int8 (per column)');
-      report.relError.push(int8ColumnsError(kn, p.int8, w.k, w.n));
+      const rows = w.layout === 'NK';
+      p.int8 = rows ? quantizeInt8Rows(source, w.n, w.k) : quantizeInt8Columns(source, w.k, w.n);
+      report.form.push('int8 (per channel)');
+      report.relError.push(
+        rows
+          ? int8Error(source, p.int8, w.n, w.k, 'row')
+          : int8Error(source, p.int8, w.k, w.n, 'column'),
+      );
       report.bytesAfter += p.int8.data.length + p.int8.scales.byteLength;
     }
     this.reports.push(report);

@@ -23,6 +23,8 @@ export interface PreparedFile {
   bytesAfter: number;
   /** Nodes replaced. */
   rewrites: number;
+  /** MatMul and Gemm nodes among them (embedding lookups alone do not make a model quantizable). */
+  linearRewrites: number;
   skipped: string[];
   /** Filled in as the weights are quantized. */
   weights: WeightReport[];
@@ -93,6 +95,7 @@ export function prepareFile(path: string, options: QuantOptions, metadata: strin
       bytesBefore,
       bytesAfter: message.length,
       rewrites: plan.rewrites.size,
+      linearRewrites: [...plan.rewrites.values()].filter((r) => r.kind !== 'gather').length,
       skipped: plan.skipped,
       weights: emitter.reports,
       message,

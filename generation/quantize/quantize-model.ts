@@ -15,7 +15,7 @@ import {
   type ModelFolder,
   type OnnxLayout,
 } from '../model/model-folder.js';
-import { ioSignature, signatureDiff, timeDecodeSteps } from '../runtime/session-check.js';
+import { ioSignature, signatureDiff, timeSteps } from '../runtime/session-check.js';
 import type { HeadMode, QuantDtype } from './plan.js';
 import { prepareFile, writePrepared, type PreparedFile } from './quantize-file.js';
 import { readReport, recordVariant, type CheckRecord, type VariantRecord } from './report.js';
@@ -25,7 +25,7 @@ export interface QuantizeRequest {
   dir: string;
   dtype: QuantDtype;
   blockSize?: number;
-  /** Default: int8 for the int8 dtype, q8 otherwise. */
+  /** The LM head and token embedding (default q8: per-channel int8). */
   head?: HeadMode;
   /** Replace an existing variant textgen did not write. */
   force?: boolean;
@@ -125,7 +125,7 @@ function prepareAll(
   const options = {
     dtype: request.dtype,
     blockSize: request.blockSize ?? 32,
-    head: request.head ?? (request.dtype === 'int8' ? 'int8' : 'q8'),
+    head: request.head ?? 'q8',
     vocabSize: folder.vocabSize || undefined,
   } as const;
   const metadata = JSON.stringify({
@@ -140,7 +140,7 @@ function prepareAll(
     for (const p of prepared) p.close();
     throw error;
   }
-  if (prepared.every((p) => p.rewrites === 0)) {
+  if (prepared.every((p) => p.linearRewrites === 0)) {
     for (const p of prepared) p.close();
     throw new ModelError(
       `${folder.dir} has no weights to quantize: no MatMul or Gemm reads a constant 2-D fp32 weight${options.head === 'fp32' ? ' outside the head' : ''}.`,
@@ -192,7 +192,7 @@ export async function* quantizeModel(request: QuantizeRequest): AsyncGenerator<Q
   } finally {
     for (const p of prepared) p.close();
   }
-  const head = request.head ?? (request.dtype === 'int8' ? 'int8' : 'q8');
+  const head = request.head ?? 'q8';
   const record: VariantRecord = {
     dtype: request.dtype,
     created: new Date().toISOString(),
@@ -239,7 +239,10 @@ async function checkVariant(
   const source = decodingFile(layout);
   const variant = targets[sources.indexOf(source)];
   const context = Math.max(1, Math.min(128, folder.contextLength - 1));
-  const [sourceMs, variantMs] = await timeDecodeSteps([source, variant], { context, repeats: 5 });
+  const [sourceMs, variantMs] = await timeSteps([source, variant], {
+    step: { past: context, fresh: 1 },
+    repeats: 5,
+  });
   const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
   if (median(variantMs) >= median(sourceMs))
     emit({

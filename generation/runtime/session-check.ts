@@ -70,33 +70,43 @@ export function signatureDiff(a: IoSignature, b: IoSignature): string[] {
   return out;
 }
 
-/** The size a symbolic dimension gets in the synthetic step. */
-function dimSize(dim: number | string, name: string, context: number): number {
-  if (typeof dim === 'number' && dim >= 0) return dim;
-  const d = String(dim).toLowerCase();
-  if (d.includes('+') || d.includes('total')) return context + 1;
-  if (d.includes('past')) return context;
-  if (d.includes('encoder')) return 16;
-  if (name === 'attention_mask' && d.includes('sequence')) return context + 1;
-  return 1;
+/** The shape of a synthetic step: `past` cached positions and `fresh` new tokens. */
+export interface StepShape {
+  past: number;
+  fresh: number;
 }
 
-function syntheticFeeds(session: Session, context: number): Record<string, ort.Tensor> {
+/** The size a symbolic dimension gets in the synthetic step. */
+function dimSize(dim: number | string, name: string, step: StepShape): number {
+  if (typeof dim === 'number' && dim >= 0) return dim;
+  const d = String(dim).toLowerCase();
+  if (d.includes('+') || d.includes('total')) return step.past + step.fresh;
+  if (d.includes('past')) return step.past;
+  if (d.includes('encoder')) return 16;
+  if (name === 'attention_mask' && d.includes('sequence')) return step.past + step.fresh;
+  if (d.includes('batch')) return 1;
+  return step.fresh;
+}
+
+/**
+ * Inputs for one step built from the session's input metadata: ids 0, masks 1, positions counting
+ * from `past`, past key/values and other floats a fixed pattern, `use_cache_branch` true.
+ */
+export function syntheticFeeds(session: Session, step: StepShape): Record<string, ort.Tensor> {
   const feeds: Record<string, ort.Tensor> = {};
   for (const m of session.inputMetadata) {
     if (!m.isTensor) throw new ModelError(`input ${m.name} is not a tensor`);
-    const dims = m.shape.map((d) => dimSize(d, m.name, context));
+    const dims = m.shape.map((d) => dimSize(d, m.name, step));
     const count = dims.reduce((x, y) => x * y, 1);
-    if (m.type === 'int64') {
-      const fill = m.name.includes('mask')
-        ? 1n
-        : m.name.includes('position')
-          ? BigInt(context)
-          : 0n;
-      feeds[m.name] = new ort.Tensor('int64', new BigInt64Array(count).fill(fill), dims);
-    } else if (m.type === 'int32') {
-      const fill = m.name.includes('mask') ? 1 : m.name.includes('position') ? context : 0;
-      feeds[m.name] = new ort.Tensor('int32', new Int32Array(count).fill(fill), dims);
+    const position = (i: number) => step.past + (i % Math.max(1, dims[dims.length - 1] ?? 1));
+    if (m.type === 'int64' || m.type === 'int32') {
+      const values = Array.from({ length: count }, (_, i) =>
+        m.name.includes('mask') ? 1 : m.name.includes('position') ? position(i) : 0,
+      );
+      feeds[m.name] =
+        m.type === 'int64'
+          ? new ort.Tensor('int64', BigInt64Array.from(values.map(BigInt)), dims)
+          : new ort.Tensor('int32', Int32Array.from(values), dims);
     } else if (m.type === 'bool') {
       feeds[m.name] = new ort.Tensor('bool', new Uint8Array(count).fill(1), dims);
     } else if (m.type === 'float32') {
@@ -110,18 +120,18 @@ function syntheticFeeds(session: Session, context: number): Record<string, ort.T
 }
 
 /**
- * Times one decode step of each file (same synthetic inputs), interleaved `repeats` times after a
- * warm-up; returns the milliseconds of every repeat, per file.
+ * Times one step of each file (same synthetic inputs; default one new token over a 128-long cache),
+ * interleaved `repeats` times after a warm-up; returns the milliseconds of every repeat, per file.
  */
-export async function timeDecodeSteps(
+export async function timeSteps(
   paths: string[],
-  options: { context?: number; repeats?: number; threads?: number } = {},
+  options: { step?: StepShape; repeats?: number; threads?: number } = {},
 ): Promise<number[][]> {
-  const context = options.context ?? 128;
+  const step = options.step ?? { past: 128, fresh: 1 };
   const sessions: Session[] = [];
   try {
     for (const p of paths) sessions.push(await open(p, options.threads ?? 1));
-    const feeds = sessions.map((s) => syntheticFeeds(s, context));
+    const feeds = sessions.map((s) => syntheticFeeds(s, step));
     const times = paths.map(() => [] as number[]);
     for (let i = 0; i < sessions.length; i++) await sessions[i].run(feeds[i]);
     for (let r = 0; r < (options.repeats ?? 5); r++)

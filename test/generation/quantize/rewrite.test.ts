@@ -143,6 +143,7 @@ function census(path: string) {
     const graphs = allGraphs(m.graph);
     return {
       ops: graphs.flatMap((g) => g.nodes.map((n) => n.opType)),
+      nodes: graphs.flatMap((g) => g.nodes),
       inits: graphs.flatMap((g) => g.initializers.map((t) => t.name)),
       inputs: m.graph.inputs,
       outputs: m.graph.outputs,
@@ -155,16 +156,20 @@ function census(path: string) {
 
 const LIMITS = { q8: 0.02, q4: 0.15, int8: 0.03 } as const;
 
-for (const dtype of ['q8', 'q4', 'int8'] as const) {
-  test(`${dtype}: every pattern is rewritten and the outputs stay close`, async () => {
+for (const [dtype, head] of [
+  ['q8', 'q8'],
+  ['q4', 'q8'],
+  ['int8', 'q8'],
+  ['q4', 'q4'],
+] as const) {
+  test(`${dtype} (head ${head}): every pattern is rewritten and the outputs stay close`, async () => {
     const source = join(dir, 'zoo.onnx');
-    const target = join(dir, `zoo_${dtype}.onnx`);
-    await quantize(source, target, { dtype, head: dtype === 'int8' ? 'int8' : 'q8' });
+    const target = join(dir, `zoo_${dtype}_${head}.onnx`);
+    await quantize(source, target, { dtype, head });
     for (const cond of [true, false]) {
       const [want, got] = [await run(source, cond), await run(target, cond)];
       for (const name of Object.keys(want)) {
-        // The head and the embedding are 8-bit in every variant.
-        const limit = name === 'logits' || name === 'emb' ? 0.02 : LIMITS[dtype];
+        const limit = name === 'logits' || name === 'emb' ? LIMITS[head] : LIMITS[dtype];
         const diff = relDiff(want[name], got[name]);
         assert.ok(diff < limit, `${dtype} ${name} (cond ${cond}): relative error ${diff}`);
       }
@@ -173,17 +178,29 @@ for (const dtype of ['q8', 'q4', 'int8'] as const) {
     const after = census(target);
     assert.deepEqual([after.inputs, after.outputs], [before.inputs, before.outputs]);
     assert.ok(!after.ops.includes('MatMul') && !after.ops.includes('Gemm'), after.ops.join(' '));
-    assert.ok(!after.ops.includes('Transpose'), 'the tied head Transpose is folded');
-    assert.ok(after.ops.includes('GatherBlockQuantized'));
     for (const w of WEIGHTS)
       assert.ok(!after.inits.includes(w.name), `${w.name} fp32 copy dropped`);
-    // W5 is read by both If branches but stored once.
+    // The tied head's Transpose of the fp32 table is folded; int8 weights stored [N, K] (the table
+    // shared by the 8-bit head and the lookup, Gemm's transB weight) are read through a new one.
+    // q8 keeps its 8-bit head in MatMulNBits blocks, looked up with GatherBlockQuantized.
+    const int8Head = head === 'q8' && dtype !== 'q8';
+    const transposes = after.nodes.filter((n) => n.opType === 'Transpose');
+    assert.deepEqual(
+      transposes.map((n) => n.inputs[0]),
+      [...(dtype === 'int8' ? ['W2_int8'] : []), ...(int8Head ? ['E_int8'] : [])],
+    );
+    assert.equal(after.ops.includes('GatherBlockQuantized'), !int8Head);
+    // W5 is read by both If branches but stored once (data and scales).
     assert.equal(after.inits.filter((n) => n.startsWith('W5_')).length, 2, after.inits.join(' '));
     const nbits = after.ops.filter((o) => o === 'MatMulNBits').length;
     const integer = after.ops.filter((o) => o === 'MatMulInteger').length;
-    // 6 products: W1, W2, W3, the head and W5 twice; int8 keeps the head int8 too.
-    assert.deepEqual([nbits, integer], dtype === 'int8' ? [0, 6] : [6, 0]);
-    assert.ok(after.opsets.includes('com.microsoft'));
+    // 6 products: W1, W2, W3, W5 twice, and the head.
+    const headInt8 = int8Head ? 1 : 0;
+    assert.deepEqual(
+      [nbits, integer],
+      dtype === 'int8' ? [1 - headInt8, 5 + headInt8] : [6 - headInt8, headInt8],
+    );
+    assert.equal(after.opsets.includes('com.microsoft'), nbits > 0 || head === 'q4');
   });
 }
 
@@ -214,7 +231,7 @@ test('weights in an external data file are read, and the variant is self-contain
   const target = join(dir, 'zoo_ext_q8.onnx');
   await quantize(join(dir, 'zoo_ext.onnx'), target, { dtype: 'q8' });
   const [want, got] = [await run(join(dir, 'zoo.onnx'), false), await run(target, false)];
-  const inline = await run(join(dir, 'zoo_q8.onnx'), false);
+  const inline = await run(join(dir, 'zoo_q8_q8.onnx'), false);
   for (const name of Object.keys(want)) assert.deepEqual(got[name], inline[name], name);
 });
 
@@ -228,7 +245,8 @@ test('truncated external data and already-quantized files are refused with a Mod
     (e: unknown) => e instanceof ModelError && /truncated/.test(e.message),
   );
   assert.throws(
-    () => prepareFile(join(dir, 'zoo_q8.onnx'), { dtype: 'q4', blockSize: 32, head: 'q8' }, '{}'),
+    () =>
+      prepareFile(join(dir, 'zoo_q8_q8.onnx'), { dtype: 'q4', blockSize: 32, head: 'q8' }, '{}'),
     (e: unknown) => e instanceof ModelError && /already quantized/.test(e.message),
   );
   writeFileSync(join(dir, 'garbage.onnx'), Buffer.from('not a protobuf at all'));

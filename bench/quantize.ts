@@ -8,7 +8,8 @@
  * round by round, one decode step (1 token over a --context cache) and one prefill (--context tokens,
  * no cache) on fp32 and each variant, and prints each variant's speed-up against the fp32 measured in
  * the same round (each the best of a few runs): median and range over the rounds. The machine is shared: read the ranges, and re-run on a quiet one.
- * Rounds stop early once --budget seconds have passed (at least two rounds run).
+ * Rounds stop early once --budget seconds have passed (at least three rounds run); writing the models
+ * on a first run and quantizing are not bounded by it.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
@@ -50,7 +51,7 @@ const { values } = parseArgs({
     repeats: { type: 'string', default: '5' },
     threads: { type: 'string', default: '1' },
     context: { type: 'string', default: '128' },
-    budget: { type: 'string', default: '150' },
+    budget: { type: 'string', default: '170' },
     dir: { type: 'string', default: join(tmpdir(), 'textgen-bench-quantize') },
   },
 });
@@ -65,7 +66,8 @@ function onnx(dir: string, v: Variant): string {
 
 function median(v: number[]): number {
   const s = [...v].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 const fmt = (v: number[]) =>
@@ -133,7 +135,7 @@ async function benchPreset(preset: string, budgetEnd: number): Promise<void> {
   const prefill: Record<string, number[]> = { q4: [], q8: [], int8: [] };
   const fp32Ms = { decode: [] as number[], prefill: [] as number[] };
   const repeats = Number(values.repeats);
-  for (let r = 0; r < repeats && (r < 2 || elapsed() < budgetEnd); r++) {
+  for (let r = 0; r < repeats && (r < 3 || elapsed() < budgetEnd); r++) {
     // One round: each variant's best of 5 decode steps and of 2 prefills, fp32 in the same round (the
     // best of a few is the run least disturbed by the other processes on the machine).
     const round: Record<Variant, { d: number; p: number }> = {} as never;

@@ -46,6 +46,11 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('../commands/bench.js')).benchCommand,
   },
   {
+    name: 'quantize',
+    summary: 'Write a 4- or 8-bit variant of a model beside its fp32 ONNX files.',
+    load: async () => (await import('../commands/quantize.js')).quantizeCommand,
+  },
+  {
     name: 'train',
     summary: 'Train a small causal LM from plain text.',
     load: async () => (await import('../commands/train.js')).trainCommand,

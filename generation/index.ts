@@ -56,3 +56,8 @@ export {
   type FieldLimits,
   type OpenAiField,
 } from './remote/openai-fields.js';
+export {
+  quantizeModel,
+  type QuantizeEvent,
+  type QuantizeRequest,
+} from './quantize/quantize-model.js';

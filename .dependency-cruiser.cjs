@@ -1,8 +1,8 @@
 /**
  * Import boundaries, checked transitively by dependency-cruiser (`npm run lint`).
- * The layers: bin → cli → commands → {ui, server, generation, models-cache}. Only
- * generation/runtime/ may import onnxruntime-node; ui/ (and server/) must not reach it even
- * through other modules.
+ * The layers: bin → cli → commands → {ui, server, generation, models-cache}; server/ uses the core
+ * only through generation/index.ts. Only generation/runtime/ may import onnxruntime-node; ui/ must not
+ * reach it even through other modules, and generation/remote/ uses none of the local runtime's code.
  */
 module.exports = {
   forbidden: [
@@ -33,6 +33,32 @@ module.exports = {
       severity: 'error',
       from: { path: '^(generation|models-cache|server)/' },
       to: { path: 'node_modules/(ink|react)/' },
+    },
+    {
+      name: 'server-through-core-index',
+      comment: 'server/ reaches the core only through generation/index.ts, never into its folders.',
+      severity: 'error',
+      from: { path: '^server/' },
+      to: { path: '^generation/', pathNot: '^generation/index\\.ts$' },
+    },
+    {
+      name: 'server-below-commands',
+      comment:
+        'server/ sits between commands and the core: it never imports the CLI, ui or the cache.',
+      severity: 'error',
+      from: { path: '^server/' },
+      to: { path: '^(cli|commands|ui|bin|models-cache)/' },
+    },
+    {
+      name: 'remote-engine-without-ort',
+      comment:
+        'A remote engine (generation/remote/) never loads the local runtime: it may use the types of the model host and the worker client, not their code.',
+      severity: 'error',
+      from: { path: '^generation/remote/' },
+      to: {
+        path: '^generation/(runtime/|model-host|text-generator|decode/|processors/)|node_modules/onnxruntime-node/',
+        dependencyTypesNot: ['type-only'],
+      },
     },
     {
       name: 'ui-does-not-import-commands',

@@ -26,6 +26,11 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('../commands/generate.js')).generateCommand,
   },
   {
+    name: 'serve',
+    summary: 'Serve models over an OpenAI-compatible HTTP API.',
+    load: async () => (await import('../commands/serve.js')).serveCommand,
+  },
+  {
     name: 'models',
     summary: 'List, show, pull and remove cached models.',
     load: async () => (await import('../commands/models.js')).modelsCommand,
@@ -39,6 +44,11 @@ export const COMMANDS: CommandEntry[] = [
     name: 'bench',
     summary: 'Measure prompt processing and generation speed.',
     load: async () => (await import('../commands/bench.js')).benchCommand,
+  },
+  {
+    name: 'quantize',
+    summary: 'Write a 4- or 8-bit variant of a model beside its fp32 ONNX files.',
+    load: async () => (await import('../commands/quantize.js')).quantizeCommand,
   },
   {
     name: 'train',

@@ -37,6 +37,7 @@ export async function runPipedChat(
     for await (const event of engine.generate(turn.request)) {
       if (event.type === 'token' && event.sequence === 0 && event.text)
         ctx.stdout.write(event.text);
+      if (event.type === 'notice') ctx.stderr.write(`textgen: warning: ${event.message}\n`);
       if (event.type === 'done') {
         reply = event.sequences[0]?.text ?? '';
         aborted = event.reason === 'aborted';

@@ -29,6 +29,7 @@ import { runPipedChat } from './chat-pipe.js';
 import { GENERATION_FLAGS, settingsLayerFromFlags } from './flags/generation-flags.js';
 import { loadOptionsFrom, MODEL_FLAGS } from './model-options.js';
 import { readUserConfig, rememberLastModel, type UserConfig } from './user-config.js';
+import { ENDPOINT_FLAGS, endpointOf, openEndpoint } from './endpoint.js';
 
 /** The chat command. */
 export const chatCommand: Command = {
@@ -47,6 +48,7 @@ export const chatCommand: Command = {
       description: 'Resume or start the named session (saved under the data folder).',
     },
     system: { type: 'string', valueName: 'TEXT', description: 'System prompt for this chat.' },
+    ...ENDPOINT_FLAGS,
     ...GENERATION_FLAGS,
   },
   async run(ctx) {
@@ -100,6 +102,21 @@ function folderEntry(id: string, dir: string): ModelEntry {
   };
 }
 
+/** The picker entry of a connected remote engine (it carries the generator itself). */
+function remoteEntry(generator: TextGenerator): ModelEntry & { remote: TextGenerator } {
+  const { info } = generator;
+  return {
+    id: info.remote?.model ?? info.dir,
+    path: info.dir,
+    sizeBytes: 0,
+    architecture: info.architecture,
+    task: info.task,
+    dtypes: [],
+    contextLength: info.contextLength,
+    remote: generator,
+  };
+}
+
 /** Usable cached models as picker entries; several snapshots of one id are told apart by revision. */
 function cachedEntries(env: NodeJS.ProcessEnv): ModelEntry[] {
   const usable = listCachedModels(env).filter((m) => !m.problem && m.architecture && m.task);
@@ -141,8 +158,10 @@ async function runPiped(
   autosavePath: string,
 ): Promise<number> {
   const spec = (ctx.values.model as string | undefined) ?? session?.model;
-  const entry = entryFor(spec, config, [], ctx.env);
-  const generator = await loadModel(entry.path, loadOptionsFrom(ctx));
+  const endpoint = endpointOf(ctx);
+  const remote = endpoint ? remoteEntry(await openEndpoint(ctx, endpoint)) : undefined;
+  const entry = remote ?? entryFor(spec, config, [], ctx.env);
+  const generator = remote?.remote ?? (await loadModel(entry.path, loadOptionsFrom(ctx)));
   if (generator.info.notice) ctx.stderr.write(`textgen: ${generator.info.notice}\n`);
   try {
     const overrides = session?.settings ?? {};
@@ -172,14 +191,17 @@ async function runInteractive(
   userLayer: SettingsLayer,
   autosavePath: string,
 ): Promise<number> {
-  const models = cachedEntries(ctx.env);
+  const endpoint = endpointOf(ctx);
+  // With an endpoint the remote model is the only one on offer.
+  const remote = endpoint ? remoteEntry(await openEndpoint(ctx, endpoint)) : undefined;
+  const models = remote ? [remote] : cachedEntries(ctx.env);
   // The built-in model is always on offer, so a fresh install's picker is never empty.
   const builtin = embeddedModelDir();
-  if (existsSync(builtin) && !models.some((m) => m.path === builtin))
+  if (!remote && existsSync(builtin) && !models.some((m) => m.path === builtin))
     models.push(folderEntry('default', builtin));
-  let initialModel = ctx.values.model
-    ? entryFor(ctx.values.model as string, config, models, ctx.env)
-    : undefined;
+  let initialModel =
+    remote ??
+    (ctx.values.model ? entryFor(ctx.values.model as string, config, models, ctx.env) : undefined);
   if (!initialModel && session?.model) {
     // A resumed session whose model is gone falls back to the picker rather than failing.
     try {
@@ -203,7 +225,7 @@ async function runInteractive(
         initialModel,
         lastModelId: config.lastModel ?? config.defaultModel,
         openModel: async (entry) => {
-          const generator = await loadModel(entry.path, loadOptionsFrom(ctx));
+          const generator = remote?.remote ?? (await loadModel(entry.path, loadOptionsFrom(ctx)));
           open.push(generator);
           // Quitting while a model loads: nothing will dispose it later, so do it now.
           if (closed) await generator.dispose();

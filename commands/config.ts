@@ -1,18 +1,26 @@
 /**
  * `textgen config`: the user config that sits between the model's defaults and the flags —
- * `config show`, `config path`, `config set KEY VALUE`, `config unset KEY`. KEY is `default-model`, `device` or a
+ * `config show`, `config path`, `config set KEY VALUE`, `config unset KEY`. KEY is `default-model`, `device`, `endpoint` or a
  * generation flag name (`temperature`, `top-p`, `max-new-tokens`, `stop`, ...), validated as the flag is.
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UsageError } from '../generation/errors.js';
-import { resolveSettings, type SettingsLayer } from '../generation/index.js';
+import {
+  baseUrl,
+  DEVICES,
+  isDevice,
+  resolveSettings,
+  type DeviceName,
+  type SettingsLayer,
+} from '../generation/index.js';
 import type { Command } from './command.js';
 import { GENERATION_FLAGS, settingsLayerFromFlags } from './flags/generation-flags.js';
 import {
   readUserConfig,
   setDefaultModel,
   setDevice,
+  setEndpoint,
   userConfigPath,
   writeUserSettings,
 } from './user-config.js';
@@ -52,6 +60,7 @@ export const configCommand: Command = {
       else {
         ctx.stdout.write(`default-model: ${config.defaultModel ?? '(embedded default)'}\n`);
         ctx.stdout.write(`device: ${config.device ?? 'cpu'}\n`);
+        if (config.endpoint) ctx.stdout.write(`endpoint: ${config.endpoint}\n`);
         for (const [k, v] of Object.entries(config.settings ?? {}))
           ctx.stdout.write(`${k}: ${JSON.stringify(v)}\n`);
       }
@@ -61,6 +70,7 @@ export const configCommand: Command = {
       if (key === 'default-model')
         await setDefaultModel(existsSync(value) ? resolve(value) : value, ctx.env);
       else if (key === 'device') await setDevice(deviceValue(value), ctx.env);
+      else if (key === 'endpoint') await setEndpoint(baseUrl(value).href, ctx.env);
       else {
         const next = { ...config.settings, ...fieldsOf(key, value) };
         resolveSettings(next);
@@ -69,6 +79,7 @@ export const configCommand: Command = {
     } else if (action === 'unset' && key) {
       if (key === 'default-model') await setDefaultModel(undefined, ctx.env);
       else if (key === 'device') await setDevice(undefined, ctx.env);
+      else if (key === 'endpoint') await setEndpoint(undefined, ctx.env);
       else {
         const next: Record<string, unknown> = { ...config.settings };
         for (const field of Object.keys(fieldsOf(key, sampleValue(key)))) delete next[field];
@@ -91,7 +102,7 @@ function sampleValue(flag: string): string {
   return flag === 'top-p' || flag === 'typical-p' ? '1' : '1';
 }
 
-function deviceValue(value: string): 'auto' | 'cpu' | 'cuda' {
-  if (value === 'auto' || value === 'cpu' || value === 'cuda') return value;
-  throw new UsageError(`device must be auto, cpu or cuda, got '${value}'.`);
+function deviceValue(value: string): DeviceName {
+  if (isDevice(value)) return value;
+  throw new UsageError(`device must be ${DEVICES.join(', ')}, got '${value}'.`);
 }

@@ -1,10 +1,11 @@
 /**
  * `textgen doctor`: what the runtime can do on this machine — ONNX Runtime build, each execution
- * provider tried on a tiny model, GPUs, CUDA/cuDNN libraries, CPU and default threads, and the paths
+ * provider tried on a tiny model, GPUs, CUDA/cuDNN libraries, WebGPU (Vulkan loader, drivers, adapter
+ * obtained or why not), CPU and default threads, and the paths
  * textgen reads and writes. `--json` prints the same facts as one object on stdout.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { ExitCode } from '../generation/errors.js';
 import type { RuntimeProbe } from '../generation/runtime/probe.js';
 import { hubCacheDir } from '../models-cache/paths.js';
@@ -18,7 +19,7 @@ export interface DoctorReport extends RuntimeProbe {
   textgen: { version: string; node: string; platform: string };
   paths: { config: string; configError?: string; hubCache: string };
   /** The device `--device auto` would pick now. */
-  autoDevice: 'cpu' | 'cuda';
+  autoDevice: 'cpu' | 'cuda' | 'webgpu';
 }
 
 function packageVersion(): string {
@@ -47,6 +48,7 @@ export async function collectReport(ctx: CommandContext): Promise<DoctorReport> 
   const { probeRuntime } = await import('../generation/runtime/probe.js');
   const probe = await probeRuntime({ env: ctx.env, deviceId: intFlag(ctx.values, 'device-id') });
   const cudaOk = probe.cuda.ready && probe.providers.some((p) => p.name === 'cuda' && p.ok);
+  const webgpuOk = probe.webgpu.hardware.ok;
   return {
     textgen: {
       version: packageVersion(),
@@ -55,7 +57,7 @@ export async function collectReport(ctx: CommandContext): Promise<DoctorReport> 
     },
     ...probe,
     paths: { ...configPath(ctx.env), hubCache: hubCacheDir(ctx.env) },
-    autoDevice: cudaOk ? 'cuda' : 'cpu',
+    autoDevice: cudaOk ? 'cuda' : webgpuOk ? 'webgpu' : 'cpu',
   };
 }
 
@@ -105,6 +107,7 @@ export function formatReport(r: DoctorReport): string {
   }
   row('CUDA', r.cuda.ready ? 'usable' : `not usable: ${r.cuda.reason}`);
   if (!r.cuda.ready && r.cuda.hint) row('', `hint: ${r.cuda.hint}`);
+  formatWebgpu(r.webgpu, row, lines);
   row('--device auto', `would use ${r.autoDevice}`);
   row('CPU', `${r.cpu.model}, ${r.cpu.cores} cores available`);
   row(
@@ -118,6 +121,37 @@ export function formatReport(r: DoctorReport): string {
   );
   row('  hub cache', r.paths.hubCache);
   return `${lines.join('\n')}\n`;
+}
+
+/** The WebGPU section: Vulkan loader, drivers, GPU devices, and what the two adapter probes got. */
+function formatWebgpu(
+  w: DoctorReport['webgpu'],
+  row: (label: string, value: string) => void,
+  lines: string[],
+): void {
+  lines.push(`WebGPU (${w.backend === 'none' ? 'not in this build' : w.backend})`);
+  if (w.backend === 'vulkan') {
+    row('  Vulkan loader', w.loader ?? 'not found (libvulkan.so.1)');
+    row(
+      '  Vulkan drivers',
+      w.drivers.length
+        ? w.drivers
+            .map((d) => `${basename(d.library)}${d.software ? ' (software)' : ''}`)
+            .join(', ')
+        : 'none found',
+    );
+    row(
+      '  GPU devices',
+      w.gpuNodes.length
+        ? w.gpuNodes.map((n) => `${n.path}${n.vendor ? ` (${n.vendor})` : ''}`).join(', ')
+        : 'none (no /dev/dri/renderD*, no /dev/nvidia*)',
+    );
+  }
+  const probe = (p: DoctorReport['webgpu']['adapter']) =>
+    p.ok ? `obtained (probe ${p.ms} ms)` : p.tried ? `none: ${p.detail}` : p.detail;
+  row('  adapter', probe(w.adapter));
+  row('  hardware adapter', probe(w.hardware));
+  if (!w.hardware.ok && w.hint) row('', `hint: ${w.hint}`);
 }
 
 /** The doctor command. */

@@ -18,6 +18,7 @@ import { runJsonl, sequenceJson } from './generate-jsonl.js';
 import { intFlag, loadOptionsFrom, MODEL_FLAGS } from './model-options.js';
 import { resolveModelDir } from './model-resolution.js';
 import { collectPrompt } from './prompt-input.js';
+import { ENDPOINT_FLAGS, endpointOf, openEndpoint } from './endpoint.js';
 import { readUserSettings } from './user-settings.js';
 import { formatVerboseStats, timingsJson } from './stats-format.js';
 
@@ -29,6 +30,7 @@ export const generateCommand: Command = {
   usage: 'textgen generate [--model ID] [FLAGS] [PROMPT...]',
   options: {
     ...MODEL_FLAGS,
+    ...ENDPOINT_FLAGS,
     ...GENERATION_FLAGS,
     jsonl: {
       type: 'boolean',
@@ -60,9 +62,12 @@ export const generateCommand: Command = {
     const batchSize = intFlag(ctx.values, 'batch-size', 1) ?? 8;
     const prompt = jsonl ? '' : await collectPrompt(ctx.positionals, ctx.stdin);
     const flags: SettingsLayer = { ...settingsLayerFromFlags(ctx.values), ...logprobsFlag(ctx) };
-    const model = await resolveModelDir(ctx);
+    const endpoint = endpointOf(ctx);
+    const model = endpoint ? undefined : await resolveModelDir(ctx);
     const started = performance.now();
-    const generator = await loadModel(model.dir, loadOptionsFrom(ctx));
+    const generator = model
+      ? await loadModel(model.dir, loadOptionsFrom(ctx))
+      : await openEndpoint(ctx, endpoint!);
     const loadMs = performance.now() - started;
     if (generator.info.notice) ctx.stderr.write(`textgen: ${generator.info.notice}\n`);
     try {
@@ -77,7 +82,7 @@ export const generateCommand: Command = {
       if (ctx.values.verbose) ctx.stderr.write(formatVerboseStats(done.stats, loadMs));
       if (ctx.values.json) {
         const out = {
-          model: model.id,
+          model: model?.id ?? generator.info.remote?.model,
           prompt,
           sequences: done.sequences.map(sequenceJson),
           usage: {
@@ -130,6 +135,8 @@ async function render(
       wroteText = true;
     } else if (event.type === 'done') {
       done = event;
+    } else if (event.type === 'notice') {
+      ctx.stderr.write(`textgen: warning: ${event.message}\n`);
     }
   }
   if (!done) throw new Error('generation ended without a done event');

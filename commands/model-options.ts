@@ -2,7 +2,7 @@
  * Flags shared by every command that loads a model, and the code that turns them into load options.
  */
 import { UsageError } from '../generation/errors.js';
-import type { TextGeneratorOptions } from '../generation/index.js';
+import { DEVICES, isDevice, type TextGeneratorOptions } from '../generation/index.js';
 import type { CommandContext, OptionSpec } from './command.js';
 import { readUserConfig } from './user-config.js';
 
@@ -24,7 +24,7 @@ export const MODEL_FLAGS: Record<string, OptionSpec> = {
     type: 'string',
     valueName: 'DEVICE',
     description:
-      'cpu (default), cuda, or auto (CUDA when usable, else CPU with a notice); also TEXTGEN_DEVICE or config "device".',
+      'cpu (default), cuda, webgpu, or auto (CUDA when usable, else WebGPU on a hardware GPU, else CPU with a notice); also TEXTGEN_DEVICE or config "device".',
   },
   'device-id': { type: 'string', valueName: 'N', description: 'CUDA device index (default 0).' },
   threads: {
@@ -66,11 +66,13 @@ export function loadOptionsFrom(
       : ctx.env.TEXTGEN_DEVICE
         ? [ctx.env.TEXTGEN_DEVICE, 'TEXTGEN_DEVICE']
         : [readUserConfig(ctx.env).device ?? fallbackDevice ?? 'cpu', 'the config device'];
-  if (!['auto', 'cpu', 'cuda'].includes(device))
-    throw new UsageError(`${source} must be auto, cpu or cuda, got '${device}'.`);
+  if (!isDevice(device))
+    throw new UsageError(`${source} must be ${DEVICES.join(', ')}, got '${device}'.`);
   return {
     dtype: ctx.values.dtype as string | undefined,
-    device: device as 'auto' | 'cpu' | 'cuda',
+    device,
+    // Native runtime logs (ONNX Runtime, Dawn) only when asked for.
+    verbose: ctx.values.verbose === true || Boolean(ctx.env.TEXTGEN_DEBUG),
     deviceId: intFlag(ctx.values, 'device-id'),
     threads: intFlag(ctx.values, 'threads', 1),
   };

@@ -41,7 +41,10 @@ export interface ModelDescription {
   config: Record<string, unknown>;
   files: Array<{ path: string; size: number }>;
   sizeBytes: number;
-  dtypes: Partial<Record<Dtype, { files: string[]; sizeBytes: number }>>;
+  /** Each variant's files and total size; `textgenQuantized` marks one `textgen quantize` wrote. */
+  dtypes: Partial<
+    Record<Dtype, { files: string[]; sizeBytes: number; textgenQuantized?: boolean }>
+  >;
   chatTemplate: boolean;
   generationDefaults: Record<string, unknown>;
 }
@@ -73,6 +76,7 @@ export function describeModel(
     const onnx = layoutFiles(folder.layouts[dtype]!).map((abs) => relativeTo(dir, abs));
     const all = onnx.flatMap((f) => [f, ...externalDataOf(names, f)]);
     dtypes[dtype] = { files: all, sizeBytes: all.reduce((a, f) => a + sizeOf(f), 0) };
+    if (folder.quantizedByTextgen.includes(dtype)) dtypes[dtype].textgenQuantized = true;
   }
   // onnxruntime-genai folders keep their generation defaults under genai_config.json "search".
   const generation =
@@ -139,7 +143,7 @@ export async function showModel(ctx: CommandContext, spec: string): Promise<numb
   out.push('', 'Dtype variants:');
   for (const [dtype, v] of Object.entries(d.dtypes))
     out.push(
-      `  ${dtype.padEnd(6)} ${formatBytes(v!.sizeBytes).padStart(8)}  ${v!.files.join(', ')}`,
+      `  ${dtype.padEnd(6)} ${formatBytes(v!.sizeBytes).padStart(8)}  ${v!.files.join(', ')}${v!.textgenQuantized ? '  (made by textgen quantize)' : ''}`,
     );
   out.push('', 'Generation defaults:');
   const gen = Object.entries(d.generationDefaults);

@@ -13,6 +13,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { TextgenError, ExitCode } from '../generation/errors.js';
 import type { SettingsLayer } from '../generation/settings.js';
+import { isDevice, type DeviceName } from '../generation/runtime/device.js';
 
 /** What the config file holds. */
 export interface UserConfig {
@@ -22,8 +23,10 @@ export interface UserConfig {
   lastModel?: string;
   /** Generation settings applied after the model's own and before flags. */
   settings?: SettingsLayer;
-  /** Where models run when neither --device nor TEXTGEN_DEVICE says (auto, cpu or cuda). */
-  device?: 'auto' | 'cpu' | 'cuda';
+  /** Where models run when neither --device nor TEXTGEN_DEVICE says (auto, cpu, cuda or webgpu). */
+  device?: DeviceName;
+  /** An OpenAI-compatible server generate and chat use instead of a local model (--endpoint). */
+  endpoint?: string;
 }
 
 /** Where the config file is (the folder conf uses for projectName 'textgen'). */
@@ -62,7 +65,7 @@ export function readUserConfig(env: NodeJS.ProcessEnv = process.env): UserConfig
   if (!raw || typeof raw !== 'object' || Array.isArray(raw))
     throw unreadable(path, 'not a JSON object');
   const store = raw as Record<string, unknown>;
-  const { settings, device } = store;
+  const { settings, device, endpoint } = store;
   return {
     defaultModel: typeof store.defaultModel === 'string' ? store.defaultModel : undefined,
     lastModel: typeof store.lastModel === 'string' ? store.lastModel : undefined,
@@ -71,7 +74,8 @@ export function readUserConfig(env: NodeJS.ProcessEnv = process.env): UserConfig
         ? (settings as SettingsLayer)
         : undefined,
     // Only when set, so configs without it read exactly as before.
-    ...(device === 'auto' || device === 'cpu' || device === 'cuda' ? { device } : {}),
+    ...(isDevice(device) ? { device } : {}),
+    ...(typeof endpoint === 'string' && endpoint ? { endpoint } : {}),
   };
 }
 
@@ -118,10 +122,20 @@ export function writeUserSettings(
 
 /** Sets or clears (undefined) the configured device. */
 export function setDevice(
-  device: 'auto' | 'cpu' | 'cuda' | undefined,
+  device: DeviceName | undefined,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<void> {
   return update(env, (store) =>
     device === undefined ? store.delete('device') : store.set('device', device),
+  );
+}
+
+/** Sets or clears (undefined) the configured endpoint. */
+export function setEndpoint(
+  endpoint: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
+  return update(env, (store) =>
+    endpoint === undefined ? store.delete('endpoint') : store.set('endpoint', endpoint),
   );
 }

@@ -62,6 +62,8 @@ export interface TokenEvent {
   sequence: number;
   id: number;
   text: string;
+  /** This token's log-probability when settings.logprobs > 0 (streamed logprobs). */
+  logprob?: TokenLogprob;
 }
 
 /** Periodic figures; the last one equals the stats of the done event. */
@@ -79,5 +81,11 @@ export interface DoneEvent {
   stats: GenerationStats;
 }
 
+/** Something the user should know about this call (a remote engine ignoring a setting). */
+export interface NoticeEvent {
+  type: 'notice';
+  message: string;
+}
+
 /** Anything generate() yields. */
-export type GenerationEvent = TokenEvent | StatsEvent | DoneEvent;
+export type GenerationEvent = TokenEvent | StatsEvent | DoneEvent | NoticeEvent;

@@ -8,6 +8,7 @@ export {
   type GenerateRequest,
 } from './host/text-generator.js';
 export type { ModelInfo, LoadOptions } from './host/model-host.js';
+export { DEVICES, isDevice, type DeviceName } from './runtime/device.js';
 export type {
   GenerationEvent,
   GenerationStats,
@@ -37,3 +38,29 @@ export {
 export { convertModel, type ConvertRequest } from './convert/run-convert.js';
 export type { ConvertEvent, ConvertResult } from './convert/convert.js';
 export { WEIGHT_DTYPES, type WeightDtype } from './onnx-writer/weight-emit.js';
+export {
+  TextgenError,
+  UsageError,
+  InputError,
+  ModelError,
+  DeviceError,
+  AbortedError,
+  ExitCode,
+} from './errors.js';
+export { renderChatTemplate, type ChatMessage } from './chat/chat-template.js';
+export type { BatchStatus, BatchMode } from './decode/batch-scheduler.js';
+export { connectEndpoint, baseUrl, type RemoteOptions } from './remote/remote-generator.js';
+export {
+  OPENAI_FIELDS,
+  DEFAULT_FIELD_LIMITS,
+  FieldError,
+  settingsFromFields,
+  fieldsFromSettings,
+  type FieldLimits,
+  type OpenAiField,
+} from './remote/openai-fields.js';
+export {
+  quantizeModel,
+  type QuantizeEvent,
+  type QuantizeRequest,
+} from './quantize/quantize-model.js';

@@ -112,7 +112,11 @@ export function App(props: AppProps): React.JSX.Element {
       {phase.name === 'chat' && engine && model && (
         <ChatView
           modelId={model.id}
-          device={engine.info.device}
+          device={
+            engine.info.remote
+              ? `${engine.info.remote.engine} at ${engine.info.remote.host}`
+              : engine.info.device
+          }
           contextLength={engine.info.contextLength}
           streaming={chat.streaming}
           stats={chat.stats}

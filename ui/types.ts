@@ -26,6 +26,8 @@ export interface AppEngine extends ChatEngine {
     architecture: string;
     generationDefaults: SettingsLayer;
     notice?: string;
+    /** Set for a remote engine (--endpoint): the status line names it instead of the device. */
+    remote?: { engine: string; host: string; model: string };
   };
   dispose(): Promise<void>;
 }

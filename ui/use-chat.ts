@@ -111,6 +111,7 @@ export function useChat(
           if (event.type === 'token' && event.sequence === 0 && event.text)
             setStreaming((text += event.text));
           else if (event.type === 'done') done = event;
+          else if (event.type === 'notice') add('notice', event.message);
         }
         const reply = done?.sequences[0]?.text ?? text;
         setConversation({

@@ -5,6 +5,7 @@
  */
 import type { GenerationEvent } from '../events.js';
 import type { GenerationSettings } from '../settings.js';
+import type { ChatMessage } from './chat-template.js';
 import { buildPrompt, chatModeOf, type ChatModelFacts, type Conversation } from './conversation.js';
 import { fitConversation } from './context-window.js';
 
@@ -15,6 +16,8 @@ export interface ChatRequest {
   signal?: AbortSignal;
   addSpecialTokens?: boolean;
   keepCache?: boolean;
+  /** The conversation as messages (remote engines apply their own template to them). */
+  messages?: ChatMessage[];
 }
 
 /** What a chat needs from a loaded model: the core's TextGenerator satisfies it. */
@@ -74,6 +77,7 @@ export async function prepareTurn(
       signal,
       addSpecialTokens: plan.addSpecialTokens,
       keepCache: plan.keepCache,
+      messages: plan.messages,
     },
   };
 }

@@ -18,6 +18,8 @@ export interface ChatModelFacts {
   task: 'text-generation' | 'text2text-generation';
   chatTemplate?: string;
   specialTokens: TemplateSpecialTokens;
+  /** The engine applies its own chat template to messages (a remote engine): chat mode without one here. */
+  serverTemplate?: boolean;
 }
 
 /** The conversation: an optional system prompt and alternating user/assistant messages. */
@@ -33,12 +35,16 @@ export interface PromptPlan {
   addSpecialTokens: boolean;
   /** true when the next turn's prompt extends this one, so the KV cache is worth keeping. */
   keepCache: boolean;
+  /** Chat mode without a local template: the messages, for the engine to apply its own. */
+  messages?: ChatMessage[];
 }
 
 /** Picks the mode for a model: text-to-text → single-turn; a chat template → chat; else completion. */
-export function chatModeOf(model: Pick<ChatModelFacts, 'task' | 'chatTemplate'>): ChatMode {
+export function chatModeOf(
+  model: Pick<ChatModelFacts, 'task' | 'chatTemplate' | 'serverTemplate'>,
+): ChatMode {
   if (model.task === 'text2text-generation') return 'single-turn';
-  return model.chatTemplate ? 'chat' : 'completion';
+  return model.chatTemplate || model.serverTemplate ? 'chat' : 'completion';
 }
 
 /**
@@ -72,7 +78,12 @@ export function buildPrompt(model: ChatModelFacts, conversation: Conversation): 
   const messages: ChatMessage[] = conversation.system
     ? [{ role: 'system', content: conversation.system }, ...conversation.messages]
     : conversation.messages;
-  const prompt = renderChatTemplate(model.chatTemplate!, {
+  // Without a template here the engine renders the messages; the plain text only measures them.
+  if (!model.chatTemplate) {
+    const text = messages.map((m) => `${m.role}: ${m.content}`).join('\n');
+    return { prompt: text, addSpecialTokens: false, keepCache: false, messages };
+  }
+  const prompt = renderChatTemplate(model.chatTemplate, {
     messages,
     addGenerationPrompt: true,
     specialTokens: model.specialTokens,

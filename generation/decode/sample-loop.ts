@@ -111,11 +111,13 @@ export async function* sampleLoop(
       const row = logits.subarray(r * vocab, (r + 1) * vocab);
       for (const p of processors) p.apply(row, contexts[r]);
       const token = sampler.sample(row);
-      if (logprobs) logprobs[r].push(tokenLogprob(row, token, topLogprobs));
+      const logprob = logprobs ? tokenLogprob(row, token, topLogprobs) : undefined;
+      if (logprob) logprobs![r].push(logprob);
       next[r] = token;
       ids[r].push(token);
       clock.token();
-      yield { type: 'token', sequence: r, id: token, text: streams[r].push(token, eos.has(token)) };
+      const text = streams[r].push(token, eos.has(token));
+      yield { type: 'token', sequence: r, id: token, text, ...(logprob && { logprob }) };
     }
     if (streams.every((s) => s.done) || step === maxNew - 1) break;
     if (request.isAborted()) {

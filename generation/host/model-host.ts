@@ -25,11 +25,15 @@ import { beamLoop } from '../decode/beam-loop.js';
 import { sampleLoop, type LoopModel } from '../decode/sample-loop.js';
 import { CausalStepModel, Seq2SeqStepModel, type StepModel } from '../decode/step-model.js';
 import { scoreCausal, scoreSeq2Seq, type ScoreRequest, type ScoreResult } from '../decode/score.js';
+import { BatchScheduler, type BatchJob } from '../decode/batch-scheduler.js';
+import { DecoderBatchModel } from '../decode/batch-scheduler-rows.js';
 
 /** How a model is loaded. */
 export interface LoadOptions extends OpenOptions {
   /** 'auto' or a transformers.js dtype name. */
   dtype?: string;
+  /** Decode up to this many concurrent requests as rows of one batch (continuous batching, serve). */
+  parallel?: number;
 }
 
 /** Facts about the loaded model (see CORE-API). */
@@ -41,9 +45,14 @@ export interface ModelInfo {
   contextLength: number;
   vocabSize: number;
   dtype: string;
-  device: 'cpu' | 'cuda';
+  /** Where it runs; 'remote' for an OpenAI-compatible engine reached with --endpoint. */
+  device: 'cpu' | 'cuda' | 'webgpu' | 'remote';
   threads: number;
   chatTemplate?: string;
+  /** The engine applies its own chat template to chat messages (remote engines). */
+  serverTemplate?: boolean;
+  /** For a remote engine: which engine, where, and the model it runs (status lines, --json). */
+  remote?: { engine: string; host: string; model: string };
   specialTokens: { bos?: string; eos?: string; unk?: string; pad?: string };
   eosTokenIds: number[];
   bosTokenId?: number;
@@ -53,9 +62,10 @@ export interface ModelInfo {
   cached: boolean;
   /**
    * How the KV cache is kept: 'zero-copy' (textgen's fused graphs: the cache stays in JS memory),
-   * 'growing' (optimum exports), 'packed' (genai past_N), 'recompute' (no cache), 'encoder-decoder'.
+   * 'growing' (optimum exports), 'packed' (genai past_N), 'recompute' (no cache), 'encoder-decoder';
+   * absent for a remote engine.
    */
-  cacheLayout: 'zero-copy' | 'growing' | 'packed' | 'recompute' | 'encoder-decoder';
+  cacheLayout?: 'zero-copy' | 'growing' | 'packed' | 'recompute' | 'encoder-decoder';
   /** Why the device differs from the one asked for (auto fallback). */
   notice?: string;
 }
@@ -74,6 +84,8 @@ export interface HostGenerateRequest {
 
 /** A loaded model ready to generate. */
 export class ModelHost {
+  /** Continuous batching (decode/batch-scheduler.ts); set when loaded with `parallel`. */
+  batch?: BatchScheduler;
   private chat?: { state: DecoderState };
 
   private constructor(
@@ -86,7 +98,11 @@ export class ModelHost {
   /** Loads a model folder. */
   static async load(dir: string, options: LoadOptions = {}): Promise<ModelHost> {
     const folder = inspectModelFolder(dir);
-    const dtype = selectDtype(folder, options.dtype, expectedDevice(options.device));
+    const dtype = selectDtype(
+      folder,
+      options.dtype,
+      await expectedDevice(options.device, options.webgpu),
+    );
     const layout = folder.layouts[dtype]!;
     const tokenizer = TextTokenizer.load(dir, folder.tokenizerConfig);
     const opened = await openModel(folder, layout, options);
@@ -122,7 +138,40 @@ export class ModelHost {
         opened.runner instanceof DecoderRunner ? opened.runner.layout.kind : 'encoder-decoder',
       notice: opened.notice,
     };
-    return new ModelHost(info, folder, tokenizer, opened.runner);
+    const host = new ModelHost(info, folder, tokenizer, opened.runner);
+    if (options.parallel) host.batch = host.openBatch(options.parallel);
+    return host;
+  }
+
+  /** The batch scheduler: rows of the causal runner, or whole-model turns for other models. */
+  private openBatch(parallel: number): BatchScheduler {
+    const facts = {
+      vocabSize: this.info.vocabSize,
+      decode: (ids: number[]) => this.tokenizer.decodeRaw(ids),
+      cleanup: this.tokenizer.cleansUp,
+      contextLength: this.info.contextLength,
+    };
+    if (!(this.runner instanceof DecoderRunner)) return new BatchScheduler(undefined, facts, 1);
+    const pad =
+      this.info.generationDefaults.pad_token_id ??
+      this.tokenizer.padId ??
+      this.info.eosTokenIds[0] ??
+      0;
+    const rows = new DecoderBatchModel(this.runner, this.info.contextLength, pad);
+    return new BatchScheduler(rows, facts, parallel);
+  }
+
+  /** A request the batch can take as rows: one causal prompt, no beam search, no kept chat cache. */
+  private batchJob(request: HostGenerateRequest, isAborted: () => boolean): BatchJob | undefined {
+    const texts = request.promptIds ?? request.prompts ?? [request.prompt];
+    if (texts.length !== 1 || request.settings.num_beams !== 1 || request.keepCache)
+      return undefined;
+    const eos = request.settings.eos_token_id ?? this.info.eosTokenIds;
+    return {
+      prompt: this.promptIds(texts[0], request.addSpecialTokens ?? true),
+      settings: { ...request.settings, eos_token_id: eos },
+      isAborted,
+    };
   }
 
   /** Tokenizes text as generate() would. */
@@ -135,8 +184,22 @@ export class ModelHost {
     return this.tokenizer.decode(ids);
   }
 
-  /** Runs one generation (one prompt or a batch) and yields its events. */
+  /**
+   * Runs one generation (one prompt or a batch) and yields its events. With a batch scheduler,
+   * concurrent calls decode together as rows, and other work waits for the model to itself.
+   */
   async *generate(
+    request: HostGenerateRequest,
+    isAborted: () => boolean,
+  ): AsyncGenerator<GenerationEvent> {
+    const batch = this.batch;
+    if (!batch) return yield* this.generateAlone(request, isAborted);
+    const job = batch.batching ? this.batchJob(request, isAborted) : undefined;
+    if (job) yield* batch.generate(job);
+    else yield* batch.alone(() => this.generateAlone(request, isAborted));
+  }
+
+  private async *generateAlone(
     request: HostGenerateRequest,
     isAborted: () => boolean,
   ): AsyncGenerator<GenerationEvent> {
@@ -257,6 +320,7 @@ export class ModelHost {
   /** Frees sessions' caches. */
   dispose(): void {
     this.dropChat();
+    this.batch?.dispose();
   }
 }
 

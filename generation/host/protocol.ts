@@ -4,6 +4,7 @@
 import type { GenerationEvent } from '../events.js';
 import type { ScoreRequest } from '../decode/score.js';
 import type { HostGenerateRequest, LoadOptions, ModelInfo } from './model-host.js';
+import type { BatchStatus } from '../decode/batch-scheduler.js';
 
 /** Main → worker. */
 export type ToWorker =
@@ -24,7 +25,9 @@ export interface WireError {
 
 /** Worker → main. */
 export type FromWorker =
-  | { type: 'loaded'; info: ModelInfo }
+  | { type: 'loaded'; info: ModelInfo; batch?: BatchStatus }
   | { type: 'events'; id: number; events: GenerationEvent[] }
   | { type: 'result'; id: number; value: unknown }
-  | { type: 'error'; id: number | null; error: WireError };
+  | { type: 'error'; id: number | null; error: WireError }
+  /** The batch scheduler's rows and queue changed (models loaded with `parallel`). */
+  | { type: 'batch'; id: null; status: BatchStatus };

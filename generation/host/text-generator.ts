@@ -15,8 +15,11 @@ import {
 import type { GenerationEvent } from '../events.js';
 import { ModelHost, type LoadOptions, type ModelInfo } from './model-host.js';
 import type { FromWorker, ToWorker, WireError } from './protocol.js';
+import { prepareDevice } from '../runtime/webgpu-quiet.js';
 import type { ScoreRequest, ScoreResult } from '../decode/score.js';
 import type { GenerationSettings } from '../settings.js';
+import type { BatchStatus } from '../decode/batch-scheduler.js';
+import type { ChatMessage } from '../chat/chat-template.js';
 
 /** Options for {@link loadModel}. */
 export interface TextGeneratorOptions extends LoadOptions {
@@ -38,6 +41,11 @@ export interface GenerateRequest {
   addSpecialTokens?: boolean;
   /** Keep the KV cache after this call and reuse the longest common token prefix on the next one. */
   keepCache?: boolean;
+  /**
+   * The conversation a chat turn's prompt was rendered from. A remote engine sends these to
+   * /v1/chat/completions and applies its own template; a local model reads `prompt`.
+   */
+  messages?: ChatMessage[];
 }
 
 /** A loaded model. */
@@ -49,6 +57,8 @@ export interface TextGenerator {
   detokenize(ids: number[]): Promise<string>;
   /** Teacher-forced NLL of tokens (perplexity): one causal window, or an (input, target) pair. */
   score(request: ScoreRequest): Promise<ScoreResult>;
+  /** Rows and queue of a model loaded with `parallel` (continuous batching); undefined otherwise. */
+  batchStatus?(): BatchStatus | undefined;
   dispose(): Promise<void>;
 }
 
@@ -57,8 +67,10 @@ export async function loadModel(
   dir: string,
   options: TextGeneratorOptions = {},
 ): Promise<TextGenerator> {
-  if (options.inProcess) return new InProcessGenerator(await ModelHost.load(dir, options));
-  return WorkerGenerator.start(dir, options);
+  // WebGPU's process-wide start (quiet Dawn, auto's adapter probe) belongs to the main thread.
+  const prepared = await prepareDevice(options);
+  if (prepared.inProcess) return new InProcessGenerator(await ModelHost.load(dir, prepared));
+  return WorkerGenerator.start(dir, prepared);
 }
 
 class InProcessGenerator implements TextGenerator {
@@ -83,6 +95,10 @@ class InProcessGenerator implements TextGenerator {
 
   score(request: ScoreRequest): Promise<ScoreResult> {
     return this.host.score(request);
+  }
+
+  batchStatus(): BatchStatus | undefined {
+    return this.host.batch?.status();
   }
 
   async dispose(): Promise<void> {
@@ -137,13 +153,15 @@ class WorkerGenerator implements TextGenerator {
   /** Abort flags of the generations in flight. */
   private readonly aborts = new Set<() => void>();
   private failure?: Error;
+  private batch?: BatchStatus;
 
   private constructor(
     private readonly worker: Worker,
     readonly info: ModelInfo,
   ) {
     worker.on('message', (message: FromWorker) => {
-      if ('id' in message && message.id !== null) this.listeners.get(message.id)?.(message);
+      if (message.type === 'batch') this.batch = message.status;
+      else if ('id' in message && message.id !== null) this.listeners.get(message.id)?.(message);
     });
     worker.on('error', (error) => this.fail(error));
     worker.on('exit', (code) => {
@@ -153,10 +171,13 @@ class WorkerGenerator implements TextGenerator {
 
   static async start(dir: string, options: LoadOptions): Promise<WorkerGenerator> {
     const worker = createWorker();
+    let batch: BatchStatus | undefined;
     const info = await new Promise<ModelInfo>((resolve, reject) => {
       const onMessage = (message: FromWorker) => {
-        if (message.type === 'loaded') resolve(message.info);
-        else if (message.type === 'error') reject(rebuild(message.error));
+        if (message.type === 'loaded') {
+          batch = message.batch;
+          resolve(message.info);
+        } else if (message.type === 'error') reject(rebuild(message.error));
         else return;
         worker.off('message', onMessage);
         worker.off('error', reject);
@@ -168,7 +189,9 @@ class WorkerGenerator implements TextGenerator {
       await worker.terminate();
       throw error;
     });
-    return new WorkerGenerator(worker, info);
+    const generator = new WorkerGenerator(worker, info);
+    generator.batch ??= batch;
+    return generator;
   }
 
   private fail(error: Error): void {
@@ -270,6 +293,10 @@ class WorkerGenerator implements TextGenerator {
 
   score(request: ScoreRequest): Promise<ScoreResult> {
     return this.request((id) => ({ type: 'score', id, request }));
+  }
+
+  batchStatus(): BatchStatus | undefined {
+    return this.batch;
   }
 
   /**

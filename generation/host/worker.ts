@@ -59,7 +59,8 @@ port.on('message', async (message: ToWorker) => {
     switch (message.type) {
       case 'load':
         host = await ModelHost.load(message.dir, message.options);
-        send({ type: 'loaded', info: host.info });
+        if (host.batch) host.batch.onStatus = (status) => send({ type: 'batch', id: null, status });
+        send({ type: 'loaded', info: host.info, batch: host.batch?.status() });
         break;
       case 'generate':
         await runGenerate(message.id, message);

@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ModelError } from '../errors.js';
 import { FUSED_STEM } from './fused-file.js';
+import { textgenVariants } from '../quantize/report.js';
 
 /** transformers.js dtype names and their ONNX file-name suffixes. */
 export const DTYPE_SUFFIXES = {
@@ -25,7 +26,8 @@ export const DTYPE_SUFFIXES = {
 export type Dtype = keyof typeof DTYPE_SUFFIXES;
 
 /**
- * The automatic dtype order: full precision first (exact and fastest for small models on CPU), then the
+ * The automatic dtype order (after any variant `textgen quantize` wrote in the folder, newest first;
+ * see {@link ModelFolder.quantizedByTextgen}): full precision first (exact and fastest for small models on CPU), then the
  * 8-bit variants, then 4-bit, then fp16 (slow on most CPUs). On CUDA fp16 goes first.
  */
 export const AUTO_DTYPE_ORDER_CPU: Dtype[] = [
@@ -82,6 +84,8 @@ export interface ModelFolder {
   dtypes: Dtype[];
   /** Layout per available dtype. */
   layouts: Partial<Record<Dtype, OnnxLayout>>;
+  /** Variants `textgen quantize` wrote here (still intact), newest first: auto tries them first. */
+  quantizedByTextgen: Dtype[];
   hasChatTemplate: boolean;
 }
 
@@ -207,6 +211,7 @@ export function inspectModelFolder(dir: string): ModelFolder {
     vocabSize: Number(config.vocab_size ?? genaiModel?.vocab_size ?? 0),
     dtypes,
     layouts,
+    quantizedByTextgen: genaiModel ? [] : textgenVariants(dir).filter((d) => layouts[d]),
     hasChatTemplate:
       Boolean(tokenizerConfig.chat_template) || existsSync(join(dir, 'chat_template.jinja')),
   };
@@ -259,7 +264,7 @@ function contextLengthOf(
 export function selectDtype(
   folder: ModelFolder,
   requested: string | undefined,
-  device: 'cpu' | 'cuda' = 'cpu',
+  device: 'cpu' | 'cuda' | 'webgpu' = 'cpu',
 ): Dtype {
   if (requested && requested !== 'auto') {
     if (!(requested in DTYPE_SUFFIXES)) {
@@ -276,6 +281,11 @@ export function selectDtype(
     }
     return requested as Dtype;
   }
-  const order = device === 'cuda' ? AUTO_DTYPE_ORDER_CUDA : AUTO_DTYPE_ORDER_CPU;
+  // A variant the user made with `textgen quantize` is what they asked for: it goes first. GPUs
+  // (CUDA, WebGPU) run fp16 natively: the CUDA order serves both.
+  const order = [
+    ...(folder.quantizedByTextgen ?? []),
+    ...(device === 'cpu' ? AUTO_DTYPE_ORDER_CPU : AUTO_DTYPE_ORDER_CUDA),
+  ];
   return order.find((d) => folder.layouts[d]) ?? folder.dtypes[0];
 }

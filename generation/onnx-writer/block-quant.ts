@@ -34,16 +34,49 @@ export function blocksPerColumn(k: number, blockSize: number): number {
   return Math.ceil(k / blockSize);
 }
 
-/** Inverse-scale multipliers tried per block; the first is the plain absmax fit. */
-const SEARCH_4BIT = [1, 0.98, 0.96, 0.94, 0.92, 0.9, 0.87, 0.84, 1.02];
-const SEARCH_8BIT = [1, 0.99, 0.98];
+/**
+ * Inverse-scale multipliers tried per block (coarse), then refined around the best one by these steps.
+ * 4-bit: eight coarse points and two refinements (twelve one-pass evaluations) land within 0.1% of
+ * the error of a 31-point grid; 8-bit error is flat in the scale, so the plain fit is kept.
+ */
+const COARSE_4 = [1.1, 1.0, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7];
+const REFINE_4 = [0.025, 0.0125];
+const COARSE_8 = [1];
+
+/**
+ * Squared error of the block `x[from, to)` quantized with inverse scale `inv` and then given its
+ * least-squares scale Σx·q / Σq·q: Σx² − (Σx·q)² / Σq·q (one pass, no codes stored).
+ */
+function blockError(
+  x: Float32Array,
+  from: number,
+  to: number,
+  inv: number,
+  lo: number,
+  hi: number,
+  xx: number,
+): number {
+  let xq = 0;
+  let qq = 0;
+  // floor(y + 0.5) is Math.round(y), and twice as fast in V8; the offset keeps the floor positive.
+  const offset = 0.5 - lo;
+  const top = hi - lo;
+  for (let i = from; i < to; i++) {
+    const v = x[i];
+    let c = Math.floor(v * inv + offset);
+    c = (c < 0 ? 0 : c > top ? top : c) + lo;
+    xq += v * c;
+    qq += c * c;
+  }
+  return qq > 0 ? xx - (xq * xq) / qq : Infinity;
+}
 
 /**
  * Quantizes one block `x[from, to)` into signed codes `q` (in [-half, half-1]) and returns its scale.
- * Candidate scales map the largest-magnitude value onto −half (the wider side of the signed range,
- * as onnxruntime's own quantizer does) or slightly past it; each candidate's codes get the
- * least-squares scale Σx·q / Σq·q, and the pair with the smallest squared error is kept. This halves
- * the 4-bit error of a plain absmax scale on Gaussian-like weights.
+ * Candidate scales map the largest-magnitude value onto about −half (the wider side of the signed
+ * range, as onnxruntime's own quantizer does); each candidate's codes get the least-squares scale,
+ * and the candidate with the smallest squared error is kept. On Gaussian-like weights this cuts the
+ * 4-bit error of a plain absmax scale by about a sixth.
  */
 function quantizeBlock(
   x: Float32Array,
@@ -51,43 +84,61 @@ function quantizeBlock(
   to: number,
   bits: BlockBits,
   q: Int8Array,
-  trial: Int8Array,
 ): number {
-  const half = 1 << (bits - 1);
+  const half = bits === 4 ? 8 : 128;
+  const lo = -half;
+  const hi = half - 1;
   let peak = 0;
-  for (let i = from; i < to; i++) if (Math.abs(x[i]) > Math.abs(peak)) peak = x[i];
-  if (peak === 0 || !Number.isFinite(peak)) {
+  let absPeak = 0;
+  let xx = 0;
+  for (let i = from; i < to; i++) {
+    const v = x[i];
+    const a = v < 0 ? -v : v;
+    if (a > absPeak) {
+      absPeak = a;
+      peak = v;
+    }
+    xx += v * v;
+  }
+  if (absPeak === 0 || !Number.isFinite(xx)) {
     q.fill(0, 0, to - from);
     return 0;
   }
-  let bestErr = Infinity;
-  let bestScale = 0;
-  for (const f of bits === 4 ? SEARCH_4BIT : SEARCH_8BIT) {
-    const inv = (-half * f) / peak;
-    let xq = 0;
-    let qq = 0;
-    for (let i = from; i < to; i++) {
-      let c = Math.round(x[i] * inv);
-      if (c < -half) c = -half;
-      else if (c > half - 1) c = half - 1;
-      trial[i - from] = c;
-      xq += x[i] * c;
-      qq += c * c;
-    }
-    if (qq === 0) continue;
-    const scale = Math.fround(xq / qq);
-    let err = 0;
-    for (let i = from; i < to; i++) {
-      const d = x[i] - scale * trial[i - from];
-      err += d * d;
-    }
-    if (err < bestErr) {
-      bestErr = err;
-      bestScale = scale;
-      q.set(trial.subarray(0, to - from));
+  const base = -half / peak;
+  const coarse = bits === 4 ? COARSE_4 : COARSE_8;
+  let best = coarse[0];
+  let bestErr = coarse.length > 1 ? blockError(x, from, to, base * best, lo, hi, xx) : 0;
+  for (let j = 1; j < coarse.length; j++) {
+    const e = blockError(x, from, to, base * coarse[j], lo, hi, xx);
+    if (e < bestErr) {
+      best = coarse[j];
+      bestErr = e;
     }
   }
-  return bestScale;
+  if (bits === 4)
+    for (let j = 0; j < REFINE_4.length; j++) {
+      const center = best;
+      for (let side = -1; side <= 1; side += 2) {
+        const f = center + side * REFINE_4[j];
+        const e = blockError(x, from, to, base * f, lo, hi, xx);
+        if (e < bestErr) {
+          best = f;
+          bestErr = e;
+        }
+      }
+    }
+  const inv = base * best;
+  let xq = 0;
+  let qq = 0;
+  for (let i = from; i < to; i++) {
+    const v = x[i];
+    let c = Math.floor(v * inv + 0.5 + half);
+    c = (c < 0 ? 0 : c > hi + half ? hi + half : c) - half;
+    q[i - from] = c;
+    xq += v * c;
+    qq += c * c;
+  }
+  return qq > 0 ? Math.fround(xq / qq) : 0;
 }
 
 /**
@@ -110,12 +161,11 @@ export function packBlocks(
   const scales = new Float32Array(n * blocks);
   const half = 1 << (bits - 1);
   const q = new Int8Array(blockSize);
-  const trial = new Int8Array(blockSize);
   for (let row = 0; row < n; row++) {
     for (let b = 0; b < blocks; b++) {
       const from = row * k + b * blockSize;
       const len = Math.min(blockSize, k - b * blockSize);
-      scales[row * blocks + b] = quantizeBlock(weight, from, from + len, bits, q, trial);
+      scales[row * blocks + b] = quantizeBlock(weight, from, from + len, bits, q);
       const out = (row * blocks + b) * blob;
       if (bits === 8) {
         for (let i = 0; i < blockSize; i++) data[out + i] = (i < len ? q[i] : 0) + half;
@@ -219,7 +269,35 @@ export function quantizeInt8Columns(weight: Float32Array, k: number, n: number):
   for (let r = 0; r < k; r++) {
     const row = r * n;
     for (let c = 0; c < n; c++) {
-      const v = Math.round(weight[row + c] * inv[c]);
+      const v = Math.floor(weight[row + c] * inv[c] + 0.5);
+      data[row + c] = v > 127 ? 127 : v < -127 ? -127 : v;
+    }
+  }
+  return { data, scales };
+}
+
+/**
+ * [N, K] row-major fp32 weight (an embedding, or a head stored as [vocab, hidden]) → per-row
+ * symmetric int8, the same maths as {@link quantizeInt8Columns} with one scale per row: a row lookup
+ * dequantizes with its own scale, and MatMulInteger reads the matrix through a Transpose (folded by
+ * onnxruntime at load), so a tied embedding and head share one copy.
+ */
+export function quantizeInt8Rows(weight: Float32Array, n: number, k: number): Int8Columns {
+  if (weight.length !== n * k)
+    throw new RangeError(`weight has ${weight.length} values, expected ${n}×${k}`);
+  const data = new Int8Array(n * k);
+  const scales = new Float32Array(n);
+  for (let r = 0; r < n; r++) {
+    const row = r * k;
+    let absMax = 0;
+    for (let c = 0; c < k; c++) {
+      const a = Math.abs(weight[row + c]);
+      if (a > absMax) absMax = a;
+    }
+    scales[r] = Math.fround(absMax / 127);
+    const inv = scales[r] > 0 ? 1 / scales[r] : 0;
+    for (let c = 0; c < k; c++) {
+      const v = Math.floor(weight[row + c] * inv + 0.5);
       data[row + c] = v > 127 ? 127 : v < -127 ? -127 : v;
     }
   }
@@ -239,4 +317,61 @@ export function transpose(m: Float32Array, rows: number, cols: number): Float32A
         for (let c = c0; c < c1; c++) out[c * rows + r] = m[r * cols + c];
     }
   return out;
+}
+
+/**
+ * Relative RMS error ‖W − dequant(W)‖ / ‖W‖ of packed blocks against the [N, K] weight they came
+ * from, computed without materialising the dequantized matrix (0 for an all-zero weight).
+ */
+export function packedError(
+  weight: Float32Array,
+  packed: PackedBlocks,
+  n: number,
+  k: number,
+  bits: BlockBits,
+  blockSize: number,
+): number {
+  const blocks = blocksPerColumn(k, blockSize);
+  const blob = (blockSize * bits) / 8;
+  const half = 1 << (bits - 1);
+  let err = 0;
+  let ref = 0;
+  for (let row = 0; row < n; row++)
+    for (let b = 0; b < blocks; b++) {
+      const scale = packed.scales[row * blocks + b];
+      const at = (row * blocks + b) * blob;
+      const len = Math.min(blockSize, k - b * blockSize);
+      for (let i = 0; i < len; i++) {
+        const code =
+          bits === 8 ? packed.data[at + i] : (packed.data[at + (i >> 1)] >> ((i & 1) * 4)) & 0x0f;
+        const w = weight[row * k + b * blockSize + i];
+        const d = w - (code - half) * scale;
+        err += d * d;
+        ref += w * w;
+      }
+    }
+  return ref > 0 ? Math.sqrt(err / ref) : 0;
+}
+
+/**
+ * Relative RMS error of int8 weights against the [rows, cols] weight they came from, with one scale
+ * per column ({@link quantizeInt8Columns}) or per row ({@link quantizeInt8Rows}).
+ */
+export function int8Error(
+  weight: Float32Array,
+  q: Int8Columns,
+  rows: number,
+  cols: number,
+  scalesPer: 'column' | 'row',
+): number {
+  let err = 0;
+  let ref = 0;
+  for (let r = 0; r < rows; r++)
+    for (let c = 0; c < cols; c++) {
+      const w = weight[r * cols + c];
+      const d = w - q.data[r * cols + c] * q.scales[scalesPer === 'row' ? r : c];
+      err += d * d;
+      ref += w * w;
+    }
+  return ref > 0 ? Math.sqrt(err / ref) : 0;
 }

@@ -12,6 +12,7 @@ import { isPastInput, kvSpecs, sessionIo, type KvShapeHints, type SessionIo } fr
 import type { KvEntrySpec } from './kv-cache.js';
 import { lastPositionLogits } from './logits.js';
 import type { Session } from './ort.js';
+import type { GpuKvOps } from './gpu-kv-ops.js';
 import { GrowingLayout } from './layouts/growing.js';
 import { PackedLayout } from './layouts/packed.js';
 import { DecoderInputs } from './layouts/plain-inputs.js';
@@ -26,6 +27,8 @@ export { intTensor } from './layouts/plain-inputs.js';
 export interface DecoderSessions {
   main: Session;
   first?: Session;
+  /** Set when the sessions leave their presents on a WebGPU device: the cache then stays there. */
+  gpu?: GpuKvOps;
 }
 
 /** Per-batch state: the layout's cache, attention-mask history, next position and fed ids per row. */
@@ -81,8 +84,11 @@ export class DecoderState {
    * are padded with masked slots after their end; each row keeps its own positions.
    */
   appendRows(other: DecoderState): void {
-    if (this.cache && other.cache) this.cache.appendRows(other.cache);
-    else if (this.cache || other.cache) throw new Error('appendRows needs states of one runner');
+    if (this.cache && other.cache) {
+      if (!this.cache.appendRows)
+        throw new Error('this cache (kept on a GPU) cannot take in rows: run it in static mode');
+      this.cache.appendRows(other.cache);
+    } else if (this.cache || other.cache) throw new Error('appendRows needs states of one runner');
     const length = Math.max(this.length, other.length);
     const pad = (m: number[], fill: number) => [...m, ...new Array(length - m.length).fill(fill)];
     this.masks = [...this.masks, ...other.masks].map((m) => pad(m, 0));
@@ -126,7 +132,7 @@ export class DecoderRunner {
       this.specs = kvSpecs(this.io, past, hints);
       const packed = this.specs.some((s) => s.lead.length > 0);
       const Layout = packed ? PackedLayout : GrowingLayout;
-      this.layout = new Layout(sessions.main, inputs, this.specs, sessions.first);
+      this.layout = new Layout(sessions.main, inputs, this.specs, sessions.first, sessions.gpu);
     } else {
       this.layout = new RecomputeLayout(sessions.main, inputs);
       this.extendsInOneRun = true;
@@ -157,6 +163,19 @@ export class DecoderRunner {
   /** Whether the model keeps a KV cache (otherwise every step recomputes the sequence). */
   get cached(): boolean {
     return this.layout.cached;
+  }
+
+  /**
+   * Which per-row inputs the graph takes (rows of different lengths need both:
+   * decode/batch-scheduler-rows.ts), and whether the cache is in host memory (a WebGPU-resident one
+   * cannot be spliced).
+   */
+  get rowInputs(): { mask: boolean; positions: boolean; hostCache: boolean } {
+    return {
+      mask: this.names.mask !== undefined,
+      positions: this.names.positions !== undefined,
+      hostCache: !(this.layout instanceof GrowingLayout && this.layout.onGpu),
+    };
   }
 
   /** Fresh state for `batch` rows. */

@@ -8,6 +8,17 @@ import { existsSync, readdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
+/** The values of --device, TEXTGEN_DEVICE and the config's `device` (README, "GPU"). */
+export const DEVICES = ['auto', 'cpu', 'cuda', 'webgpu'] as const;
+
+/** One of {@link DEVICES}. */
+export type DeviceName = (typeof DEVICES)[number];
+
+/** Whether a string names a device. */
+export function isDevice(value: unknown): value is DeviceName {
+  return typeof value === 'string' && (DEVICES as readonly string[]).includes(value);
+}
+
 /** The shared libraries the CUDA provider of ONNX Runtime 1.30 (CUDA 12 build) loads. */
 export const CUDA_LIBRARIES = [
   { name: 'CUDA runtime', soname: 'libcudart.so.12' },

@@ -133,6 +133,30 @@ export class KvCache implements LayoutCache {
   }
 
   /**
+   * Row splicing for continuous batching (decode/batch-scheduler-rows.ts): the current past of every
+   * entry, laid out compactly as [...lead, batch, heads, length, headDim].
+   */
+  pasts(): Array<{ spec: KvEntrySpec; data: Float32Array | Uint16Array }> {
+    return this.entries.map((e) => ({ spec: e.spec, data: e.buffers[e.current] }));
+  }
+
+  /**
+   * Replaces the contents with `batch` rows of `length` positions: `write(i, fresh)` fills entry i's
+   * zeroed buffer (laid out as {@link pasts}); the buffers keep room to grow.
+   */
+  rebuild(batch: number, length: number, write: (entry: number, fresh: Buffer) => void): void {
+    this.batch = batch;
+    this.capacity = Math.min(this.maxCapacity, Math.max(length + 1, this.capacity));
+    this.entries.forEach((e, i) => {
+      const fresh = this.alloc(e.spec, this.capacity);
+      write(i, fresh);
+      e.buffers = [fresh, this.alloc(e.spec, this.capacity)];
+      e.current = 0;
+    });
+    this.length = length;
+  }
+
+  /**
    * Appends the rows of `other` (same entries) after this batch's rows; the shorter side's rows are
    * padded with zeros after their end, up to the longer length (the runner masks those slots).
    */

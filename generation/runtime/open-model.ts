@@ -6,19 +6,36 @@ import { availableParallelism } from 'node:os';
 import type { ModelFolder, OnnxLayout } from '../model/model-folder.js';
 import { DecoderRunner } from './decoder-runner.js';
 import { Seq2SeqRunner } from './seq2seq-runner.js';
-import { defaultThreads, openSession, type Device } from './ort.js';
+import { GpuKvOps } from './gpu-kv-ops.js';
+import {
+  defaultThreads,
+  openGpuHelper,
+  openSession,
+  type ConcreteDevice,
+  type Device,
+  type WebgpuVerdict,
+} from './ort.js';
 
 /** Options for opening a model's sessions. */
 export interface OpenOptions {
   device?: Device;
   deviceId?: number;
   threads?: number;
+  /** Native runtime logs (ONNX Runtime, Dawn) on stderr. */
+  verbose?: boolean;
+  /** The WebGPU auto verdict, when the main thread already has it. */
+  webgpu?: WebgpuVerdict;
+  /** On WebGPU, keep the KV cache on the GPU (default true; false copies it each step, for comparison). */
+  kvOnGpu?: boolean;
 }
+
+/** Present (KV) outputs: what stays on the GPU between steps. */
+const PRESENT = /^present/;
 
 /** Opened sessions and the figures the user sees. */
 export interface OpenedModel {
   runner: DecoderRunner | Seq2SeqRunner;
-  device: 'cpu' | 'cuda';
+  device: ConcreteDevice;
   threads: number;
   notice?: string;
 }
@@ -41,6 +58,27 @@ export function threadsFor(path: string, requested?: number): number {
   return defaultThreads(fileBytes(path), availableParallelism());
 }
 
+/** The per-session options: device, threads, logs, and the KV outputs kept on a WebGPU device. */
+function sessionOptions(options: OpenOptions, threads: number) {
+  return {
+    device: options.device,
+    deviceId: options.deviceId,
+    threads,
+    verbose: options.verbose,
+    webgpu: options.webgpu,
+    keepOnGpu: options.kvOnGpu === false ? undefined : PRESENT,
+  };
+}
+
+/** The GPU row/length helper, when the session keeps its presents on the GPU. */
+function gpuOps(
+  opened: { device: ConcreteDevice; gpuOutputs: string[] },
+  options: OpenOptions,
+): GpuKvOps | undefined {
+  if (opened.device !== 'webgpu' || opened.gpuOutputs.length === 0) return undefined;
+  return new GpuKvOps((model) => openGpuHelper(model, options.verbose));
+}
+
 /** Opens the sessions of any supported layout. */
 export async function openModel(
   folder: ModelFolder,
@@ -50,7 +88,7 @@ export async function openModel(
   if (layout.kind === 'encoder-decoder') return openSeq2Seq(folder, layout, options);
   const mainPath = layout.kind === 'decoder-split' ? layout.decoderWithPast : layout.model;
   const threads = threadsFor(mainPath, options.threads);
-  const opts = { device: options.device, deviceId: options.deviceId, threads };
+  const opts = sessionOptions(options, threads);
   const main = await openSession(mainPath, opts);
   const first =
     layout.kind === 'decoder-split'
@@ -81,7 +119,7 @@ export async function openModel(
       }
     : undefined;
   const runner = new DecoderRunner(
-    { main: main.session, first },
+    { main: main.session, first, gpu: gpuOps(main, options) },
     { heads, headDim, vocabSize: folder.vocabSize },
     names,
   );
@@ -95,16 +133,15 @@ async function openSeq2Seq(
 ): Promise<OpenedModel> {
   const decoderPath = layout.decoderMerged ?? layout.decoderWithPast ?? layout.decoder!;
   const threads = threadsFor(decoderPath, options.threads);
-  const opts = { device: options.device, deviceId: options.deviceId, threads };
-  const encoder = await openSession(layout.encoder, opts);
+  const opts = sessionOptions(options, threads);
+  const encoder = await openSession(layout.encoder, { ...opts, keepOnGpu: undefined });
   const same = { ...opts, device: encoder.device };
   const merged = layout.decoderMerged !== undefined;
-  const decoder = (
-    await openSession(
-      merged ? layout.decoderMerged! : (layout.decoderWithPast ?? layout.decoder!),
-      same,
-    )
-  ).session;
+  const opened = await openSession(
+    merged ? layout.decoderMerged! : (layout.decoderWithPast ?? layout.decoder!),
+    same,
+  );
+  const decoder = opened.session;
   const firstDecoder =
     !merged && layout.decoderWithPast && layout.decoder
       ? (await openSession(layout.decoder, same)).session
@@ -116,7 +153,7 @@ async function openSeq2Seq(
   const hidden = Number(cfg.d_model ?? cfg.hidden_size ?? 0);
   const headDim = Number(cfg.d_kv ?? (heads ? hidden / heads : 0)) || undefined;
   const runner = new Seq2SeqRunner(
-    { encoder: encoder.session, decoder, firstDecoder },
+    { encoder: encoder.session, decoder, firstDecoder, gpu: gpuOps(opened, options) },
     { heads, headDim, vocabSize: folder.vocabSize },
   );
   return { runner, device: encoder.device, threads, notice: encoder.notice };

@@ -7,7 +7,10 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { DeviceError, ModelError } from '../errors.js';
-import { cudaReadiness, type CudaReadiness } from './device.js';
+import { cudaReadiness, machineLoaderCache, type CudaReadiness } from './device.js';
+import { onnxOutputNames } from './onnx-outputs.js';
+import { webgpuReadiness, type WebgpuReadiness } from './webgpu-device.js';
+import { conciseError, probeAdapter } from './webgpu-probe.js';
 
 export { ort };
 /** An ORT tensor. */
@@ -17,21 +20,37 @@ export type Session = ort.InferenceSession;
 /** Tensor element types textgen feeds. */
 export type ElementType = 'float32' | 'float16' | 'int64' | 'int32' | 'bool';
 
-/** Where a session runs. */
-export type Device = 'auto' | 'cpu' | 'cuda';
+/** Where a session runs: `auto` is resolved to one of the others when the model is opened. */
+export type Device = 'auto' | 'cpu' | 'cuda' | 'webgpu';
+/** A device a session actually runs on. */
+export type ConcreteDevice = Exclude<Device, 'auto'>;
+
+/** The auto verdict on WebGPU: whether a hardware adapter answered, and why not. */
+export interface WebgpuVerdict {
+  hardware: boolean;
+  reason?: string;
+}
 
 /** Options for opening an ONNX file. */
 export interface SessionOptions {
   device?: Device;
   deviceId?: number;
   threads?: number;
+  /** On WebGPU, outputs whose names match stay on the GPU (`gpu-buffer`): the present KV tensors. */
+  keepOnGpu?: RegExp;
+  /** Let ONNX Runtime's and Dawn's own log lines through (--verbose). */
+  verbose?: boolean;
+  /** The WebGPU auto verdict when already known (the main thread computes it before the worker). */
+  webgpu?: WebgpuVerdict;
 }
 
 /** The session plus the device it actually uses and why (for the auto fallback notice). */
 export interface OpenedSession {
   session: Session;
-  device: 'cpu' | 'cuda';
+  device: ConcreteDevice;
   notice?: string;
+  /** Outputs the session leaves on the GPU. */
+  gpuOutputs: string[];
 }
 
 /** The folder holding onnxruntime-node's native binding and provider libraries. */
@@ -49,6 +68,11 @@ export function ortVersion(): string {
 /** Whether the CUDA execution provider library is installed next to the binding. */
 export function cudaProviderInstalled(): boolean {
   return existsSync(join(ortBinaryDir(), 'libonnxruntime_providers_cuda.so'));
+}
+
+/** Whether this build of the binding carries the WebGPU provider (linux x64, darwin arm64, win32 x64). */
+export function webgpuBundled(): boolean {
+  return ort.listSupportedBackends().some((b) => b.name === 'webgpu' && b.bundled);
 }
 
 /**
@@ -70,65 +94,184 @@ export function cudaState(): CudaReadiness {
   return readiness;
 }
 
-/** The device a request will most likely get, before any session exists (picks the dtype order). */
-export function expectedDevice(device: Device | undefined): 'cpu' | 'cuda' {
-  if (device === 'cuda') return 'cuda';
-  return device === 'auto' && cudaState().ready ? 'cuda' : 'cpu';
+let webgpuFiles: WebgpuReadiness | undefined;
+
+/** Whether a hardware WebGPU adapter may exist here (file checks only; computed once per thread). */
+export function webgpuState(): WebgpuReadiness {
+  webgpuFiles ??= webgpuReadiness({ loaderCache: machineLoaderCache() });
+  return webgpuFiles;
+}
+
+let verdict: Promise<WebgpuVerdict> | undefined;
+
+/**
+ * Whether `auto` may use WebGPU: a hardware adapter must answer a probe that sees only the hardware
+ * Vulkan drivers (webgpu-probe.ts). File checks rule most machines out in milliseconds; the probe
+ * (a child process, about a second) runs only where a GPU device and a hardware driver exist.
+ */
+export function webgpuVerdict(): Promise<WebgpuVerdict> {
+  verdict ??= (async (): Promise<WebgpuVerdict> => {
+    if (!webgpuBundled())
+      return { hardware: false, reason: 'this onnxruntime-node build has no WebGPU provider' };
+    const files = webgpuState();
+    if (!files.hardwareCandidate)
+      return { hardware: false, reason: `no hardware WebGPU adapter: ${files.reason}` };
+    const drivers =
+      files.backend === 'vulkan' ? files.drivers.filter((d) => !d.software) : undefined;
+    const probe = await probeAdapter({ drivers });
+    return probe.ok
+      ? { hardware: true }
+      : { hardware: false, reason: `no hardware WebGPU adapter: ${probe.detail}` };
+  })();
+  return verdict;
+}
+
+/** The device a request will get, before any session exists (picks the dtype order). */
+export async function expectedDevice(
+  device: Device | undefined,
+  known?: WebgpuVerdict,
+): Promise<ConcreteDevice> {
+  if (device !== 'auto') return device ?? 'cpu';
+  if (cudaState().ready) return 'cuda';
+  return (known ?? (await webgpuVerdict())).hardware ? 'webgpu' : 'cpu';
 }
 
 const CUDA_FAILED_HINT =
   'Run `textgen doctor` to see what is missing (CUDA 12 runtime, cuDNN 9, a driver for CUDA 12; README, "CUDA"), or use --device cpu.';
+const WEBGPU_FAILED_HINT =
+  'Run `textgen doctor` to see what is missing (a Vulkan loader and driver; README, "GPU"), or use --device cpu.';
 
 /**
- * Opens an ONNX file on the requested device. `auto` checks for a GPU, the provider and the CUDA
- * libraries before touching CUDA and falls back to CPU with a notice; `cuda` fails with a DeviceError.
+ * Opens an ONNX file on the requested device. `auto` tries CUDA when its libraries are present, then
+ * WebGPU when a hardware adapter answers, else the CPU with a one-line notice saying why; `cuda` and
+ * `webgpu` fail with a DeviceError instead.
  */
 export async function openSession(path: string, options: SessionOptions): Promise<OpenedSession> {
   const device = options.device ?? 'cpu';
-  const base: ort.InferenceSession.SessionOptions = {
+  const base = baseOptions(options);
+  if (device === 'cpu') return onCpu(path, base);
+  if (device === 'cuda' || device === 'webgpu') {
+    const state = device === 'cuda' ? cudaState() : webgpuPrecheck();
+    if (!state.ready)
+      throw new DeviceError(`${LABEL[device]} cannot be used: ${state.reason}.`, state.hint);
+    const opened = await tryDevice(path, base, device, options);
+    if ('session' in opened) return opened;
+    await opened.cpu.session.release();
+    throw new DeviceError(
+      `${LABEL[device]} could not be used: ${opened.reason}`,
+      device === 'cuda' ? CUDA_FAILED_HINT : WEBGPU_FAILED_HINT,
+      opened.error,
+    );
+  }
+  const why: string[] = [];
+  let cpu: OpenedSession | undefined;
+  const cuda = cudaState();
+  if (cuda.ready) {
+    const opened = await tryDevice(path, base, 'cuda', options);
+    if ('session' in opened) return opened;
+    why.push(`CUDA failed (${opened.reason})`);
+    cpu = opened.cpu;
+  } else why.push(cuda.reason!);
+  const gpu = options.webgpu ?? (await webgpuVerdict());
+  if (gpu.hardware) {
+    await cpu?.session.release();
+    const opened = await tryDevice(path, base, 'webgpu', options);
+    if ('session' in opened) return opened;
+    why.push(`WebGPU failed (${opened.reason})`);
+    cpu = opened.cpu;
+  } else why.push(gpu.reason!);
+  const notice = `device auto: ${why.join('; ')}; running on CPU.`;
+  return cpu ? { ...cpu, notice } : onCpu(path, base, notice);
+}
+
+const LABEL = { cuda: 'CUDA', webgpu: 'WebGPU' } as const;
+
+/** Whether an explicit `--device webgpu` can start (a Vulkan loader on Linux; software drivers count). */
+function webgpuPrecheck(): { ready: boolean; reason?: string; hint?: string } {
+  if (!webgpuBundled())
+    return {
+      ready: false,
+      reason: `onnxruntime-node has no WebGPU provider on ${process.platform} ${process.arch}`,
+      hint: 'Use --device cpu.',
+    };
+  const files = webgpuState();
+  if (files.backend === 'vulkan' && !files.loader)
+    return { ready: false, reason: files.reason, hint: files.hint };
+  return { ready: true };
+}
+
+function baseOptions(options: SessionOptions): ort.InferenceSession.SessionOptions {
+  const verbose = options.verbose || Boolean(process.env.TEXTGEN_DEBUG);
+  // ORT's process-wide logger (which also carries Dawn's messages) takes its level from the first
+  // session of each thread; session loggers from logSeverityLevel.
+  ort.env.logLevel = verbose ? 'warning' : 'fatal';
+  return {
     intraOpNumThreads: options.threads ?? 1,
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
     // ORT's own log lines (warnings, and errors textgen reports itself) would break the one-line stderr
-    // contract; TEXTGEN_DEBUG shows them.
-    logSeverityLevel: process.env.TEXTGEN_DEBUG ? 2 : 4,
+    // contract; --verbose and TEXTGEN_DEBUG show them.
+    logSeverityLevel: verbose ? 2 : 4,
   };
-  const onCpu = async (notice?: string): Promise<OpenedSession> => ({
-    session: await create(path, { ...base, executionProviders: ['cpu'] }),
-    device: 'cpu',
-    notice,
-  });
-  if (device === 'cpu') return onCpu();
-  const state = cudaState();
-  if (!state.ready) {
-    if (device === 'cuda')
-      throw new DeviceError(`CUDA cannot be used: ${state.reason}.`, state.hint);
-    return onCpu(`device auto: ${state.reason}; running on CPU.`);
-  }
+}
+
+async function onCpu(
+  path: string,
+  base: ort.InferenceSession.SessionOptions,
+  notice?: string,
+): Promise<OpenedSession> {
+  const session = await create(path, { ...base, executionProviders: ['cpu'] });
+  return { session, device: 'cpu', notice, gpuOutputs: [] };
+}
+
+/**
+ * Opens the file on CUDA or WebGPU. On failure the file is opened on the CPU: that tells a broken model
+ * (a ModelError from create, thrown) from a device problem (returned with the CPU session).
+ */
+async function tryDevice(
+  path: string,
+  base: ort.InferenceSession.SessionOptions,
+  device: 'cuda' | 'webgpu',
+  options: SessionOptions,
+): Promise<OpenedSession | { reason: string; error: unknown; cpu: OpenedSession }> {
+  const gpuOutputs =
+    device === 'webgpu' && options.keepOnGpu
+      ? onnxOutputNames(path).filter((n) => options.keepOnGpu!.test(n))
+      : [];
   try {
-    const cuda = { name: 'cuda', deviceId: options.deviceId ?? 0 } as const;
-    return {
-      session: guardRuns(
-        await ort.InferenceSession.create(path, { ...base, executionProviders: [cuda] }),
-      ),
-      device: 'cuda',
-    };
+    const provider =
+      device === 'cuda' ? { name: 'cuda', deviceId: options.deviceId ?? 0 } : { name: 'webgpu' };
+    const session = await ort.InferenceSession.create(path, {
+      ...base,
+      executionProviders: [provider],
+      ...(gpuOutputs.length
+        ? { preferredOutputLocation: Object.fromEntries(gpuOutputs.map((n) => [n, 'gpu-buffer'])) }
+        : {}),
+    });
+    return { session: guardRuns(session, device), device, gpuOutputs };
   } catch (error) {
-    const reason = (error as Error).message.split('\n')[0];
-    // Opening on the CPU tells a broken model (ModelError from create) from a CUDA problem.
-    const fallback = await onCpu(`device auto: CUDA failed (${reason}); running on CPU.`);
-    if (device === 'auto') return fallback;
-    await fallback.session.release();
-    throw new DeviceError(`CUDA could not be used: ${reason}`, CUDA_FAILED_HINT, error);
+    const reason = conciseError((error as Error).message);
+    return { reason, error, cpu: await onCpu(path, base) };
   }
 }
 
 /**
- * Reports a CUDA failure inside run() (a kernel or library that only loads on first use, out of
- * memory) as a DeviceError with the same remedy, instead of an internal error.
+ * Opens an in-memory helper model (gpu-kv-ops.ts) on the WebGPU device with output `y` left on it.
  */
-function guardRuns(session: Session): Session {
+export async function openGpuHelper(model: Uint8Array, verbose = false): Promise<Session> {
+  return ort.InferenceSession.create(model, {
+    ...baseOptions({ verbose }),
+    executionProviders: [{ name: 'webgpu' }],
+    preferredOutputLocation: { y: 'gpu-buffer' },
+  });
+}
+
+/**
+ * Reports a device failure inside run() (a kernel or library that only loads on first use, out of
+ * memory, a lost device) as a DeviceError with the same remedy, instead of an internal error.
+ */
+function guardRuns(session: Session, device: 'cuda' | 'webgpu'): Session {
   const run = session.run.bind(session) as (
     ...args: unknown[]
   ) => Promise<ort.InferenceSession.ReturnType>;
@@ -138,8 +281,8 @@ function guardRuns(session: Session): Session {
     } catch (error) {
       const reason = (error as Error).message.split('\n')[0];
       throw new DeviceError(
-        `CUDA failed while running the model: ${reason}`,
-        CUDA_FAILED_HINT,
+        `${LABEL[device]} failed while running the model: ${reason}`,
+        device === 'cuda' ? CUDA_FAILED_HINT : WEBGPU_FAILED_HINT,
         error,
       );
     }

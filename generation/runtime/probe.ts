@@ -1,6 +1,7 @@
 /**
  * Runtime facts for `textgen doctor`: the ONNX Runtime build, each execution provider tried on a tiny
- * in-memory model, the GPUs nvidia-smi reports, where the CUDA libraries are, and the CPU. Lives in
+ * in-memory model (WebGPU in child processes), the GPUs nvidia-smi reports, where the CUDA libraries
+ * and the Vulkan pieces are, and the CPU. Lives in
  * runtime/ because only this folder may import onnxruntime-node.
  */
 import { existsSync } from 'node:fs';
@@ -16,12 +17,14 @@ import {
   PROVIDER_FILES,
   type LibraryLocation,
 } from './device.js';
-import { cudaState, defaultThreads, ort, ortBinaryDir } from './ort.js';
+import { cudaState, defaultThreads, ort, ortBinaryDir, webgpuBundled, webgpuState } from './ort.js';
 import { PROBE_EXPECTED, PROBE_INPUT, probeModelBytes } from './probe-model.js';
+import type { GpuNode, VulkanDriver } from './webgpu-device.js';
+import { probeAdapter, type AdapterProbe } from './webgpu-probe.js';
 
 /** The outcome of opening and running the probe model on one provider. */
 export interface ProviderProbe {
-  name: 'cpu' | 'cuda';
+  name: 'cpu' | 'cuda' | 'webgpu';
   tried: boolean;
   ok: boolean;
   /** Session creation plus one run, in milliseconds. */
@@ -49,7 +52,63 @@ export interface RuntimeProbe {
   providers: ProviderProbe[];
   gpu: { found: boolean; evidence?: string; gpus: GpuInfo[]; nvidiaSmi?: string; error?: string };
   cuda: { ready: boolean; reason?: string; hint?: string; libraries: LibraryLocation[] };
+  webgpu: WebgpuProbe;
   cpu: { model: string; cores: number; threadsSmallModel: number; threadsLargeModel: number };
+}
+
+/** What doctor shows about WebGPU: the Vulkan pieces, and the adapters Dawn gave two probes. */
+export interface WebgpuProbe {
+  bundled: boolean;
+  backend: 'vulkan' | 'metal' | 'd3d12' | 'none';
+  loader?: string;
+  drivers: VulkanDriver[];
+  gpuNodes: GpuNode[];
+  /** Any adapter, software included (what `--device webgpu` gets). */
+  adapter: AdapterProbe & { tried: boolean };
+  /** An adapter from the hardware drivers alone (what `--device auto` requires). */
+  hardware: AdapterProbe & { tried: boolean };
+  /** Why there is no hardware adapter. */
+  reason?: string;
+  hint?: string;
+}
+
+/** Runs the two WebGPU adapter probes (child processes, so Dawn's stderr stays in them). */
+export async function probeWebgpu(env: NodeJS.ProcessEnv): Promise<WebgpuProbe> {
+  const files = webgpuState();
+  const skipped = (detail: string) => ({ tried: false, ok: false, ms: 0, detail });
+  const base = {
+    bundled: webgpuBundled(),
+    backend: files.backend,
+    loader: files.loader,
+    drivers: files.drivers,
+    gpuNodes: files.gpuNodes,
+  };
+  if (!base.bundled || (files.backend === 'vulkan' && !files.loader)) {
+    const why = base.bundled
+      ? `not tried: ${files.reason}`
+      : 'not tried: this onnxruntime-node build has no WebGPU provider';
+    return { ...base, adapter: skipped(why), hardware: skipped(why), ...reasonOf(files, why) };
+  }
+  const adapter = { tried: true, ...(await probeAdapter({ env })) };
+  if (!files.hardwareCandidate)
+    return {
+      ...base,
+      adapter,
+      hardware: skipped(`not tried: ${files.reason}`),
+      ...reasonOf(files),
+    };
+  const drivers = files.backend === 'vulkan' ? files.drivers.filter((d) => !d.software) : undefined;
+  const hardware = { tried: true, ...(await probeAdapter({ env, drivers })) };
+  return {
+    ...base,
+    adapter,
+    hardware,
+    ...(hardware.ok ? {} : { reason: hardware.detail, hint: files.hint }),
+  };
+}
+
+function reasonOf(files: { reason?: string; hint?: string }, fallback?: string) {
+  return { reason: files.reason ?? fallback, hint: files.hint };
 }
 
 /** Opens the probe model on one provider and checks the product; never throws. */
@@ -137,6 +196,14 @@ export async function probeRuntime(
         ? 'not tried (skipped)'
         : 'not tried: the CUDA provider library is not installed',
     });
+  const webgpu = await probeWebgpu(env);
+  providers.push({
+    name: 'webgpu',
+    tried: webgpu.adapter.tried,
+    ok: webgpu.adapter.ok,
+    ms: webgpu.adapter.tried ? webgpu.adapter.ms : undefined,
+    detail: webgpu.adapter.detail,
+  });
   const cores = availableParallelism();
   return {
     onnxruntime: {
@@ -148,6 +215,7 @@ export async function probeRuntime(
     providers,
     gpu: { found: presence.found, evidence: presence.evidence, nvidiaSmi: smi, ...listed },
     cuda: { ready: state.ready, reason: state.reason, hint: state.hint, libraries },
+    webgpu,
     cpu: {
       model: cpus()[0]?.model?.trim() ?? 'unknown',
       cores,

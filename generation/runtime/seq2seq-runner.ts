@@ -8,6 +8,8 @@
 import { ModelError } from '../errors.js';
 import { intTensor } from './decoder-runner.js';
 import { isPastInput, kvSpecs, sessionIo, type KvShapeHints, type SessionIo } from './io-names.js';
+import { GpuKvCache, GpuTensorSet, gpuLedger, type KvStore } from './gpu-kv-cache.js';
+import type { GpuKvOps } from './gpu-kv-ops.js';
 import { KvCache, type KvEntrySpec } from './kv-cache.js';
 import { lastPositionLogits } from './logits.js';
 import { tensor, type Session, type Tensor } from './ort.js';
@@ -19,6 +21,8 @@ export interface Seq2SeqSessions {
   decoder: Session;
   /** The no-past decoder of a split pair (first step). */
   firstDecoder?: Session;
+  /** Set when the decoders leave their presents on a WebGPU device (self and cross K/V stay there). */
+  gpu?: GpuKvOps;
 }
 
 /** Per-call state: encoder outputs, masks and caches of every row. */
@@ -26,7 +30,26 @@ export class Seq2SeqState {
   cross: Record<string, Tensor> = {};
   encoderMask!: Tensor;
   hidden!: Tensor;
-  constructor(readonly cache: KvCache) {}
+  /** Cross-attention K/V kept on the GPU (instead of `cross`). */
+  readonly crossGpu?: GpuTensorSet;
+
+  constructor(
+    readonly cache: KvStore,
+    gpu?: GpuKvOps,
+  ) {
+    if (gpu) this.crossGpu = new GpuTensorSet(gpu);
+  }
+
+  /** The cross K/V input `name` (host or GPU). */
+  crossInput(name: string): Tensor {
+    return this.crossGpu?.get(name) ?? this.cross[name];
+  }
+
+  /** Applies recorded GPU reorders before the next step. */
+  async settle(): Promise<void> {
+    await this.cache.settle?.();
+    await this.crossGpu?.settle();
+  }
 
   /** Rows in the batch. */
   get batch(): number {
@@ -39,11 +62,13 @@ export class Seq2SeqState {
     this.hidden = gatherRows(this.hidden, rows);
     this.encoderMask = gatherRows(this.encoderMask, rows);
     for (const k of Object.keys(this.cross)) this.cross[k] = gatherRows(this.cross[k], rows);
+    this.crossGpu?.reorder(rows);
   }
 
-  /** Frees the cache. */
+  /** Frees the caches. */
   dispose(): void {
     this.cache.dispose();
+    this.crossGpu?.clear();
   }
 }
 
@@ -108,8 +133,12 @@ export class Seq2SeqRunner {
     const maskTensor = intTensor(inputs.get('attention_mask')?.type ?? 'int64', mask, dims);
     if (inputs.has('attention_mask')) feeds.attention_mask = maskTensor;
     const out = await this.sessions.encoder.run(feeds);
+    const gpu = this.sessions.gpu;
     const state = new Seq2SeqState(
-      new KvCache(this.selfSpecs, prompts.length, Math.min(64, maxLength), maxLength),
+      gpu
+        ? new GpuKvCache(this.selfSpecs, prompts.length, gpu)
+        : new KvCache(this.selfSpecs, prompts.length, Math.min(64, maxLength), maxLength),
+      gpu,
     );
     state.hidden = out.last_hidden_state ?? Object.values(out)[0];
     state.encoderMask = intTensor(
@@ -122,6 +151,7 @@ export class Seq2SeqRunner {
 
   /** Feeds one decoder token per row and returns the logits [batch × vocab]. */
   async step(state: Seq2SeqState, tokens: number[]): Promise<Float32Array> {
+    await state.settle();
     const first = state.cache.length === 0;
     const session =
       first && this.sessions.firstDecoder ? this.sessions.firstDecoder : this.sessions.decoder;
@@ -136,13 +166,23 @@ export class Seq2SeqRunner {
     if (session === this.sessions.decoder) {
       Object.assign(feeds, state.cache.feeds());
       for (const name of this.crossNames)
-        feeds[name] = first ? this.emptyCross(name, tokens.length) : state.cross[name];
+        feeds[name] = first ? this.emptyCross(name, tokens.length) : state.crossInput(name);
     }
     const fetches: Record<string, Tensor | null> = { logits: null, ...state.cache.fetches(1) };
-    if (first) for (const name of this.crossNames) fetches[presentOf(name)] = null;
+    // On the GPU the cross presents are fetched every step and the later (empty) ones dropped: left
+    // unfetched, ONNX Runtime 1.30 writes the merged decoder's If output into the fed past's buffer
+    // and fails on the shape.
+    if (first || state.crossGpu)
+      for (const name of this.crossNames) fetches[presentOf(name)] = null;
     const out = await session.run(feeds, fetches as Record<string, Tensor>);
-    state.cache.update(1);
-    if (first) for (const name of this.crossNames) state.cross[name] = out[presentOf(name)];
+    state.cache.update(1, out);
+    for (const name of this.crossNames) {
+      const present = out[presentOf(name)];
+      if (!present) continue;
+      if (!first) gpuLedger.discard(present);
+      else if (state.crossGpu) state.crossGpu.set(name, present, 0);
+      else state.cross[name] = present;
+    }
     return lastPositionLogits(out.logits, tokens.length);
   }
 

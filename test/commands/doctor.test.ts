@@ -26,13 +26,26 @@ test('doctor --json: runtime, providers, GPU/CUDA verdict, CPU and paths', async
     );
     assert.deepEqual(
       report.providers.map((p: { name: string }) => p.name),
-      ['cpu', 'cuda'],
+      ['cpu', 'cuda', 'webgpu'],
     );
     assert.equal(report.providers[0].ok, true);
     assert.equal(typeof report.providers[0].ms, 'number');
     const cudaInstalled = report.onnxruntime.providerLibraries['libonnxruntime_providers_cuda.so'];
     assert.equal(report.providers[1].tried, cudaInstalled);
-    assert.equal(report.autoDevice, report.cuda.ready && report.providers[1].ok ? 'cuda' : 'cpu');
+    assert.equal(
+      report.autoDevice,
+      report.cuda.ready && report.providers[1].ok
+        ? 'cuda'
+        : report.webgpu.hardware.ok
+          ? 'webgpu'
+          : 'cpu',
+    );
+    // WebGPU: the adapter probe is tried wherever a loader exists, and a hardware adapter is never
+    // claimed without a GPU device node.
+    assert.equal(report.providers[2].ok, report.webgpu.adapter.ok);
+    if (report.webgpu.backend === 'vulkan' && report.webgpu.gpuNodes.length === 0)
+      assert.equal(report.webgpu.hardware.ok, false);
+    if (!report.webgpu.hardware.ok) assert.ok(report.webgpu.reason.length > 0);
     if (!report.cuda.ready) assert.ok(report.cuda.reason.length > 0 && report.cuda.hint.length > 0);
     assert.deepEqual(
       report.cuda.libraries.map((l: { soname: string }) => l.soname),
@@ -66,7 +79,10 @@ test('doctor (text) prints each section on stdout and exits 0', async () => {
       /^ {2}cpu +ok \(session \+ run \d+ ms\)$/m,
       /^GPU +/m,
       /^CUDA libraries$/m,
-      /^--device auto +would use (cpu|cuda)$/m,
+      /^WebGPU \((vulkan|metal|d3d12|not in this build)\)$/m,
+      /^ {2}adapter +(obtained \(probe \d+ ms\)|none: .+|not tried: .+)$/m,
+      /^ {2}hardware adapter +/m,
+      /^--device auto +would use (cpu|cuda|webgpu)$/m,
       /^ {2}threads +default 1 /m,
       /^ {2}hub cache +/m,
     ]) {

@@ -54,6 +54,8 @@ const PRECEDENCE: {
   { name: 'a config value of the wrong kind is ignored', config: 7, want: 'cpu' },
   { name: "the command's fallback comes after the config", fallback: 'auto', want: 'auto' },
   { name: 'config beats the fallback', config: 'cuda', fallback: 'auto', want: 'cuda' },
+  { name: 'webgpu from the config', config: 'webgpu', want: 'webgpu' },
+  { name: 'webgpu from the flag', flag: 'webgpu', env: 'cpu', want: 'webgpu' },
 ];
 
 for (const c of PRECEDENCE) {
@@ -67,6 +69,7 @@ for (const c of PRECEDENCE) {
         device: c.want,
         deviceId: 1,
         threads: 3,
+        verbose: false,
       });
     } finally {
       box.cleanup();
@@ -177,7 +180,7 @@ test('a bad TEXTGEN_DEVICE is a usage error (exit 2)', async () => {
     assert.equal(r.exitCode, ExitCode.usage);
     assert.match(
       String(r.stderr),
-      /^textgen: error: TEXTGEN_DEVICE must be auto, cpu or cuda, got 'gpu'\./,
+      /^textgen: error: TEXTGEN_DEVICE must be auto, cpu, cuda, webgpu, got 'gpu'\./,
     );
   } finally {
     box.cleanup();

@@ -4,8 +4,12 @@
  * present buffers and swaps them in as the next past; the binding still copies every fetched present
  * out, so a step costs time proportional to the cache (these graphs leave no way around that). Also
  * serves merged decoders (use_cache_branch) and the older decoder + decoder_with_past pair (the first
- * session runs while the cache is empty).
+ * session runs while the cache is empty). On WebGPU the presents stay on the device
+ * ({@link GpuKvCache}) and are fed back as they are; recorded reorders and rewinds are applied before
+ * the next run.
  */
+import { GpuKvCache, type KvStore } from '../gpu-kv-cache.js';
+import type { GpuKvOps } from '../gpu-kv-ops.js';
 import { KvCache, type KvEntrySpec } from '../kv-cache.js';
 import type { Session, Tensor } from '../ort.js';
 import type { DecoderInputs } from './plain-inputs.js';
@@ -25,14 +29,23 @@ export class GrowingLayout implements CacheLayout {
     readonly specs: KvEntrySpec[],
     /** Runs steps whose cache is empty (decoder_model.onnx of a split pair). */
     protected readonly first?: Session,
+    /** Keeps the cache on the WebGPU device the sessions run on. */
+    private readonly gpu?: GpuKvOps,
   ) {}
 
-  newCache(batch: number, maxLength: number): KvCache {
+  /** Whether the cache stays on a GPU (it cannot then be spliced row by row from JavaScript). */
+  get onGpu(): boolean {
+    return this.gpu !== undefined;
+  }
+
+  newCache(batch: number, maxLength: number): KvStore & LayoutCache {
+    if (this.gpu) return new GpuKvCache(this.specs, batch, this.gpu);
     return new KvCache(this.specs, batch, Math.min(INITIAL_CAPACITY, maxLength), maxLength);
   }
 
   async run(layoutCache: LayoutCache | undefined, input: StepInput): Promise<Tensor> {
-    const cache = layoutCache as KvCache;
+    const cache = layoutCache as KvStore & LayoutCache;
+    await cache.settle?.();
     const empty = cache.length === 0;
     const feeds = this.inputs.build(input.tokens, input.positions, input.masks, input.keep, !empty);
     const logits = this.inputs.names.logits;
@@ -46,7 +59,7 @@ export class GrowingLayout implements CacheLayout {
     if (session === this.main) Object.assign(feeds, cache.feeds());
     const fetches: Record<string, Tensor | null> = { [logits]: null, ...cache.fetches(added) };
     const out = await session.run(feeds, fetches as Record<string, Tensor>);
-    cache.update(added);
+    cache.update(added, out);
     return out[logits];
   }
 }

@@ -44,9 +44,10 @@ export interface LayoutCache {
   rewind(length: number): void;
   /**
    * Appends the rows of `other` (a cache of the same layout) after this batch's rows. Rows shorter
-   * than the longer batch are padded after their end; the runner masks those slots.
+   * than the longer batch are padded after their end; the runner masks those slots. Absent where
+   * rows cannot be spliced (a cache kept on a GPU).
    */
-  appendRows(other: LayoutCache): void;
+  appendRows?(other: LayoutCache): void;
   /** Frees the buffers. */
   dispose(): void;
 }

@@ -145,11 +145,25 @@ before(() => {
   writeRandomModel(join(tmp, 'llama'), PRESETS['llama-tiny'], 3);
   writeRandomModel(join(tmp, 'gpt2'), PRESETS['gpt2-tiny'], 4);
   writeRandomModel(join(tmp, 'no-past'), PRESETS['llama-tiny'], 5, 'no-past');
+  writeRandomModel(join(tmp, 'fused'), PRESETS['llama-tiny'], 6, 'fused');
+  writeRandomModel(join(tmp, 'fused-gpt2'), PRESETS['gpt2-tiny'], 7, 'fused');
 });
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 checkModel('random Llama', () => join(tmp, 'llama'), { max_new_tokens: 20 }, 'continuous');
 checkModel('random GPT-2', () => join(tmp, 'gpt2'), { max_new_tokens: 20 }, 'continuous');
+checkModel(
+  'random Llama, fused graph (zero-copy cache)',
+  () => join(tmp, 'fused'),
+  { max_new_tokens: 20 },
+  'continuous',
+);
+checkModel(
+  'random GPT-2, fused graph (zero-copy cache)',
+  () => join(tmp, 'fused-gpt2'),
+  { max_new_tokens: 20 },
+  'continuous',
+);
 checkModel(
   'random Llama without a KV cache',
   () => join(tmp, 'no-past'),

@@ -123,12 +123,16 @@ export async function traceTextgen(
 }
 
 /** Loads the transformers.js model from the same folder with the same session options. */
-export async function loadPeer(dir: string, threads: number): Promise<PreTrainedModel> {
+export async function loadPeer(
+  dir: string,
+  threads: number,
+  dtype: 'fp32' | 'fp16' | 'q8' | 'q4' = 'fp32',
+): Promise<PreTrainedModel> {
   env.allowRemoteModels = false;
   env.localModelPath = join(dir, '..');
   const name = dir.split('/').filter(Boolean).pop()!;
   return AutoModelForCausalLM.from_pretrained(name, {
-    dtype: 'fp32',
+    dtype,
     device: 'cpu',
     session_options: {
       intraOpNumThreads: threads,

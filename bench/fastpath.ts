@@ -9,7 +9,9 @@
  * Prints per-token decode cost (wall and process CPU; median and range over the repetitions), the
  * ratios, and textgen's cost at the longest context over the shortest.
  *   npx tsx bench/fastpath.ts [--threads 1] [--reps 3] [--tokens 32] [--models llama-40m,stories260K]
- *     [--contexts 128,2048]
+ *     [--contexts 128,2048] [--dtype fp32|fp16|q8|q4]
+ * --dtype compares the files of that dtype on both sides (written once, the same weights quantized
+ * the same way; q4 of the 40M model takes a few minutes to write).
  * stories260K decodes 3× --tokens per run (its steps take well under a millisecond).
  */
 import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
@@ -17,13 +19,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { convertCheckpoint } from '../generation/convert/convert.js';
-import type { TextGenerator } from '../generation/index.js';
+import { DTYPE_SUFFIXES, loadModel, type TextGenerator } from '../generation/index.js';
+import { randomWeights } from '../generation/onnx-writer/decoder-common.js';
+import { buildFusedDecoder, FUSED_OPSET } from '../generation/onnx-writer/fused-decoder.js';
+import { writeMessage } from '../generation/onnx-writer/graph.js';
+import { buildLlama, OPSET } from '../generation/onnx-writer/llama-gpt2.js';
 import { PRESETS, writeRandomModel } from '../generation/onnx-writer/random-model.js';
 import {
   cpuRate,
   decodeRate,
   loadPeer,
-  loadTextgen,
   machine,
   randomIds,
   traceTextgen,
@@ -38,40 +43,64 @@ const { values } = parseArgs({
     tokens: { type: 'string', default: '32' },
     models: { type: 'string', default: 'llama-40m,stories260K' },
     contexts: { type: 'string', default: '128,2048' },
+    dtype: { type: 'string', default: 'fp32' },
   },
 });
 const threads = Number(values.threads);
 const reps = Number(values.reps);
+const dtype = values.dtype as 'fp32' | 'fp16' | 'q8' | 'q4';
+if (!['fp32', 'fp16', 'q8', 'q4'].includes(dtype)) throw new Error(`--dtype: fp32, fp16, q8 or q4`);
+const suffix = DTYPE_SUFFIXES[dtype];
 const baseTokens = Number(values.tokens);
 /** Bump when the fused graph's I/O changes, so stale cached models are rewritten. */
 const FORMAT = 2;
 const cache = join(tmpdir(), `textgen-bench-models-${FORMAT}`);
 
-/** A folder with the fused graph and the compatible one, written once. */
+/** A folder with the fused graph and the compatible one (of --dtype), written once. */
 function modelFolder(name: string): string {
-  const dir = join(cache, name);
-  if (existsSync(join(dir, 'onnx', 'textgen_decoder.onnx'))) return dir;
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(cache, { recursive: true });
+  const dir = join(cache, dtype === 'fp32' || name !== 'stories260K' ? name : `${name}-${dtype}`);
+  const fused = join(dir, 'onnx', `textgen_decoder${suffix}.onnx`);
+  if (existsSync(fused)) return dir;
   const started = performance.now();
   if (name === 'stories260K') {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(cache, { recursive: true });
     const source = join(import.meta.dirname, '..', '..', 'shared', 'models', 'stories260K-hf');
-    convertCheckpoint({ source, output: dir, dtype: 'fp32' });
-  } else writeRandomModel(dir, PRESETS[name], 0, 'fused');
+    convertCheckpoint({ source, output: dir, dtype });
+  } else {
+    if (!existsSync(join(dir, 'onnx', 'textgen_decoder.onnx'))) {
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(cache, { recursive: true });
+      writeRandomModel(dir, PRESETS[name], 0, 'fused');
+    }
+    if (dtype !== 'fp32') {
+      // The same seed's weights, stored in the dtype by both emitters.
+      const spec = PRESETS[name];
+      if (spec.arch !== 'llama') throw new Error('--dtype is written for the Llama presets');
+      const compatible = buildLlama(spec, randomWeights(0), { dtype });
+      writeMessage(join(dir, 'onnx', `model${suffix}.onnx`), compatible.model(OPSET));
+      const graph = buildFusedDecoder({ ...spec, arch: 'llama' }, randomWeights(0), { dtype });
+      writeMessage(fused, graph.model(FUSED_OPSET));
+    }
+  }
   console.log(`(wrote ${dir} in ${((performance.now() - started) / 1000).toFixed(1)} s)`);
   return dir;
 }
 
 /** The same folder without the fused file (textgen then runs onnx/model.onnx, growing cache). */
 function compatibleFolder(dir: string): string {
-  const out = `${dir}-compatible`;
+  const out = `${dir}-compatible${suffix}`;
   if (existsSync(out)) return out;
   mkdirSync(join(out, 'onnx'), { recursive: true });
   for (const f of readdirSync(dir))
     if (f.endsWith('.json')) symlinkSync(join(dir, f), join(out, f));
-  symlinkSync(join(dir, 'onnx', 'model.onnx'), join(out, 'onnx', 'model.onnx'));
+  const file = `model${suffix}.onnx`;
+  symlinkSync(join(dir, 'onnx', file), join(out, 'onnx', file));
   return out;
 }
+
+/** textgen in-process on `dir` with --dtype. */
+const textgen = (dir: string) => loadModel(dir, { inProcess: true, threads, dtype });
 
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 const range = (v: number[], digits = 2) =>
@@ -84,13 +113,13 @@ console.log(
 const perModel: string[] = [];
 for (const name of values.models!.split(',')) {
   const dir = modelFolder(name);
-  const fused = await loadTextgen(dir, threads, true);
-  const compatible = await loadTextgen(compatibleFolder(dir), threads, true);
-  const peer = await loadPeer(dir, threads);
+  const fused = await textgen(dir);
+  const compatible = await textgen(compatibleFolder(dir));
+  const peer = await loadPeer(dir, threads, dtype);
   const context = fused.info.contextLength;
   const tokens = name === 'stories260K' ? 3 * baseTokens : baseTokens;
   console.log(
-    `\n${name}: ${fused.info.cacheLayout} (${fused.info.onnxFiles.map((f) => f.split('/').pop())}) vs transformers.js on onnx/model.onnx`,
+    `\n${name} (${dtype}): ${fused.info.cacheLayout} (${fused.info.onnxFiles.map((f) => f.split('/').pop())}) vs transformers.js on onnx/model${suffix}.onnx`,
   );
   const runners: Array<[string, (prompt: number[]) => Promise<Trace>]> = [
     ['textgen fused', (p) => traceTextgen(fused, p, tokens)],
@@ -100,7 +129,9 @@ for (const name of values.models!.split(',')) {
   // The shared stories260K-onnx export of the same weights (a heavier optimum-style graph, 375 nodes).
   const shared = join(import.meta.dirname, '..', '..', 'shared', 'models', 'stories260K-onnx');
   const sharedPeer =
-    name === 'stories260K' && existsSync(shared) ? await loadPeer(shared, threads) : undefined;
+    name === 'stories260K' && dtype === 'fp32' && existsSync(shared)
+      ? await loadPeer(shared, threads)
+      : undefined;
   if (sharedPeer) runners.push(['transformers.js shared', (p) => tracePeer(sharedPeer, p, tokens)]);
   const fusedCost = new Map<number, number>();
   for (const wanted of values.contexts!.split(',').map(Number)) {

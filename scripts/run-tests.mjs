@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Runs node:test through tsx with an explicit file list: on Node 20 a quoted glob silently finds
 // nothing, so the files are collected here. Arguments narrow the run to given files or folders.
-import { readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -23,6 +23,13 @@ if (files.length === 0) {
   console.error('run-tests: no test files found');
   process.exit(1);
 }
+// Said once up front; each skipped test also carries the reason (test/shared-fixtures.ts decides).
+const shared = resolve(process.env.TEXTGEN_SHARED_DIR ?? join(root, '..', 'shared'), 'models');
+if (!existsSync(join(shared, 'PROVENANCE.md')))
+  console.error(
+    `run-tests: no golden fixtures at ${shared}: the tests that need them are skipped ` +
+      '(see "Test fixtures" in README.md; TEXTGEN_SHARED_DIR points elsewhere).',
+  );
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files],

@@ -1,8 +1,8 @@
-// textgen bench: the llama-bench style table and JSON on the real stories260K model (tiny sizes so
+// textgen bench: the llama-bench style table and JSON on the embedded default model (tiny sizes so
 // the test stays fast), the test plan and statistics as pure functions, and flag errors.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import {
@@ -14,7 +14,8 @@ import {
 } from '../../commands/bench-run.js';
 
 const repoRoot = resolve(import.meta.dirname, '..', '..');
-const stories = resolve(repoRoot, '..', 'shared', 'models', 'stories260K-onnx');
+// The embedded model: in every clone, so these run without the shared fixtures.
+const model = resolve(repoRoot, 'models', 'default');
 const bin = join(repoRoot, 'bin', 'textgen.js');
 
 function textgen(args: string[]) {
@@ -64,7 +65,7 @@ test('the markdown table has one row per test with mean ± sd, threads and devic
   const r = await textgen([
     'bench',
     '--model',
-    stories,
+    model,
     '-p',
     '8',
     '-n',
@@ -83,7 +84,7 @@ test('the markdown table has one row per test with mean ± sd, threads and devic
     /^\| model \| size \| dtype \| backend \| threads \| test \| t\/s \| ttft ms \|$/,
   );
   const rows = lines
-    .filter((l) => /^\| stories260K-onnx /.test(l))
+    .filter((l) => /^\| default /.test(l))
     .map((l) => l.split('|').map((c) => c.trim()));
   assert.deepEqual(
     rows.map((c) => c[6]),
@@ -102,7 +103,7 @@ test('--json reports every repetition and the figures the table shows', async ()
   const r = await textgen([
     'bench',
     '--model',
-    stories,
+    model,
     '-p',
     '8',
     '-n',
@@ -117,7 +118,7 @@ test('--json reports every repetition and the figures the table shows', async ()
   assert.equal(out.device, 'cpu');
   assert.ok(out.threads >= 1);
   assert.ok(out.peak_rss_bytes > 10 * 1024 * 1024);
-  assert.equal(out.model_bytes, 1082992);
+  assert.equal(out.model_bytes, statSync(join(model, 'onnx', 'model.onnx')).size);
   assert.deepEqual(
     out.results.map((x: { test: string }) => x.test),
     ['pp8', 'tg4'],
@@ -136,7 +137,7 @@ test('tests that do not fit the context and malformed lists are usage errors', a
     ['-p', 'abc'],
     ['-p', '0', '-n', '0'],
   ]) {
-    const r = await textgen(['bench', '--model', stories, ...args]);
+    const r = await textgen(['bench', '--model', model, ...args]);
     assert.equal(r.exitCode, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.equal(r.stdout, '');
   }

@@ -13,11 +13,12 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { execa } from 'execa';
+import { repoRoot, sharedModels } from '../shared-fixtures.js';
 
-export const repoRoot = resolve(import.meta.dirname, '..', '..');
-export const modelsDir = resolve(repoRoot, '..', 'shared', 'models');
+export { repoRoot };
+export const modelsDir = sharedModels;
 export const storiesDir = join(modelsDir, 'stories260K-onnx');
 export const bin = join(repoRoot, 'bin', 'textgen.js');
 

@@ -1,22 +1,41 @@
 // Scriptable chat end to end: the built binary with piped stdin against the real stories260K model.
 // Replies are checked against `textgen generate` on the same text, which also checks that the core's
 // KV-cache reuse between turns gives the same tokens as a fresh prompt.
-import { test, before, after } from 'node:test';
+// Each test has its own sandbox (cache, config, sessions), so any one of them runs alone.
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { TestContext } from 'node:test';
 import { assertBuilt, chatSandbox, textgen, type ChatSandbox } from './chat-fixtures.js';
+// Every test here chats with the fixture model: skipped, with the reason, when it is missing.
+import { sharedTest as test } from '../shared-fixtures.js';
 
-let box: ChatSandbox;
-before(() => {
+/** A saved chat session file, as far as these tests read it. */
+interface SavedSession {
+  model: string;
+  system?: string;
+  messages: Array<{ role: string; content: string }>;
+}
+
+/** A fresh sandbox for one test, removed when the test ends. */
+function sandboxFor(t: TestContext): ChatSandbox {
   assertBuilt();
-  box = chatSandbox();
-});
-after(() => box.cleanup());
+  const box = chatSandbox();
+  t.after(() => box.cleanup());
+  return box;
+}
+
+/** Reads a session file of the sandbox. */
+function readSession(box: ChatSandbox, file: string): SavedSession {
+  return JSON.parse(
+    readFileSync(join(box.env.TEXTGEN_DATA_DIR, 'sessions', file), 'utf8'),
+  ) as SavedSession;
+}
 
 const greedy = ['--temperature', '0', '--max-new-tokens', '24'];
 
-test('completion mode: each line is a turn, each reply one stdout line, equal to a fresh generate', async () => {
+test('completion mode: each line is a turn, each reply one stdout line, equal to a fresh generate', async (t) => {
+  const box = sandboxFor(t);
   const chat = await textgen(
     ['chat', '--model', 'local/stories', ...greedy],
     box.env,
@@ -38,21 +57,30 @@ test('completion mode: each line is a turn, each reply one stdout line, equal to
   assert.equal(lines[1], second.stdout);
 });
 
-test('the session is autosaved and --continue resumes it with the history', async () => {
-  const dir = join(box.env.TEXTGEN_DATA_DIR, 'sessions');
-  const [file] = readdirSync(dir);
-  const saved = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+test('the session is autosaved and --continue resumes it with the history', async (t) => {
+  const box = sandboxFor(t);
+  const chat = await textgen(
+    ['chat', '--model', 'local/stories', ...greedy],
+    box.env,
+    'Once upon a time\nThe dog\n',
+  );
+  assert.equal(chat.exitCode, 0, chat.stderr);
+  const files = readdirSync(join(box.env.TEXTGEN_DATA_DIR, 'sessions'));
+  assert.equal(files.length, 1, `one autosaved session, found ${files.join(', ')}`);
+  const saved = readSession(box, files[0]);
   assert.equal(saved.model, 'local/stories');
   assert.equal(saved.messages.length, 4);
+  assert.equal(saved.messages[3].content, chat.stdout.split('\n')[1]);
   const resumed = await textgen(['chat', '--continue', ...greedy], box.env, 'Then\n');
   assert.equal(resumed.exitCode, 0, resumed.stderr);
-  const after = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+  const after = readSession(box, files[0]);
   assert.equal(after.messages.length, 6);
   assert.deepEqual(after.messages.slice(0, 4), saved.messages);
   assert.equal(after.messages[5].content, resumed.stdout.replace(/\n$/, ''));
 });
 
-test('chat mode with a template and a named session; the system prompt is saved', async () => {
+test('chat mode with a template and a named session; the system prompt is saved', async (t) => {
+  const box = sandboxFor(t);
   const chat = await textgen(
     [
       'chat',
@@ -69,17 +97,16 @@ test('chat mode with a template and a named session; the system prompt is saved'
   );
   assert.equal(chat.exitCode, 0, chat.stderr);
   assert.equal(chat.stdout.split('\n').length, 2);
-  const saved = JSON.parse(
-    readFileSync(join(box.env.TEXTGEN_DATA_DIR, 'sessions', 'named.json'), 'utf8'),
-  );
+  const saved = readSession(box, 'named.json');
   assert.equal(saved.system, 'Tell stories.');
   assert.deepEqual(
-    saved.messages.map((m: { role: string }) => m.role),
+    saved.messages.map((m) => m.role),
     ['user', 'assistant', 'user', 'assistant'],
   );
 });
 
-test('a conversation longer than the context drops old turns with a notice on stderr', async () => {
+test('a conversation longer than the context drops old turns with a notice on stderr', async (t) => {
+  const box = sandboxFor(t);
   const lines = Array.from(
     { length: 6 },
     (_, i) => `Turn ${i}: the little cat went to the park to play.`,
@@ -104,20 +131,17 @@ test('a conversation longer than the context drops old turns with a notice on st
   assert.equal(chat.exitCode, 0, chat.stderr);
   assert.match(chat.stderr, /context full: dropped the \d+ oldest turn\(s\)/);
   // The saved conversation is what the model saw last: the newest turns, without the dropped ones.
-  const saved = JSON.parse(
-    readFileSync(join(box.env.TEXTGEN_DATA_DIR, 'sessions', 'long.json'), 'utf8'),
-  );
-  const users = saved.messages
-    .filter((m: { role: string }) => m.role === 'user')
-    .map((m: { content: string }) => m.content);
-  assert.ok(users.length < 6 && users.length > 0);
+  const saved = readSession(box, 'long.json');
+  const users = saved.messages.filter((m) => m.role === 'user').map((m) => m.content);
+  assert.ok(users.length < 6 && users.length > 0, `${users.length} user turns kept`);
   assert.equal(users.at(-1), 'Turn 5: the little cat went to the park to play.');
-  assert.ok(chat.stdout.endsWith(saved.messages.at(-1).content));
+  const last = saved.messages.at(-1)!.content;
+  assert.ok(chat.stdout.endsWith(last), 'stdout ends with the last saved reply');
 });
 
-test('--continue with no saved session and --continue with --session are usage errors', async () => {
-  const empty = { ...box.env, TEXTGEN_DATA_DIR: join(box.root, 'empty-data') };
-  const none = await textgen(['chat', '--continue'], empty, 'x\n');
+test('--continue with no saved session and --continue with --session are usage errors', async (t) => {
+  const box = sandboxFor(t);
+  const none = await textgen(['chat', '--continue'], box.env, 'x\n');
   assert.equal(none.exitCode, 2);
   assert.match(none.stderr, /no saved chat session to continue/);
   const both = await textgen(['chat', '--continue', '--session', 'a'], box.env, 'x\n');

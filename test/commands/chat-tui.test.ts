@@ -1,12 +1,17 @@
 // The chat TUI end to end: the built binary in a real pseudo-terminal (a private tmux server), against
 // the real stories260K model. Pick a model, stream a reply, stop it with Ctrl-C, chat on, /set,
 // /regen (twice at temperature 0: the same text), /exit.
-import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { assertBuilt, bin, chatSandbox, repoRoot, type ChatSandbox } from './chat-fixtures.js';
+// Every test here runs the fixture models: skipped, with the reason, when they are missing.
+import {
+  sharedAfter as after,
+  sharedBefore as before,
+  sharedTest as test,
+} from '../shared-fixtures.js';
 
 const TMUX = '/usr/bin/tmux';
 const socket = `textgen-chat-${process.pid}`;

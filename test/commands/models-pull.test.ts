@@ -1,7 +1,6 @@
 // End-to-end: `textgen models pull` (the built binary) against a hub emulator on 127.0.0.1 serving the
 // shared fixtures in place: clean pull, resume after a cut, corruption, 404/401, concurrency, hostile
 // names, offline mode, dtype selection, and generation from the cache with the network gone.
-import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
@@ -11,14 +10,22 @@ import { resolveModel } from '../../models-cache/resolve.js';
 import { gitBlobSha1, sharedModels } from '../models-cache/hf-layout.js';
 import { serveFixture, startHub, type HubServer } from '../models-cache/hub-server.js';
 import { assertBuilt, sandbox, textgen } from './models-cli.js';
+// Every test here runs the fixture models: skipped, with the reason, when they are missing.
+import {
+  sharedAfter as after,
+  sharedBefore as before,
+  sharedTest as test,
+} from '../shared-fixtures.js';
 
 const stories = join(sharedModels, 'stories260K-onnx');
-const modelBytes = readFileSync(join(stories, 'onnx', 'model.onnx'));
-const modelSha = createHash('sha256').update(modelBytes).digest('hex');
+let modelBytes: Buffer;
+let modelSha: string;
 let hub: HubServer;
 
 before(async () => {
   assertBuilt();
+  modelBytes = readFileSync(join(stories, 'onnx', 'model.onnx'));
+  modelSha = createHash('sha256').update(modelBytes).digest('hex');
   hub = await startHub(
     [
       serveFixture('org/stories', stories),

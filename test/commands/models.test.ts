@@ -1,6 +1,5 @@
 // End-to-end: `textgen models list|show|rm` (the built binary) on a cache laid out by hand exactly as
 // huggingface_hub writes it: blobs named by sha256 / git sha1, relative symlinks, refs/main.
-import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +12,12 @@ import {
 } from '../models-cache/hf-layout.js';
 import { execa } from 'execa';
 import { assertBuilt, sandbox, textgen, type Sandbox } from './models-cli.js';
+// Every test here runs the fixture models: skipped, with the reason, when they are missing.
+import {
+  sharedAfter as after,
+  sharedBefore as before,
+  sharedTest as test,
+} from '../shared-fixtures.js';
 
 const storiesA = fakeCommit('stories-a');
 const storiesB = fakeCommit('stories-b');

@@ -1,7 +1,6 @@
 // `textgen generate` end to end (the built binary, real stories260K): batched JSONL against one prompt
 // at a time, beam scores in --json, seeded sampling, the sampling filters' allowed sets computed from
 // raw onnxruntime logits, stop strings on stdout, --logprobs, flag-parsed processors and usage errors.
-import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +17,12 @@ import {
   topKSet,
   topPSet,
 } from '../generation/decode/ort-oracle.js';
+// Every test here runs the fixture models: skipped, with the reason, when they are missing.
+import {
+  sharedAfter as after,
+  sharedBefore as before,
+  sharedTest as test,
+} from '../shared-fixtures.js';
 
 const bin = join(repoRoot, 'bin', 'textgen.js');
 let home: string;

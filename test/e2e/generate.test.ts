@@ -1,25 +1,25 @@
 // End to end: spawns the built CLI (`node bin/textgen.js generate`) with a sandboxed HOME/config and
 // checks the golden text via argument and pipe, the --json shape, one-line errors with exit codes,
 // a reader that closes the pipe early, and Ctrl-C in the middle of generation.
-import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type Result } from 'execa';
 import { loadModel } from '../../generation/index.js';
+import { fixture, generateAll, linkFolder, repoRoot } from '../generation/fixtures.js';
+import { storiesGolden, type StoriesGolden } from '../generation/goldens.js';
+// Every test here runs the fixture models: skipped, with the reason, when they are missing.
 import {
-  fixture,
-  generateAll,
-  linkFolder,
-  readFixtureJson,
-  repoRoot,
-} from '../generation/fixtures.js';
+  sharedAfter as after,
+  sharedBefore as before,
+  sharedTest as test,
+} from '../shared-fixtures.js';
 
 const BIN = join(repoRoot, 'bin', 'textgen.js');
 const STORIES = fixture('stories260K-onnx');
 const GPT2 = fixture('tiny-random-gpt2');
-const golden = readFixtureJson('stories260K', 'golden.json').prompt_once_upon_a_time_greedy_60;
+let golden: StoriesGolden['prompt_once_upon_a_time_greedy_60'];
 /** Greedy with the story-ending ids suppressed, so generation runs for all the requested tokens. */
 const LONG = ['--temperature', '0', '--suppress-tokens', '1,2'];
 
@@ -27,6 +27,7 @@ let home: string;
 let env: Record<string, string>;
 
 before(() => {
+  golden = storiesGolden().prompt_once_upon_a_time_greedy_60;
   if (!existsSync(join(repoRoot, 'dist', 'commands', 'generate.js')))
     throw new Error('dist/ is missing: run `npm run build` before the e2e tests');
   home = mkdtempSync(join(tmpdir(), 'textgen-e2e-'));

@@ -1,10 +1,9 @@
 // Test helpers shared by the generation tests: paths of the shared model fixtures, temp model folders
 // assembled from symlinks (big files are never copied), and a small driver that runs one generation
 // and collects its events.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import {
   resolveSettings,
   type GenerationEvent,
@@ -12,18 +11,12 @@ import {
   type TextGenerator,
 } from '../../generation/index.js';
 
-/** The repository root. */
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-/** A path inside ../shared/models. */
-export function fixture(...parts: string[]): string {
-  return resolve(repoRoot, '..', 'shared', 'models', ...parts);
-}
-
-/** Parses a JSON file of a shared fixture. */
-export function readFixtureJson<T = any>(...parts: string[]): T {
-  return JSON.parse(readFileSync(fixture(...parts), 'utf8')) as T;
-}
+export {
+  repoRoot,
+  needsShared,
+  sharedModel as fixture,
+  readSharedJson as readFixtureJson,
+} from '../shared-fixtures.js';
 
 /** A temp folder and its remover. */
 export interface TempFolder {

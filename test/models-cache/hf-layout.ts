@@ -10,10 +10,10 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative } from 'node:path';
+import { repoRoot, sharedModels } from '../shared-fixtures.js';
 
-export const repoRoot = resolve(import.meta.dirname, '..', '..');
-export const sharedModels = resolve(repoRoot, '..', 'shared', 'models');
+export { repoRoot, sharedModels } from '../shared-fixtures.js';
 
 /** git's blob id: sha1 of "blob {size}\0" + content. */
 export function gitBlobSha1(data: Buffer): string {
@@ -77,11 +77,21 @@ export function writeHfSnapshot(
   return join(repo, 'snapshots', commit);
 }
 
-/** Reads a shared fixture folder into a files map for writeHfSnapshot. */
-export function fixtureFiles(name: string): Record<string, Buffer> {
+/** Reads a folder into a files map for writeHfSnapshot (reference outputs left out). */
+function readFolder(dir: string): Record<string, Buffer> {
   return Object.fromEntries(
-    Object.entries(folderFiles(join(sharedModels, name)))
+    Object.entries(folderFiles(dir))
       .filter(([p]) => !p.endsWith('golden.json'))
       .map(([p, abs]) => [p, readFileSync(abs)]),
   );
+}
+
+/** Reads a shared fixture folder into a files map for writeHfSnapshot. */
+export function fixtureFiles(name: string): Record<string, Buffer> {
+  return readFolder(join(sharedModels, name));
+}
+
+/** The repository's embedded model (models/default) as a files map: a valid model in every clone. */
+export function defaultModelFiles(): Record<string, Buffer> {
+  return readFolder(join(repoRoot, 'models', 'default'));
 }

@@ -12,7 +12,7 @@ import {
 } from '../../models-cache/paths.js';
 import { resolveModel } from '../../models-cache/resolve.js';
 import { listCachedModels } from '../../models-cache/scan.js';
-import { fixtureFiles } from './hf-layout.js';
+import { defaultModelFiles } from './hf-layout.js';
 
 test('the cache location follows huggingface_hub precedence', () => {
   const cases: Array<[NodeJS.ProcessEnv, string]> = [
@@ -43,7 +43,7 @@ test('finalizeLocalModel points refs/main at the local snapshot, which then reso
   try {
     assert.throws(() => finalizeLocalModel('tiny', env), /No trained model/);
     const dir = localModelDir('tiny', env);
-    for (const [path, data] of Object.entries(fixtureFiles('stories260K-onnx'))) {
+    for (const [path, data] of Object.entries(defaultModelFiles())) {
       mkdirSync(join(dir, path, '..'), { recursive: true });
       writeFileSync(join(dir, path), data);
     }

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ExitCode } from '../../generation/errors.js';
+import { ExitCode, TextgenError } from '../../generation/errors.js';
 import { embeddedModelDir, resolveModel } from '../../models-cache/resolve.js';
-import { fakeCommit, fixtureFiles, repoRoot, sharedModels, writeHfSnapshot } from './hf-layout.js';
+import { defaultModelFiles, fakeCommit, repoRoot, writeHfSnapshot } from './hf-layout.js';
 
 const c1 = fakeCommit('one');
 const c2 = fakeCommit('two');
@@ -15,7 +15,7 @@ let env: NodeJS.ProcessEnv;
 before(() => {
   root = mkdtempSync(join(tmpdir(), 'textgen-resolve-'));
   env = { HF_HUB_CACHE: join(root, 'hub') };
-  const files = fixtureFiles('stories260K-onnx');
+  const files = defaultModelFiles();
   writeHfSnapshot(env.HF_HUB_CACHE!, 'org/name', c1, files, ['v1.0', 'refs/pr/1']);
   writeHfSnapshot(env.HF_HUB_CACHE!, 'org/name', c2, files, ['main']);
   writeHfSnapshot(env.HF_HUB_CACHE!, 'gpt2', c1, files, ['main']);
@@ -29,7 +29,7 @@ const snap = (id: string, commit: string) =>
   join(root, 'hub', `models--${id.split('/').join('--')}`, 'snapshots', commit);
 
 test('specs resolve offline to folders and cached snapshots', () => {
-  const folder = join(sharedModels, 'stories260K-onnx');
+  const folder = join(repoRoot, 'models', 'default');
   const cases: Array<
     [string | undefined, string | undefined, { dir: string; id: string; revision?: string }]
   > = [
@@ -69,8 +69,10 @@ test('models that are not cached fail with notFound and the exact pull command',
   for (const [spec, hint] of cases) {
     assert.throws(
       () => resolveModel(spec, { env }),
-      (error: any) =>
-        error.exitCode === ExitCode.notFound && hint.test(`${error.message} ${error.hint}`),
+      (error: unknown) =>
+        error instanceof TextgenError &&
+        error.exitCode === ExitCode.notFound &&
+        hint.test(`${error.message} ${error.hint}`),
       spec,
     );
   }
@@ -83,7 +85,10 @@ test('without a spec or configured default, the embedded model is used or --mode
   } else {
     assert.throws(
       () => resolveModel(undefined, { env }),
-      (error: any) => error.exitCode === ExitCode.notFound && /--model/.test(error.hint),
+      (error: unknown) =>
+        error instanceof TextgenError &&
+        error.exitCode === ExitCode.notFound &&
+        /--model/.test(error.hint ?? ''),
     );
   }
   assert.equal(embeddedModelDir(), join(repoRoot, 'models', 'default'));

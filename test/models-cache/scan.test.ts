@@ -1,10 +1,11 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listCachedModels } from '../../models-cache/scan.js';
 import { fakeCommit, fixtureFiles, writeHfSnapshot } from './hf-layout.js';
+// The expected sizes and facts are stories260K's: skipped, with the reason, without the fixtures.
+import { sharedTest as test } from '../shared-fixtures.js';
 
 test('listCachedModels describes every snapshot and reports damage without throwing', () => {
   const cache = mkdtempSync(join(tmpdir(), 'textgen-scan-'));

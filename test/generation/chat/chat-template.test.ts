@@ -2,12 +2,9 @@
 // from the template text (HF renders with trim_blocks and lstrip_blocks), not produced by the code.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { renderChatTemplate, type ChatMessage } from '../../../generation/chat/chat-template.js';
 import { InputError, ModelError } from '../../../generation/errors.js';
-
-const repoRoot = resolve(import.meta.dirname, '..', '..', '..');
+import { readSharedJson, sharedTest } from '../../shared-fixtures.js';
 
 const CHATML =
   "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
@@ -115,30 +112,24 @@ for (const c of cases) {
   });
 }
 
-test('the real Llama-2 template of ort-genai-tiny-random-llama-fp16 renders like the well-known one', () => {
-  const config = JSON.parse(
-    readFileSync(
-      resolve(
-        repoRoot,
-        '..',
-        'shared',
-        'models',
-        'ort-genai-tiny-random-llama-fp16',
-        'tokenizer_config.json',
-      ),
-      'utf8',
-    ),
-  );
-  const rendered = renderChatTemplate(config.chat_template, {
-    messages: conversation,
-    addGenerationPrompt: true,
-    specialTokens: { bos: config.bos_token, eos: config.eos_token },
-  });
-  assert.equal(
-    rendered,
-    '<s>[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\nHi there [/INST] Hello! </s><s>[INST] Tell a story. [/INST]',
-  );
-});
+sharedTest(
+  'the real Llama-2 template of ort-genai-tiny-random-llama-fp16 renders like the well-known one',
+  () => {
+    const config = readSharedJson<{ chat_template: string; bos_token: string; eos_token: string }>(
+      'ort-genai-tiny-random-llama-fp16',
+      'tokenizer_config.json',
+    );
+    const rendered = renderChatTemplate(config.chat_template, {
+      messages: conversation,
+      addGenerationPrompt: true,
+      specialTokens: { bos: config.bos_token, eos: config.eos_token },
+    });
+    assert.equal(
+      rendered,
+      '<s>[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\nHi there [/INST] Hello! </s><s>[INST] Tell a story. [/INST]',
+    );
+  },
+);
 
 test("raise_exception becomes an InputError with the template's message", () => {
   const bad: ChatMessage[] = [

@@ -1,25 +1,30 @@
 // prepareTurn with the real stories260K tokenizer counting the real Llama-2 template's prompt.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { TextTokenizer } from '../../../generation/tokenizer/tokenizer.js';
 import { prepareTurn } from '../../../generation/chat/chat-turn.js';
 import { resolveSettings } from '../../../generation/settings.js';
 import type { ChatMessage } from '../../../generation/chat/chat-template.js';
+// Every test here counts with the fixture tokenizer: skipped, with the reason, when it is missing.
+import {
+  readSharedJson,
+  sharedBefore as before,
+  sharedModel,
+  sharedTest as test,
+} from '../../shared-fixtures.js';
 
-const models = resolve(import.meta.dirname, '..', '..', '..', '..', 'shared', 'models');
-const storiesDir = resolve(models, 'stories260K-onnx');
-const tokenizer = TextTokenizer.load(
-  storiesDir,
-  JSON.parse(readFileSync(resolve(storiesDir, 'tokenizer_config.json'), 'utf8')),
-);
-const template = JSON.parse(
-  readFileSync(
-    resolve(models, 'ort-genai-tiny-random-llama-fp16', 'tokenizer_config.json'),
-    'utf8',
-  ),
-).chat_template as string;
+let tokenizer: TextTokenizer;
+let template: string;
+
+before(() => {
+  tokenizer = TextTokenizer.load(
+    sharedModel('stories260K-onnx'),
+    readSharedJson('stories260K-onnx', 'tokenizer_config.json'),
+  );
+  template = readSharedJson<{ chat_template: string }>(
+    'ort-genai-tiny-random-llama-fp16',
+    'tokenizer_config.json',
+  ).chat_template;
+});
 
 function engine(
   contextLength: number,

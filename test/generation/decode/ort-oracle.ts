@@ -4,9 +4,10 @@
 // float64 over those logits.
 import { resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { sharedModel } from '../../shared-fixtures.js';
 
-export const repoRoot = resolve(import.meta.dirname, '..', '..', '..');
-export const storiesDir = resolve(repoRoot, '..', 'shared', 'models', 'stories260K-onnx');
+export { repoRoot } from '../../shared-fixtures.js';
+export const storiesDir = sharedModel('stories260K-onnx');
 
 /** A story ending that stories260K finishes with EOS a few tokens in (its own greedy text, cut). */
 export const ENDING =

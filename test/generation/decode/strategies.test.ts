@@ -1,7 +1,6 @@
 // Decoding strategies on the real stories260K model, in process: batched greedy against one prompt at
 // a time, beam scores, seeded sampling, stop strings, logprobs and the Hugging Face processors'
 // effects, checked against raw onnxruntime logits (ort-oracle.ts) rather than against textgen itself.
-import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   loadModel,
@@ -11,6 +10,12 @@ import {
   type TextGenerator,
 } from '../../../generation/index.js';
 import { argmax, ENDING, LogitsOracle, logSoftmax, storiesDir } from './ort-oracle.js';
+// Every test here runs the fixture models: skipped, with the reason, when they are missing.
+import {
+  sharedAfter as after,
+  sharedBefore as before,
+  sharedTest as test,
+} from '../../shared-fixtures.js';
 
 let model: TextGenerator;
 let oracle: LogitsOracle;

@@ -1,20 +1,28 @@
 // tiny-random-gpt2 (seeded random GPT-2, optimum layout) against its PyTorch golden.json: greedy ids
 // and continuation text for four prompts, the first-step logits, the left-padded batch, and the
 // 128-position context limit.
-import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InputError } from '../../../generation/errors.js';
 import { loadModel, type TextGenerator } from '../../../generation/index.js';
 import { inspectModelFolder } from '../../../generation/model/model-folder.js';
 import { openModel } from '../../../generation/runtime/open-model.js';
 import { DecoderRunner } from '../../../generation/runtime/decoder-runner.js';
-import { fixture, generateAll, readFixtureJson } from '../fixtures.js';
+import { fixture, generateAll } from '../fixtures.js';
+import { gpt2Golden, type Gpt2Golden } from '../goldens.js';
+// Every test here needs the golden fixtures: skipped, with the reason, when they are missing.
+import {
+  sharedAfter as after,
+  sharedBefore as before,
+  sharedDescribe,
+  sharedTest as test,
+} from '../../shared-fixtures.js';
 
 const DIR = fixture('tiny-random-gpt2');
-const golden = readFixtureJson('tiny-random-gpt2', 'golden.json');
+let golden: Gpt2Golden;
 let generator: TextGenerator;
 
 before(async () => {
+  golden = gpt2Golden();
   generator = await loadModel(DIR, { inProcess: true });
 });
 
@@ -30,17 +38,20 @@ test('model facts: gpt2, context 128 (n_positions), EOS = BOS = 0, no BOS added 
   assert.deepEqual(await generator.tokenize('Once upon a time'), golden.tokenizer_once_upon_a_time);
 });
 
-for (const g of golden.greedy) {
-  test(`greedy "${g.prompt}": golden ids (EOS included when produced) and continuation text`, async () => {
-    assert.deepEqual(await generator.tokenize(g.prompt), g.prompt_ids);
-    const { done, deltas } = await generateAll(generator, g.prompt, { max_new_tokens: 30 });
-    const [sequence] = done.sequences;
-    assert.deepEqual(sequence.token_ids, g.generated_ids);
-    assert.equal(sequence.text, g.continuation_text);
-    assert.equal(deltas[0].join(''), g.continuation_text);
-    assert.equal(sequence.finish_reason, g.stopped_by_eos ? 'eos' : 'length');
-  });
-}
+// The cases come from the golden file, so they are registered only when it is there.
+sharedDescribe('greedy golden cases', () => {
+  for (const g of gpt2Golden().greedy) {
+    test(`greedy "${g.prompt}": golden ids (EOS included when produced) and continuation text`, async () => {
+      assert.deepEqual(await generator.tokenize(g.prompt), g.prompt_ids);
+      const { done, deltas } = await generateAll(generator, g.prompt, { max_new_tokens: 30 });
+      const [sequence] = done.sequences;
+      assert.deepEqual(sequence.token_ids, g.generated_ids);
+      assert.equal(sequence.text, g.continuation_text);
+      assert.equal(deltas[0].join(''), g.continuation_text);
+      assert.equal(sequence.finish_reason, g.stopped_by_eos ? 'eos' : 'length');
+    });
+  }
+});
 
 test('first-step logits of "Hello world" match PyTorch (first 10 values, max, argmax)', async () => {
   const ref = golden.first_step_logits;
@@ -50,7 +61,7 @@ test('first-step logits of "Hello world" match PyTorch (first 10 values, max, ar
   const state = runner.newState(1, folder.contextLength);
   const logits = await runner.forward(state, [ref.prompt_ids]);
   assert.equal(logits.length, 1000);
-  ref.first_10.forEach((v: number, i: number) =>
+  ref.first_10.forEach((v, i) =>
     assert.ok(Math.abs(logits[i] - v) < 1e-4, `logit ${i}: ${logits[i]} vs ${v}`),
   );
   let best = 0;
@@ -63,11 +74,11 @@ test('first-step logits of "Hello world" match PyTorch (first 10 values, max, ar
 test('left-padded batch of the 4 prompts: every row equals its unbatched golden result', async () => {
   const { done, deltas } = await generateAll(
     generator,
-    golden.greedy.map((g: any) => g.prompt),
+    golden.greedy.map((g) => g.prompt),
     { max_new_tokens: 30 },
   );
   assert.equal(done.sequences.length, 4);
-  golden.greedy.forEach((g: any, i: number) => {
+  golden.greedy.forEach((g, i) => {
     assert.deepEqual(done.sequences[i].token_ids, g.generated_ids, g.prompt);
     assert.equal(done.sequences[i].text, g.continuation_text, g.prompt);
     assert.equal(deltas[i].join(''), g.continuation_text, g.prompt);

@@ -1,14 +1,21 @@
 // stories260K (real trained Llama weights) through the public core API, against the llama2.c
 // reference outputs in ../shared/models/stories260K/golden.json: exact ids and exact text.
-import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadModel, type TextGenerator } from '../../../generation/index.js';
-import { fixture, generateAll, readFixtureJson } from '../fixtures.js';
+import { fixture, generateAll } from '../fixtures.js';
+import { storiesGolden, type StoriesGolden } from '../goldens.js';
+// Every test here needs the golden fixtures: skipped, with the reason, when they are missing.
+import {
+  sharedAfter as after,
+  sharedBefore as before,
+  sharedTest as test,
+} from '../../shared-fixtures.js';
 
-const golden = readFixtureJson('stories260K', 'golden.json');
+let golden: StoriesGolden;
 let generator: TextGenerator;
 
 before(async () => {
+  golden = storiesGolden();
   generator = await loadModel(fixture('stories260K-onnx'), { inProcess: true });
 });
 
@@ -29,9 +36,7 @@ test('model facts: llama, context 512, EOS ids [1, 2] from generation_config.jso
 });
 
 test('tokenizer: the golden llama2.c encodings (with BOS) and their decodes', async () => {
-  for (const [text, ids] of Object.entries(
-    golden.tokenizer_examples_llama2c_encode_with_bos as Record<string, number[]>,
-  )) {
+  for (const [text, ids] of Object.entries(golden.tokenizer_examples_llama2c_encode_with_bos)) {
     assert.deepEqual(await generator.tokenize(text), ids, text);
     assert.deepEqual(
       await generator.tokenize(text, { addSpecialTokens: false }),

@@ -1,6 +1,5 @@
 // Model folder inspection on real fixtures: every file layout and dtype suffix textgen recognises, built
 // as temp folders of symlinks to the shared fixtures, plus the errors for folders it cannot use.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { ModelError } from '../../../generation/errors.js';
@@ -11,7 +10,10 @@ import {
   selectDtype,
   type Dtype,
 } from '../../../generation/model/model-folder.js';
-import { fixture, generateAll, linkFolder, readFixtureJson, type TempFolder } from '../fixtures.js';
+import { fixture, generateAll, linkFolder, type TempFolder } from '../fixtures.js';
+import { storiesGolden } from '../goldens.js';
+// Every test here builds its folders from the fixtures: skipped, with the reason, without them.
+import { sharedTest as test } from '../../shared-fixtures.js';
 
 const STORIES = fixture('stories260K-onnx');
 const STORIES_ONNX = join(STORIES, 'onnx', 'model.onnx');
@@ -149,10 +151,7 @@ test('a suffixed variant really loads: model_q4.onnx (the fp32 graph under that 
     try {
       assert.equal(generator.info.dtype, 'q4');
       assert.deepEqual(generator.info.onnxFiles, [join(folder.dir, 'onnx', 'model_q4.onnx')]);
-      const golden = readFixtureJson(
-        'stories260K',
-        'golden.json',
-      ).prompt_once_upon_a_time_greedy_60;
+      const golden = storiesGolden().prompt_once_upon_a_time_greedy_60;
       const { done } = await generateAll(generator, golden.prompt, { max_new_tokens: 20 });
       assert.deepEqual(done.sequences[0].token_ids, golden.generated_ids.slice(0, 20));
     } finally {
@@ -190,10 +189,7 @@ test('decoder_model_merged.onnx is a merged decoder and runs (the runner feeds u
     });
     const generator = await loadModel(folder.dir, { inProcess: true });
     try {
-      const golden = readFixtureJson(
-        'stories260K',
-        'golden.json',
-      ).prompt_once_upon_a_time_greedy_60;
+      const golden = storiesGolden().prompt_once_upon_a_time_greedy_60;
       const { done } = await generateAll(generator, golden.prompt, { max_new_tokens: 10 });
       assert.deepEqual(done.sequences[0].token_ids, golden.generated_ids.slice(0, 10));
     } finally {

@@ -2,10 +2,7 @@
 // `_get_logits_processor` order, warpers only when do_sample.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  applyLogitsProcessors,
-  buildLogitsProcessors,
-} from '../../../generation/processors/build.js';
+import { buildLogitsProcessors } from '../../../generation/processors/build.js';
 import { DEFAULT_SETTINGS, type GenerationSettings } from '../../../generation/settings.js';
 import { UsageError } from '../../../generation/errors.js';
 import { kept } from './helpers.js';
@@ -88,13 +85,13 @@ test('ids outside the vocabulary in logit_bias or bad_words_ids are usage errors
 test('beam sampling keeps #eos + 1 tokens in the filtering warpers', () => {
   const s = { ...DEFAULT_SETTINGS, do_sample: true, num_beams: 2, top_k: 1 };
   const row = Float32Array.from([0, 4, 3, 1, 2]);
-  applyLogitsProcessors(buildLogitsProcessors(s, model), row, { ids: [], promptLength: 0 });
+  for (const p of buildLogitsProcessors(s, model)) p.apply(row, { ids: [], promptLength: 0 });
   assert.deepEqual(kept(Array.from(row)), [1, 2]);
 });
 
 test('the chain runs in order: repetition penalty before temperature', () => {
   const s = { ...DEFAULT_SETTINGS, repetition_penalty: 2, temperature: 0.5 };
   const row = Float32Array.from([4, -1, 1, 0, 0]);
-  applyLogitsProcessors(buildLogitsProcessors(s, model), row, { ids: [0, 1], promptLength: 1 });
+  for (const p of buildLogitsProcessors(s, model)) p.apply(row, { ids: [0, 1], promptLength: 1 });
   assert.deepEqual(Array.from(row), [4, -4, 2, 0, 0]);
 });

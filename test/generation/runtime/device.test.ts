@@ -1,7 +1,7 @@
 // Device selection: the CUDA readiness checks on hand-built folders (device nodes, provider and CUDA
 // libraries as empty files), openSession's cuda/auto behaviour on this machine, the doctor probe, and a
 // CPU-vs-CUDA greedy comparison that runs only where CUDA is usable.
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +19,8 @@ import {
 import { cudaState, defaultThreads, openSession } from '../../../generation/runtime/ort.js';
 import { probeRuntime } from '../../../generation/runtime/probe.js';
 import { fixture, generateAll } from '../fixtures.js';
+import { PRESETS, writeRandomModel } from '../../../generation/onnx-writer/random-model.js';
+import { sharedMissing } from '../../shared-fixtures.js';
 
 const LDCONFIG = `4 libs found in cache \`/etc/ld.so.cache'
 \tlibcudnn.so.9 (libc6,x86-64) => /usr/lib/x86_64-linux-gnu/libcudnn.so.9
@@ -185,7 +187,14 @@ test('defaultThreads: 1 below 8 MiB, else one core left free, at most 4', () => 
     assert.equal(defaultThreads(bytes, cores), want, `${bytes} bytes, ${cores} cores`);
 });
 
-const MODEL = fixture('stories260K-onnx', 'onnx', 'model.onnx');
+// A writer-made model: in every clone, and any ONNX file will do for opening a session.
+let modelRoot: string;
+let MODEL: string;
+before(() => {
+  modelRoot = mkdtempSync(join(tmpdir(), 'textgen-device-'));
+  MODEL = writeRandomModel(modelRoot, PRESETS['llama-tiny'], 3);
+});
+after(() => rmSync(modelRoot, { recursive: true, force: true }));
 const noCuda =
   cudaState().ready && 'CUDA is usable on this machine, so the fallback paths do not apply';
 
@@ -204,17 +213,16 @@ test(
 );
 
 test(
-  '--device auto without a usable CUDA opens on CPU with a one-line notice, quickly',
+  '--device auto without a usable CUDA opens on CPU with a one-line notice naming the reason',
   { skip: noCuda },
   async () => {
-    const started = performance.now();
     const opened = await openSession(MODEL, { device: 'auto' });
     try {
       assert.equal(opened.device, 'cpu');
       assert.match(opened.notice ?? '', /^device auto: .+; running on CPU\.$/);
-      assert.ok(!opened.notice!.includes('\n'));
-      // The checks are file lookups plus one cached ldconfig: far below a CUDA initialisation.
-      assert.ok(performance.now() - started < 5000);
+      assert.ok(!opened.notice!.includes('\n'), `one line: ${opened.notice}`);
+      // The notice carries the readiness check's reason (found without initialising CUDA).
+      assert.ok(opened.notice!.includes(cudaState().reason!), opened.notice);
     } finally {
       await opened.session.release();
     }
@@ -241,7 +249,7 @@ const hasGpu = cudaState().ready;
 
 test(
   'CUDA and CPU agree on greedy stories260K output',
-  { skip: !hasGpu && `no GPU: ${cudaState().reason}` },
+  { skip: sharedMissing ?? (!hasGpu && `no GPU: ${cudaState().reason}`) },
   async () => {
     const dir = fixture('stories260K-onnx');
     const cpu = await loadModel(dir, { device: 'cpu', inProcess: true });

@@ -1,14 +1,20 @@
 // KvCache on hand-made data (append with growth, rewind, reorder, packed [2, ...] lead dims, fp16 bits),
 // then the real thing: greedy decoding through the cache must give exactly the tokens of a plain
 // full-prefix recomputation (no past, argmax of the last position) run here with onnxruntime-node.
-import { test } from 'node:test';
+// The embedded model and writer-made random models are in every clone; the fixture models need
+// ../shared and are skipped without it.
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { loadModel } from '../../../generation/index.js';
+import { loadModel, type SettingsLayer } from '../../../generation/index.js';
 import { halfToFloat } from '../../../generation/runtime/float16.js';
 import { KvCache, type KvEntrySpec } from '../../../generation/runtime/kv-cache.js';
-import { fixture, generateAll } from '../fixtures.js';
+import { fixture, generateAll, repoRoot } from '../fixtures.js';
+import { PRESETS, writeRandomModel } from '../../../generation/onnx-writer/random-model.js';
+import { sharedTest } from '../../shared-fixtures.js';
 
 type Value = (lead: number, row: number, head: number, t: number, d: number) => number;
 
@@ -280,36 +286,88 @@ async function uncachedGreedy(
   }
 }
 
-const CASES = [
+let writerRoot: string;
+before(() => {
+  writerRoot = mkdtempSync(join(tmpdir(), 'textgen-kv-writer-'));
+  for (const name of ['llama-tiny', 'gpt2-tiny'])
+    writeRandomModel(join(writerRoot, name), PRESETS[name], 11);
+});
+after(() => rmSync(writerRoot, { recursive: true, force: true }));
+
+/**
+ * Greedy with the processors off: the oracle takes the bare argmax, while a model's own generation
+ * config may ask for more (the embedded model's repetition_penalty 1.1).
+ */
+function neutral(steps: number): SettingsLayer {
+  return { max_new_tokens: steps, repetition_penalty: 1 };
+}
+
+interface Case {
+  name: string;
+  /** The model folder (a function: the writer's folders exist only once `before` ran). */
+  dir: () => string;
+  /** The ONNX file inside it that the oracle runs. */
+  file: string;
+  prompts: string[];
+  steps: number;
+  /** Whether it is one of the ../shared fixtures. */
+  shared: boolean;
+}
+
+const CASES: Case[] = [
+  {
+    name: 'the embedded model (models/default)',
+    dir: () => join(repoRoot, 'models', 'default'),
+    file: join('onnx', 'model.onnx'),
+    prompts: ['Call me Ishmael.', 'The whale'],
+    steps: 30,
+    shared: false,
+  },
+  ...['llama-tiny', 'gpt2-tiny'].map((name) => ({
+    name: `writer-made random ${name}`,
+    dir: () => join(writerRoot, name),
+    file: join('onnx', 'model.onnx'),
+    prompts: ['Hello world', 'The quick brown fox jumps'],
+    steps: 20,
+    shared: false,
+  })),
   {
     name: 'stories260K-onnx',
+    dir: () => fixture('stories260K-onnx'),
     file: join('onnx', 'model.onnx'),
     prompts: ['Once upon a time', 'Tom said 你好 to Lily'],
     steps: 40,
+    shared: true,
   },
   {
     name: 'tiny-random-gpt2',
+    dir: () => fixture('tiny-random-gpt2'),
     file: join('onnx', 'model.onnx'),
     prompts: ['Hello world', '1, 2, 3,'],
     steps: 30,
+    shared: true,
   },
   {
     name: 'ort-genai-tiny-random-gpt2-fp32',
+    dir: () => fixture('ort-genai-tiny-random-gpt2-fp32'),
     file: 'past.onnx',
     prompts: ['Hello world', 'The quick brown fox jumps'],
     steps: 30,
+    shared: true,
   },
   {
     name: 'ort-genai-tiny-random-llama-fp16',
+    dir: () => fixture('ort-genai-tiny-random-llama-fp16'),
     file: 'model.onnx',
     prompts: ['Hello world', 'The quick brown fox jumps'],
     steps: 24,
+    shared: true,
   },
 ];
 
 for (const c of CASES) {
-  test(`${c.name}: decoding through the KV cache`, async (t) => {
-    const generator = await loadModel(fixture(c.name), { inProcess: true });
+  (c.shared ? sharedTest : test)(`${c.name}: decoding through the KV cache`, async (t) => {
+    const generator = await loadModel(c.dir(), { inProcess: true });
     t.after(() => generator.dispose());
     assert.equal(generator.info.cached, true);
     const expected: number[][] = [];
@@ -318,19 +376,19 @@ for (const c of CASES) {
       for (const prompt of c.prompts) {
         const ids = await generator.tokenize(prompt);
         const reference = await uncachedGreedy(
-          fixture(c.name, c.file),
+          join(c.dir(), c.file),
           ids.length ? ids : [generator.info.bosTokenId!],
           c.steps,
           generator.info.eosTokenIds,
         );
-        const { done } = await generateAll(generator, prompt, { max_new_tokens: c.steps });
+        const { done } = await generateAll(generator, prompt, neutral(c.steps));
         assert.deepEqual(done.sequences[0].token_ids, reference, `"${prompt}"`);
         expected.push(reference);
       }
     });
 
     await t.test('a left-padded batch gives every row its unbatched tokens', async () => {
-      const batch = await generateAll(generator, c.prompts, { max_new_tokens: c.steps });
+      const batch = await generateAll(generator, c.prompts, neutral(c.steps));
       assert.deepEqual(
         batch.done.sequences.map((s) => s.token_ids),
         expected,
@@ -341,7 +399,7 @@ for (const c of CASES) {
       'num_return_sequences 3 (cache rows expanded after prefill) with top_k 1 repeats the greedy tokens',
       async () => {
         const { done } = await generateAll(generator, c.prompts[0], {
-          max_new_tokens: c.steps,
+          ...neutral(c.steps),
           do_sample: true,
           top_k: 1,
           num_return_sequences: 3,

@@ -1,21 +1,30 @@
 // The streaming detokenizer against the real tokenizers: the concatenated deltas must equal
 // decode(context + generated) − decode(context), every delta must be final (a prefix of the end
 // result), and a multi-byte character split over byte-fallback tokens must never surface as U+FFFD.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { SequenceStream } from '../../../generation/decode/sequence-stream.js';
 import { TextTokenizer } from '../../../generation/tokenizer/tokenizer.js';
 import { fixture, readFixtureJson } from '../fixtures.js';
+import { gpt2Golden, storiesGolden, t5Golden, type StoriesGolden } from '../goldens.js';
+// These tests read the fixtures' tokenizers: skipped, with the reason, when they are missing.
+import { sharedBefore as before, sharedTest as test } from '../../shared-fixtures.js';
 
 function loadTokenizer(name: string): TextTokenizer {
   return TextTokenizer.load(fixture(name), readFixtureJson(name, 'tokenizer_config.json'));
 }
 
-const stories = loadTokenizer('stories260K-onnx');
-const gpt2 = loadTokenizer('tiny-random-gpt2');
-const t5 = loadTokenizer('tiny-random-t5');
-const storiesGolden = readFixtureJson('stories260K', 'golden.json');
+let stories: TextTokenizer;
+let gpt2: TextTokenizer;
+let t5: TextTokenizer;
+let golden: StoriesGolden;
+
+before(() => {
+  stories = loadTokenizer('stories260K-onnx');
+  gpt2 = loadTokenizer('tiny-random-gpt2');
+  t5 = loadTokenizer('tiny-random-t5');
+  golden = storiesGolden();
+});
 
 /** Streams `generated` after `context`, one push per id and a final flush; returns every delta. */
 function stream(tok: TextTokenizer, context: number[], generated: number[]): string[] {
@@ -48,17 +57,13 @@ function checkStream(
 }
 
 test('stories260K golden tokenizer examples: streaming after BOS equals the full decode', () => {
-  for (const [text, ids] of Object.entries(
-    storiesGolden.tokenizer_examples_llama2c_encode_with_bos as Record<string, number[]>,
-  )) {
+  for (const [text, ids] of Object.entries(golden.tokenizer_examples_llama2c_encode_with_bos)) {
     assert.equal(checkStream(stories, ids.slice(0, 1), ids.slice(1), text), text);
   }
 });
 
 test('byte fallback: a CJK character spread over three byte tokens is held back, then emitted whole', () => {
-  const ids = storiesGolden.tokenizer_examples_llama2c_encode_with_bos[
-    'Tom said 你好 to Lily'
-  ] as number[];
+  const ids = golden.tokenizer_examples_llama2c_encode_with_bos['Tom said 你好 to Lily'];
   const deltas = stream(stories, [ids[0]], ids.slice(1));
   // ids 231,192,163 are <0xE4><0xBD><0xA0> (你) and 232,168,192 are <0xE5><0xA5><0xBD> (好).
   const at = ids.indexOf(231) - 1;
@@ -97,26 +102,23 @@ test('long text over the sliding window: a TinyStories line and the BOS-only gol
   const ids = stories.encode(line);
   assert.ok(ids.length > 300);
   assert.equal(checkStream(stories, ids.slice(0, 1), ids.slice(1), 'tinystories line'), line);
-  const bos = storiesGolden.bos_only_greedy_200;
+  const bos = golden.bos_only_greedy_200;
   assert.equal(checkStream(stories, bos.prompt_ids, bos.generated_ids, 'bos-only 200'), bos.text);
 });
 
 test('Llama-style leading spaces are kept: word tokens after the first carry their space', () => {
-  const ids = storiesGolden.tokenizer_examples_llama2c_encode_with_bos[
-    'Once upon a time'
-  ] as number[];
+  const ids = golden.tokenizer_examples_llama2c_encode_with_bos['Once upon a time'];
   const deltas = stream(stories, ids.slice(0, 1), ids.slice(1)).filter((d) => d !== '');
   assert.deepEqual(deltas, ['Once', ' upon', ' a', ' time']);
-  const golden = storiesGolden.prompt_once_upon_a_time_greedy_60;
-  const continued = stream(stories, golden.prompt_ids, golden.generated_ids);
+  const g = golden.prompt_once_upon_a_time_greedy_60;
+  const continued = stream(stories, g.prompt_ids, g.generated_ids);
   assert.equal(continued[0], ',');
   assert.equal(continued[1], ' there');
-  assert.equal(continued.join(''), golden.continuation_text);
+  assert.equal(continued.join(''), g.continuation_text);
 });
 
 test('GPT-2 byte-level: golden continuations stream to the golden continuation_text (U+FFFD where the bytes are invalid)', () => {
-  const golden = readFixtureJson('tiny-random-gpt2', 'golden.json');
-  for (const g of golden.greedy) {
+  for (const g of gpt2Golden().greedy) {
     assert.equal(checkStream(gpt2, g.prompt_ids, g.generated_ids, g.prompt), g.continuation_text);
   }
 });
@@ -158,8 +160,7 @@ test('GPT-2 clean_up_tokenization_spaces: a lone space token before "!" neither 
 });
 
 test('T5 Metaspace: generated ids streamed without text context equal the golden decode', () => {
-  const golden = readFixtureJson('tiny-random-t5', 'golden.json');
-  for (const c of golden.greedy.cases) {
+  for (const c of t5Golden().greedy.cases) {
     const deltas = stream(t5, [], c.generated_ids);
     assert.equal(deltas.join(''), c.decoded, c.text);
     assert.equal(deltas.join(''), t5.decode(c.sequence));

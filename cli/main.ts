@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { Command, CommandContext } from '../commands/command.js';
-import { ExitCode, UsageError } from '../generation/errors.js';
+import { ExitCode, UsageError } from '../common/errors.js';
 import { COMMANDS, findCommand } from './commands.js';
 import { renderCommandHelp, renderHelp } from './help.js';
 import { reportError } from './report-error.js';

@@ -2,7 +2,7 @@
  * The single place where errors reach the user: one line (plus an optional hint line), never a
  * stack trace unless TEXTGEN_DEBUG is set.
  */
-import { ExitCode, TextgenError } from '../generation/errors.js';
+import { ExitCode, TextgenError } from '../common/errors.js';
 
 /** Prints the error to `stderr` and returns the exit code to use. */
 export function reportError(error: unknown, stderr: NodeJS.WritableStream): number {

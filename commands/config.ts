@@ -99,7 +99,7 @@ function sampleValue(flag: string): string {
   if (flag === 'logit-bias') return '0:0';
   if (flag === 'stop') return 'x';
   if (flag === 'suppress-tokens' || flag === 'bad-words-ids') return '0';
-  return flag === 'top-p' || flag === 'typical-p' ? '1' : '1';
+  return '1';
 }
 
 function deviceValue(value: string): DeviceName {

@@ -1,6 +1,7 @@
 /**
  * Text formatting for `textgen models`: sizes, durations and aligned tables.
  */
+import { COMMIT_HASH } from '../models-cache/layout.js';
 
 /** Bytes as a short human size (1024-based, like `du -h`). */
 export function formatBytes(bytes: number): string {
@@ -41,7 +42,7 @@ export function renderTable(rows: string[][]): string {
 
 /** How a revision is shown: its refs and the short commit, e.g. `main (3f2a9c1)`. */
 export function formatRevision(refs: string[], commit: string): string {
-  const short = /^[0-9a-f]{40}$/.test(commit) ? commit.slice(0, 7) : commit;
+  const short = COMMIT_HASH.test(commit) ? commit.slice(0, 7) : commit;
   return refs.length ? `${refs.join(',')} (${short})` : short;
 }
 

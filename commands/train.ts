@@ -4,7 +4,7 @@
  * the layout every textgen command loads. Checkpoints are kept in the user's data folder so an
  * interrupted run continues with --resume.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UsageError, InputError, AbortedError } from '../generation/errors.js';
@@ -27,7 +27,7 @@ import { measureMatmulGflops } from '../generation/training/matmul-bench.js';
 import { paramLayout, type LlamaConfig } from '../generation/training/model-params.js';
 import { progressLine, summaryText, type TrainSummary } from '../generation/training/report.js';
 import { train, type TrainProgress, type TrainResult } from '../generation/training/trainer.js';
-import { LOCAL_REVISION, localModelDir } from '../models-cache/paths.js';
+import { finalizeLocalModel, localModelDir } from '../models-cache/paths.js';
 import type { Command, CommandContext, OptionSpec } from './command.js';
 
 const int = (description: string, valueName = 'N'): OptionSpec => ({
@@ -161,12 +161,6 @@ export function trainingDir(name: string, env: NodeJS.ProcessEnv): string {
   return join(env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'textgen', 'training', name);
 }
 
-function writeRefs(snapshot: string): void {
-  const refs = join(snapshot, '..', '..', 'refs');
-  mkdirSync(refs, { recursive: true });
-  writeFileSync(join(refs, 'main'), LOCAL_REVISION);
-}
-
 interface Prepared {
   meta: CheckpointMeta;
   ckpt?: Checkpoint;
@@ -297,7 +291,7 @@ export const trainCommand: Command = {
       history: m.history,
       commandSeconds: (performance.now() - started) / 1000,
     });
-    if (!output) writeRefs(snapshot);
+    if (!output) finalizeLocalModel(name, ctx.env);
     ctx.stderr.write(`${summaryText(summary)}\nWrote ${output ?? `local/${name} (${snapshot})`}\n`);
     return 0;
   },

@@ -7,7 +7,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { AbortedError, ExitCode, TextgenError } from '../generation/errors.js';
+import { AbortedError, ExitCode, TextgenError } from '../common/errors.js';
 import { hubRequest, statusError, type HubConfig } from './hub-client.js';
 
 /** What to download and where. */

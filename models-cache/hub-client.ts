@@ -4,7 +4,7 @@
  * (X-Repo-Commit, X-Linked-Etag or ETag, X-Linked-Size or Content-Length), redirects followed by hand so
  * that the token goes to the endpoint only and never to a CDN.
  */
-import { ExitCode, TextgenError } from '../generation/errors.js';
+import { ExitCode, TextgenError } from '../common/errors.js';
 
 /** Where and how to reach the hub. */
 export interface HubConfig {

@@ -4,7 +4,6 @@
  * commit hash, and `snapshots/{commit}/{file}` as relative symlinks to the blobs.
  */
 import {
-  existsSync,
   lstatSync,
   mkdirSync,
   readFileSync,
@@ -139,9 +138,4 @@ function safeReadlink(path: string): string | undefined {
 export function hasBlob(repo: string, etag: string, size?: number): boolean {
   const stat = statSync(blobPath(repo, etag), { throwIfNoEntry: false });
   return Boolean(stat?.isFile() && (size === undefined || stat.size === size));
-}
-
-/** Whether a repo folder exists. */
-export function repoExists(repo: string): boolean {
-  return existsSync(repo) && statSync(repo).isDirectory();
 }

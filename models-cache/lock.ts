@@ -16,7 +16,7 @@ import {
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AbortedError } from '../generation/errors.js';
+import { AbortedError } from '../common/errors.js';
 import { hubCacheDir, repoFolderName } from './paths.js';
 
 /** A lock not refreshed for this long is considered abandoned (its owner refreshes every REFRESH_MS). */

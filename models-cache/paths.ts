@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { ModelError } from '../generation/errors.js';
+import { ModelError } from '../common/errors.js';
 import { validateRepoId } from './validate.js';
 
 /** `$HF_HUB_CACHE`, else `$HF_HOME/hub`, else `$XDG_CACHE_HOME/huggingface/hub`, else `~/.cache/huggingface/hub`. */

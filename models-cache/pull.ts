@@ -7,7 +7,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Dtype, inspectModelFolder } from '../generation/model/model-folder.js';
-import { ExitCode, TextgenError, UsageError } from '../generation/errors.js';
+import { ExitCode, TextgenError, UsageError } from '../common/errors.js';
 import {
   fetchFileMetadata,
   fetchRevisionInfo,

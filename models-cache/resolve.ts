@@ -6,7 +6,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ExitCode, TextgenError, UsageError } from '../generation/errors.js';
+import { ExitCode, TextgenError, UsageError } from '../common/errors.js';
 import { LOCAL_ORG, LOCAL_REVISION, repoDir } from './paths.js';
 import { resolveRevision, snapshotDir } from './layout.js';
 import { validateRepoId, validateRevision } from './validate.js';

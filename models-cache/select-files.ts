@@ -9,7 +9,7 @@ import {
   DTYPE_SUFFIXES,
   type Dtype,
 } from '../generation/model/model-folder.js';
-import { ExitCode, TextgenError, UsageError } from '../generation/errors.js';
+import { ExitCode, TextgenError, UsageError } from '../common/errors.js';
 
 /** Root-level files every model folder may use; each is pulled when the repo has it. */
 export const CONFIG_FILES = [

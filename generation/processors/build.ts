@@ -18,7 +18,7 @@ import {
   minNewTokens,
   suppressTokens,
 } from './token-rules.js';
-import type { LogitsProcessor, ProcessorContext } from './types.js';
+import type { LogitsProcessor } from './types.js';
 import { minPWarper, temperatureWarper, topKWarper, topPWarper, typicalWarper } from './warpers.js';
 
 /** What the builder needs to know about the model. */
@@ -93,13 +93,4 @@ function buildWarpers(s: GenerationSettings, minTokensToKeep: number): LogitsPro
   if (s.min_p > 0) list.push(minPWarper(s.min_p, minTokensToKeep));
   if (s.typical_p < 1) list.push(typicalWarper(s.typical_p, minTokensToKeep));
   return list;
-}
-
-/** Runs a chain over one row in order. */
-export function applyLogitsProcessors(
-  processors: readonly LogitsProcessor[],
-  logits: Float32Array,
-  ctx: ProcessorContext,
-): void {
-  for (const p of processors) p.apply(logits, ctx);
 }

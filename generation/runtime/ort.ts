@@ -3,7 +3,6 @@
  * re-exports and helpers, so the binding can be swapped or instrumented in one place.
  */
 import * as ort from 'onnxruntime-node';
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { DeviceError, ModelError } from '../errors.js';
@@ -63,11 +62,6 @@ export function ortBinaryDir(): string {
 /** The ONNX Runtime version of the installed binding. */
 export function ortVersion(): string {
   return ort.env.versions?.common ?? 'unknown';
-}
-
-/** Whether the CUDA execution provider library is installed next to the binding. */
-export function cudaProviderInstalled(): boolean {
-  return existsSync(join(ortBinaryDir(), 'libonnxruntime_providers_cuda.so'));
 }
 
 /** Whether this build of the binding carries the WebGPU provider (linux x64, darwin arm64, win32 x64). */

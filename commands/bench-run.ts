@@ -4,7 +4,12 @@
  * after a context of depth d), with seeded random token ids so the model's text never matters.
  */
 import { AbortedError } from '../generation/errors.js';
-import { resolveSettings, type GenerationStats, type TextGenerator } from '../generation/index.js';
+import {
+  createRng,
+  resolveSettings,
+  type GenerationStats,
+  type TextGenerator,
+} from '../generation/index.js';
 
 /** One test of the table. */
 export interface BenchTest {
@@ -57,18 +62,10 @@ export function positionsNeeded(t: BenchTest): number {
   return t.kind === 'pp' ? t.depth + t.tokens + 1 : Math.max(1, t.depth) + t.tokens + 1;
 }
 
-/** Deterministic pseudo-random ids in [lo, hi) (mulberry32), so runs compare like for like. */
+/** Deterministic pseudo-random ids in [lo, hi) (the core's seeded RNG), so runs compare like for like. */
 export function randomIds(count: number, lo: number, hi: number, seed: number): number[] {
-  let a = seed >>> 0;
-  const out: number[] = [];
-  for (let i = 0; i < count; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out.push(lo + Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * (hi - lo)));
-  }
-  return out;
+  const rng = createRng(seed);
+  return Array.from({ length: count }, () => lo + Math.floor(rng.nextFloat() * (hi - lo)));
 }
 
 async function run(

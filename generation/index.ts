@@ -29,6 +29,7 @@ export {
   type ModelFolder,
   type Dtype,
 } from './model/model-folder.js';
+export { createRng, type Rng } from './processors/sampler.js';
 export {
   slidingWindows,
   type ScoreRequest,

@@ -8,7 +8,7 @@
 import type { GenerationEvent } from '../events.js';
 import type { GenerationSettings } from '../settings.js';
 import { buildLogitsProcessors } from '../processors/build.js';
-import { logSoftmax } from '../processors/sampler.js';
+import { logSoftmax } from '../softmax.js';
 import { BeamSearch } from './beam-scorer.js';
 import {
   copyRows,

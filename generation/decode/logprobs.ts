@@ -4,17 +4,14 @@
  * (−Infinity) have no probability and never appear among the alternatives.
  */
 import type { TokenLogprob } from '../events.js';
+import { logSumExp } from '../softmax.js';
 
 /**
  * The chosen token's log-probability and the `top` most likely finite tokens of `row`, most likely
  * first (ties by lower id, as argmax), computed as x − max − log Σ exp(x − max) in float64.
  */
 export function tokenLogprob(row: Float32Array, token: number, top: number): TokenLogprob {
-  let max = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < row.length; i++) if (row[i] > max) max = row[i];
-  let sum = 0;
-  for (let i = 0; i < row.length; i++) sum += Math.exp(row[i] - max);
-  const shift = max + Math.log(sum);
+  const shift = logSumExp(row);
   // A small sorted list: the vocabulary is scanned once and only finite values better than the
   // current last entry are inserted, so the cost is O(vocab) for the usual top ≤ 20.
   const ids: number[] = [];

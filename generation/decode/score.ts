@@ -4,6 +4,7 @@
  * logits, row by row, straight from the runner's output, so no extra [positions × vocab] copy is made.
  */
 import { halfToFloat } from '../runtime/float16.js';
+import { logSumExp } from '../softmax.js';
 import type { DecoderRunner } from '../runtime/decoder-runner.js';
 import type { Seq2SeqRunner } from '../runtime/seq2seq-runner.js';
 
@@ -77,11 +78,7 @@ export function tokenNll(
     x = halfToFloat(data, rowScratch, offset, vocab);
     offset = 0;
   }
-  let max = -Infinity;
-  for (let i = offset; i < offset + vocab; i++) if (x[i] > max) max = x[i];
-  let sum = 0;
-  for (let i = offset; i < offset + vocab; i++) sum += Math.exp(x[i] - max);
-  return max + Math.log(sum) - x[offset + target];
+  return logSumExp(x, offset, vocab) - x[offset + target];
 }
 
 /** Sums the NLL of `targets`, target i read from logits row i. */

@@ -1,11 +1,11 @@
 /**
  * Token choice: a seeded, portable PRNG (xoshiro128** seeded through splitmix64), greedy argmax and
- * multinomial sampling by inverse CDF, plus the softmax / log-softmax helpers the warpers and beam
- * search share. All arithmetic that decides a token is done in float64 or pure 32-bit integer math, so
+ * multinomial sampling by inverse CDF. All arithmetic that decides a token is done in float64 or pure 32-bit integer math, so
  * the same seed and settings give the same tokens on every run and machine.
  */
 import { randomBytes } from 'node:crypto';
 import { TextgenError } from '../errors.js';
+import { rowMax } from '../softmax.js';
 
 /** A deterministic source of random numbers. */
 export interface Rng {
@@ -80,45 +80,6 @@ export function argmax(values: ArrayLike<number>): number {
     }
   }
   return best;
-}
-
-/** Largest finite-or-infinite value of a row (−Infinity for an all −Infinity row). */
-function rowMax(values: ArrayLike<number>): number {
-  let max = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < values.length; i++) if (values[i] > max) max = values[i];
-  return max;
-}
-
-/** Softmax in float64: exp(x − max) / Σ exp(x − max); −Infinity logits get probability 0. */
-export function softmax(
-  logits: ArrayLike<number>,
-  out: Float64Array = new Float64Array(logits.length),
-): Float64Array {
-  const max = rowMax(logits);
-  let sum = 0;
-  for (let i = 0; i < logits.length; i++) {
-    const e = Math.exp(logits[i] - max);
-    out[i] = e;
-    sum += e;
-  }
-  for (let i = 0; i < logits.length; i++) out[i] /= sum;
-  return out;
-}
-
-/**
- * log_softmax as torch computes it, x − max − log Σ exp(x − max), accumulated in float64 and stored
- * in float32. `out` may be `logits` itself (in place), which is what beam search does each step.
- */
-export function logSoftmax(
-  logits: Float32Array,
-  out: Float32Array = new Float32Array(logits.length),
-): Float32Array {
-  const max = rowMax(logits);
-  let sum = 0;
-  for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i] - max);
-  const shift = max + Math.log(sum);
-  for (let i = 0; i < logits.length; i++) out[i] = logits[i] - shift;
-  return out;
 }
 
 /** Chooses the next token from one processed row of logits. */

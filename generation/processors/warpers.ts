@@ -4,7 +4,7 @@
  * float64; where transformers sorts, ties are ordered by token index (a stable sort), which decides
  * which of several equal tokens fall on either side of a cut.
  */
-import { softmax } from './sampler.js';
+import { logSoftmax64, softmax } from '../softmax.js';
 import { FILTERED, type LogitsProcessor } from './types.js';
 
 /** Token indices sorted by `key` ascending, ties by index ascending. */
@@ -19,16 +19,6 @@ function sortedIndices(key: ArrayLike<number>, descending = false): Uint32Array 
     if (va > vb) return sign;
     return a - b;
   });
-}
-
-/** log_softmax in float64, so typical_p's entropy sees tiny probabilities without underflow. */
-function logSoftmax64(logits: ArrayLike<number>): Float64Array {
-  let max = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < logits.length; i++) if (logits[i] > max) max = logits[i];
-  let sum = 0;
-  for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i] - max);
-  const shift = max + Math.log(sum);
-  return Float64Array.from(logits, (x) => x - shift);
 }
 
 /** TemperatureLogitsWarper: `scores / temperature` (float32 division, as torch does on float32 logits). */

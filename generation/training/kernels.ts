@@ -5,6 +5,7 @@
  */
 
 import { mmNN, mmNT, mmTN } from './matmul.js';
+import { softmaxInPlace } from '../softmax.js';
 
 export { mmNN, mmNT, mmTN };
 
@@ -151,18 +152,9 @@ export function xent(
 ): void {
   for (let i = r0; i < r1; i++) {
     const li = logits + i * V;
-    let max = -Infinity;
-    for (let j = 0; j < V; j++) if (F[li + j] > max) max = F[li + j];
-    let sum = 0;
-    for (let j = 0; j < V; j++) {
-      const e = Math.exp(F[li + j] - max);
-      F[li + j] = e;
-      sum += e;
-    }
     const tgt = F[targets + i];
-    const inv = 1 / sum;
-    F[losses + i] = -Math.log(F[li + tgt] * inv);
-    for (let j = 0; j < V; j++) F[li + j] *= inv * gradScale;
+    const target = F[li + tgt];
+    F[losses + i] = softmaxInPlace(F, li, V, gradScale) - target;
     F[li + tgt] -= gradScale;
   }
 }

@@ -1,6 +1,8 @@
 /**
- * A small seeded PRNG (mulberry32) whose state is one integer, so training runs are reproducible and
- * the state fits in a checkpoint.
+ * The trainer's seeded PRNG (mulberry32). Not the sampler's xoshiro128** (processors/sampler.ts, the
+ * RNG everything else uses) on purpose: its state is one integer that checkpoints store and resume
+ * from, and the embedded default model was trained with this exact sequence (`npm run train:default`
+ * reproduces it).
  */
 
 /** A seeded random source with a serialisable state. */

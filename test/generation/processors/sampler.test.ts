@@ -10,8 +10,6 @@ import {
   createMultinomialSampler,
   createRng,
   createSampler,
-  logSoftmax,
-  softmax,
   type Rng,
 } from '../../../generation/processors/sampler.js';
 import { TextgenError } from '../../../generation/errors.js';
@@ -61,19 +59,6 @@ test('argmax takes the lowest index on ties, like torch.argmax', () => {
   ];
   for (const [row, want] of cases) assert.equal(argmax(row), want, String(row));
   assert.equal(createGreedySampler().sample(Float32Array.from([0, 7, 7])), 1);
-});
-
-test('softmax and logSoftmax follow their definitions; -inf maps to 0 / -inf', () => {
-  const p = softmax([0, Math.log(3), NEG]);
-  assert.ok(Math.abs(p[0] - 0.25) < 1e-12 && Math.abs(p[1] - 0.75) < 1e-12 && p[2] === 0);
-  const row = Float32Array.from([0, 0, NEG]);
-  const out = logSoftmax(row, row);
-  assert.equal(out, row);
-  assert.deepEqual(Array.from(out), [Math.fround(-Math.LN2), Math.fround(-Math.LN2), NEG]);
-  assert.deepEqual(Array.from(logSoftmax(Float32Array.from([1000, 1000]))), [
-    Math.fround(-Math.LN2),
-    Math.fround(-Math.LN2),
-  ]);
 });
 
 /** An Rng that replays fixed uniforms, to pin the inverse CDF to exact draws. */

@@ -10,7 +10,8 @@ import {
   topPWarper,
   typicalWarper,
 } from '../../../generation/processors/warpers.js';
-import { createRng, softmax } from '../../../generation/processors/sampler.js';
+import { createRng } from '../../../generation/processors/sampler.js';
+import { softmax } from '../../../generation/softmax.js';
 import { kept, logs, NEG, run } from './helpers.js';
 
 const P4 = logs([0.1, 0.2, 0.3, 0.4]);

@@ -47,8 +47,22 @@ export default tseslint.config(
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
       ],
       'no-constant-condition': ['error', { checkLoops: false }],
-      // Parsed JSON configs (config.json, genai_config.json) are loosely typed on purpose.
-      '@typescript-eslint/no-explicit-any': 'warn',
+      // Parsed JSON is `unknown` or a declared shape (generation/model/config-json.ts), never `any`.
+      '@typescript-eslint/no-explicit-any': 'error',
+      // A failing assert.ok without a message makes Node re-read and parse the test's source to build
+      // one (minutes for a large value once); every assert.ok says what it checks.
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            "CallExpression[callee.object.name='assert'][callee.property.name='ok'][arguments.length<2]",
+          message: 'Give assert.ok a message (what is checked, with the values).',
+        },
+        {
+          selector: "CallExpression[callee.name='assert'][arguments.length<2]",
+          message: 'Give assert a message (what is checked, with the values).',
+        },
+      ],
     },
   },
 );

@@ -30,7 +30,7 @@ export function newSessionName(now = new Date()): string {
 
 /** Validates parsed JSON as a session; throws InputError naming the file otherwise. */
 export function parseSession(text: string, path: string): SessionData {
-  let value: any;
+  let value: Partial<Record<keyof SessionData, unknown>>;
   try {
     value = JSON.parse(text);
   } catch (error) {
@@ -39,12 +39,12 @@ export function parseSession(text: string, path: string): SessionData {
       'Sessions are written by /save; pick another file.',
     );
   }
-  const messagesOk =
-    Array.isArray(value?.messages) &&
-    value.messages.every(
-      (m: any) => ['user', 'assistant'].includes(m?.role) && typeof m.content === 'string',
-    );
-  if (value?.version !== 1 || !messagesOk)
+  const isMessage = (m: unknown): m is SessionData['messages'][number] => {
+    const { role, content } = (m ?? {}) as { role?: unknown; content?: unknown };
+    return (role === 'user' || role === 'assistant') && typeof content === 'string';
+  };
+  const messages = value?.messages;
+  if (value?.version !== 1 || !Array.isArray(messages) || !messages.every(isMessage))
     throw new InputError(
       `${path} is not a textgen chat session.`,
       'Sessions are written by /save; pick another file.',
@@ -53,8 +53,11 @@ export function parseSession(text: string, path: string): SessionData {
     version: 1,
     model: typeof value.model === 'string' ? value.model : undefined,
     system: typeof value.system === 'string' ? value.system : undefined,
-    messages: value.messages.map((m: any) => ({ role: m.role, content: m.content })),
-    settings: value.settings && typeof value.settings === 'object' ? value.settings : {},
+    messages: messages.map((m) => ({ role: m.role, content: m.content })),
+    settings:
+      value.settings && typeof value.settings === 'object'
+        ? (value.settings as SessionData['settings'])
+        : {},
     savedAt: typeof value.savedAt === 'string' ? value.savedAt : undefined,
   };
 }

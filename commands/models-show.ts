@@ -105,9 +105,9 @@ export function describeModel(
 }
 
 /** config.json, or for an onnxruntime-genai folder without one, the model section of genai_config.json. */
-function configSource(folder: ModelFolder): Record<string, any> {
+function configSource(folder: ModelFolder): Record<string, unknown> {
   if (Object.keys(folder.config).length > 0 || !folder.genaiConfig?.model) return folder.config;
-  const model = folder.genaiConfig.model as Record<string, any>;
+  const model = folder.genaiConfig.model;
   return { model_type: model.type, vocab_size: model.vocab_size, ...(model.decoder ?? {}) };
 }
 

@@ -9,6 +9,12 @@ import { join } from 'node:path';
 import { type Dtype, inspectModelFolder } from '../generation/model/model-folder.js';
 import { ExitCode, TextgenError, UsageError } from '../common/errors.js';
 import {
+  isJsonObject,
+  type ConfigJson,
+  type GenaiConfigJson,
+  type JsonObject,
+} from '../generation/model/config-json.js';
+import {
   fetchFileMetadata,
   fetchRevisionInfo,
   hubConfig,
@@ -169,8 +175,8 @@ async function pullLocked(
   const results: PullResult['files'] = [];
   for (const file of configFilesOf(info.files)) jobs.push(await head(file));
   for (const job of jobs) results.push(await fetchBlob(o, job));
-  const configJson = readJsonBlob(o.repo, jobs, 'config.json');
-  const genai = readJsonBlob(o.repo, jobs, 'genai_config.json');
+  const configJson: ConfigJson | undefined = readJsonBlob(o.repo, jobs, 'config.json');
+  const genai: GenaiConfigJson | undefined = readJsonBlob(o.repo, jobs, 'genai_config.json');
   let dtype: Dtype | undefined;
   let weights: string[];
   if (genai?.model) {
@@ -253,11 +259,13 @@ async function fetchBlob(
   return { file, size: meta.size, fetched };
 }
 
-function readJsonBlob(repo: string, jobs: Job[], file: string): Record<string, any> | undefined {
+function readJsonBlob(repo: string, jobs: Job[], file: string): JsonObject | undefined {
   const job = jobs.find((j) => j.file === file);
   if (!job) return undefined;
   try {
-    return JSON.parse(readFileSync(blobPath(repo, job.meta.etag), 'utf8')) as Record<string, any>;
+    const value: unknown = JSON.parse(readFileSync(blobPath(repo, job.meta.etag), 'utf8'));
+    if (!isJsonObject(value)) throw new Error('not a JSON object');
+    return value;
   } catch (error) {
     throw new TextgenError(`${file} of the pulled model is not valid JSON.`, {
       exitCode: ExitCode.model,

@@ -10,6 +10,7 @@ import {
   type Dtype,
 } from '../generation/model/model-folder.js';
 import { ExitCode, TextgenError, UsageError } from '../common/errors.js';
+import type { GenaiConfigJson } from '../generation/model/config-json.js';
 
 /** Root-level files every model folder may use; each is pulled when the repo has it. */
 export const CONFIG_FILES = [
@@ -140,8 +141,8 @@ export function weightFilesFor(files: string[], dtype: Dtype, encoderDecoder: bo
 }
 
 /** The model file an onnxruntime-genai folder names in genai_config.json, plus its external data. */
-export function genaiWeightFiles(files: string[], genaiConfig: Record<string, any>): string[] {
-  const name = posix.normalize(String(genaiConfig?.model?.decoder?.filename ?? 'model.onnx'));
+export function genaiWeightFiles(files: string[], genaiConfig: GenaiConfigJson): string[] {
+  const name = posix.normalize(String(genaiConfig.model?.decoder?.filename ?? 'model.onnx'));
   if (!files.includes(name)) {
     throw new TextgenError(`genai_config.json names ${name}, which the repo does not have.`, {
       exitCode: ExitCode.notFound,

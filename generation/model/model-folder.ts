@@ -9,6 +9,13 @@ import { basename, join } from 'node:path';
 import { ModelError } from '../errors.js';
 import { FUSED_STEM } from './fused-file.js';
 import { textgenVariants } from '../quantize/report.js';
+import {
+  isJsonObject,
+  type ConfigJson,
+  type GenaiConfigJson,
+  type JsonObject,
+  type TokenizerConfigJson,
+} from './config-json.js';
 
 /** transformers.js dtype names and their ONNX file-name suffixes. */
 export const DTYPE_SUFFIXES = {
@@ -71,10 +78,10 @@ export type OnnxLayout =
 /** What a folder holds, without loading any ONNX file. */
 export interface ModelFolder {
   dir: string;
-  config: Record<string, any>;
-  generationConfig?: Record<string, any>;
-  tokenizerConfig: Record<string, any>;
-  genaiConfig?: Record<string, any>;
+  config: ConfigJson;
+  generationConfig?: JsonObject;
+  tokenizerConfig: TokenizerConfigJson;
+  genaiConfig?: GenaiConfigJson;
   modelType: string;
   architecture: string;
   task: 'text-generation' | 'text2text-generation';
@@ -89,7 +96,7 @@ export interface ModelFolder {
   hasChatTemplate: boolean;
 }
 
-function readJson(path: string, required: boolean): Record<string, any> | undefined {
+function readJson(path: string, required: boolean): JsonObject | undefined {
   if (!existsSync(path)) {
     if (required)
       throw new ModelError(
@@ -99,8 +106,8 @@ function readJson(path: string, required: boolean): Record<string, any> | undefi
     return undefined;
   }
   try {
-    const value = JSON.parse(readFileSync(path, 'utf8'));
-    if (typeof value !== 'object' || value === null) throw new Error('not a JSON object');
+    const value: unknown = JSON.parse(readFileSync(path, 'utf8'));
+    if (!isJsonObject(value)) throw new Error('not a JSON object');
     return value;
   } catch (error) {
     throw new ModelError(
@@ -159,17 +166,19 @@ export function inspectModelFolder(dir: string): ModelFolder {
       'Pass --model with a folder, an org/name from `textgen models list`, or pull one with `textgen models pull`.',
     );
   }
-  const genaiConfig = readJson(join(dir, 'genai_config.json'), false);
-  const config = readJson(join(dir, 'config.json'), !genaiConfig) ?? {};
+  // The declared field types are what these files hold; a file that disagrees fails where it is read.
+  const genaiConfig: GenaiConfigJson | undefined = readJson(join(dir, 'genai_config.json'), false);
+  const config: ConfigJson = readJson(join(dir, 'config.json'), !genaiConfig) ?? {};
   const generationConfig = readJson(join(dir, 'generation_config.json'), false);
-  const tokenizerConfig = readJson(join(dir, 'tokenizer_config.json'), false) ?? {};
+  const tokenizerConfig: TokenizerConfigJson =
+    readJson(join(dir, 'tokenizer_config.json'), false) ?? {};
   if (!existsSync(join(dir, 'tokenizer.json'))) {
     throw new ModelError(
       `Missing ${join(dir, 'tokenizer.json')}.`,
       'textgen needs the Hugging Face tokenizer.json next to the model.',
     );
   }
-  const genaiModel = genaiConfig?.model as Record<string, any> | undefined;
+  const genaiModel = genaiConfig?.model;
   const encoderDecoder = Boolean(config.is_encoder_decoder);
   const dirs = onnxDirOf(dir);
   const layouts: Partial<Record<Dtype, OnnxLayout>> = {};
@@ -205,7 +214,7 @@ export function inspectModelFolder(dir: string): ModelFolder {
     tokenizerConfig,
     genaiConfig,
     modelType,
-    architecture: String((config.architectures as string[] | undefined)?.[0] ?? modelType),
+    architecture: String(config.architectures?.[0] ?? modelType),
     task: encoderDecoder ? 'text2text-generation' : 'text-generation',
     contextLength: contextLengthOf(config, genaiModel, generationConfig, tokenizerConfig),
     vocabSize: Number(config.vocab_size ?? genaiModel?.vocab_size ?? 0),
@@ -224,8 +233,8 @@ export function inspectModelFolder(dir: string): ModelFolder {
  */
 function genaiDtype(
   dir: string,
-  genaiModel: Record<string, any>,
-  config: Record<string, any>,
+  genaiModel: NonNullable<GenaiConfigJson['model']>,
+  config: ConfigJson,
 ): Dtype {
   const hint =
     `${basename(dir)} ${genaiModel.decoder?.filename ?? ''} ${config.torch_dtype ?? ''}`.toLowerCase();
@@ -236,10 +245,10 @@ function genaiDtype(
 
 /** The context window: the first of the usual config fields that is present. */
 function contextLengthOf(
-  config: Record<string, any>,
-  genai?: Record<string, any>,
-  gen?: Record<string, any>,
-  tok?: Record<string, any>,
+  config: ConfigJson,
+  genai?: GenaiConfigJson['model'],
+  gen?: JsonObject,
+  tok?: TokenizerConfigJson,
 ): number {
   const candidates = [
     config.max_position_embeddings,

@@ -22,11 +22,12 @@ export interface SessionIo {
 
 /** Collects the session's metadata. */
 export function sessionIo(session: Session): SessionIo {
-  const collect = (list: readonly any[]) =>
+  const collect = (list: Session['inputMetadata']) =>
     new Map<string, IoInfo>(
       list
         .filter((m) => m.isTensor)
-        .map((m) => [m.name, { name: m.name, type: m.type, shape: [...m.shape] }]),
+        // Other element types (string, uint8 ...) are not fed by textgen; the feeds reject them.
+        .map((m) => [m.name, { name: m.name, type: m.type as ElementType, shape: [...m.shape] }]),
     );
   return { inputs: collect(session.inputMetadata), outputs: collect(session.outputMetadata) };
 }

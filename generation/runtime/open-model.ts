@@ -95,7 +95,7 @@ export async function openModel(
       ? (await openSession(layout.decoder, { ...opts, device: main.device })).session
       : undefined;
   const cfg = folder.config;
-  const genai = folder.genaiConfig?.model?.decoder as Record<string, any> | undefined;
+  const genai = folder.genaiConfig?.model?.decoder;
   const heads =
     Number(
       cfg.num_key_value_heads ??

@@ -307,5 +307,6 @@ export function tensor(
   data: ort.Tensor.DataType,
   dims: readonly number[],
 ): Tensor {
-  return new ort.Tensor(type as any, data as any, dims);
+  // The binding's overloads pair each type literal with its array type; the pair is checked by callers.
+  return new ort.Tensor(type as 'float32', data as Float32Array, dims);
 }

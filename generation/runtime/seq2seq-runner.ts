@@ -12,7 +12,7 @@ import { GpuKvCache, GpuTensorSet, gpuLedger, type KvStore } from './gpu-kv-cach
 import type { GpuKvOps } from './gpu-kv-ops.js';
 import { KvCache, type KvEntrySpec } from './kv-cache.js';
 import { lastPositionLogits } from './logits.js';
-import { tensor, type Session, type Tensor } from './ort.js';
+import { tensor, type ElementType, type Session, type Tensor } from './ort.js';
 
 /** The sessions of an encoder-decoder model. */
 export interface Seq2SeqSessions {
@@ -76,13 +76,12 @@ export class Seq2SeqState {
 function gatherRows(t: Tensor, rows: readonly number[]): Tensor {
   const dims = t.dims;
   const rowSize = dims.slice(1).reduce((a, b) => a * b, 1);
-  const src = t.data as Float32Array | Uint16Array | BigInt64Array;
-  const Ctor = src.constructor as new (n: number) => typeof src;
+  // One concrete typed-array type stands for all three: they share subarray/set, element-wise.
+  const src = t.data as Float32Array;
+  const Ctor = src.constructor as new (n: number) => Float32Array;
   const out = new Ctor(rows.length * rowSize);
-  rows.forEach((r, i) =>
-    (out as any).set((src as any).subarray(r * rowSize, (r + 1) * rowSize), i * rowSize),
-  );
-  return tensor(t.type as any, out, [rows.length, ...dims.slice(1)]);
+  rows.forEach((r, i) => out.set(src.subarray(r * rowSize, (r + 1) * rowSize), i * rowSize));
+  return tensor(t.type as ElementType, out, [rows.length, ...dims.slice(1)]);
 }
 
 /** Step-by-step execution of one encoder-decoder model. */

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { ModelError } from '../errors.js';
+import type { TokenizerConfigJson } from '../model/config-json.js';
 
 /** Special tokens named in tokenizer_config.json (strings). */
 export interface SpecialTokens {
@@ -29,7 +30,7 @@ export class TextTokenizer {
 
   private constructor(
     private readonly inner: Tokenizer,
-    config: Record<string, any>,
+    config: TokenizerConfigJson,
   ) {
     this.special = {
       bos: tokenString(config.bos_token),
@@ -47,7 +48,7 @@ export class TextTokenizer {
   }
 
   /** Loads tokenizer.json and tokenizer_config.json from a model folder. */
-  static load(dir: string, tokenizerConfig: Record<string, any>): TextTokenizer {
+  static load(dir: string, tokenizerConfig: TokenizerConfigJson): TextTokenizer {
     const path = join(dir, 'tokenizer.json');
     let json: object;
     try {

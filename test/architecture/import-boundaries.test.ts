@@ -97,5 +97,8 @@ test('the check itself sees a violation', () => {
   const fake = join(root, 'ui', 'fake.tsx');
   assert.equal(target(fake, 'onnxruntime-node'), 'onnxruntime-node');
   assert.equal(target(fake, '../cli/main.js'), 'cli');
-  assert.ok(importsOf(join(root, 'cli', 'main.ts')).some((s) => s.includes('generation/errors')));
+  assert.ok(
+    importsOf(join(root, 'cli', 'main.ts')).some((s) => s.includes('generation/errors')),
+    "importsOf(join(root, 'cli', 'main.ts')).some((s) => s.includes('generation/errors'))",
+  );
 });

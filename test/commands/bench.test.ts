@@ -57,8 +57,11 @@ test('randomIds is deterministic per seed and stays in range', () => {
   const a = randomIds(200, 3, 512, 7);
   assert.deepEqual(a, randomIds(200, 3, 512, 7));
   assert.notDeepEqual(a, randomIds(200, 3, 512, 8));
-  assert.ok(a.every((x) => Number.isInteger(x) && x >= 3 && x < 512));
-  assert.ok(new Set(a).size > 100);
+  assert.ok(
+    a.every((x) => Number.isInteger(x) && x >= 3 && x < 512),
+    'a.every((x) => Number.isInteger(x) && x >= 3 && x < 512)',
+  );
+  assert.ok(new Set(a).size > 100, 'new Set(a).size > 100');
 });
 
 test('the markdown table has one row per test with mean ± sd, threads and device', async () => {
@@ -116,8 +119,8 @@ test('--json reports every repetition and the figures the table shows', async ()
   assert.equal(r.exitCode, 0, r.stderr);
   const out = JSON.parse(r.stdout);
   assert.equal(out.device, 'cpu');
-  assert.ok(out.threads >= 1);
-  assert.ok(out.peak_rss_bytes > 10 * 1024 * 1024);
+  assert.ok(out.threads >= 1, 'out.threads >= 1');
+  assert.ok(out.peak_rss_bytes > 10 * 1024 * 1024, 'out.peak_rss_bytes > 10 * 1024 * 1024');
   assert.equal(out.model_bytes, statSync(join(model, 'onnx', 'model.onnx')).size);
   assert.deepEqual(
     out.results.map((x: { test: string }) => x.test),
@@ -125,8 +128,11 @@ test('--json reports every repetition and the figures the table shows', async ()
   );
   for (const x of out.results) {
     assert.equal(x.samples.length, 3);
-    assert.ok(Math.abs(x.tokens_per_second.mean - spread(x.samples).mean) < 1e-9);
-    assert.ok(x.ttft_ms.mean > 0);
+    assert.ok(
+      Math.abs(x.tokens_per_second.mean - spread(x.samples).mean) < 1e-9,
+      'Math.abs(x.tokens_per_second.mean - spread(x.samples).mean) < 1e-9',
+    );
+    assert.ok(x.ttft_ms.mean > 0, 'x.ttft_ms.mean > 0');
   }
 });
 

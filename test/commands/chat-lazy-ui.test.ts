@@ -18,7 +18,7 @@ for (const file of [
     const staticImports = [
       ...source.matchAll(/^import\s+(type\s+)?[^'"]*from\s+['"]([^'"]+)['"]/gm),
     ];
-    assert.ok(staticImports.length > 0);
+    assert.ok(staticImports.length > 0, 'staticImports.length > 0');
     const offending = staticImports.filter(
       (m) => !m[1] && (/\/ui\//.test(m[2]) || /^(ink|react)(\/|$)/.test(m[2])),
     );
@@ -34,6 +34,9 @@ test('the TUI is imported dynamically, only on the interactive path', () => {
   const dynamic = [...source.matchAll(/await import\(['"]([^'"]+)['"]\)/g)].map((m) => m[1]);
   assert.deepEqual(dynamic, ['../ui/render-chat.js']);
   const interactive = source.slice(source.indexOf('async function runInteractive'));
-  assert.ok(interactive.includes("await import('../ui/render-chat.js')"));
+  assert.ok(
+    interactive.includes("await import('../ui/render-chat.js')"),
+    'interactive.includes("await import(\'../ui/render-chat.js\')")',
+  );
   assert.match(source, /if \(!ctx\.stdin\.isTTY \|\| !ctx\.stdout\.isTTY\)\s+return runPiped\(/);
 });

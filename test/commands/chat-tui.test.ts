@@ -150,7 +150,7 @@ test(
       const parts = final.split('↻ Regenerating the last reply.');
       const first = parts[1].split('› /regen')[0].trim();
       const second = parts[2].split('\nlocal/stories-chat · ')[0].trim();
-      assert.ok(first.length > 0);
+      assert.ok(first.length > 0, 'first.length > 0');
       assert.equal(second, first);
     });
 

@@ -23,6 +23,7 @@ test('doctor --json: runtime, providers, GPU/CUDA verdict, CPU and paths', async
     assert.equal(report.onnxruntime.version, ortVersion);
     assert.ok(
       report.onnxruntime.bindingDir.startsWith(join(repoRoot, 'node_modules', 'onnxruntime-node')),
+      "report.onnxruntime.bindingDir.startsWith(join(repoRoot, 'node_modules', 'onnxruntime-node'))",
     );
     assert.deepEqual(
       report.providers.map((p: { name: string }) => p.name),
@@ -55,7 +56,7 @@ test('doctor --json: runtime, providers, GPU/CUDA verdict, CPU and paths', async
       report.gpu.found,
       report.gpu.gpus.length > 0 || typeof report.gpu.evidence === 'string',
     );
-    assert.ok(report.cpu.cores >= 1);
+    assert.ok(report.cpu.cores >= 1, 'report.cpu.cores >= 1');
     assert.equal(report.cpu.threadsSmallModel, 1);
     assert.equal(report.cpu.threadsLargeModel, Math.max(1, Math.min(4, report.cpu.cores - 1)));
     assert.deepEqual(report.paths, {

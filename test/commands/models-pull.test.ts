@@ -78,12 +78,16 @@ test('a clean pull lays the cache out as huggingface_hub does and sends the toke
       'tokenizer.json',
       'tokenizer_config.json',
     ]);
-    assert.ok(readdirSync(join(repo, 'blobs')).every((b) => !b.endsWith('.incomplete')));
+    assert.ok(
+      readdirSync(join(repo, 'blobs')).every((b) => !b.endsWith('.incomplete')),
+      "readdirSync(join(repo, 'blobs')).every((b) => !b.endsWith('.incomplete'))",
+    );
     const mine = hub.requests.slice(seen);
     assert.ok(
       mine
         .filter((q) => q.server === 'hub')
         .every((q) => q.authorization === 'Bearer secret-token'),
+      "mine .filter((q) => q.server === 'hub') .every((q) => q.authorization === 'Bearer secret-token')",
     );
     const cdn = mine.filter((q) => q.server === 'cdn');
     assert.equal(cdn.length, 1);
@@ -318,7 +322,10 @@ test('--dtype pulls only that variant and its external data; the default is the 
     assert.equal(JSON.parse(String(auto.stdout)).dtype, 'fp32');
     const snap = resolveModel('org/multi', { env: box.env }).dir;
     assert.deepEqual(inspectModelFolder(snap).dtypes, ['fp32', 'q8']);
-    assert.ok(lstatSync(join(snap, 'onnx', 'model.onnx')).isSymbolicLink());
+    assert.ok(
+      lstatSync(join(snap, 'onnx', 'model.onnx')).isSymbolicLink(),
+      "lstatSync(join(snap, 'onnx', 'model.onnx')).isSymbolicLink()",
+    );
     const none = await textgen(['models', 'pull', 'org/multi', '--dtype', 'q4'], box.env);
     assert.equal(none.exitCode, 4);
     assert.match(String(none.stderr), /no q4 weights \(available: fp32, q8\)/);

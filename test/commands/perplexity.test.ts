@@ -173,8 +173,14 @@ test('plain output from stdin reports tokens, nats, bits and perplexity of the d
   assert.equal(Number(m[1]), json.tokens);
   assert.equal(json.max_length, 512);
   assert.equal(json.stride, 256);
-  assert.ok(Math.abs(Number(m[2]) - json.mean_nll) < 1e-6);
-  assert.ok(Math.abs(Number(m[4]) - Math.exp(json.mean_nll)) < 1e-3);
+  assert.ok(
+    Math.abs(Number(m[2]) - json.mean_nll) < 1e-6,
+    'Math.abs(Number(m[2]) - json.mean_nll) < 1e-6',
+  );
+  assert.ok(
+    Math.abs(Number(m[4]) - Math.exp(json.mean_nll)) < 1e-3,
+    'Math.abs(Number(m[4]) - Math.exp(json.mean_nll)) < 1e-3',
+  );
   assert.equal(r.stderr, '');
 });
 

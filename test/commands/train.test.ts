@@ -86,7 +86,10 @@ test('trains a tiny model into local/NAME that textgen generate loads', async ()
   );
   const summary = JSON.parse(readFileSync(join(dir, 'training_summary.json'), 'utf8'));
   assert.equal(summary.tokensSeen, 30 * 4 * 32);
-  assert.ok(existsSync(join(home, 'data', 'training', 'tiny', 'checkpoint.bin')));
+  assert.ok(
+    existsSync(join(home, 'data', 'training', 'tiny', 'checkpoint.bin')),
+    "existsSync(join(home, 'data', 'training', 'tiny', 'checkpoint.bin'))",
+  );
   assert.ok(
     summary.history.at(-1).valLoss < summary.history[0].valLoss,
     JSON.stringify(summary.history),
@@ -102,7 +105,7 @@ test('trains a tiny model into local/NAME that textgen generate loads', async ()
     'Call me',
   ]);
   assert.equal(gen.exitCode, 0, gen.stderr);
-  assert.ok(gen.stdout.length > 0);
+  assert.ok(gen.stdout.length > 0, 'gen.stdout.length > 0');
 });
 
 test('Ctrl-C stops cleanly with the checkpoint kept, and --resume completes the run', async () => {
@@ -124,7 +127,7 @@ test('Ctrl-C stops cleanly with the checkpoint kept, and --resume completes the 
   const ckpt = JSON.parse(
     readFileSync(join(home, 'data', 'training', 'stop', 'checkpoint.json'), 'utf8'),
   );
-  assert.ok(ckpt.step > 0 && ckpt.step < 400);
+  assert.ok(ckpt.step > 0 && ckpt.step < 400, 'ckpt.step > 0 && ckpt.step < 400');
   const resumed = await textgen([
     'train',
     ...files,
@@ -138,7 +141,10 @@ test('Ctrl-C stops cleanly with the checkpoint kept, and --resume completes the 
   ]);
   assert.equal(resumed.exitCode, 0, resumed.stderr);
   assert.match(resumed.stderr, /Resuming/);
-  assert.ok(existsSync(join(snapshot('stop'), 'onnx', 'model.onnx')));
+  assert.ok(
+    existsSync(join(snapshot('stop'), 'onnx', 'model.onnx')),
+    "existsSync(join(snapshot('stop'), 'onnx', 'model.onnx'))",
+  );
 });
 
 test('flags are checked before any work', async () => {

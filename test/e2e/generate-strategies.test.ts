@@ -235,7 +235,10 @@ test('a stop string spanning tokens never reaches stdout, streamed or in --json'
     prompt,
   ]);
   for (const seq of sampled) assert.ok(!seq.text.includes('the'), seq.text);
-  assert.ok(sampled.some((seq) => seq.finish_reason === 'stop'));
+  assert.ok(
+    sampled.some((seq) => seq.finish_reason === 'stop'),
+    "sampled.some((seq) => seq.finish_reason === 'stop')",
+  );
 });
 
 test('invalid combinations fail with one clear error line and exit code 2', async () => {
@@ -299,7 +302,10 @@ test('--logprobs: greedy token is top[0]; --top-k 3 leaves 3 alternatives summin
   ]);
   for (const lp of k.logprobs!) {
     assert.equal(lp.top.length, 3);
-    assert.ok(Math.abs(lp.top.reduce((a, x) => a + Math.exp(x.logprob), 0) - 1) < 1e-6);
+    assert.ok(
+      Math.abs(lp.top.reduce((a, x) => a + Math.exp(x.logprob), 0) - 1) < 1e-6,
+      'Math.abs(lp.top.reduce((a, x) => a + Math.exp(x.logprob), 0) - 1) < 1e-6',
+    );
   }
   const [t] = await json([
     '--temperature',
@@ -337,7 +343,10 @@ test('--suppress-tokens and a multi-token --bad-words-ids never appear in the ou
     suppress.join(','),
     prompt,
   ]);
-  assert.ok(s.token_ids.every((id) => !suppress.includes(id)));
+  assert.ok(
+    s.token_ids.every((id) => !suppress.includes(id)),
+    's.token_ids.every((id) => !suppress.includes(id))',
+  );
   const bad = plain.token_ids.slice(8, 10);
   const [b] = await json([
     '--temperature',
@@ -384,7 +393,7 @@ test('--repetition-penalty, --no-repeat-ngram-size and --min-new-tokens change g
   assert.equal(new Set(bigrams).size, bigrams.length);
   const [early] = await json(['--temperature', '0', '-n', '120', ENDING]);
   assert.equal(early.finish_reason, 'eos');
-  assert.ok(early.token_ids.length < 50);
+  assert.ok(early.token_ids.length < 50, 'early.token_ids.length < 50');
   const [held] = await json(['--temperature', '0', '-n', '120', '--min-new-tokens', '50', ENDING]);
   assert.ok(held.token_ids.length >= 50, `${held.token_ids.length} tokens`);
 });

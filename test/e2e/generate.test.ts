@@ -120,7 +120,10 @@ test('--json prints one object: model, prompt, sequences, usage and timings', as
   ]);
   assert.deepEqual(out.usage, { prompt_tokens: golden.prompt_ids.length, completion_tokens: 60 });
   assert.equal(typeof out.timings, 'object');
-  assert.ok(out.timings !== null && Object.keys(out.timings).length > 0);
+  assert.ok(
+    out.timings !== null && Object.keys(out.timings).length > 0,
+    'out.timings !== null && Object.keys(out.timings).length > 0',
+  );
 });
 
 test('errors: one line on stderr, a non-zero exit code, no stack trace', async (t) => {

@@ -74,7 +74,10 @@ test('the second turn sends the whole conversation, so the core can reuse the ca
   await type(stdin, 'two');
   await waitFor(() => assert.equal(engine.requests.length, 2));
   assert.equal(engine.requests[1].prompt, '<s>[INST] one [/INST] A </s><s>[INST] two [/INST]');
-  assert.ok(engine.requests[1].prompt.startsWith(engine.requests[0].prompt));
+  assert.ok(
+    engine.requests[1].prompt.startsWith(engine.requests[0].prompt),
+    'engine.requests[1].prompt.startsWith(engine.requests[0].prompt)',
+  );
 });
 
 test('Ctrl-C stops the reply in progress, keeps what was streamed, and the chat goes on', async () => {
@@ -87,7 +90,7 @@ test('Ctrl-C stops the reply in progress, keeps what was streamed, and the chat 
   await waitFor(() => assert.match(lastFrame()!, /ab/));
   stdin.write(KEYS.ctrlC);
   await waitFor(() => assert.match(lastFrame()!, /! Stopped\./));
-  assert.ok(engine.requests[0].signal?.aborted);
+  assert.ok(engine.requests[0].signal?.aborted, 'engine.requests[0].signal?.aborted');
   assert.doesNotMatch(lastFrame()!, /abcdefgh/);
   await type(stdin, 'again');
   await waitFor(() => assert.match(lastFrame()!, /› again\nok/));
@@ -280,7 +283,7 @@ test('/model opens the picker, Esc returns, and picking another model loads it a
   app.stdin.write(KEYS.up);
   await waitFor(() => assert.match(app.lastFrame()!, /› \/model\s*$/), 2000);
   app.stdin.write('\u0015');
-  assert.ok(first.disposed);
+  assert.ok(first.disposed, 'first.disposed');
   await type(app.stdin, 'hi');
   await waitFor(() => assert.match(app.lastFrame()!, /from gpt2/));
 });

@@ -144,7 +144,7 @@ test("raise_exception becomes an InputError with the template's message", () => 
         specialTokens: llamaTokens,
       }),
     (error: unknown) => {
-      assert.ok(error instanceof InputError);
+      assert.ok(error instanceof InputError, 'error instanceof InputError');
       assert.match(error.message, /roles must alternate/);
       return true;
     },

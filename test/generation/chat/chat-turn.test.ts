@@ -73,7 +73,7 @@ test('chat mode: a small context drops the first turn and the prompt then fits',
   );
   assert.equal(turn.droppedTurns, 1);
   assert.equal(turn.request.prompt, '<s>[INST] And the dog? [/INST]');
-  assert.ok(turn.promptTokens + 8 <= full + 7);
+  assert.ok(turn.promptTokens + 8 <= full + 7, 'turn.promptTokens + 8 <= full + 7');
   assert.deepEqual(turn.conversation.messages, [messages[2]]);
 });
 
@@ -109,7 +109,7 @@ test('a small context keeps a quarter of the window for the reply instead of ref
     resolveSettings({}),
   );
   assert.equal(turn.droppedTurns, 0);
-  assert.ok(turn.promptTokens <= 256 - 64);
+  assert.ok(turn.promptTokens <= 256 - 64, 'turn.promptTokens <= 256 - 64');
   // Still never truncated: a window the prompt nearly fills leaves no room for the reply, so it is refused.
   await assert.rejects(
     prepareTurn(

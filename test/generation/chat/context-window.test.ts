@@ -65,7 +65,7 @@ test('fitConversation refuses (never truncates) when the newest message alone do
   await assert.rejects(
     fitConversation(conversation, { contextLength: 7, reserve: 5 }, measure),
     (error: unknown) => {
-      assert.ok(error instanceof InputError);
+      assert.ok(error instanceof InputError, 'error instanceof InputError');
       assert.match(
         error.message,
         /3 prompt tokens; with 5 kept for the reply that exceeds the context length of 7/,

@@ -12,13 +12,13 @@ test('log-probabilities of a plain row, chosen token and top 2', () => {
   const lse = Math.log(Array.from(row).reduce((a, x) => a + Math.exp(x), 0));
   const lp = tokenLogprob(row, 2, 2);
   assert.equal(lp.token_id, 2);
-  assert.ok(close(lp.logprob, row[2] - lse));
+  assert.ok(close(lp.logprob, row[2] - lse), 'close(lp.logprob, row[2] - lse)');
   assert.deepEqual(
     lp.top.map((x) => x.token_id),
     [3, 1],
   );
-  assert.ok(close(lp.top[0].logprob, row[3] - lse));
-  assert.ok(close(lp.top[1].logprob, row[1] - lse));
+  assert.ok(close(lp.top[0].logprob, row[3] - lse), 'close(lp.top[0].logprob, row[3] - lse)');
+  assert.ok(close(lp.top[1].logprob, row[1] - lse), 'close(lp.top[1].logprob, row[1] - lse)');
 });
 
 const cases: Array<{ name: string; row: number[]; token: number; top: number; ids: number[] }> = [
@@ -41,13 +41,22 @@ for (const c of cases) {
       lp.top.map((x) => x.token_id),
       c.ids,
     );
-    assert.ok(lp.top.every((x, i) => i === 0 || x.logprob <= lp.top[i - 1].logprob));
-    assert.ok(lp.top.every((x) => Number.isFinite(x.logprob)));
+    assert.ok(
+      lp.top.every((x, i) => i === 0 || x.logprob <= lp.top[i - 1].logprob),
+      'lp.top.every((x, i) => i === 0 || x.logprob <= lp.top[i - 1].logprob)',
+    );
+    assert.ok(
+      lp.top.every((x) => Number.isFinite(x.logprob)),
+      'lp.top.every((x) => Number.isFinite(x.logprob))',
+    );
   });
 }
 
 test('the kept mass of a filtered row sums to 1', () => {
   const lp = tokenLogprob(Float32Array.from([NEG, 0.3, -2, NEG, 1.7]), 4, 20);
   assert.equal(lp.top.length, 3);
-  assert.ok(Math.abs(lp.top.reduce((a, x) => a + Math.exp(x.logprob), 0) - 1) < 1e-12);
+  assert.ok(
+    Math.abs(lp.top.reduce((a, x) => a + Math.exp(x.logprob), 0) - 1) < 1e-12,
+    'Math.abs(lp.top.reduce((a, x) => a + Math.exp(x.logprob), 0) - 1) < 1e-12',
+  );
 });

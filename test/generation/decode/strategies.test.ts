@@ -81,7 +81,10 @@ test('left-padded batched greedy equals greedy one prompt at a time (9 prompt le
   }
   // The ending row stops on EOS while the others run on: rows fed padding must not disturb the rest.
   assert.equal(batched.sequences[PROMPTS.length - 1].finish_reason, 'eos');
-  assert.ok(batched.sequences.some((s) => s.finish_reason === 'length'));
+  assert.ok(
+    batched.sequences.some((s) => s.finish_reason === 'length'),
+    "batched.sequences.some((s) => s.finish_reason === 'length')",
+  );
 });
 
 test('batched beam search equals beam search one prompt at a time', async () => {
@@ -93,7 +96,10 @@ test('batched beam search equals beam search one prompt at a time', async () => 
     const single = (await generate(prompt, layer)).sequences;
     single.forEach((s, j) => {
       assert.deepEqual(batched[i * 2 + j].token_ids, s.token_ids, `prompt ${i} beam ${j}`);
-      assert.ok(Math.abs(batched[i * 2 + j].score! - s.score!) < 1e-5);
+      assert.ok(
+        Math.abs(batched[i * 2 + j].score! - s.score!) < 1e-5,
+        'Math.abs(batched[i * 2 + j].score! - s.score!) < 1e-5',
+      );
     });
   }
 });
@@ -181,10 +187,13 @@ test('a stop string is never shown, streamed or final, also when it spans tokens
     assert.equal(s.finish_reason, 'stop');
     assert.equal(s.text, free.text.slice(0, at));
     assert.equal(run.streamed[0], s.text);
-    assert.ok(!run.streamed[0].includes(stop));
+    assert.ok(!run.streamed[0].includes(stop), '!run.streamed[0].includes(stop)');
   }
   // The first two stop strings are spread over several tokens ('girl' is 'g' + 'ir' + 'l').
-  assert.ok(pieces.every((p) => !p.includes('girl') && !p.includes('named Lily')));
+  assert.ok(
+    pieces.every((p) => !p.includes('girl') && !p.includes('named Lily')),
+    "pieces.every((p) => !p.includes('girl') && !p.includes('named Lily'))",
+  );
 });
 
 test('logprobs: greedy picks top[0]; the distribution is the processed one', async () => {
@@ -207,8 +216,14 @@ test('logprobs: greedy picks top[0]; the distribution is the processed one', asy
   for (const s of k3.sequences) {
     for (const lp of s.logprobs!) {
       assert.equal(lp.top.length, 3);
-      assert.ok(lp.top.some((x) => x.token_id === lp.token_id));
-      assert.ok(Math.abs(lp.top.reduce((a, x) => a + Math.exp(x.logprob), 0) - 1) < 1e-6);
+      assert.ok(
+        lp.top.some((x) => x.token_id === lp.token_id),
+        'lp.top.some((x) => x.token_id === lp.token_id)',
+      );
+      assert.ok(
+        Math.abs(lp.top.reduce((a, x) => a + Math.exp(x.logprob), 0) - 1) < 1e-6,
+        'Math.abs(lp.top.reduce((a, x) => a + Math.exp(x.logprob), 0) - 1) < 1e-6',
+      );
     }
   }
   const off = await generate(prompt, greedy(3));
@@ -232,7 +247,11 @@ test('logprobs at temperature 0.5 equal log_softmax(raw logits / 0.5) at every s
       Math.abs(lp.logprob - expected[lp.token_id]) < 1e-4,
       `step ${t}: ${lp.logprob} vs ${expected[lp.token_id]}`,
     );
-    for (const alt of lp.top) assert.ok(Math.abs(alt.logprob - expected[alt.token_id]) < 1e-4);
+    for (const alt of lp.top)
+      assert.ok(
+        Math.abs(alt.logprob - expected[alt.token_id]) < 1e-4,
+        'Math.abs(alt.logprob - expected[alt.token_id]) < 1e-4',
+      );
   });
 });
 
@@ -264,7 +283,7 @@ test('no_repeat_ngram_size 2: no bigram of ids occurs twice in prompt + output',
     'plain greedy repeats a bigram (the check below means something)',
   );
   assert.equal(out.length, 60);
-  assert.ok(!hasRepeat([...ids, ...out]));
+  assert.ok(!hasRepeat([...ids, ...out]), '!hasRepeat([...ids, ...out])');
 });
 
 test('min_new_tokens 50 keeps a story going past its early EOS', async () => {
@@ -273,7 +292,7 @@ test('min_new_tokens 50 keeps a story going past its early EOS', async () => {
   assert.ok(plain.token_ids.length < 50, `plain greedy stops at ${plain.token_ids.length}`);
   const held = (await generate(ENDING, greedy(120, { min_new_tokens: 50 }))).sequences[0];
   const firstEos = held.token_ids.findIndex((id) => model.info.eosTokenIds.includes(id));
-  assert.ok(held.token_ids.length >= 50);
+  assert.ok(held.token_ids.length >= 50, 'held.token_ids.length >= 50');
   assert.ok(firstEos === -1 || firstEos >= 50, `first EOS at index ${firstEos}`);
 });
 
@@ -284,7 +303,10 @@ test('suppress_tokens and a multi-token bad_words_ids sequence never appear', as
   const suppressed = [plain[0], plain[3]];
   const out = (await generate(prompt, greedy(40, { suppress_tokens: suppressed }))).sequences[0]
     .token_ids;
-  assert.ok(out.every((id) => !suppressed.includes(id)));
+  assert.ok(
+    out.every((id) => !suppressed.includes(id)),
+    'out.every((id) => !suppressed.includes(id))',
+  );
   const bad = plain.slice(5, 7);
   const banned = (await generate(prompt, greedy(40, { bad_words_ids: [bad] }))).sequences[0]
     .token_ids;

@@ -57,7 +57,7 @@ test('first-step logits of "Hello world" match PyTorch (first 10 values, max, ar
   const ref = golden.first_step_logits;
   const folder = inspectModelFolder(DIR);
   const { runner } = await openModel(folder, folder.layouts.fp32!, { device: 'cpu' });
-  assert.ok(runner instanceof DecoderRunner);
+  assert.ok(runner instanceof DecoderRunner, 'runner instanceof DecoderRunner');
   const state = runner.newState(1, folder.contextLength);
   const logits = await runner.forward(state, [ref.prompt_ids]);
   assert.equal(logits.length, 1000);
@@ -67,7 +67,7 @@ test('first-step logits of "Hello world" match PyTorch (first 10 values, max, ar
   let best = 0;
   for (let v = 1; v < logits.length; v++) if (logits[v] > logits[best]) best = v;
   assert.equal(best, ref.argmax);
-  assert.ok(Math.abs(logits[best] - ref.max) < 1e-4);
+  assert.ok(Math.abs(logits[best] - ref.max) < 1e-4, 'Math.abs(logits[best] - ref.max) < 1e-4');
   state.dispose();
 });
 
@@ -90,7 +90,7 @@ test('an empty prompt starts from BOS (<|endoftext|>, id 0)', async () => {
   assert.deepEqual(await generator.tokenize(''), []);
   const { done } = await generateAll(generator, '', { max_new_tokens: 5 });
   assert.equal(done.stats.promptTokens, 1);
-  assert.ok(done.sequences[0].token_ids.length >= 1);
+  assert.ok(done.sequences[0].token_ids.length >= 1, 'done.sequences[0].token_ids.length >= 1');
 });
 
 test('context limit: max_new_tokens is cut so prompt + generation stays within 128 positions', async () => {
@@ -109,7 +109,7 @@ test('context limit: max_new_tokens is cut so prompt + generation stays within 1
 test('a prompt as long as the context is an InputError naming both numbers', async () => {
   const prompt = 'hello world '.repeat(80);
   const n = (await generator.tokenize(prompt)).length;
-  assert.ok(n >= 128);
+  assert.ok(n >= 128, 'n >= 128');
   await assert.rejects(generateAll(generator, prompt, { max_new_tokens: 5 }), (error: unknown) => {
     assert.ok(error instanceof InputError, String(error));
     assert.match(error.message, new RegExp(`${n} tokens.*context is 128 tokens`));

@@ -79,9 +79,15 @@ test('stopping: BOS (id 1) ends a story; the EOS id is kept in token_ids but not
   const { done } = await generateAll(generator, g.prompt, { max_new_tokens: 400 });
   const [sequence] = done.sequences;
   assert.equal(sequence.finish_reason, 'eos');
-  assert.ok([1, 2].includes(sequence.token_ids.at(-1)!));
-  assert.ok(sequence.token_ids.length < 400);
+  assert.ok(
+    [1, 2].includes(sequence.token_ids.at(-1)!),
+    '[1, 2].includes(sequence.token_ids.at(-1)!)',
+  );
+  assert.ok(sequence.token_ids.length < 400, 'sequence.token_ids.length < 400');
   assert.deepEqual(sequence.token_ids.slice(0, 60), g.generated_ids);
   assert.equal(sequence.text, await generator.detokenize(sequence.token_ids));
-  assert.ok(sequence.text.startsWith(g.continuation_text));
+  assert.ok(
+    sequence.text.startsWith(g.continuation_text),
+    'sequence.text.startsWith(g.continuation_text)',
+  );
 });

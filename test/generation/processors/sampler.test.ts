@@ -39,14 +39,17 @@ test('nextFloat builds a double in [0, 1) from two outputs (27 + 26 bits)', () =
   const b = createRng(7);
   for (let i = 0; i < 1000; i++) {
     const x = b.nextFloat();
-    assert.ok(x >= 0 && x < 1);
+    assert.ok(x >= 0 && x < 1, 'x >= 0 && x < 1');
   }
 });
 
 test('createRng rejects seeds that are not non-negative safe integers; no seed picks one', () => {
   for (const bad of [-1, 1.5, 2 ** 53, NaN]) assert.throws(() => createRng(bad), RangeError);
   const r = createRng();
-  assert.ok(Number.isSafeInteger(r.seed) && r.seed >= 0);
+  assert.ok(
+    Number.isSafeInteger(r.seed) && r.seed >= 0,
+    'Number.isSafeInteger(r.seed) && r.seed >= 0',
+  );
 });
 
 test('argmax takes the lowest index on ties, like torch.argmax', () => {

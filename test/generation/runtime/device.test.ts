@@ -164,7 +164,11 @@ for (const c of READINESS_CASES) {
       assert.equal(r.ready, c.ready);
       if (c.reason) assert.match(r.reason ?? '', c.reason);
       if (c.hint) assert.match(r.hint ?? '', c.hint);
-      if (c.ready) assert.ok(r.libraries.every((l) => l.source === 'LD_LIBRARY_PATH'));
+      if (c.ready)
+        assert.ok(
+          r.libraries.every((l) => l.source === 'LD_LIBRARY_PATH'),
+          "r.libraries.every((l) => l.source === 'LD_LIBRARY_PATH')",
+        );
     } finally {
       t.cleanup();
     }
@@ -203,10 +207,10 @@ test(
   { skip: noCuda },
   async () => {
     await assert.rejects(openSession(MODEL, { device: 'cuda' }), (e: unknown) => {
-      assert.ok(e instanceof DeviceError);
+      assert.ok(e instanceof DeviceError, 'e instanceof DeviceError');
       assert.equal(e.exitCode, ExitCode.device);
       assert.match(e.message, /^CUDA cannot be used: /);
-      assert.ok(e.hint && e.hint.length > 10);
+      assert.ok(e.hint && e.hint.length > 10, 'e.hint && e.hint.length > 10');
       return true;
     });
   },
@@ -242,6 +246,7 @@ test('probeRuntime runs the probe model on CPU and reports the CUDA verdict cons
   assert.equal(probe.cuda.ready, cudaState().ready);
   assert.ok(
     probe.cpu.cores >= 1 && probe.cpu.threadsSmallModel === 1 && probe.cpu.threadsLargeModel >= 1,
+    'probe.cpu.cores >= 1 && probe.cpu.threadsSmallModel === 1 && probe.cpu.threadsLargeModel >= 1',
   );
 });
 

@@ -207,7 +207,7 @@ test('float16 caches hold raw half bits (Uint16Array) and go through the same op
   run(cache, 2, tagged(0));
   const [tensor] = Object.values(cache.feeds());
   assert.equal(tensor.type, 'float16');
-  assert.ok(tensor.data instanceof Uint16Array);
+  assert.ok(tensor.data instanceof Uint16Array, 'tensor.data instanceof Uint16Array');
   run(cache, 1, tagged(1));
   cache.reorder([1, 0]);
   cache.rewind(2);

@@ -85,7 +85,7 @@ test('a long byte-fallback run (8 emoji = 32 byte tokens, longer than the contex
   const ids = stories.encode('🙂🙂🙂🙂🙂🙂🙂🙂 and 🎉🎉 end');
   const deltas = stream(stories, ids.slice(0, 1), ids.slice(1));
   assert.equal(deltas.join(''), '🙂🙂🙂🙂🙂🙂🙂🙂 and 🎉🎉 end');
-  for (const d of deltas) assert.ok(!d.includes('\uFFFD'));
+  for (const d of deltas) assert.ok(!d.includes('\uFFFD'), "!d.includes('\\uFFFD')");
 });
 
 test('an incomplete character at the end is flushed as U+FFFD, exactly as a full decode shows it', () => {
@@ -100,7 +100,7 @@ test('long text over the sliding window: a TinyStories line and the BOS-only gol
     'utf8',
   ).split(/\r?\n/)[0];
   const ids = stories.encode(line);
-  assert.ok(ids.length > 300);
+  assert.ok(ids.length > 300, 'ids.length > 300');
   assert.equal(checkStream(stories, ids.slice(0, 1), ids.slice(1), 'tinystories line'), line);
   const bos = golden.bos_only_greedy_200;
   assert.equal(checkStream(stories, bos.prompt_ids, bos.generated_ids, 'bos-only 200'), bos.text);

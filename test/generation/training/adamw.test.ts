@@ -20,7 +20,7 @@ test('the schedule warms up linearly and decays to minLr', () => {
   const opt = new AdamW(options, 1, new Uint8Array(1));
   assert.equal(opt.lrAt(0), 0.05);
   assert.equal(opt.lrAt(1), 0.1);
-  assert.ok(Math.abs(opt.lrAt(10) - 0.01) < 1e-12);
+  assert.ok(Math.abs(opt.lrAt(10) - 0.01) < 1e-12, 'Math.abs(opt.lrAt(10) - 0.01) < 1e-12');
 });
 
 test('the first step moves each weight by lr·(sign(g) + decay), with norm gains not decayed', () => {
@@ -29,6 +29,9 @@ test('the first step moves each weight by lr·(sign(g) + decay), with norm gains
   // Norm 5 > clip 1: the gradient is scaled to (0.6, -0.8); Adam's first step is ±1 per weight.
   const norm = opt.update(params, Float32Array.from([3, -4]));
   assert.equal(norm, 5);
-  assert.ok(Math.abs(params[0] - (1 - 0.05 * (1 + 0.5 * 1))) < 1e-6);
-  assert.ok(Math.abs(params[1] - (1 + 0.05)) < 1e-6);
+  assert.ok(
+    Math.abs(params[0] - (1 - 0.05 * (1 + 0.5 * 1))) < 1e-6,
+    'Math.abs(params[0] - (1 - 0.05 * (1 + 0.5 * 1))) < 1e-6',
+  );
+  assert.ok(Math.abs(params[1] - (1 + 0.05)) < 1e-6, 'Math.abs(params[1] - (1 + 0.05)) < 1e-6');
 });

@@ -25,7 +25,7 @@ test('the vocabulary has the specials, 256 byte tokens, then characters and merg
   assert.equal(model.vocab[258], '<0xFF>');
   assert.equal(model.vocab.length, 400);
   assert.equal(new Set(model.vocab).size, model.vocab.length);
-  assert.ok(model.vocab.includes('▁the'));
+  assert.ok(model.vocab.includes('▁the'), "model.vocab.includes('▁the')");
 });
 
 const samples = [

@@ -57,5 +57,8 @@ test('the unigram baseline is the add-one smoothed cross-entropy on the scored t
   const val = Int32Array.from([9, 0, 1]);
   // counts+1 over vocab 3: [3, 2, 2] / 7; targets val[1..2] = 0, 1.
   const expected = -(Math.log(3 / 7) + Math.log(2 / 7)) / 2;
-  assert.ok(Math.abs(unigramLoss(train, val, 3, 2, 1) - expected) < 1e-12);
+  assert.ok(
+    Math.abs(unigramLoss(train, val, 3, 2, 1) - expected) < 1e-12,
+    'Math.abs(unigramLoss(train, val, 3, 2, 1) - expected) < 1e-12',
+  );
 });

@@ -130,5 +130,5 @@ test('left padding gives the unpadded logits, and a fully masked row stays finit
     expected.subarray(0, n * c.vocabSize),
   );
   assert.ok(diff <= 1e-4, `padded diff ${diff}`);
-  assert.ok(logits.every(Number.isFinite));
+  assert.ok(logits.every(Number.isFinite), 'logits.every(Number.isFinite)');
 });

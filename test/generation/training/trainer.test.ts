@@ -93,7 +93,10 @@ test('a tiny end-to-end training run lowers the validation loss below the unigra
   assert.equal(result.aborted, false);
   assert.equal(result.checkpoint.meta.tokensSeen, 60 * 4 * 32);
   assert.ok(history.at(-1)!.valLoss < history[0].valLoss - 0.5, JSON.stringify(history));
-  assert.ok(result.finalValLoss < unigramLoss(trainStream, valStream, 300, 32, result.evalWindows));
+  assert.ok(
+    result.finalValLoss < unigramLoss(trainStream, valStream, 300, 32, result.evalWindows),
+    'result.finalValLoss < unigramLoss(trainStream, valStream, 300, 32, result.evalWindows)',
+  );
 });
 
 test('stopping and resuming from the checkpoint reproduces the uninterrupted run exactly', async () => {

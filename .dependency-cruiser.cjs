@@ -1,9 +1,21 @@
 /**
  * Import boundaries, checked transitively by dependency-cruiser (`npm run lint`).
- * The layers: bin → cli → commands → {ui, server, generation, models-cache}; server/ uses the core
- * only through generation/index.ts. Only generation/runtime/ may import onnxruntime-node; ui/ must not
- * reach it even through other modules, and generation/remote/ uses none of the local runtime's code.
+ * The layers: bin → cli → commands → {ui, server, generation, models-cache}, with common/ (leaf
+ * modules such as the typed errors) below them all; server/ uses the core only through
+ * generation/index.ts. Only generation/runtime/ may import onnxruntime-node; ui/ must not reach it
+ * even through other modules, and generation/remote/ uses none of the local runtime's code.
+ *
+ * Inside generation/ (../shared/design/layout.md): host (model-host, text-generator, worker,
+ * protocol) → {chat, decode} → runtime (ORT only, with runtime/layouts/) → leaves (errors, events,
+ * settings, softmax, tokenizer/, model/, onnx-writer/, processors/, training/). The rules name
+ * folders, so they hold while the worker and its protocol move from runtime/ to host/.
  */
+/** The layers above runtime/: what runtime/ and the leaves must never import. */
+const ABOVE_RUNTIME =
+  '^generation/(host|decode|chat|remote)/|^generation/(model-host|text-generator|index)[.]ts$';
+/** The leaf modules of the core. */
+const CORE_LEAVES =
+  '^generation/(errors|events|settings|softmax)[.]ts$|^generation/(tokenizer|model|onnx-writer|processors|training)/';
 module.exports = {
   forbidden: [
     {
@@ -61,10 +73,52 @@ module.exports = {
       },
     },
     {
+      name: 'ui-has-no-file-access',
+      comment: 'ui/ renders events; file access (sessions, config) is done by commands/.',
+      severity: 'error',
+      from: { path: '^ui/' },
+      to: { dependencyTypes: ['core'], path: '^(node:)?fs(/promises)?$' },
+    },
+    {
       name: 'ui-does-not-import-commands',
       severity: 'error',
       from: { path: '^ui/' },
       to: { path: '^(cli|commands|bin)/' },
+    },
+    {
+      name: 'common-is-a-leaf',
+      comment: 'common/ holds leaf modules: they import nothing of the project.',
+      severity: 'error',
+      from: { path: '^common/' },
+      to: { path: '^(bin|cli|commands|ui|server|models-cache|generation)/' },
+    },
+    {
+      name: 'core-leaves-stay-leaves',
+      comment:
+        'errors, events, settings, softmax, tokenizer/, model/, onnx-writer/, processors/ and training/ never import the runtime or the layers above it.',
+      severity: 'error',
+      from: { path: CORE_LEAVES },
+      to: { path: `^generation/runtime/|${ABOVE_RUNTIME}` },
+    },
+    {
+      name: 'runtime-below-decode-chat-host',
+      comment:
+        'runtime/ (with runtime/layouts/) runs ONNX Runtime only: it never imports decode/, chat/ or the host. The worker and its protocol still live in runtime/ until they move to host/.',
+      severity: 'error',
+      from: {
+        path: '^generation/runtime/',
+        pathNot: '^generation/runtime/(worker|protocol)[.]ts$',
+      },
+      to: { path: ABOVE_RUNTIME },
+    },
+    {
+      name: 'decode-below-chat-host',
+      comment: 'decode/ (loops, step model, scheduler) never imports chat/ or the host.',
+      severity: 'error',
+      from: { path: '^generation/decode/' },
+      to: {
+        path: '^generation/(host|chat|remote)/|^generation/(model-host|text-generator|index)[.]ts$',
+      },
     },
     {
       name: 'commands-do-not-import-cli',

@@ -18,15 +18,16 @@ const PLAIN_EVERY_MS = 10_000;
 const DRAW_EVERY_MS = 100;
 const BIG_FILE = 1 << 20;
 
-/** Turns pull events into progress output on `stderr`. */
+/** Turns pull events into progress output on `stderr`; `clock` (ms) is there for tests. */
 export function progressReporter(
   stderr: NodeJS.WritableStream & { isTTY?: boolean },
+  clock: () => number = Date.now,
 ): (event: PullEvent) => void {
   const tty = Boolean(stderr.isTTY);
   const files = new Map<string, FileState>();
   const write = (text: string) => stderr.write(text);
   const rateOf = (state: FileState, done: number) =>
-    (done - state.resumeFrom) / Math.max((Date.now() - state.started) / 1000, 1e-3);
+    (done - state.resumeFrom) / Math.max((clock() - state.started) / 1000, 1e-3);
   return (event) => {
     switch (event.type) {
       case 'waiting-for-lock':
@@ -41,7 +42,7 @@ export function progressReporter(
         write(`  ${event.file}  ${formatBytes(event.size)}  already in the cache\n`);
         break;
       case 'file-start': {
-        const now = Date.now();
+        const now = clock();
         files.set(event.file, {
           size: event.size,
           resumeFrom: event.resumeFrom,
@@ -60,7 +61,7 @@ export function progressReporter(
       case 'file-progress': {
         const state = files.get(event.file);
         if (!state) break;
-        const now = Date.now();
+        const now = clock();
         const rate = rateOf(state, event.done);
         const eta = rate > 0 ? (event.size - event.done) / rate : Infinity;
         const pct = event.size ? Math.floor((event.done / event.size) * 100) : 100;
@@ -85,7 +86,7 @@ export function progressReporter(
         break;
       case 'file-done': {
         const state = files.get(event.file);
-        const seconds = state ? (Date.now() - state.started) / 1000 : 0;
+        const seconds = state ? (clock() - state.started) / 1000 : 0;
         const rate = seconds > 0 ? event.fetched / seconds : 0;
         write(
           `${tty ? '\r\x1b[K' : ''}  ${event.file}  ${formatBytes(event.size)}  downloaded${seconds > 0 ? ` in ${seconds.toFixed(1)}s (${formatBytes(rate)}/s)` : ''}\n`,

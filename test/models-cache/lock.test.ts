@@ -20,19 +20,16 @@ test(
   'a second holder waits until the first releases',
   withCache(async (env) => {
     const first = await acquireRepoLock('org/m', { env });
-    let waitedFor: number | undefined;
     let acquired = false;
-    const second = acquireRepoLock('org/m', {
-      env,
-      pollMs: 10,
-      onWait: (pid) => (waitedFor = pid),
-    }).then((l) => {
+    let waiting!: (pid: number | undefined) => void;
+    const waitedFor = new Promise<number | undefined>((resolve) => (waiting = resolve));
+    const second = acquireRepoLock('org/m', { env, pollMs: 10, onWait: waiting }).then((l) => {
       acquired = true;
       return l;
     });
-    await new Promise((r) => setTimeout(r, 80));
+    // The second holder has found the lock taken (and names its owner): it must not have it yet.
+    assert.equal(await waitedFor, process.pid);
     assert.equal(acquired, false);
-    assert.equal(waitedFor, process.pid);
     first.release();
     const lock = await second;
     assert.equal(acquired, true);

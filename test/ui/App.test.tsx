@@ -5,7 +5,15 @@ import React from 'react';
 import { render } from 'ink-testing-library';
 import { App } from '../../ui/App.js';
 import type { ModelEntry, SessionData, SessionStore } from '../../ui/types.js';
-import { KEYS, LLAMA2_TEMPLATE, ScriptedEngine, sleep, waitFor } from './scripted-engine.js';
+import {
+  effectsFlushed,
+  inputReady,
+  inputReleased,
+  KEYS,
+  LLAMA2_TEMPLATE,
+  ScriptedEngine,
+  waitFor,
+} from './scripted-engine.js';
 
 const entry: ModelEntry = {
   id: 'local/stories',
@@ -33,13 +41,26 @@ async function start(
     />,
   );
   await waitFor(() => assert.match(app.lastFrame()!, ready));
+  await inputReady(app.stdin);
+  await effectsFlushed();
   return { ...app, chosen };
 }
 
-async function type(stdin: { write: (s: string) => void }, text: string) {
-  stdin.write(text);
-  await sleep(10);
-  stdin.write(KEYS.enter);
+/** The rendered app, as far as typing needs it. */
+interface Screen {
+  stdin: { write: (s: string) => void };
+  lastFrame: () => string | undefined;
+}
+
+/** Types `text`, waits until the prompt shows it, then presses Enter. */
+async function type(app: Screen, text: string) {
+  app.stdin.write(text);
+  const shown = text.split('\n').at(-1)!;
+  // The input line is the last one on screen: Enter before it shows the text would submit stale input.
+  await waitFor(() =>
+    assert.ok(app.lastFrame()!.trimEnd().endsWith(shown), `the input line shows ${shown}`),
+  );
+  app.stdin.write(KEYS.enter);
 }
 
 test('a prompt streams the reply, then the transcript and status line show it', async () => {
@@ -50,7 +71,7 @@ test('a prompt streams the reply, then the transcript and status line show it', 
   });
   const { stdin, lastFrame, frames, chosen } = await start(engine);
   assert.deepEqual(chosen, ['local/stories']);
-  await type(stdin, 'Tell a story');
+  await type({ stdin, lastFrame }, 'Tell a story');
   await waitFor(() => assert.match(lastFrame()!, /generating…/));
   await waitFor(() => assert.match(lastFrame()!, /› Tell a story[\s\S]*Once upon a time/));
   await waitFor(() => assert.doesNotMatch(lastFrame()!, /generating…/));
@@ -68,10 +89,10 @@ test('a prompt streams the reply, then the transcript and status line show it', 
 test('the second turn sends the whole conversation, so the core can reuse the cached prefix', async () => {
   const engine = new ScriptedEngine({ replies: [['A'], ['B']], chatTemplate: LLAMA2_TEMPLATE });
   const { stdin, lastFrame } = await start(engine);
-  await type(stdin, 'one');
+  await type({ stdin, lastFrame }, 'one');
   await waitFor(() => assert.match(lastFrame()!, /› one\nA/));
   await waitFor(() => assert.doesNotMatch(lastFrame()!, /generating…/));
-  await type(stdin, 'two');
+  await type({ stdin, lastFrame }, 'two');
   await waitFor(() => assert.equal(engine.requests.length, 2));
   assert.equal(engine.requests[1].prompt, '<s>[INST] one [/INST] A </s><s>[INST] two [/INST]');
   assert.ok(
@@ -86,13 +107,13 @@ test('Ctrl-C stops the reply in progress, keeps what was streamed, and the chat 
     delayMs: 40,
   });
   const { stdin, lastFrame } = await start(engine);
-  await type(stdin, 'go');
+  await type({ stdin, lastFrame }, 'go');
   await waitFor(() => assert.match(lastFrame()!, /ab/));
   stdin.write(KEYS.ctrlC);
   await waitFor(() => assert.match(lastFrame()!, /! Stopped\./));
   assert.ok(engine.requests[0].signal?.aborted, 'engine.requests[0].signal?.aborted');
   assert.doesNotMatch(lastFrame()!, /abcdefgh/);
-  await type(stdin, 'again');
+  await type({ stdin, lastFrame }, 'again');
   await waitFor(() => assert.match(lastFrame()!, /› again\nok/));
 });
 
@@ -102,19 +123,19 @@ test('/set temperature 0 reaches the next request; /regen resends the shorter pr
     chatTemplate: LLAMA2_TEMPLATE,
   });
   const { stdin, lastFrame } = await start(engine);
-  await type(stdin, '/set temperature 0');
+  await type({ stdin, lastFrame }, '/set temperature 0');
   await waitFor(() => assert.match(lastFrame()!, /temperature = 0/));
-  await type(stdin, 'hi');
+  await type({ stdin, lastFrame }, 'hi');
   await waitFor(() => assert.match(lastFrame()!, /first/));
   await waitFor(() => assert.doesNotMatch(lastFrame()!, /generating…/));
   assert.equal(engine.requests[0].settings.temperature, 0);
   assert.equal(engine.requests[0].settings.do_sample, false);
-  await type(stdin, '/regen');
+  await type({ stdin, lastFrame }, '/regen');
   await waitFor(() => assert.match(lastFrame()!, /second/));
   await waitFor(() => assert.doesNotMatch(lastFrame()!, /generating…/));
   assert.equal(engine.requests[1].prompt, engine.requests[0].prompt);
-  await type(stdin, '/clear');
-  await type(stdin, 'new');
+  await type({ stdin, lastFrame }, '/clear');
+  await type({ stdin, lastFrame }, 'new');
   await waitFor(() => assert.equal(engine.requests.length, 3));
   assert.equal(engine.requests[2].prompt, '<s>[INST] new [/INST]');
 });
@@ -122,9 +143,9 @@ test('/set temperature 0 reaches the next request; /regen resends the shorter pr
 test('a bad /set value is reported with the expected syntax and changes nothing', async () => {
   const engine = new ScriptedEngine({ replies: [] });
   const { stdin, lastFrame } = await start(engine);
-  await type(stdin, '/set top_k lots');
+  await type({ stdin, lastFrame }, '/set top_k lots');
   await waitFor(() => assert.match(lastFrame()!, /✗ top_k takes an integer \(got 'lots'\)/));
-  await type(stdin, '/set top_p 0');
+  await type({ stdin, lastFrame }, '/set top_p 0');
   await waitFor(() => assert.match(lastFrame()!, /✗ top_p must be in \(0, 1\]/));
 });
 
@@ -137,10 +158,10 @@ test('when the next turn would overflow the context, the oldest turns are droppe
     contextLength: 135,
   });
   const { stdin, lastFrame } = await start(engine);
-  await type(stdin, '/system brief');
-  await type(stdin, '/set max_new_tokens 20');
+  await type({ stdin, lastFrame }, '/system brief');
+  await type({ stdin, lastFrame }, '/set max_new_tokens 20');
   for (const [i, text] of ['first question', 'second question', 'third'].entries()) {
-    await type(stdin, text);
+    await type({ stdin, lastFrame }, text);
     await waitFor(() => assert.equal(engine.completed, i + 1));
   }
   assert.match(
@@ -159,24 +180,24 @@ test('Tab completes commands and setting names; /help lists the keys', async () 
   const engine = new ScriptedEngine({ replies: [] });
   const { stdin, lastFrame } = await start(engine);
   stdin.write('/s');
-  await sleep(10);
+  await waitFor(() => assert.match(lastFrame()!, /› \/s\s*$/));
   stdin.write(KEYS.tab);
   await waitFor(() => assert.match(lastFrame()!, /\/system {2}\/set {2}\/show {2}\/save/));
   stdin.write('et te');
-  await sleep(10);
+  await waitFor(() => assert.match(lastFrame()!, /› \/set te\s*$/));
   stdin.write(KEYS.tab);
   await waitFor(() => assert.match(lastFrame()!, /› \/set temperature/));
-  await type(stdin, '0.5');
+  await type({ stdin, lastFrame }, '0.5');
   await waitFor(() => assert.match(lastFrame()!, /temperature = 0\.5/));
-  await type(stdin, '/help');
+  await type({ stdin, lastFrame }, '/help');
   await waitFor(() => assert.match(lastFrame()!, /end a line with \\ \(or press Alt-Enter\)/));
 });
 
 test('history recalls with Up/Down; a trailing backslash continues the message on a new line', async () => {
   const engine = new ScriptedEngine({ replies: [['r1'], ['r2']] });
   const { stdin, lastFrame } = await start(engine);
-  await type(stdin, 'line one\\');
-  await type(stdin, 'line two');
+  await type({ stdin, lastFrame }, 'line one\\');
+  await type({ stdin, lastFrame }, 'line two');
   await waitFor(() => assert.equal(engine.requests.length, 1));
   assert.equal(engine.requests[0].prompt, 'line one\nline two');
   await waitFor(() => assert.match(lastFrame()!, /r1/));
@@ -196,22 +217,21 @@ test('/save and /load go through the session store; Ctrl-D exits', async () => {
   };
   const engine = new ScriptedEngine({ replies: [['hello back']] });
   const { stdin, lastFrame } = await start(engine, { sessions: store });
-  await type(stdin, 'hello');
+  await type({ stdin, lastFrame }, 'hello');
   await waitFor(() => assert.ok(saved.has('(auto)'), lastFrame()));
-  await type(stdin, '/save keep');
+  await type({ stdin, lastFrame }, '/save keep');
   await waitFor(() => assert.match(lastFrame()!, /Saved to \/sessions\/keep\.json\./));
   assert.deepEqual(saved.get('keep')!.messages, [
     { role: 'user', content: 'hello' },
     { role: 'assistant', content: 'hello back' },
   ]);
-  await type(stdin, '/clear');
-  await type(stdin, '/load keep');
+  await type({ stdin, lastFrame }, '/clear');
+  await type({ stdin, lastFrame }, '/load keep');
   await waitFor(() => assert.match(lastFrame()!, /Loaded keep: 2 messages/));
   stdin.write(KEYS.ctrlD);
-  await sleep(50);
-  // After exit the app no longer reads keys: typing changes nothing.
+  // Exiting releases the keyboard; only then can typing be shown to change nothing.
+  await inputReleased(stdin);
   stdin.write('typed after exit');
-  await sleep(50);
   assert.doesNotMatch(lastFrame()!, /typed after exit/);
 });
 
@@ -237,13 +257,12 @@ test('Ctrl-C when idle arms a hint; a second Ctrl-C exits', async () => {
   stdin.write(KEYS.ctrlC);
   await waitFor(() => assert.match(lastFrame()!, /press Ctrl-C again or Ctrl-D to exit/));
   stdin.write('x');
-  await waitFor(() => assert.doesNotMatch(lastFrame()!, /press Ctrl-C again/), 2000);
+  await waitFor(() => assert.doesNotMatch(lastFrame()!, /press Ctrl-C again/));
   stdin.write(KEYS.ctrlC);
   await waitFor(() => assert.match(lastFrame()!, /press Ctrl-C again/));
   stdin.write(KEYS.ctrlC);
-  await sleep(50);
+  await inputReleased(stdin);
   stdin.write('after exit');
-  await sleep(50);
   assert.doesNotMatch(lastFrame()!, /after exit/);
 });
 
@@ -264,27 +283,33 @@ test('/model opens the picker, Esc returns, and picking another model loads it a
       openModel={async (m) => (opened.push(m.id), m.id === entry.id ? first : second)}
     />,
   );
-  await waitFor(() => assert.match(app.lastFrame()!, /› Xenova\/gpt2/), 2000);
+  await waitFor(() => assert.match(app.lastFrame()!, /› Xenova\/gpt2/));
+  await inputReady(app.stdin);
   app.stdin.write(KEYS.up);
-  await sleep(10);
+  await waitFor(() => assert.match(app.lastFrame()!, /› local\/stories/));
   app.stdin.write(KEYS.enter);
   await waitFor(() => assert.match(app.lastFrame()!, /local\/stories · cpu/));
-  await type(app.stdin, '/model');
+  await effectsFlushed();
+  await type(app, '/model');
   await waitFor(() => assert.match(app.lastFrame()!, /Pick a model[\s\S]*Esc back/));
+  await effectsFlushed();
   app.stdin.write(KEYS.esc);
   await waitFor(() => assert.match(app.lastFrame()!, /local\/stories · cpu/));
-  await type(app.stdin, '/model');
+  await effectsFlushed();
+  await type(app, '/model');
   await waitFor(() => assert.match(app.lastFrame()!, /Pick a model/));
+  await effectsFlushed();
   app.stdin.write(KEYS.down);
-  await sleep(10);
+  await waitFor(() => assert.match(app.lastFrame()!, /› Xenova\/gpt2/));
   app.stdin.write(KEYS.enter);
   await waitFor(() => assert.match(app.lastFrame()!, /Xenova\/gpt2 · cpu/));
+  await effectsFlushed();
   assert.deepEqual(opened, ['local/stories', 'Xenova/gpt2']);
   app.stdin.write(KEYS.up);
-  await waitFor(() => assert.match(app.lastFrame()!, /› \/model\s*$/), 2000);
+  await waitFor(() => assert.match(app.lastFrame()!, /› \/model\s*$/));
   app.stdin.write('\u0015');
   assert.ok(first.disposed, 'first.disposed');
-  await type(app.stdin, 'hi');
+  await type(app, 'hi');
   await waitFor(() => assert.match(app.lastFrame()!, /from gpt2/));
 });
 
@@ -297,7 +322,7 @@ test('a model that fails to load is reported and the picker comes back', async (
       }}
     />,
   );
-  await sleep(20);
+  await inputReady(app.stdin);
   app.stdin.write(KEYS.enter);
   await waitFor(() =>
     assert.match(

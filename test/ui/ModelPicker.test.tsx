@@ -4,7 +4,7 @@ import React from 'react';
 import { render } from 'ink-testing-library';
 import { ModelPicker } from '../../ui/ModelPicker.js';
 import type { ModelEntry } from '../../ui/types.js';
-import { KEYS, sleep, waitFor } from './scripted-engine.js';
+import { inputReady, KEYS, waitFor } from './scripted-engine.js';
 
 const models: ModelEntry[] = [
   {
@@ -48,7 +48,7 @@ test('the picker lists id, size, architecture, context length and dtypes, with t
 test('arrow keys move and Enter picks', async () => {
   const picked: string[] = [];
   const { stdin } = render(<ModelPicker models={models} onSelect={(m) => picked.push(m.id)} />);
-  await sleep(20);
+  await inputReady(stdin);
   stdin.write(KEYS.down);
   stdin.write(KEYS.down);
   stdin.write(KEYS.up);
@@ -61,7 +61,7 @@ test('typing filters (on id and architecture) and Backspace widens again', async
   const { stdin, lastFrame } = render(
     <ModelPicker models={models} onSelect={(m) => picked.push(m.id)} />,
   );
-  await sleep(20);
+  await inputReady(stdin);
   stdin.write('t5');
   await waitFor(() => assert.match(lastFrame()!, /Filter: t5/));
   assert.doesNotMatch(lastFrame()!, /gpt2/);
@@ -84,7 +84,7 @@ test('Esc goes back only when a cancel handler is given', async () => {
     <ModelPicker models={models} onSelect={() => {}} onCancel={() => cancelled++} />,
   );
   assert.match(lastFrame()!, /Esc back/);
-  await sleep(20);
+  await inputReady(stdin);
   stdin.write(KEYS.esc);
   await waitFor(() => assert.equal(cancelled, 1));
 });
@@ -92,7 +92,7 @@ test('Esc goes back only when a cancel handler is given', async () => {
 test('a burst of filter text and Enter in one chunk picks the match', async () => {
   const picked: string[] = [];
   const { stdin } = render(<ModelPicker models={models} onSelect={(m) => picked.push(m.id)} />);
-  await sleep(20);
+  await inputReady(stdin);
   stdin.write('t5\r');
   await waitFor(() => assert.deepEqual(picked, ['Xenova/t5-small']));
 });

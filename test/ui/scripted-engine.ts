@@ -1,6 +1,8 @@
 // A scripted event source for the TUI tests: each generate() call streams the next scripted reply
 // token by token (with a delay, so tests can act mid-reply) and honours the AbortSignal between
 // tokens, as the core does. One "token" per character keeps context counting easy to follow.
+import assert from 'node:assert/strict';
+import type { EventEmitter } from 'node:events';
 import type { GenerationEvent, GenerationStats } from '../../generation/events.js';
 import type { ChatRequest } from '../../generation/chat/chat-turn.js';
 import type { AppEngine } from '../../ui/types.js';
@@ -86,10 +88,12 @@ export class ScriptedEngine implements AppEngine {
   }
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls until `check` stops throwing (or fails with its last error after `timeoutMs`). */
-export async function waitFor(check: () => void, timeoutMs = 10_000): Promise<void> {
+/**
+ * Waits until `check` stops throwing, re-checking after each render (the condition is what the test
+ * waits for, never a fixed time). `timeoutMs` only bounds a test that would otherwise hang, and is
+ * generous because the machine may be busy; on timeout the last error is thrown.
+ */
+export async function waitFor(check: () => void, timeoutMs = 60_000): Promise<void> {
   const start = Date.now();
   for (;;) {
     try {
@@ -97,9 +101,46 @@ export async function waitFor(check: () => void, timeoutMs = 10_000): Promise<vo
       return;
     } catch (error) {
       if (Date.now() - start > timeoutMs) throw error;
-      await sleep(10);
+      await new Promise((r) => setTimeout(r, 5));
     }
   }
+}
+
+/** What ink-testing-library's stdin is: an emitter Ink reads from on 'readable'. */
+type TestStdin = EventEmitter & { write: (data: string) => void };
+
+/**
+ * Resolves once Ink reads keys from `stdin` (its 'readable' listener is attached when the first
+ * useInput goes live, in an effect after the first render): keys written earlier would be lost.
+ */
+export function inputReady(stdin: TestStdin): Promise<void> {
+  if (stdin.listenerCount('readable') > 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const onListener = (event: string | symbol) => {
+      if (event !== 'readable') return;
+      stdin.off('newListener', onListener);
+      // 'newListener' fires just before the listener is added; the effects of that commit follow.
+      setImmediate(resolve);
+    };
+    stdin.on('newListener', onListener);
+  });
+}
+
+/**
+ * Resolves once React has run the effects of the last committed render. A view that mounts (the
+ * chat input after the picker closes) subscribes to keys in such an effect, after its first frame is
+ * on screen; React runs those effects from its scheduler's queued check-phase callbacks, which run
+ * before ones queued later, so two turns of setImmediate see them done.
+ */
+export async function effectsFlushed(): Promise<void> {
+  for (let i = 0; i < 2; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Resolves once Ink has stopped reading `stdin` (the app exited and released the input). */
+export async function inputReleased(stdin: TestStdin): Promise<void> {
+  await waitFor(() =>
+    assert.equal(stdin.listenerCount('readable'), 0, 'Ink still reads the keyboard'),
+  );
 }
 
 export const KEYS = {

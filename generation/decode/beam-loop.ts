@@ -85,7 +85,10 @@ export async function* beamLoop(
         settings.stop,
         model.cleanup,
       );
-      for (const id of result.tokens) if (!stream.done) stream.push(id, eos.has(id));
+      // finalize() pads short beams with EOS as transformers does; a stopped search did not end them.
+      const padded = aborted && !result.endedWithEos && eos.has(result.tokens.at(-1)!);
+      const tokens = padded ? result.tokens.slice(0, -1) : result.tokens;
+      for (const id of tokens) if (!stream.done) stream.push(id, eos.has(id));
       stream.finish(aborted ? 'aborted' : result.endedWithEos ? 'eos' : 'length');
       return stream.result(result.score);
     }),

@@ -7,6 +7,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { uncachedGreedy } from '../ort-greedy.js';
 
 const repoRoot = resolve(import.meta.dirname, '..', '..');
 const bin = join(repoRoot, 'bin', 'textgen.js');
@@ -94,6 +96,7 @@ test('trains a tiny model into local/NAME that textgen generate loads', async ()
     summary.history.at(-1).valLoss < summary.history[0].valLoss,
     JSON.stringify(summary.history),
   );
+  // What textgen generates from it is what a bare onnxruntime greedy loop on the exported file gives.
   const gen = await textgen([
     'generate',
     '--model',
@@ -102,10 +105,29 @@ test('trains a tiny model into local/NAME that textgen generate loads', async ()
     '1',
     '-n',
     '8',
+    '--temperature',
+    '0',
+    '--repetition-penalty',
+    '1',
+    '--json',
     'Call me',
   ]);
   assert.equal(gen.exitCode, 0, gen.stderr);
-  assert.ok(gen.stdout.length > 0, 'gen.stdout.length > 0');
+  const out = JSON.parse(gen.stdout) as { sequences: Array<{ token_ids: number[] }> };
+  const tokenizer = new Tokenizer(
+    JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')),
+    JSON.parse(readFileSync(join(dir, 'tokenizer_config.json'), 'utf8')),
+  );
+  const expected = await uncachedGreedy(
+    join(dir, 'onnx', 'model.onnx'),
+    tokenizer.encode('Call me').ids,
+    8,
+    [
+      (JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { eos_token_id: number })
+        .eos_token_id,
+    ],
+  );
+  assert.deepEqual(out.sequences[0].token_ids, expected);
 });
 
 test('Ctrl-C stops cleanly with the checkpoint kept, and --resume completes the run', async () => {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { loadModel, type TextGenerator } from '../../generation/index.js';
 import {
+  argmax,
   ENDING,
   LogitsOracle,
   logSoftmax,
@@ -379,6 +380,18 @@ test('--repetition-penalty, --no-repeat-ngram-size and --min-new-tokens change g
     prompt,
   ]);
   assert.notDeepEqual(penalised.token_ids, plain.token_ids);
+  // The same ids from Hugging Face's RepetitionPenaltyLogitsProcessor applied here to raw
+  // onnxruntime logits: every id of prompt + output so far, logit < 0 → × 1.3, else ÷ 1.3.
+  const ids = await tokenizer.tokenize(prompt);
+  const expected: number[] = [];
+  while (expected.length < 60) {
+    const row = await oracle.next([...ids, ...expected]);
+    for (const id of new Set([...ids, ...expected]))
+      row[id] = row[id] < 0 ? row[id] * 1.3 : row[id] / 1.3;
+    expected.push(argmax(row));
+    if ([1, 2].includes(expected.at(-1)!)) break;
+  }
+  assert.deepEqual(penalised.token_ids, expected);
   const [noRepeat] = await json([
     '--temperature',
     '0',

@@ -70,7 +70,8 @@ export function packageRoot(): string {
     const pkg = join(dir, 'package.json');
     if (existsSync(pkg)) {
       try {
-        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'textgen')
+        // Ours is the package that provides the `textgen` command (npm name: textgen-onnx).
+        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { bin?: { textgen?: string } }).bin?.textgen)
           return dir;
       } catch {
         // an unreadable package.json above us is not ours; keep walking up

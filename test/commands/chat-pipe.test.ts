@@ -34,14 +34,20 @@ function readSession(box: ChatSandbox, file: string): SavedSession {
 
 const greedy = ['--temperature', '0', '--max-new-tokens', '24'];
 
-test('completion mode: each line is a turn, each reply one stdout line, equal to a fresh generate', async (t) => {
-  const box = sandboxFor(t);
+/** A piped two-turn chat with local/stories (completion mode); it must succeed. */
+async function twoTurns(box: ChatSandbox) {
   const chat = await textgen(
     ['chat', '--model', 'local/stories', ...greedy],
     box.env,
     'Once upon a time\nThe dog\n',
   );
   assert.equal(chat.exitCode, 0, chat.stderr);
+  return chat;
+}
+
+test('completion mode: each line is a turn, each reply one stdout line, equal to a fresh generate', async (t) => {
+  const box = sandboxFor(t);
+  const chat = await twoTurns(box);
   const lines = chat.stdout.split('\n');
   assert.equal(lines.length, 2);
   const first = await textgen(
@@ -59,12 +65,7 @@ test('completion mode: each line is a turn, each reply one stdout line, equal to
 
 test('the session is autosaved and --continue resumes it with the history', async (t) => {
   const box = sandboxFor(t);
-  const chat = await textgen(
-    ['chat', '--model', 'local/stories', ...greedy],
-    box.env,
-    'Once upon a time\nThe dog\n',
-  );
-  assert.equal(chat.exitCode, 0, chat.stderr);
+  const chat = await twoTurns(box);
   const files = readdirSync(join(box.env.TEXTGEN_DATA_DIR, 'sessions'));
   assert.equal(files.length, 1, `one autosaved session, found ${files.join(', ')}`);
   const saved = readSession(box, files[0]);

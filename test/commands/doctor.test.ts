@@ -46,8 +46,13 @@ test('doctor --json: runtime, providers, GPU/CUDA verdict, CPU and paths', async
     assert.equal(report.providers[2].ok, report.webgpu.adapter.ok);
     if (report.webgpu.backend === 'vulkan' && report.webgpu.gpuNodes.length === 0)
       assert.equal(report.webgpu.hardware.ok, false);
-    if (!report.webgpu.hardware.ok) assert.ok(report.webgpu.reason.length > 0);
-    if (!report.cuda.ready) assert.ok(report.cuda.reason.length > 0 && report.cuda.hint.length > 0);
+    if (!report.webgpu.hardware.ok)
+      assert.ok(report.webgpu.reason.length > 0, 'report.webgpu.reason.length > 0');
+    if (!report.cuda.ready)
+      assert.ok(
+        report.cuda.reason.length > 0 && report.cuda.hint.length > 0,
+        'report.cuda.reason.length > 0 && report.cuda.hint.length > 0',
+      );
     assert.deepEqual(
       report.cuda.libraries.map((l: { soname: string }) => l.soname),
       ['libcudart.so.12', 'libcublas.so.12', 'libcublasLt.so.12', 'libcudnn.so.9'],

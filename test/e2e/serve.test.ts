@@ -2,19 +2,25 @@
 // cache. Greedy ids over HTTP equal `textgen generate --json` token for token; `generate --endpoint`
 // and piped `chat --endpoint` print what the local commands print; Ctrl-C stops the server cleanly; a
 // public bind without an API key is refused with one line.
-import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import OpenAI from 'openai';
-import { fixture, readFixtureJson, repoRoot, type TempFolder } from '../generation/fixtures.js';
+import { fixture, repoRoot, type TempFolder } from '../generation/fixtures.js';
+import { storiesGolden, type StoriesGolden } from '../generation/goldens.js';
+// Every test here runs the fixture models: skipped, with the reason, when they are missing.
+import {
+  sharedAfter as after,
+  sharedBefore as before,
+  sharedTest as test,
+} from '../shared-fixtures.js';
 import { storiesWithChatTemplate } from '../server/helpers.js';
 
 const BIN = join(repoRoot, 'bin', 'textgen.js');
 const STORIES = fixture('stories260K-onnx');
-const golden = readFixtureJson('stories260K', 'golden.json').prompt_once_upon_a_time_greedy_60;
+let golden: StoriesGolden['prompt_once_upon_a_time_greedy_60'];
 
 let home: string;
 let env: Record<string, string>;
@@ -27,6 +33,7 @@ function cli(args: string[], input = '') {
 }
 
 before(async () => {
+  golden = storiesGolden().prompt_once_upon_a_time_greedy_60;
   if (!existsSync(join(repoRoot, 'dist', 'commands', 'serve.js')))
     throw new Error('dist/ is missing: run `npm run build` before the e2e tests');
   home = mkdtempSync(join(tmpdir(), 'textgen-serve-e2e-'));
@@ -83,7 +90,7 @@ test('piped `chat --endpoint` replies as the local chat does (the server applies
   const remote = await cli(['chat', '--endpoint', url, '--model', name, ...args], 'Tell me a story\n'); // prettier-ignore
   const local = await cli(['chat', '--model', chatFolder.dir, ...args], 'Tell me a story\n');
   assert.equal(remote.exitCode, 0, String(remote.stderr));
-  assert.ok(String(remote.stdout).trim().length > 0);
+  assert.ok(String(remote.stdout).trim().length > 0, 'String(remote.stdout).trim().length > 0');
   assert.equal(remote.stdout, local.stdout);
 });
 

@@ -2,7 +2,6 @@
 // libwayland on the user's terminal (a real pseudo-terminal via `script`, and a shell pipe), with a
 // WAYLAND_DISPLAY that cannot be reached (the case that makes libwayland complain). Where no Vulkan
 // loader exists, `--device webgpu` is one error line, a hint and exit code 6.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -12,6 +11,8 @@ import { findOnPath } from '../../generation/runtime/device.js';
 import { probeAdapter } from '../../generation/runtime/webgpu-probe.js';
 import { sharedModels, repoRoot } from '../models-cache/hf-layout.js';
 import { assertBuilt, sandbox, textgen } from '../commands/models-cli.js';
+// Every test here runs the fixture models: skipped, with the reason, when they are missing.
+import { sharedTest as test } from '../shared-fixtures.js';
 
 const stories = join(sharedModels, 'stories260K-onnx');
 const probe = webgpuBundled() ? await probeAdapter() : undefined;

@@ -65,7 +65,7 @@ test('a chat turn is rendered by the server with the model template', async () =
     const settings = resolveSettings({ temperature: 0, ...long });
     const here = await prepareTurn(withTemplate, conversation, settings);
     const there = await prepareTurn(chat, conversation, settings);
-    assert.ok(there.request.messages);
+    assert.ok(there.request.messages, 'there.request.messages');
     const text = async (g: TextGenerator, request: typeof here.request) => {
       let out = '';
       for await (const e of g.generate(request)) if (e.type === 'token') out += e.text;

@@ -119,7 +119,7 @@ describe('errors', () => {
       body: JSON.stringify({ object: 'error', message: "This model's maximum context length is 2048 tokens. However, you requested 2100 tokens (2000 in the messages, 100 in the completion). Please reduce the length of the messages or completion.", type: 'BadRequestError', param: null, code: 400 }), // prettier-ignore
     });
     await rejectsWith(g, (e) => {
-      assert.ok(e instanceof InputError);
+      assert.ok(e instanceof InputError, 'e instanceof InputError');
       assert.match(e.message, /2100 tokens asked for, the context holds 2048/);
     });
   });

@@ -3,11 +3,18 @@
 // and chat, streamed and not, n, stop, seed, logprobs, exact usage, greedy ids equal to the core's
 // own generate() (and the golden ids), concurrent requests equal to sequential ones, SSE framing and
 // the error envelope.
-import { after, before, describe, test } from 'node:test';
+import { describe } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import { loadModel, renderChatTemplate, type TextGenerator } from '../../generation/index.js';
-import { fixture, generateAll, readFixtureJson, type TempFolder } from '../generation/fixtures.js';
+import { fixture, generateAll, type TempFolder } from '../generation/fixtures.js';
+import { storiesGolden, type StoriesGolden } from '../generation/goldens.js';
+// Every test here runs the fixture models: skipped, with the reason, when they are missing.
+import {
+  sharedAfter as after,
+  sharedBefore as before,
+  sharedTest as test,
+} from '../shared-fixtures.js';
 import {
   metric,
   post,
@@ -18,7 +25,7 @@ import {
   type TestServer,
 } from './helpers.js';
 
-const golden = readFixtureJson('stories260K', 'golden.json').prompt_once_upon_a_time_greedy_60;
+let golden: StoriesGolden['prompt_once_upon_a_time_greedy_60'];
 /** Keeps stories from ending (they end with BOS or EOS), so max_tokens is reached. */
 const NO_END = { '1': -100, '2': -100 };
 
@@ -28,6 +35,7 @@ let client: OpenAI;
 let solo: TextGenerator;
 
 before(async () => {
+  golden = storiesGolden().prompt_once_upon_a_time_greedy_60;
   chatFolder = storiesWithChatTemplate();
   t = await serve(
     { stories: STORIES, 'stories-chat': chatFolder.dir, t5: fixture('tiny-random-t5') },
@@ -158,7 +166,10 @@ describe('completions', () => {
       a.choices.map((c) => c.text),
       b.choices.map((c) => c.text),
     );
-    assert.ok(new Set(a.choices.map((c) => c.text)).size > 1);
+    assert.ok(
+      new Set(a.choices.map((c) => c.text)).size > 1,
+      'new Set(a.choices.map((c) => c.text)).size > 1',
+    );
     assert.equal(a.usage?.completion_tokens, 36);
     const other = await client.completions.create({ ...params, seed: 12 });
     assert.notDeepEqual(
@@ -191,8 +202,14 @@ describe('completions', () => {
     const lp = r.choices[0].logprobs!;
     assert.equal(lp.tokens!.length, 15);
     assert.equal(lp.tokens!.join(''), r.choices[0].text);
-    assert.ok(lp.token_logprobs!.every((x) => x <= 0));
-    assert.ok(lp.top_logprobs!.every((top) => Object.keys(top).length <= 3));
+    assert.ok(
+      lp.token_logprobs!.every((x) => x <= 0),
+      'lp.token_logprobs!.every((x) => x <= 0)',
+    );
+    assert.ok(
+      lp.top_logprobs!.every((top) => Object.keys(top).length <= 3),
+      'lp.top_logprobs!.every((top) => Object.keys(top).length <= 3)',
+    );
     assert.deepEqual(lp.text_offset![1], lp.tokens![0].length);
     const stream = await client.completions.create({
       model: 'stories',
@@ -312,7 +329,7 @@ describe('chat completions', () => {
     for (const entry of content) {
       assert.deepEqual(entry.bytes, [...Buffer.from(entry.token, 'utf8')]);
       assert.equal(entry.top_logprobs.length, 2);
-      assert.ok(entry.logprob <= 0);
+      assert.ok(entry.logprob <= 0, 'entry.logprob <= 0');
     }
   });
 
@@ -337,11 +354,14 @@ describe('plain HTTP', () => {
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type')!, /^text\/event-stream/);
     const body = await res.text();
-    assert.ok(body.endsWith('data: [DONE]\n\n'));
+    assert.ok(body.endsWith('data: [DONE]\n\n'), "body.endsWith('data: [DONE]\\n\\n')");
     const events = body.split('\n\n').slice(0, -1);
     for (const event of events) assert.match(event, /^data: [^\n]+$/);
     const json = events.slice(0, -1).map((e) => JSON.parse(e.slice(6)));
-    assert.ok(json.every((j) => j.object === 'text_completion' && 'usage' in j));
+    assert.ok(
+      json.every((j) => j.object === 'text_completion' && 'usage' in j),
+      "json.every((j) => j.object === 'text_completion' && 'usage' in j)",
+    );
     assert.deepEqual(json.at(-1).choices, []);
     assert.equal(json.at(-1).usage.completion_tokens, 5);
   });
@@ -435,7 +455,10 @@ describe('a text-to-text model', () => {
     const alone = await ask('translate: hello');
     const together = await Promise.all([ask('translate: hello'), ask('other'), ask('third')]);
     assert.equal(together[0].choices[0].text, alone.choices[0].text);
-    assert.ok(together.every((r) => r.usage!.completion_tokens > 0));
+    assert.ok(
+      together.every((r) => r.usage!.completion_tokens > 0),
+      'together.every((r) => r.usage!.completion_tokens > 0)',
+    );
     assert.equal(await metric(t.url, 'textgen:batching_mode', 'mode="sequential"'), 1);
     assert.equal(await metric(t.url, 'textgen:num_requests_running', 'model_name="t5"'), 0);
   });

@@ -3,6 +3,7 @@
 // most 1 MiB, caps on max_tokens / n / stop / logprobs, model names that are never paths, the bounded
 // queue (503 + Retry-After), and cancel-on-disconnect for running and queued requests.
 import { after, before, describe, test } from 'node:test';
+import { sharedDescribe } from '../shared-fixtures.js';
 import assert from 'node:assert/strict';
 import { sameSecret } from '../../server/guard.js';
 import { startServer } from '../../server/index.js';
@@ -44,7 +45,8 @@ describe('binding', () => {
   });
 });
 
-describe('guard', () => {
+// The guard and load tests serve the fixture model: skipped, with the reason, without it.
+sharedDescribe('guard', () => {
   let t: TestServer;
   before(async () => {
     t = await serve({ stories: STORIES }, { apiKey: KEY, corsOrigin: 'https://app.example' });
@@ -146,7 +148,7 @@ describe('guard', () => {
   });
 });
 
-describe('load and disconnects', () => {
+sharedDescribe('load and disconnects', () => {
   let t: TestServer;
   before(async () => {
     t = await serve({ stories: STORIES }, { parallel: 1, maxQueue: 1 });

@@ -17,7 +17,9 @@ import {
 import { PRESETS, writeRandomModel } from '../../../generation/onnx-writer/random-model.js';
 import { webgpuBundled } from '../../../generation/runtime/ort.js';
 import { probeAdapter } from '../../../generation/runtime/webgpu-probe.js';
-import { fixture, readFixtureJson } from '../fixtures.js';
+import { fixture, needsShared } from '../fixtures.js';
+import { storiesGolden } from '../goldens.js';
+import { sharedDescribe, sharedMissing } from '../../shared-fixtures.js';
 
 const PROMPTS = ['Once upon a time', 'Sam', 'The dog was sad because', '', 'Mom said no', 'A'];
 
@@ -77,8 +79,14 @@ async function staggered(
 }
 
 /** Loads `dir` twice (alone and with `parallel` rows) and compares staggered runs with solo ones. */
-function checkModel(name: string, dir: () => string, layer: SettingsLayer, mode: string) {
-  describe(name, () => {
+function checkModel(
+  name: string,
+  dir: () => string,
+  layer: SettingsLayer,
+  mode: string,
+  options: { skip?: string | false } = {},
+) {
+  describe(name, options, () => {
     let solo: TextGenerator;
     let batched: TextGenerator;
     before(async () => {
@@ -103,15 +111,18 @@ function checkModel(name: string, dir: () => string, layer: SettingsLayer, mode:
         assert.deepEqual(r.ids, alone[i].ids, `prompt ${JSON.stringify(PROMPTS[i])}`);
         assert.equal(r.text, alone[i].text);
       });
-      if (mode === 'continuous') assert.ok(together.some((r) => r.maxRows >= 3));
+      if (mode === 'continuous')
+        assert.ok(
+          together.some((r) => r.maxRows >= 3),
+          'together.some((r) => r.maxRows >= 3)',
+        );
       assert.equal(batched.batchStatus?.()?.rows, 0);
     });
   });
 }
 
-const golden = readFixtureJson('stories260K', 'golden.json').prompt_once_upon_a_time_greedy_60;
-
-describe('stories260K golden ids inside a batch', () => {
+sharedDescribe('stories260K golden ids inside a batch', () => {
+  const golden = storiesGolden().prompt_once_upon_a_time_greedy_60;
   let model: TextGenerator;
   before(async () => {
     model = await loadModel(fixture('stories260K-onnx'), { inProcess: true, parallel: 8 });
@@ -128,7 +139,7 @@ describe('stories260K golden ids inside a batch', () => {
     });
     await Promise.all(others);
     assert.deepEqual(target.ids, golden.generated_ids);
-    assert.ok(target.maxRows >= 2);
+    assert.ok(target.maxRows >= 2, 'target.maxRows >= 2');
   });
 });
 
@@ -137,6 +148,7 @@ checkModel(
   () => fixture('stories260K-onnx'),
   { max_new_tokens: 30, suppress_tokens: [1, 2] },
   'continuous',
+  needsShared,
 );
 
 let tmp: string;
@@ -175,18 +187,21 @@ checkModel(
   () => fixture('ort-genai-tiny-random-gpt2-fp32'),
   { max_new_tokens: 12 },
   'continuous',
+  needsShared,
 );
 checkModel(
   'onnxruntime-genai Llama (fp16 cache)',
   () => fixture('ort-genai-tiny-random-llama-fp16'),
   { max_new_tokens: 12 },
   'continuous',
+  needsShared,
 );
 checkModel(
   'tiny-random-gpt2',
   () => fixture('tiny-random-gpt2'),
   { max_new_tokens: 12 },
   'continuous',
+  needsShared,
 );
 
 const probe = webgpuBundled() ? await probeAdapter() : undefined;
@@ -196,7 +211,7 @@ const noGpu = !probe
 
 test(
   'a cache kept on the GPU runs in static mode: requests that start together',
-  { skip: noGpu },
+  { skip: sharedMissing ?? noGpu },
   async () => {
     const dir = fixture('stories260K-onnx');
     const gpu = await loadModel(dir, { device: 'webgpu', inProcess: true, parallel: 4 });
@@ -206,7 +221,10 @@ test(
       const layer = { max_new_tokens: 12, suppress_tokens: [1, 2] };
       const prompts = ['Once upon a time', 'Sam', 'The dog was sad because'];
       const together = await Promise.all(prompts.map((p) => run(gpu, p, layer)));
-      assert.ok(together.some((r) => r.maxRows === 3));
+      assert.ok(
+        together.some((r) => r.maxRows === 3),
+        'together.some((r) => r.maxRows === 3)',
+      );
       for (let i = 0; i < prompts.length; i++)
         assert.deepEqual(together[i].ids, (await run(cpu, prompts[i], layer)).ids, prompts[i]);
       assert.equal(gpu.batchStatus?.()?.rows, 0);

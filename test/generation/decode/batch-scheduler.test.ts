@@ -119,7 +119,8 @@ test('requests running together produce what each produces alone', async () => {
     assert.deepEqual(r.done.sequences[0].token_ids, expected(prompts[i], 8));
   });
   // Never more than 4 rows; the fifth request joined once a row was free.
-  for (const entry of rows.log) if ('step' in entry) assert.ok(entry.step.length <= 4);
+  for (const entry of rows.log)
+    if ('step' in entry) assert.ok(entry.step.length <= 4, 'entry.step.length <= 4');
   assert.equal(scheduler.status().running, 0);
   assert.equal(rows.rows.length, 0);
 });
@@ -171,7 +172,10 @@ test('an aborted row is dropped before the next step; a queued request never tak
   assert.equal(q.done.reason, 'aborted');
   assert.equal(q.ids.length, 0);
   assert.deepEqual(b.ids[0], expected([3], 2));
-  assert.ok(rows.log.every((e) => !('add' in e) || e.add[0][0] !== 2));
+  assert.ok(
+    rows.log.every((e) => !('add' in e) || e.add[0][0] !== 2),
+    "rows.log.every((e) => !('add' in e) || e.add[0][0] !== 2)",
+  );
   // The step after the abort fed only the next request's row.
   const steps = rows.log.filter((e): e is { step: number[][] } => 'step' in e);
   assert.deepEqual(
@@ -188,8 +192,14 @@ test('the queue waits while --parallel rows are busy, and the status says so', a
   await Promise.all(
     [[1], [2], [3], [4]].map((p) => collect(scheduler.generate(job(p, { max_new_tokens: 3 })))),
   );
-  assert.ok(seen.some((s) => s.running === 2 && s.waiting === 2));
-  assert.ok(seen.every((s) => s.rows <= 2));
+  assert.ok(
+    seen.some((s) => s.running === 2 && s.waiting === 2),
+    'seen.some((s) => s.running === 2 && s.waiting === 2)',
+  );
+  assert.ok(
+    seen.every((s) => s.rows <= 2),
+    'seen.every((s) => s.rows <= 2)',
+  );
   assert.deepEqual(seen.at(-1), { running: 0, waiting: 0, rows: 0 });
   assert.equal(scheduler.status().mode, 'continuous');
 });
@@ -259,7 +269,7 @@ test('a consumer that stops reading cancels its request', async () => {
   }
   const next = await collect(scheduler.generate(job([2], { max_new_tokens: 2 })));
   assert.deepEqual(next.ids[0], expected([2], 2));
-  assert.ok(rows.steps < 40);
+  assert.ok(rows.steps < 40, 'rows.steps < 40');
 });
 
 test('a request that fails is reported to its consumer only', async () => {

@@ -228,7 +228,10 @@ for (const bits of [4, 8] as const) {
 test('an all-zero block packs to the zero point with scale 0', () => {
   const packed = packBlocks(new Float32Array(64), 2, 32, 4, 32);
   assert.deepEqual([...packed.scales], [0, 0]);
-  assert.ok(packed.data.every((b) => b === 0x88));
+  assert.ok(
+    packed.data.every((b) => b === 0x88),
+    'packed.data.every((b) => b === 0x88)',
+  );
 });
 
 test('packBlocks rejects block sizes and bit widths MatMulNBits does not take', () => {
@@ -310,7 +313,10 @@ test('per-column int8 through DynamicQuantizeLinear â†’ MatMulInteger matches AÂ
       }
       // And the weights themselves: within half a column step of the fp32 values.
       for (let j = 0; j < k; j++)
-        assert.ok(Math.abs(deq[j * n + c] - w[j * n + c]) <= q.scales[c] / 2 + 1e-7);
+        assert.ok(
+          Math.abs(deq[j * n + c] - w[j * n + c]) <= q.scales[c] / 2 + 1e-7,
+          'Math.abs(deq[j * n + c] - w[j * n + c]) <= q.scales[c] / 2 + 1e-7',
+        );
       assert.ok(
         Math.abs(got[r * n + c] - exact) <= bound,
         `y[${r},${c}] ${got[r * n + c]} vs ${exact}`,

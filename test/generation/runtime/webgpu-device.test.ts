@@ -19,6 +19,7 @@ import {
 } from '../../../generation/runtime/webgpu-device.js';
 import { conciseError, quietEnvironment } from '../../../generation/runtime/webgpu-probe.js';
 import { fixture } from '../fixtures.js';
+import { sharedTest } from '../../shared-fixtures.js';
 
 interface Tree {
   root: string;
@@ -103,7 +104,11 @@ for (const c of CASES) {
       assert.equal(r.backend, 'vulkan');
       assert.equal(r.hardwareCandidate, c.candidate);
       if (c.reason) assert.match(r.reason ?? '', c.reason);
-      if (!c.candidate) assert.ok(r.hint && r.hint.includes('--device cpu'));
+      if (!c.candidate)
+        assert.ok(
+          r.hint && r.hint.includes('--device cpu'),
+          "r.hint && r.hint.includes('--device cpu')",
+        );
     } finally {
       t.cleanup();
     }
@@ -172,20 +177,23 @@ test('Vulkan drivers: manifests classified by library, VK_DRIVER_FILES replaces 
   }
 });
 
-test('onnxOutputNames reads the graph outputs a session reports, without loading weights', async () => {
-  for (const file of [
-    fixture('stories260K-onnx', 'onnx', 'model.onnx'),
-    fixture('tiny-random-t5', 'onnx', 'decoder_model_merged.onnx'),
-    fixture('ort-genai-tiny-random-llama-fp16', 'model.onnx'),
-  ]) {
-    const opened = await openSession(file, { device: 'cpu' });
-    try {
-      assert.deepEqual(onnxOutputNames(file), opened.session.outputNames, file);
-    } finally {
-      await opened.session.release();
+sharedTest(
+  'onnxOutputNames reads the graph outputs a session reports, without loading weights',
+  async () => {
+    for (const file of [
+      fixture('stories260K-onnx', 'onnx', 'model.onnx'),
+      fixture('tiny-random-t5', 'onnx', 'decoder_model_merged.onnx'),
+      fixture('ort-genai-tiny-random-llama-fp16', 'model.onnx'),
+    ]) {
+      const opened = await openSession(file, { device: 'cpu' });
+      try {
+        assert.deepEqual(onnxOutputNames(file), opened.session.outputNames, file);
+      } finally {
+        await opened.session.release();
+      }
     }
-  }
-});
+  },
+);
 
 test('the gather/slice helper graph picks rows and cuts the sequence (run on the CPU provider)', async () => {
   // [2 (lead), batch 3, heads 1, seq 4, dim 2]: value = 1000·lead + 100·row + 10·pos + d.

@@ -3,13 +3,15 @@
 // tiny-random-t5 (goldens too), for left-padded batches, beams with num_return_sequences, chat KV
 // reuse (prefix kept, rewound on the GPU) and the fp16 genai model (fp16 cache on the GPU). Every GPU
 // tensor the caches took over is disposed exactly once. Elsewhere each test is skipped with the reason.
-import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadModel, type TextGenerator } from '../../../generation/index.js';
 import { gpuLedger } from '../../../generation/runtime/gpu-kv-cache.js';
 import { webgpuBundled, webgpuState, webgpuVerdict } from '../../../generation/runtime/ort.js';
 import { probeAdapter } from '../../../generation/runtime/webgpu-probe.js';
-import { fixture, generateAll, readFixtureJson, type Collected } from '../fixtures.js';
+import { fixture, generateAll, type Collected } from '../fixtures.js';
+import { gpt2Golden, storiesGolden, t5Golden } from '../goldens.js';
+// Every test here runs the fixture models: skipped, with the reason, when they are missing.
+import { sharedAfter as after, sharedTest as test } from '../../shared-fixtures.js';
 
 const probe = webgpuBundled() ? await probeAdapter() : undefined;
 const skip = !probe
@@ -42,7 +44,7 @@ test(
   { skip },
   async () => {
     const [cpu, gpu] = await both(fixture('stories260K-onnx'));
-    const g = readFixtureJson('stories260K', 'golden.json').prompt_once_upon_a_time_greedy_60;
+    const g = storiesGolden().prompt_once_upon_a_time_greedy_60;
     const want = await generateAll(cpu, g.prompt, { max_new_tokens: 60 });
     const got = await generateAll(gpu, g.prompt, { max_new_tokens: 60 });
     assert.deepEqual(sequences(got), sequences(want));
@@ -119,7 +121,7 @@ test(
   { skip },
   async () => {
     const [cpu, gpu] = await both(fixture('tiny-random-gpt2'));
-    const golden = readFixtureJson('tiny-random-gpt2', 'golden.json');
+    const golden = gpt2Golden();
     for (const g of golden.greedy.slice(0, 2)) {
       const want = await generateAll(cpu, g.prompt, { max_new_tokens: 30 });
       const got = await generateAll(gpu, g.prompt, { max_new_tokens: 30 });
@@ -134,7 +136,7 @@ test(
   { skip },
   async () => {
     const [cpu, gpu] = await both(fixture('tiny-random-t5'));
-    const golden = readFixtureJson('tiny-random-t5', 'golden.json');
+    const golden = t5Golden();
     const g = golden.greedy.cases[0];
     const want = await generateAll(cpu, g.text, { max_new_tokens: 20 });
     const got = await generateAll(gpu, g.text, { max_new_tokens: 20 });

@@ -1,7 +1,6 @@
 // Client mode against `textgen serve` itself: a remote TextGenerator gives what the local model gives
 // (greedy ids and text, a chat turn rendered by the server's template, token counts), stops the
 // server's row when aborted, needs the server's API key, and names the settings it cannot send.
-import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   connectEndpoint,
@@ -14,6 +13,12 @@ import {
 import { prepareTurn } from '../../generation/chat/chat-turn.js';
 import { generateAll, type TempFolder } from '../generation/fixtures.js';
 import { metric, nextRequest, serve, STORIES, storiesWithChatTemplate, type TestServer } from '../server/helpers.js'; // prettier-ignore
+// Every test here serves the fixture model: skipped, with the reason, when it is missing.
+import {
+  sharedAfter as after,
+  sharedBefore as before,
+  sharedTest as test,
+} from '../shared-fixtures.js';
 
 const KEY = 'sk-remote-test';
 let chatFolder: TempFolder;

@@ -2,7 +2,6 @@
 // written beside the source, `models show` marks the variant, and bad input — no quantizable
 // weights, an already quantized model, truncated external data, a read-only folder, an existing
 // variant textgen did not write — is one error line with nothing left behind.
-import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   chmodSync,
@@ -29,6 +28,12 @@ import {
   values,
   writeModel,
 } from '../generation/quantize/onnx-build.js';
+// Every test here quantizes the fixture models: skipped, with the reason, when they are missing.
+import {
+  sharedAfter as after,
+  sharedBefore as before,
+  sharedTest as test,
+} from '../shared-fixtures.js';
 
 const BIN = join(repoRoot, 'bin', 'textgen.js');
 const STORIES = [
@@ -110,7 +115,10 @@ test('quantize writes the variant and the report; models show marks it', async (
   const record = report.variants.q8;
   assert.equal(record.files[0].file, 'onnx/model_quantized.onnx');
   assert.equal(record.files[0].weights.length, 36);
-  assert.ok(record.files[0].weights.every((w: { relError: number[] }) => w.relError[0] < 0.01));
+  assert.ok(
+    record.files[0].weights.every((w: { relError: number[] }) => w.relError[0] < 0.01),
+    'record.files[0].weights.every((w: { relError: number[] }) => w.relError[0] < 0.01)',
+  );
   assert.deepEqual(record.check.signatureDiff, []);
   assert.equal(record.check.timed.sourceMs.length, 5);
   assert.deepEqual(

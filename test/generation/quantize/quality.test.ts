@@ -3,14 +3,21 @@
 // for q4 (head 8-bit), and top-1 agreement with fp32 over every scored position ≥ 97% / ≥ 78%. The
 // random T5 and GPT-2 fixtures quantize (every file of the set) and still generate; their greedy
 // agreement with fp32 is reported, not asserted (random weights have near-tied logits).
-import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { loadModel, quantizeModel, type TextGenerator } from '../../../generation/index.js';
 import type { QuantDtype } from '../../../generation/quantize/plan.js';
-import { fixture, generateAll, linkFolder, readFixtureJson, type TempFolder } from '../fixtures.js';
+import { fixture, generateAll, linkFolder, type TempFolder } from '../fixtures.js';
+import { gpt2Golden, t5Golden } from '../goldens.js';
+// Every test here quantizes the fixture models: skipped, with the reason, when they are missing.
+import {
+  sharedAfter as after,
+  sharedBefore as before,
+  sharedDescribe,
+  sharedTest as test,
+} from '../../shared-fixtures.js';
 
 const folders: TempFolder[] = [];
 
@@ -138,45 +145,38 @@ const GPT2_FILES = [
   'tokenizer_config.json',
 ];
 
-for (const [name, files, prompts] of [
-  [
-    'tiny-random-t5',
-    T5_FILES,
-    (readFixtureJson('tiny-random-t5', 'golden.json').greedy.cases as Array<{ text: string }>).map(
-      (c) => c.text,
-    ),
-  ],
-  [
-    'tiny-random-gpt2',
-    GPT2_FILES,
-    (readFixtureJson('tiny-random-gpt2', 'golden.json').greedy as Array<{ prompt: string }>).map(
-      (c) => c.prompt,
-    ),
-  ],
-] as const) {
-  test(`${name}: every variant quantizes and generates; greedy agreement reported`, async (t) => {
-    const dir = await quantizedCopy(name, [...files], ['q4', 'q8', 'int8']);
-    const base = await loadModel(dir, { dtype: 'fp32', inProcess: true });
-    const reference: number[][] = [];
-    for (const p of prompts)
-      reference.push((await generateAll(base, p, { max_new_tokens: 12 })).ids[0] ?? []);
-    await base.dispose();
-    for (const dtype of ['q4', 'q8', 'int8']) {
-      const model = await loadModel(dir, { dtype, inProcess: true });
-      assert.equal(model.info.dtype, dtype);
-      let same = 0;
-      let total = 0;
-      for (let i = 0; i < prompts.length; i++) {
-        const ids = (await generateAll(model, prompts[i], { max_new_tokens: 12 })).ids[0] ?? [];
-        assert.ok(ids.length > 0, `${dtype} generated nothing for ${prompts[i]}`);
-        // Agreement: the greedy prefix shared with fp32.
-        let k = 0;
-        while (k < ids.length && ids[k] === reference[i][k]) k++;
-        same += k;
-        total += reference[i].length;
+// The prompts come from the golden files, so these are registered only when the fixtures are there.
+sharedDescribe('the seeded random models', () => {
+  for (const [name, files, prompts] of [
+    ['tiny-random-t5', T5_FILES, t5Golden().greedy.cases.map((c) => c.text)],
+    ['tiny-random-gpt2', GPT2_FILES, gpt2Golden().greedy.map((c) => c.prompt)],
+  ] as const) {
+    test(`${name}: every variant quantizes and generates; greedy agreement reported`, async (t) => {
+      const dir = await quantizedCopy(name, [...files], ['q4', 'q8', 'int8']);
+      const base = await loadModel(dir, { dtype: 'fp32', inProcess: true });
+      const reference: number[][] = [];
+      for (const p of prompts)
+        reference.push((await generateAll(base, p, { max_new_tokens: 12 })).ids[0] ?? []);
+      await base.dispose();
+      for (const dtype of ['q4', 'q8', 'int8']) {
+        const model = await loadModel(dir, { dtype, inProcess: true });
+        assert.equal(model.info.dtype, dtype);
+        let same = 0;
+        let total = 0;
+        for (let i = 0; i < prompts.length; i++) {
+          const ids = (await generateAll(model, prompts[i], { max_new_tokens: 12 })).ids[0] ?? [];
+          assert.ok(ids.length > 0, `${dtype} generated nothing for ${prompts[i]}`);
+          // Agreement: the greedy prefix shared with fp32.
+          let k = 0;
+          while (k < ids.length && ids[k] === reference[i][k]) k++;
+          same += k;
+          total += reference[i].length;
+        }
+        await model.dispose();
+        t.diagnostic(
+          `${name} ${dtype}: ${same}/${total} greedy tokens before the first divergence`,
+        );
       }
-      await model.dispose();
-      t.diagnostic(`${name} ${dtype}: ${same}/${total} greedy tokens before the first divergence`);
-    }
-  });
-}
+    });
+  }
+});

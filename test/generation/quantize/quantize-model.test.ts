@@ -1,7 +1,6 @@
 // quantizeModel on a folder: its events, an abort that leaves no file the loader would pick, every file
 // of an encoder-decoder set written, and the loader's automatic dtype preferring a variant textgen
 // wrote — while its files are the ones textgen wrote.
-import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,6 +8,8 @@ import { AbortedError } from '../../../generation/errors.js';
 import { quantizeModel, type QuantizeEvent } from '../../../generation/index.js';
 import { inspectModelFolder, selectDtype } from '../../../generation/model/model-folder.js';
 import { fixture, linkFolder, type TempFolder } from '../fixtures.js';
+// Every test here quantizes the fixture models: skipped, with the reason, when they are missing.
+import { sharedAfter as after, sharedTest as test } from '../../shared-fixtures.js';
 
 const folders: TempFolder[] = [];
 after(() => {

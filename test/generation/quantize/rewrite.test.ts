@@ -218,7 +218,7 @@ test('--head fp32 leaves the tied head, its Transpose and the embedding lookup a
   const target = join(dir, 'zoo_fp32head_q4.onnx');
   await quantize(join(dir, 'zoo.onnx'), target, { head: 'fp32' });
   const after = census(target);
-  assert.ok(after.inits.includes('E'));
+  assert.ok(after.inits.includes('E'), "after.inits.includes('E')");
   assert.deepEqual(
     ['Transpose', 'Gather', 'MatMul'].map((op) => after.ops.filter((o) => o === op).length),
     [1, 1, 1],

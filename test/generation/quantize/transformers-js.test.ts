@@ -2,7 +2,6 @@
 // (devDependency, same onnxruntime-node) loads them under the matching dtype name — model_q4.onnx as
 // 'q4', model_quantized.onnx as 'q8', model_int8.onnx as 'int8', the encoder-decoder set likewise —
 // and its greedy ids equal textgen's on the same file.
-import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { basename, dirname } from 'node:path';
 import {
@@ -13,6 +12,12 @@ import {
 } from '@huggingface/transformers';
 import { loadModel, quantizeModel } from '../../../generation/index.js';
 import { fixture, generateAll, linkFolder, type TempFolder } from '../fixtures.js';
+// Every test here quantizes the fixture models: skipped, with the reason, when they are missing.
+import {
+  sharedAfter as after,
+  sharedBefore as before,
+  sharedTest as test,
+} from '../../shared-fixtures.js';
 
 const MODELS = {
   'stories260K-onnx': {

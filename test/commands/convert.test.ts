@@ -3,7 +3,6 @@
 // `generate` runs; a folder converts to --output; a bad checkpoint is a one-line error with nothing
 // left in the cache; Ctrl-C stops a conversion at once and leaves nothing either; `models pull` of a
 // safetensors-only repo (from a hub emulator on 127.0.0.1) fetches what convert needs.
-import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   copyFileSync,
@@ -29,6 +28,12 @@ import { writeSafetensors, type RawTensor } from '../generation/convert/helpers.
 import { resolveModel } from '../../models-cache/resolve.js';
 import { serveFixture, startHub } from '../models-cache/hub-server.js';
 import { sandbox, textgen as run } from './models-cli.js';
+// Every test here uses the fixture checkpoints: skipped, with the reason, when they are missing.
+import {
+  sharedAfter as after,
+  sharedBefore as before,
+  sharedTest as test,
+} from '../shared-fixtures.js';
 
 const bin = join(repoRoot, 'bin', 'textgen.js');
 let home: string;
@@ -117,7 +122,10 @@ test('a folder converts to --output', async () => {
     'fp16',
   ]);
   assert.equal(r.exitCode, 0, r.stderr);
-  assert.ok(existsSync(join(out, 'onnx', 'model_fp16.onnx')));
+  assert.ok(
+    existsSync(join(out, 'onnx', 'model_fp16.onnx')),
+    "existsSync(join(out, 'onnx', 'model_fp16.onnx'))",
+  );
   const gen = await textgen([
     'generate',
     '--model',

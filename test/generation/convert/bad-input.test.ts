@@ -1,6 +1,5 @@
 // Bad checkpoints: each is refused with a one-line typed error before anything is written, and no
 // output folder or temporary folder is left behind.
-import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   copyFileSync,
@@ -20,6 +19,12 @@ import { convertCheckpoint, type ConvertOptions } from '../../../generation/conv
 import { SafetensorsFile } from '../../../generation/convert/safetensors.js';
 import { fixture } from '../fixtures.js';
 import { writeSafetensors, type RawTensor } from './helpers.js';
+// Every test here uses the fixture checkpoints: skipped, with the reason, when they are missing.
+import {
+  sharedAfter as after,
+  sharedBefore as before,
+  sharedTest as test,
+} from '../../shared-fixtures.js';
 
 let root: string;
 before(() => {
@@ -206,13 +211,13 @@ test('an existing output is kept unless replace is asked for', () => {
     () => convertCheckpoint({ source: fixture('stories260K-hf'), output: out, dtype: 'fp32' }),
     /already exists/,
   );
-  assert.ok(existsSync(join(out, 'keep')));
+  assert.ok(existsSync(join(out, 'keep')), "existsSync(join(out, 'keep'))");
   convertCheckpoint({ source: fixture('stories260K-hf'), output: out, dtype: 'q4', replace: true });
   assert.deepEqual(readdirSync(join(out, 'onnx')).sort(), [
     'model_q4.onnx',
     'textgen_decoder_q4.onnx',
   ]);
-  assert.ok(!existsSync(join(out, 'keep')));
+  assert.ok(!existsSync(join(out, 'keep')), "!existsSync(join(out, 'keep'))");
   assert.deepEqual(
     readdirSync(root).filter((f) => f.startsWith('.textgen-convert-')),
     [],

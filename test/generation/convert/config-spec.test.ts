@@ -188,20 +188,27 @@ test('transformers 5 rope_parameters carry the theta and the scaling', () => {
   const { spec } = planFromConfig({ ...rest, rope_parameters: { ...scaling, rope_theta: 500000 } });
   assert.ok(
     spec.arch === 'llama' && spec.ropeTheta === 500000 && spec.ropeScaling?.type === 'llama3',
+    "spec.arch === 'llama' && spec.ropeTheta === 500000 && spec.ropeScaling?.type === 'llama3'",
   );
 });
 
 test('Qwen2.5: q/k/v biases, an unused sliding window is ignored', () => {
   const { family, spec } = planFromConfig(qwen25);
   assert.equal(family, 'qwen2');
-  assert.ok(spec.arch === 'llama' && spec.qkvBias && !spec.oBias && !spec.qkNorm);
+  assert.ok(
+    spec.arch === 'llama' && spec.qkvBias && !spec.oBias && !spec.qkNorm,
+    "spec.arch === 'llama' && spec.qkvBias && !spec.oBias && !spec.qkNorm",
+  );
   assert.equal(spec.headDim, 64);
   refused({ ...qwen25, use_sliding_window: true, sliding_window: 4096 }, /sliding_window 4096/);
 });
 
 test('Qwen3: q/k norm, explicit head_dim 128 (≠ 1024/16)', () => {
   const { spec } = planFromConfig(qwen3);
-  assert.ok(spec.arch === 'llama' && spec.qkNorm && !spec.qkvBias);
+  assert.ok(
+    spec.arch === 'llama' && spec.qkNorm && !spec.qkvBias,
+    "spec.arch === 'llama' && spec.qkNorm && !spec.qkvBias",
+  );
   assert.equal(spec.headDim, 128);
   assert.equal(spec.heads * spec.headDim, 2048);
 });
@@ -267,5 +274,8 @@ test('refusals name every unsupported field', () => {
 
 test('Llama attention_bias and mlp_bias become q/k/v/o and MLP biases', () => {
   const { spec } = planFromConfig({ ...smolLm2, attention_bias: true, mlp_bias: true });
-  assert.ok(spec.arch === 'llama' && spec.qkvBias && spec.oBias && spec.mlpBias);
+  assert.ok(
+    spec.arch === 'llama' && spec.qkvBias && spec.oBias && spec.mlpBias,
+    "spec.arch === 'llama' && spec.qkvBias && spec.oBias && spec.mlpBias",
+  );
 });

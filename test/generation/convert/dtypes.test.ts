@@ -3,7 +3,6 @@
 // accuracy_level 4, the tied head included; GatherBlockQuantized embeddings), sizes, quality against
 // fp32, the same greedy ids in transformers.js; and a model written with external data
 // (`onnx/model.onnx_data`, flagged in config.json) loading in both.
-import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,20 +10,29 @@ import { join } from 'node:path';
 import { env, AutoModelForCausalLM, Tensor } from '@huggingface/transformers';
 import { loadModel, type TextGenerator } from '../../../generation/index.js';
 import { convertCheckpoint } from '../../../generation/convert/convert.js';
-import { fixture, generateAll, readFixtureJson } from '../fixtures.js';
+import { fixture, generateAll } from '../fixtures.js';
+import { storiesGolden, type StoriesGolden } from '../goldens.js';
 import { inspectOnnx, withoutFused } from './helpers.js';
+// Every test here uses the fixture checkpoints: skipped, with the reason, when they are missing.
+import {
+  sharedAfter as after,
+  sharedBefore as before,
+  sharedTest as test,
+} from '../../shared-fixtures.js';
 
-const stories = readFixtureJson('stories260K', 'golden.json');
-const LINES = readFileSync(fixture('corpus-tinystories-sample', 'tinystories-sample.txt'), 'utf8')
-  .split('\n')
-  .filter((l) => l.trim())
-  .slice(0, 4);
+let stories: StoriesGolden;
+let LINES: string[];
 const FLOAT = 1;
 const UINT8 = 2;
 const FLOAT16 = 10;
 
 let root: string;
 before(() => {
+  stories = storiesGolden();
+  LINES = readFileSync(fixture('corpus-tinystories-sample', 'tinystories-sample.txt'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .slice(0, 4);
   root = mkdtempSync(join(tmpdir(), 'textgen-convert-dtypes-'));
   for (const dtype of ['fp32', 'fp16', 'q8', 'q4'] as const)
     convertCheckpoint({ source: fixture('stories260K-hf'), output: join(root, dtype), dtype });
@@ -165,7 +173,7 @@ test('external data: weights in onnx/model.onnx_data, flagged for transformers.j
   });
   const onnx = join(dir, 'onnx', 'model.onnx');
   assert.ok(statSync(onnx).size < 100_000, 'the graph file holds no large weights');
-  assert.ok(existsSync(`${onnx}_data`));
+  assert.ok(existsSync(`${onnx}_data`), 'existsSync(`${onnx}_data`)');
   const embed = inspectOnnx(onnx).initializers.find((t) => t.name === 'model.embed_tokens.weight')!;
   assert.equal(embed.external?.location, 'model.onnx_data');
   assert.equal(embed.external?.length, String(512 * 64 * 4));

@@ -84,7 +84,7 @@ test('bf16 widening is exact and f16 decoding covers subnormals, infinities and 
   assert.equal(f[0], 2 ** -24);
   assert.equal(f[1], Infinity);
   assert.equal(f[2], -Infinity);
-  assert.ok(Number.isNaN(f[3]));
+  assert.ok(Number.isNaN(f[3]), 'Number.isNaN(f[3])');
   assert.deepEqual([f[4], f[5]], [1, -2]);
 });
 

@@ -3,7 +3,6 @@
 // the fused zero-copy graph and the growing-cache file and its by-line perplexity equals the golden;
 // the bf16 two-shard copy stays within 0.2% of it; tiny-random-gpt2-hf gives the PyTorch golden ids;
 // transformers.js 4.3.1 gives the same ids on the converted onnx/model.onnx.
-import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,15 +11,24 @@ import { join } from 'node:path';
 import { env, AutoModelForCausalLM, Tensor } from '@huggingface/transformers';
 import { loadModel } from '../../../generation/index.js';
 import { convertCheckpoint } from '../../../generation/convert/convert.js';
-import { fixture, generateAll, readFixtureJson, repoRoot } from '../fixtures.js';
+import { fixture, generateAll, repoRoot } from '../fixtures.js';
+import { gpt2Golden, storiesGolden, type Gpt2Golden, type StoriesGolden } from '../goldens.js';
 import { withoutFused } from './helpers.js';
+// Every test here uses the fixture checkpoints: skipped, with the reason, when they are missing.
+import {
+  sharedAfter as after,
+  sharedBefore as before,
+  sharedTest as test,
+} from '../../shared-fixtures.js';
 
-const stories = readFixtureJson('stories260K', 'golden.json');
-const gpt2 = readFixtureJson('tiny-random-gpt2', 'golden.json');
+let stories: StoriesGolden;
+let gpt2: Gpt2Golden;
 const SAMPLE = fixture('corpus-tinystories-sample', 'tinystories-sample.txt');
 let root: string;
 
 before(() => {
+  stories = storiesGolden();
+  gpt2 = gpt2Golden();
   root = mkdtempSync(join(tmpdir(), 'textgen-convert-shared-'));
   for (const name of ['stories260K-hf', 'stories260K-hf-bf16-sharded', 'tiny-random-gpt2-hf'])
     convertCheckpoint({ source: fixture(name), output: join(root, name), dtype: 'fp32' });

@@ -21,6 +21,7 @@ import {
   ZeroCopyCache,
 } from '../../../generation/runtime/layouts/zero-copy-cache.js';
 import { fixture, generateAll } from '../fixtures.js';
+import { sharedTest } from '../../shared-fixtures.js';
 
 // ---- the cache on hand-made data ----
 
@@ -79,7 +80,10 @@ test('writes land at the cached length; growth keeps every row and head', () => 
   assertTagged(cache, (r) => r);
   for (let i = 0; i < 130; i++) writeTagged(cache, 1);
   assert.equal(cache.length, 135);
-  assert.ok(cache.capacity >= 135 && cache.capacity % 64 === 0);
+  assert.ok(
+    cache.capacity >= 135 && cache.capacity % 64 === 0,
+    'cache.capacity >= 135 && cache.capacity % 64 === 0',
+  );
   assertTagged(cache, (r) => r);
 });
 
@@ -193,7 +197,7 @@ for (const preset of ['llama-tiny', 'gpt2-tiny']) {
     const first = await generateAll(fused, PROMPTS[1], { max_new_tokens: 6 }, { keepCache: true });
     const extended = `${PROMPTS[1]}${first.done.sequences[0].text} and then`;
     const reused = await generateAll(fused, extended, { max_new_tokens: 16 }, { keepCache: true });
-    assert.ok(reused.done.stats.cachedTokens > 0);
+    assert.ok(reused.done.stats.cachedTokens > 0, 'reused.done.stats.cachedTokens > 0');
     const fresh = await generateAll(optimum, extended, { max_new_tokens: 16 });
     assert.deepEqual(reused.done.sequences[0].token_ids, fresh.done.sequences[0].token_ids);
   });
@@ -220,7 +224,7 @@ for (const kind of ['fused', 'optimum'] as const) {
   test(`${kind}: rows appended to a running batch and dropped from it decode as they do alone`, async () => {
     const folder = inspectModelFolder(join(root, `llama-tiny-${kind}`));
     const { runner } = await openModel(folder, folder.layouts.fp32!, { threads: 1 });
-    assert.ok(runner instanceof DecoderRunner);
+    assert.ok(runner instanceof DecoderRunner, 'runner instanceof DecoderRunner');
     const prompts = [
       [5, 6, 7, 8, 9, 10],
       [11, 12],
@@ -252,34 +256,37 @@ for (const kind of ['fused', 'optimum'] as const) {
   });
 }
 
-test('multi-token extension is probed once, when first needed: the genai fp16 Llama extends token by token', async () => {
-  const cases: Array<[string, boolean | undefined, boolean]> = [
-    [fixture('ort-genai-tiny-random-llama-fp16'), undefined, false],
-    [join(root, 'llama-tiny-optimum'), undefined, true],
-    [join(root, 'llama-tiny-fused'), true, true],
-  ];
-  for (const [dir, before, after] of cases) {
-    const folder = inspectModelFolder(dir);
-    const { runner } = await openModel(folder, folder.layouts[folder.dtypes[0]]!, { threads: 1 });
-    assert.ok(runner instanceof DecoderRunner);
-    assert.equal(runner.multiTokenExtension, before, dir);
-    const state = runner.newState(1, 64);
-    await runner.forward(state, [[3, 4]]);
-    assert.equal(runner.multiTokenExtension, before, `${dir}: a prefill needs no probe`);
-    const together = (await runner.forward(state, [[5, 6, 7]])).slice();
-    assert.equal(runner.multiTokenExtension, after, dir);
-    // Either way the logits are those of feeding the tokens one by one.
-    const apart = runner.newState(1, 64);
-    let single: Float32Array = new Float32Array(0);
-    for (const t of [3, 4, 5, 6, 7]) single = await runner.forward(apart, [[t]]);
-    const range = Math.max(...single.map(Math.abs));
-    together.forEach((x, v) =>
-      assert.ok(Math.abs(x - single[v]) <= 1e-2 * range, `${dir}: id ${v} ${x} vs ${single[v]}`),
-    );
-    state.dispose();
-    apart.dispose();
-  }
-});
+sharedTest(
+  'multi-token extension is probed once, when first needed: the genai fp16 Llama extends token by token',
+  async () => {
+    const cases: Array<[string, boolean | undefined, boolean]> = [
+      [fixture('ort-genai-tiny-random-llama-fp16'), undefined, false],
+      [join(root, 'llama-tiny-optimum'), undefined, true],
+      [join(root, 'llama-tiny-fused'), true, true],
+    ];
+    for (const [dir, before, after] of cases) {
+      const folder = inspectModelFolder(dir);
+      const { runner } = await openModel(folder, folder.layouts[folder.dtypes[0]]!, { threads: 1 });
+      assert.ok(runner instanceof DecoderRunner, 'runner instanceof DecoderRunner');
+      assert.equal(runner.multiTokenExtension, before, dir);
+      const state = runner.newState(1, 64);
+      await runner.forward(state, [[3, 4]]);
+      assert.equal(runner.multiTokenExtension, before, `${dir}: a prefill needs no probe`);
+      const together = (await runner.forward(state, [[5, 6, 7]])).slice();
+      assert.equal(runner.multiTokenExtension, after, dir);
+      // Either way the logits are those of feeding the tokens one by one.
+      const apart = runner.newState(1, 64);
+      let single: Float32Array = new Float32Array(0);
+      for (const t of [3, 4, 5, 6, 7]) single = await runner.forward(apart, [[t]]);
+      const range = Math.max(...single.map(Math.abs));
+      together.forEach((x, v) =>
+        assert.ok(Math.abs(x - single[v]) <= 1e-2 * range, `${dir}: id ${v} ${x} vs ${single[v]}`),
+      );
+      state.dispose();
+      apart.dispose();
+    }
+  },
+);
 
 test('fp16, q8 and q4 fused graphs decode as the optimum graphs of the same dtype', async () => {
   for (const preset of ['llama-tiny', 'gpt2-tiny']) {

@@ -270,6 +270,7 @@ export class ModelHost {
 
   /** Token ids of a prompt, checked against the context window. */
   private promptIds(text: string | number[], addSpecialTokens: boolean): number[] {
+    if (typeof text === 'string') this.rejectHugePrompt(text, addSpecialTokens);
     const ids = typeof text === 'string' ? this.tokenize(text, addSpecialTokens) : text.slice();
     if (ids.length === 0) {
       if (this.info.bosTokenId === undefined)
@@ -284,6 +285,22 @@ export class ModelHost {
       );
     }
     return ids;
+  }
+
+  /**
+   * Rejects a prompt far beyond the context from a prefix: BPE without a pre-tokenizer (SentencePiece
+   * exports) is superlinear in the text length, so a megabyte would take minutes to be refused.
+   */
+  private rejectHugePrompt(text: string, addSpecialTokens: boolean): void {
+    const context = this.info.contextLength;
+    const prefix = context * PREFIX_CHARS_PER_TOKEN;
+    if (text.length <= prefix) return;
+    const head = this.tokenize(text.slice(0, prefix), addSpecialTokens).length;
+    if (head >= context + PREFIX_MARGIN)
+      throw new InputError(
+        `The prompt is over ${head - PREFIX_MARGIN} tokens (${text.length} characters); the model's context is ${context} tokens.`,
+        'Shorten the prompt, or use a model with a longer context.',
+      );
   }
 
   /** The step model for this call; a kept chat cache is reused up to the longest common prefix. */
@@ -323,6 +340,11 @@ export class ModelHost {
     this.batch?.dispose();
   }
 }
+
+/** Characters per context token in the prefix rejectHugePrompt() tokenizes (tokens are rarely longer). */
+const PREFIX_CHARS_PER_TOKEN = 16;
+/** Tokens a cut at the prefix's end can merge away, kept out of the bound. */
+const PREFIX_MARGIN = 8;
 
 /** The ONNX files the sessions are opened from (a merged decoder makes the split pair unused). */
 function openedFiles(layout: OnnxLayout): string[] {

@@ -20,6 +20,7 @@ import type { ScoreRequest, ScoreResult } from '../decode/score.js';
 import type { GenerationSettings } from '../settings.js';
 import type { BatchStatus } from '../decode/batch-scheduler.js';
 import type { ChatMessage } from '../chat/chat-template.js';
+import { prepareOrtProcess, WORKER_STACK_MB } from '../runtime/ort-process.js';
 
 /** Options for {@link loadModel}. */
 export interface TextGeneratorOptions extends LoadOptions {
@@ -136,11 +137,14 @@ function workerUrl(): URL {
  * the loader in workers, so a small bootstrap registers tsx there before importing the worker.
  */
 function createWorker(): Worker {
+  prepareOrtProcess();
+  // The prompt reaches the worker in messages only (a worker's process.argv is not the parent's).
+  const options = { resourceLimits: { stackSizeMb: WORKER_STACK_MB } };
   const url = workerUrl();
-  if (!url.pathname.endsWith('.ts')) return new Worker(url);
+  if (!url.pathname.endsWith('.ts')) return new Worker(url, options);
   const tsxApi = import.meta.resolve('tsx/esm/api');
   const code = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });`;
-  return new Worker(code, { eval: true });
+  return new Worker(code, { ...options, eval: true });
 }
 
 type Listener = (message: FromWorker) => void;

@@ -4,28 +4,52 @@
  */
 import { parseArgs } from 'node:util';
 import type { Command, CommandContext } from '../commands/command.js';
-import { ExitCode, UsageError } from '../generation/errors.js';
+import { ExitCode, TextgenError, UsageError } from '../generation/errors.js';
 import { COMMANDS, findCommand } from './commands.js';
 import { renderCommandHelp, renderHelp } from './help.js';
 import { reportError } from './report-error.js';
-import { guardStdout } from './output.js';
-import { installSignals } from './signals.js';
+import { guardOutput, outputError, settle } from './output.js';
+import { installSignals, reraise, signalExitCode, type StopSignal } from './signals.js';
 
 /** Runs the CLI with the given arguments (without node and the script) and resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const stopper = installSignals();
-  guardStdout(process.stdout, () => stopper.stop('pipe'));
+  const output = guardOutput(process.stdout, process.stderr, (why) => stopper.stop(why));
+  let code: number = ExitCode.ok;
+  let failure: unknown;
+  let failed = false;
   try {
-    const code = await dispatch(argv, stopper.signal);
-    return stopper.reason() === 'pipe' ? ExitCode.ok : code;
+    code = await dispatch(argv, stopper.signal);
   } catch (error) {
-    if (stopper.reason() === 'pipe') return ExitCode.ok;
-    if (stopper.reason() === 'signal' && isAbortLike(error)) return ExitCode.interrupted;
-    return reportError(error, process.stderr);
-  } finally {
-    stopper.dispose();
+    failure = error;
+    failed = true;
   }
+  // A write that failed reports after the command has returned: wait for it before deciding.
+  await settle(process.stdout);
+  stopper.dispose();
+  const stdoutFailure = output.stdoutFailure();
+  if (stdoutFailure) return reportError(outputError(stdoutFailure), process.stderr);
+  if (stopper.reason() === 'pipe') return ExitCode.ok;
+  const signal = stopper.received();
+  if (signal && (!failed || isAbortLike(failure))) {
+    exitSoon(signal);
+    return signalExitCode(signal);
+  }
+  return failed ? reportError(failure, process.stderr) : code;
 }
+
+/**
+ * After a signal the process should end now, with 130/143. Normally nothing is left running and it
+ * does; a model worker still inside onnxruntime's session creation (native code that cannot be
+ * interrupted, and that Node waits for at exit) would hold it until the load ends, so if the process
+ * is still alive a moment later it is killed by the same signal, which the shell reports the same way.
+ */
+function exitSoon(signal: StopSignal): void {
+  setTimeout(() => reraise(signal), EXIT_GRACE_MS).unref();
+}
+
+/** How long a stopped process may take to exit on its own before the signal is re-raised. */
+const EXIT_GRACE_MS = 300;
 
 async function dispatch(argv: string[], signal: AbortSignal): Promise<number> {
   const [first, ...rest] = argv;
@@ -135,7 +159,12 @@ function joinNegativeValues(
 }
 
 function isAbortLike(error: unknown): boolean {
-  return error instanceof Error && (error.name === 'AbortError' || error.name === 'AbortedError');
+  return (
+    error instanceof Error &&
+    (error.name === 'AbortError' ||
+      error.name === 'AbortedError' ||
+      (error instanceof TextgenError && error.exitCode === ExitCode.interrupted))
+  );
 }
 
 async function readVersion(): Promise<string> {

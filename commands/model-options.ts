@@ -75,5 +75,6 @@ export function loadOptionsFrom(
     verbose: ctx.values.verbose === true || Boolean(ctx.env.TEXTGEN_DEBUG),
     deviceId: intFlag(ctx.values, 'device-id'),
     threads: intFlag(ctx.values, 'threads', 1),
+    signal: ctx.signal,
   };
 }

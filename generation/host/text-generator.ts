@@ -26,6 +26,8 @@ import { prepareOrtProcess, WORKER_STACK_MB } from '../runtime/ort-process.js';
 export interface TextGeneratorOptions extends LoadOptions {
   /** Run on this thread instead of a worker (blocks the event loop while decoding). */
   inProcess?: boolean;
+  /** Aborting stops waiting for the load at once (AbortedError); the worker is terminated. */
+  signal?: AbortSignal;
 }
 
 /** One generation request. */
@@ -68,10 +70,12 @@ export async function loadModel(
   dir: string,
   options: TextGeneratorOptions = {},
 ): Promise<TextGenerator> {
+  const { signal, ...rest } = options;
+  if (signal?.aborted) throw new AbortedError();
   // WebGPU's process-wide start (quiet Dawn, auto's adapter probe) belongs to the main thread.
-  const prepared = await prepareDevice(options);
-  if (prepared.inProcess) return new InProcessGenerator(await ModelHost.load(dir, prepared));
-  return WorkerGenerator.start(dir, prepared);
+  const { inProcess, ...prepared } = await prepareDevice(rest);
+  if (inProcess) return new InProcessGenerator(await ModelHost.load(dir, prepared));
+  return WorkerGenerator.start(dir, prepared, signal);
 }
 
 class InProcessGenerator implements TextGenerator {
@@ -173,9 +177,14 @@ class WorkerGenerator implements TextGenerator {
     });
   }
 
-  static async start(dir: string, options: LoadOptions): Promise<WorkerGenerator> {
+  static async start(
+    dir: string,
+    options: LoadOptions,
+    signal?: AbortSignal,
+  ): Promise<WorkerGenerator> {
     const worker = createWorker();
     let batch: BatchStatus | undefined;
+    let onAbort: (() => void) | undefined;
     const info = await new Promise<ModelInfo>((resolve, reject) => {
       const onMessage = (message: FromWorker) => {
         if (message.type === 'loaded') {
@@ -188,11 +197,28 @@ class WorkerGenerator implements TextGenerator {
       };
       worker.on('message', onMessage);
       worker.on('error', reject);
+      // Session creation is one native call that cannot be interrupted: stop waiting for it instead.
+      onAbort = () => reject(new AbortedError('Interrupted while loading the model.'));
+      signal?.addEventListener('abort', onAbort, { once: true });
       worker.postMessage({ type: 'load', dir, options } satisfies ToWorker);
-    }).catch(async (error) => {
-      await worker.terminate();
-      throw error;
-    });
+    })
+      .catch(async (error) => {
+        if (!signal?.aborted) {
+          await worker.terminate();
+          throw error;
+        }
+        // Interrupted: terminating now could land inside the binding's native code, which aborts the
+        // process. The worker is left to finish its load and is then told to close; the CLI re-raises
+        // the signal if the process is still held by it a moment later.
+        worker.on('message', (message: FromWorker) => {
+          if (message.type === 'loaded' || message.type === 'error')
+            worker.postMessage({ type: 'dispose' } satisfies ToWorker);
+        });
+        throw error;
+      })
+      .finally(() => {
+        if (onAbort) signal?.removeEventListener('abort', onAbort);
+      });
     const generator = new WorkerGenerator(worker, info);
     generator.batch ??= batch;
     return generator;

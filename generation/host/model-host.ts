@@ -11,6 +11,7 @@ import {
   type ModelFolder,
   type OnnxLayout,
 } from '../model/model-folder.js';
+import { checkCompatibility } from '../model/compatibility.js';
 import { openModel, type OpenOptions } from '../runtime/open-model.js';
 import { expectedDevice } from '../runtime/ort.js';
 import { DecoderRunner, type DecoderState } from '../runtime/decoder-runner.js';
@@ -93,6 +94,8 @@ export class ModelHost {
     readonly folder: ModelFolder,
     readonly tokenizer: TextTokenizer,
     private readonly runner: DecoderRunner | Seq2SeqRunner,
+    /** Token ids at or above this have no embedding (an added token beyond the model's table). */
+    private readonly vocabRows?: number,
   ) {}
 
   /** Loads a model folder. */
@@ -105,6 +108,7 @@ export class ModelHost {
     );
     const layout = folder.layouts[dtype]!;
     const tokenizer = TextTokenizer.load(dir, folder.tokenizerConfig);
+    const compat = checkCompatibility(folder, layout, { baseLimit: tokenizer.baseVocabLimit() });
     const opened = await openModel(folder, layout, options);
     const defaults = modelDefaults(folder);
     const eos = defaults.eos_token_id ?? (tokenizer.eosId !== undefined ? [tokenizer.eosId] : []);
@@ -113,7 +117,7 @@ export class ModelHost {
       modelType: folder.modelType,
       architecture: folder.architecture,
       task: folder.task,
-      contextLength: folder.contextLength,
+      contextLength: compat.contextLength,
       vocabSize: opened.runner.vocabSize,
       // A genai folder names no dtype; its tensors' element type tells.
       dtype:
@@ -138,7 +142,7 @@ export class ModelHost {
         opened.runner instanceof DecoderRunner ? opened.runner.layout.kind : 'encoder-decoder',
       notice: opened.notice,
     };
-    const host = new ModelHost(info, folder, tokenizer, opened.runner);
+    const host = new ModelHost(info, folder, tokenizer, opened.runner, compat.vocabRows);
     if (options.parallel) host.batch = host.openBatch(options.parallel);
     return host;
   }
@@ -277,6 +281,13 @@ export class ModelHost {
         throw new InputError('The prompt is empty.', 'Pass a prompt as an argument or on stdin.');
       ids.push(this.info.bosTokenId);
     }
+    const beyond =
+      this.vocabRows === undefined ? undefined : ids.find((id) => id >= this.vocabRows!);
+    if (beyond !== undefined)
+      throw new InputError(
+        `The prompt contains the token ${JSON.stringify(this.tokenizer.decode([beyond], false))} (id ${beyond}), which this model has no embedding for.`,
+        'Remove that special token from the prompt; the tokenizer defines it but the model does not.',
+      );
     const context = this.info.contextLength;
     if (ids.length >= context) {
       throw new InputError(

@@ -119,10 +119,34 @@ const ERROR_CLASSES: Record<string, (m: string, h?: string) => TextgenError> = {
   AbortedError: (m) => new AbortedError(m),
 };
 
+/**
+ * onnxruntime failures that mean the model and its folder do not fit together (what the load-time
+ * checks in model/compatibility.ts cannot see): model errors, not textgen bugs.
+ */
+const ORT_MODEL_FAILURES: Array<[RegExp, (m: RegExpExecArray) => string]> = [
+  [
+    /input '([^']+)' is missing in 'feeds'/,
+    (m) => `The model needs an input textgen does not feed (${m[1]}).`,
+  ],
+  [
+    /Gather node\. Name:'([^']*)'.*idx=(-?\d+) must be within the inclusive range \[(-?\d+),(-?\d+)\]/,
+    (m) =>
+      `The model's table ${m[1]} has ${Number(m[4]) + 1} rows; id ${m[2]} is beyond it (the tokenizer or config.json does not match the ONNX file).`,
+  ],
+];
+
 /** Rebuilds a worker error as the same typed error on this thread. */
 function rebuild(error: WireError): Error {
   const make = ERROR_CLASSES[error.name];
   if (make) return make(error.message, error.hint);
+  for (const [pattern, say] of ORT_MODEL_FAILURES) {
+    const m = pattern.exec(error.message);
+    if (m)
+      return new ModelError(
+        say(m),
+        'Check that every file in the model folder comes from the same export.',
+      );
+  }
   if (error.exitCode !== undefined)
     return new TextgenError(error.message, { exitCode: error.exitCode, hint: error.hint });
   const plain = new Error(error.message);

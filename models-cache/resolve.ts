@@ -13,7 +13,12 @@ import { validateRepoId, validateRevision } from './validate.js';
 
 /** A model that was asked for but is not on disk; the hint names the command that gets it. */
 export class ModelNotFoundError extends TextgenError {
-  constructor(message: string, hint: string) {
+  constructor(
+    message: string,
+    hint: string,
+    /** The hub model that could be pulled (absent for folders and trained models). */
+    readonly pullable?: ModelRef,
+  ) {
     super(message, { exitCode: ExitCode.notFound, hint });
   }
 }
@@ -87,13 +92,18 @@ export function embeddedModelDir(): string {
   return join(packageRoot(), 'models', 'default');
 }
 
-/** The `textgen models pull` command that fetches a ref. */
-export function pullCommandFor(ref: ModelRef): string {
-  return `textgen models pull ${ref.id}${ref.revision ? `@${ref.revision}` : ''}`;
+/** The `textgen models pull` command that fetches a ref (with the weights variant asked for). */
+export function pullCommandFor(ref: ModelRef, dtype?: string): string {
+  const variant = dtype && dtype !== 'auto' ? ` --dtype ${dtype}` : '';
+  return `textgen models pull ${ref.id}${ref.revision ? `@${ref.revision}` : ''}${variant}`;
 }
 
 /** Finds a cached snapshot for `org/name[@revision]`; throws ModelNotFoundError naming the pull command. */
-export function resolveCached(ref: ModelRef, env: NodeJS.ProcessEnv = process.env): ResolvedModel {
+export function resolveCached(
+  ref: ModelRef,
+  env: NodeJS.ProcessEnv = process.env,
+  dtype?: string,
+): ResolvedModel {
   const repo = repoDir(ref.id, env);
   const isLocal = ref.id.startsWith(`${LOCAL_ORG}/`);
   const revision = ref.revision ?? 'main';
@@ -111,7 +121,8 @@ export function resolveCached(ref: ModelRef, env: NodeJS.ProcessEnv = process.en
     const what = ref.revision ? `${ref.id} at revision ${ref.revision}` : ref.id;
     throw new ModelNotFoundError(
       `Model ${what} is not in the cache (${repo}).`,
-      `Download it with \`${pullCommandFor(ref)}\`.`,
+      `Download it with \`${pullCommandFor(ref, dtype)}\`, or add --pull to download it now.`,
+      ref,
     );
   }
   return { dir: snapshotDir(repo, commit), id: ref.id, revision: commit };
@@ -123,7 +134,7 @@ export function resolveCached(ref: ModelRef, env: NodeJS.ProcessEnv = process.en
  */
 export function resolveModel(
   spec: string | undefined,
-  options: { env?: NodeJS.ProcessEnv; configuredDefault?: string } = {},
+  options: { env?: NodeJS.ProcessEnv; configuredDefault?: string; dtype?: string } = {},
 ): ResolvedModel {
   const env = options.env ?? process.env;
   const chosen = spec?.trim() || options.configuredDefault?.trim();
@@ -155,5 +166,5 @@ export function resolveModel(
     }
     throw error;
   }
-  return resolveCached(ref, env);
+  return resolveCached(ref, env, options.dtype);
 }

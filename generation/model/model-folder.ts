@@ -9,6 +9,7 @@ import { basename, join } from 'node:path';
 import { ModelError } from '../errors.js';
 import { FUSED_STEM } from './fused-file.js';
 import { textgenVariants } from '../quantize/report.js';
+import { graphDtype, readOnnxGraph } from './onnx-graph.js';
 
 /** transformers.js dtype names and their ONNX file-name suffixes. */
 export const DTYPE_SUFFIXES = {
@@ -180,7 +181,7 @@ export function inspectModelFolder(dir: string): ModelFolder {
         `genai_config.json names ${file}, which is missing.`,
         'Re-download the model folder.',
       );
-    layouts[genaiDtype(dir, genaiModel, config)] = { kind: 'genai', model: file };
+    layouts[genaiDtype(dir, genaiModel, config, file)] = { kind: 'genai', model: file };
   } else {
     for (const [dtype, suffix] of Object.entries(DTYPE_SUFFIXES) as Array<[Dtype, string]>) {
       const layout = layoutFor(dirs, suffix, encoderDecoder);
@@ -218,15 +219,19 @@ export function inspectModelFolder(dir: string): ModelFolder {
 }
 
 /**
- * A genai folder holds one variant and names no dtype; the builder's folder and file names do
- * (`...-int4-...`, `...-fp16`), and so may config.json's torch_dtype. The session's tensor types
- * settle it once loaded (ModelInfo.dtype).
+ * A genai folder holds one variant and names no dtype: its graph's ops and tensor types tell; when
+ * the file cannot be read, the builder's folder and file names (`...-int4-...`, `...-fp16`) and
+ * config.json's torch_dtype are the hint.
  */
 function genaiDtype(
   dir: string,
   genaiModel: Record<string, any>,
   config: Record<string, any>,
+  file: string,
 ): Dtype {
+  // The graph itself says (a cached snapshot's folder is a commit hash, with no name to go by).
+  const graph = readOnnxGraph(file);
+  if (graph) return graphDtype(graph);
   const hint =
     `${basename(dir)} ${genaiModel.decoder?.filename ?? ''} ${config.torch_dtype ?? ''}`.toLowerCase();
   if (/int4|q4/.test(hint)) return /fp16|float16/.test(hint) ? 'q4f16' : 'q4';

@@ -7,9 +7,11 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 
-/** A graph input or output: its name and dims (numbers, or symbolic names). */
+/** A graph input or output: its name, element type (TensorProto.DataType) and dims. */
 export interface OnnxValue {
   name: string;
+  /** 1 float32, 10 float16, 16 bfloat16, 7 int64, 6 int32, ...; 0 when not a tensor. */
+  elemType: number;
   dims: Array<number | string>;
 }
 
@@ -129,7 +131,7 @@ function tensorDims(c: Cursor, end: number): { name: string; dims: number[] } {
 }
 
 function valueInfo(c: Cursor, end: number): OnnxValue {
-  const value: OnnxValue = { name: '', dims: [] };
+  const value: OnnxValue = { name: '', elemType: 0, dims: [] };
   fields(c, end, (no, wire) => {
     if (no === 1 && wire === 2) value.name = text(c);
     else if (no === 2 && wire === 2)
@@ -139,6 +141,7 @@ function valueInfo(c: Cursor, end: number): OnnxValue {
           if (n1 !== 1 || w1 !== 2) return;
           message(c, (e2) =>
             fields(c, e2, (n2, w2) => {
+              if (n2 === 1 && w2 === 0) value.elemType = c.varint();
               if (n2 !== 2 || w2 !== 2) return;
               message(c, (e3) =>
                 fields(c, e3, (n3, w3) => {
@@ -225,4 +228,21 @@ export function readOnnxGraph(path: string): OnnxGraph | undefined {
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
+}
+
+/** TensorProto.DataType of float16. */
+const FLOAT16 = 10;
+
+/**
+ * The transformers.js dtype name that describes a graph's weights, from its ops and tensor types:
+ * MatMulNBits (4-bit: q4, or q4f16 with fp16 activations; 8-bit: q8), dynamic int8 (q8), fp16
+ * activations (fp16), else fp32. For folders that name no dtype (onnxruntime-genai).
+ */
+export function graphDtype(graph: OnnxGraph): 'fp32' | 'fp16' | 'q8' | 'q4' | 'q4f16' {
+  const half = [...graph.inputs, ...graph.outputs].some((v) => v.elemType === FLOAT16);
+  const nbits = graph.nodes.find((n) => n.op === 'MatMulNBits');
+  if (nbits) return (nbits.ints.bits ?? 4) === 8 ? 'q8' : half ? 'q4f16' : 'q4';
+  if (graph.nodes.some((n) => n.op === 'MatMulInteger' || n.op === 'DynamicQuantizeMatMul'))
+    return 'q8';
+  return half ? 'fp16' : 'fp32';
 }

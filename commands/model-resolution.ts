@@ -20,7 +20,10 @@ export async function resolveModelDir(ctx: CommandContext): Promise<ResolvedMode
       dtype: ctx.values.dtype as string | undefined,
     });
   try {
-    return resolve();
+    const resolved = resolve();
+    // `-m folder/onnx/model_q4.onnx` means that variant, unless --dtype says otherwise.
+    if (resolved.dtype && ctx.values.dtype === undefined) ctx.values.dtype = resolved.dtype;
+    return resolved;
   } catch (error) {
     if (!(error instanceof ModelNotFoundError) || !error.pullable || !wantsPull(ctx)) throw error;
     await pullMissing(ctx, error);

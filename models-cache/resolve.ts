@@ -4,9 +4,11 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ExitCode, TextgenError, UsageError } from '../generation/errors.js';
+import { ExitCode, ModelError, TextgenError, UsageError } from '../generation/errors.js';
+import { foreignFileError } from '../generation/model/foreign-format.js';
+import { DTYPE_SUFFIXES, type Dtype } from '../generation/model/model-folder.js';
 import { LOCAL_ORG, LOCAL_REVISION, repoDir } from './paths.js';
 import { resolveRevision, snapshotDir } from './layout.js';
 import { validateRepoId, validateRevision } from './validate.js';
@@ -26,6 +28,8 @@ export class ModelNotFoundError extends TextgenError {
 /** A resolved model: the folder to load and how to name it. */
 export interface ResolvedModel {
   dir: string;
+  /** The weights variant the user pointed at (`-m onnx/model_q4.onnx` → q4). */
+  dtype?: string;
   /** `org/name`, `local/NAME`, `default`, or the folder path as given. */
   id: string;
   /** The commit hash of the cached snapshot (`local` for trained models); absent for folders. */
@@ -66,6 +70,47 @@ function expandHome(spec: string): string {
 
 function isDir(path: string): boolean {
   return existsSync(path) && statSync(path).isDirectory();
+}
+
+function isFile(path: string): boolean {
+  return existsSync(path) && statSync(path).isFile();
+}
+
+/** The ONNX file names a folder layout uses, with the dtype their suffix names. */
+const LAYOUT_FILE = new RegExp(
+  `^(?:model|decoder_model_merged|decoder_model|decoder_with_past_model|encoder_model|textgen_decoder)(${Object.values(
+    DTYPE_SUFFIXES,
+  )
+    .filter(Boolean)
+    .join('|')})?\\.onnx$`,
+);
+
+/**
+ * `--model` naming a file: an ONNX file of a model folder loads that folder (and that file's weights
+ * variant); a config or tokenizer file loads its folder; GGUF and checkpoint files say what they are.
+ */
+function resolveFile(path: string, id: string): ResolvedModel {
+  const foreign = foreignFileError(path);
+  if (foreign) throw foreign;
+  const name = basename(path);
+  const parent = dirname(path);
+  const folder = basename(parent) === 'onnx' ? dirname(parent) : parent;
+  if (name.endsWith('.json')) return { dir: folder, id: folder };
+  if (!name.endsWith('.onnx'))
+    throw new ModelError(
+      `${path} is a file; --model takes a model folder (or its ONNX file).`,
+      `Pass the folder: --model ${folder}.`,
+    );
+  const m = LAYOUT_FILE.exec(name);
+  const genai = existsSync(join(folder, 'genai_config.json'));
+  if (!m && !genai)
+    throw new ModelError(
+      `${path} is not a file of textgen's model layouts (onnx/model{_fp16,_q4,...}.onnx, decoder_model_merged*.onnx, ...), so its folder ${folder} would not load it.`,
+      `Rename it to onnx/model.onnx in a folder with config.json and tokenizer.json, then pass --model ${folder}.`,
+    );
+  const suffix = m?.[1] ?? '';
+  const dtype = (Object.keys(DTYPE_SUFFIXES) as Dtype[]).find((d) => DTYPE_SUFFIXES[d] === suffix);
+  return { dir: folder, id: folder, ...(m && dtype ? { dtype } : {}) };
 }
 
 /** The folder that holds textgen's package.json (works from dist/ and from the TypeScript sources). */
@@ -148,6 +193,7 @@ export function resolveModel(
   }
   const path = resolve(expandHome(chosen));
   if (isDir(path)) return { dir: path, id: chosen };
+  if (isFile(path)) return resolveFile(path, chosen);
   if (looksLikePath(chosen)) {
     throw new ModelNotFoundError(
       `Model folder not found: ${path}.`,

@@ -154,6 +154,9 @@ function reasonOf(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   if (/No supported ONNX layout/.test(message))
     return 'no ONNX weights (found no usable model*.onnx / decoder_model*.onnx)';
+  if (/checkpoint with no ONNX weights/.test(message))
+    return 'no ONNX weights (a safetensors/PyTorch checkpoint: `textgen convert` makes one)';
+  if (/holds GGUF weights/.test(message)) return "no ONNX weights (GGUF, llama.cpp's format)";
   return message.replace(/\s+/g, ' ');
 }
 

@@ -6,9 +6,10 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { ModelError } from '../errors.js';
+import { ExitCode, ModelError, TextgenError, UsageError } from '../errors.js';
 import { FUSED_STEM } from './fused-file.js';
 import { textgenVariants } from '../quantize/report.js';
+import { foreignFolderError } from './foreign-format.js';
 import { graphDtype, readOnnxGraph } from './onnx-graph.js';
 
 /** transformers.js dtype names and their ONNX file-name suffixes. */
@@ -160,6 +161,8 @@ export function inspectModelFolder(dir: string): ModelFolder {
       'Pass --model with a folder, an org/name from `textgen models list`, or pull one with `textgen models pull`.',
     );
   }
+  const foreign = foreignFolderError(dir);
+  if (foreign) throw foreign;
   const genaiConfig = readJson(join(dir, 'genai_config.json'), false);
   const config = readJson(join(dir, 'config.json'), !genaiConfig) ?? {};
   const generationConfig = readJson(join(dir, 'generation_config.json'), false);
@@ -273,15 +276,19 @@ export function selectDtype(
 ): Dtype {
   if (requested && requested !== 'auto') {
     if (!(requested in DTYPE_SUFFIXES)) {
-      throw new ModelError(
+      throw new UsageError(
         `Unknown dtype '${requested}'.`,
         `Use one of: auto, ${Object.keys(DTYPE_SUFFIXES).join(', ')}.`,
       );
     }
     if (!folder.layouts[requested as Dtype]) {
-      throw new ModelError(
+      // A variant that does not exist is "not found" (exit 4), like a missing model or revision.
+      throw new TextgenError(
         `${folder.dir} has no ${requested} weights (available: ${folder.dtypes.join(', ')}).`,
-        `Pass --dtype ${folder.dtypes[0]}, or pull that variant with \`textgen models pull ID --dtype ${requested}\`.`,
+        {
+          exitCode: ExitCode.notFound,
+          hint: `Pass --dtype ${folder.dtypes[0]}, or pull that variant with \`textgen models pull ID --dtype ${requested}\`.`,
+        },
       );
     }
     return requested as Dtype;

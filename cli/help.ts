@@ -81,15 +81,18 @@ export function flagLabel(name: string, spec: OptionSpec): string {
   return `${spec.short ? `-${spec.short}, ` : '    '}--${name}${value}`;
 }
 
+/** A flag's description as help shows it. */
+export function flagDescription(spec: OptionSpec): string {
+  return (
+    spec.description +
+    (spec.multiple && !/repeatable/.test(spec.description) ? ' (repeatable)' : '')
+  );
+}
+
 /** The usage, flags and examples of one command. */
 export function renderCommandHelp(command: Command, width = 80): string {
   const rows = Object.entries(command.options).map(
-    ([name, spec]) =>
-      [
-        flagLabel(name, spec),
-        spec.description +
-          (spec.multiple && !/repeatable/.test(spec.description) ? ' (repeatable)' : ''),
-      ] as const,
+    ([name, spec]) => [flagLabel(name, spec), flagDescription(spec)] as const,
   );
   const lines = [
     wrap(`Usage: ${command.usage}`, width, 7),

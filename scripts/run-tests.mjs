@@ -3,7 +3,7 @@
 // nothing, so the files are collected here. Arguments narrow the run to given files or folders.
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { execaSync } from 'execa';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -23,9 +23,9 @@ if (files.length === 0) {
   console.error('run-tests: no test files found');
   process.exit(1);
 }
-const result = spawnSync(
+const result = execaSync(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
-  { cwd: root, stdio: 'inherit', env: { ...process.env, TEXTGEN_TEST: '1' } },
+  { cwd: root, stdio: 'inherit', env: { TEXTGEN_TEST: '1' }, reject: false },
 );
-process.exit(result.status ?? 1);
+process.exit(result.exitCode ?? 1);

@@ -89,7 +89,7 @@ const LAYOUT_FILE = new RegExp(
  * `--model` naming a file: an ONNX file of a model folder loads that folder (and that file's weights
  * variant); a config or tokenizer file loads its folder; GGUF and checkpoint files say what they are.
  */
-function resolveFile(path: string, id: string): ResolvedModel {
+function resolveFile(path: string): ResolvedModel {
   const foreign = foreignFileError(path);
   if (foreign) throw foreign;
   const name = basename(path);
@@ -193,7 +193,7 @@ export function resolveModel(
   }
   const path = resolve(expandHome(chosen));
   if (isDir(path)) return { dir: path, id: chosen };
-  if (isFile(path)) return resolveFile(path, chosen);
+  if (isFile(path)) return resolveFile(path);
   if (looksLikePath(chosen)) {
     throw new ModelNotFoundError(
       `Model folder not found: ${path}.`,

@@ -190,7 +190,8 @@ export function checkCompatibility(
 ): Compatibility {
   const result: Compatibility = { contextLength: folder.contextLength };
   const files = filesOf(layout);
-  const genai = folder.genaiConfig?.model?.decoder as Record<string, any> | undefined;
+  const genai = folder.genaiConfig?.model?.decoder as
+    { inputs?: Record<string, string>; outputs?: Record<string, string> } | undefined;
   const idsName = String(genai?.inputs?.input_ids ?? 'input_ids');
   const logitsName = String(genai?.outputs?.logits ?? 'logits');
   const positionNames = [

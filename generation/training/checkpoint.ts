@@ -112,32 +112,42 @@ const OPTIM_KEYS = [
   'clip',
 ];
 
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 /** What is wrong with a checkpoint's JSON, or undefined: every field the trainer reads, by type. */
-function metaProblem(meta: unknown): string | undefined {
-  if (typeof meta !== 'object' || meta === null) return 'not a JSON object';
-  const m = meta as Record<string, any>;
+function metaProblem(m: unknown): string | undefined {
+  if (!isObject(m)) return 'not a JSON object';
   if (m.version !== 1) return `version ${JSON.stringify(m.version)}, expected 1`;
   const posInt = (v: unknown) => Number.isInteger(v) && (v as number) > 0;
-  const num = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
-  if (typeof m.config !== 'object' || m.config === null) return 'no model config';
+  const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+  const { config, optim, bpe } = m;
+  if (!isObject(config)) return 'no model config';
   for (const k of CONFIG_KEYS)
-    if (!posInt(m.config[k])) return `config.${k} is not a positive integer`;
-  if (!num(m.config.ropeTheta) || !num(m.config.normEps)) return 'config.ropeTheta/normEps';
-  if (m.config.nHeads % m.config.nKvHeads !== 0) return 'config.nKvHeads does not divide nHeads';
-  if (typeof m.optim !== 'object' || m.optim === null) return 'no optimizer settings';
-  for (const k of OPTIM_KEYS) if (!num(m.optim[k])) return `optim.${k} is not a number`;
+    if (!posInt(config[k])) return `config.${k} is not a positive integer`;
+  if (!num(config.ropeTheta) || !num(config.normEps)) return 'config.ropeTheta/normEps';
+  if ((config.nHeads as number) % (config.nKvHeads as number) !== 0)
+    return 'config.nKvHeads does not divide nHeads';
+  if (!isObject(optim)) return 'no optimizer settings';
+  for (const k of OPTIM_KEYS) if (!num(optim[k])) return `optim.${k} is not a number`;
   if (
-    !Array.isArray(m.bpe?.vocab) ||
-    !m.bpe.vocab.every((t: unknown) => typeof t === 'string') ||
-    !Array.isArray(m.bpe?.merges) ||
-    !m.bpe.merges.every((p: unknown) => Array.isArray(p) && p.length === 2)
+    !isObject(bpe) ||
+    !Array.isArray(bpe.vocab) ||
+    !bpe.vocab.every((t: unknown) => typeof t === 'string') ||
+    !Array.isArray(bpe.merges) ||
+    !bpe.merges.every((p: unknown) => Array.isArray(p) && p.length === 2)
   )
     return 'the tokenizer (bpe) is malformed';
-  if (m.bpe.vocab.length !== m.config.vocabSize) return 'the tokenizer does not match vocabSize';
-  for (const k of ['batch', 'seed', 'step', 'tokensSeen', 'elapsedMs', 'rngState', 'valFraction'])
-    if (!num(m[k]) || m[k] < 0) return `${k} is not a non-negative number`;
+  if (bpe.vocab.length !== config.vocabSize) return 'the tokenizer does not match vocabSize';
+  for (const k of ['batch', 'seed', 'step', 'tokensSeen', 'elapsedMs', 'rngState', 'valFraction']) {
+    const v = m[k];
+    if (!num(v) || v < 0) return `${k} is not a non-negative number`;
+  }
   if (!Number.isInteger(m.step)) return 'step is not an integer';
-  if (!Array.isArray(m.history) || !m.history.every((h: any) => num(h?.step)))
+  if (!Array.isArray(m.history) || !m.history.every((h: unknown) => isObject(h) && num(h.step)))
     return 'history is malformed';
   return undefined;
 }

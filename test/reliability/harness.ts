@@ -46,11 +46,17 @@ export function sandbox(extra: Record<string, string> = {}): Sandbox {
   return { root, env, cleanup: () => rmSync(root, { recursive: true, force: true }) };
 }
 
+/** execa options, where stdout/stderr may also be a raw file descriptor (handed to the child as is). */
+export type RunOptions = Omit<Options, 'stdout' | 'stderr'> & {
+  stdout?: Options['stdout'] | number;
+  stderr?: Options['stderr'] | number;
+};
+
 /** Runs `textgen ...args` to the end; never rejects. */
 export function textgen(
   args: string[],
   env: Record<string, string>,
-  options: Options = {},
+  options: RunOptions = {},
 ): Promise<Result> {
   return execa('node', [BIN, ...args], {
     cwd: repoRoot,
@@ -68,7 +74,7 @@ export function textgen(
 export function startTextgen(
   args: string[],
   env: Record<string, string>,
-  options: Options = {},
+  options: RunOptions = {},
 ): ResultPromise {
   return execa('node', [BIN, ...args], {
     cwd: repoRoot,

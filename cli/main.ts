@@ -31,7 +31,9 @@ export async function main(argv: string[]): Promise<number> {
   if (stdoutFailure) return reportError(outputError(stdoutFailure), process.stderr);
   if (stopper.reason() === 'pipe') return ExitCode.ok;
   const signal = stopper.received();
-  if (signal && (!failed || isAbortLike(failure))) {
+  // Stopped by the signal (an abort, or the command's own 130): 130 for SIGINT, 143 for SIGTERM. A
+  // command that handles the signal itself and returns its own code (serve: 0) keeps it.
+  if (signal && (failed ? isAbortLike(failure) : code === ExitCode.interrupted)) {
     exitSoon(signal);
     return signalExitCode(signal);
   }

@@ -154,7 +154,7 @@ async function pullLocked(
   o.onEvent?.({ type: 'revision', commit });
   mkdirSync(join(o.repo, 'blobs'), { recursive: true });
   assertRealInside(o.repo, join(o.repo, 'blobs'));
-  const head = async (file: string, signal: AbortSignal): Promise<Job> => {
+  const head = async (file: string, signal = o.signal): Promise<Job> => {
     const meta = await fetchFileMetadata(o.config, o.id, o.revision, file, signal);
     validateHashName('etag', meta.etag);
     if (meta.commit !== undefined && meta.commit !== commit) {

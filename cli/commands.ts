@@ -70,6 +70,11 @@ export const COMMANDS: CommandEntry[] = [
     summary: 'Show the runtime, execution providers and paths.',
     load: async () => (await import('../commands/doctor.js')).doctorCommand,
   },
+  {
+    name: 'completion',
+    summary: 'Print a shell completion script (bash, zsh or fish).',
+    load: async () => (await import('./completion.js')).completionCommand,
+  },
 ];
 
 /** Finds a command entry by name or alias. */

@@ -28,6 +28,7 @@ import {
 import { runPipedChat } from './chat-pipe.js';
 import { GENERATION_FLAGS, settingsLayerFromFlags } from './flags/generation-flags.js';
 import { loadOptionsFrom, MODEL_FLAGS } from './model-options.js';
+import { pullIfMissing } from './model-resolution.js';
 import { readUserConfig, rememberLastModel, type UserConfig } from './user-config.js';
 import { ENDPOINT_FLAGS, endpointOf, openEndpoint } from './endpoint.js';
 
@@ -58,6 +59,7 @@ export const chatCommand: Command = {
         'Use --session NAME to resume a named session.',
       );
     const config = readUserConfig(ctx.env);
+    await pullIfMissing(ctx, ctx.values.model as string | undefined);
     const { session, autosavePath } = await openSession(ctx);
     const system = (ctx.values.system as string | undefined) ?? session?.system;
     const userLayer = { ...config.settings, ...settingsLayerFromFlags(ctx.values) };

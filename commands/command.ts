@@ -39,6 +39,10 @@ export interface Command {
   options: Record<string, OptionSpec>;
   /** Whether positionals are accepted (default true). */
   allowPositionals?: boolean;
+  /** Runnable examples for the help's Examples section (cli/help-examples.ts has the defaults). */
+  examples?: string[];
+  /** Subcommands (`models list`, `config set`), for did-you-mean and shell completion. */
+  subcommands?: string[];
   /** Runs the command; resolves to the exit code. Throws TextgenError for user-facing failures. */
   run(ctx: CommandContext): Promise<number>;
 }

@@ -144,7 +144,8 @@ async function render(
     ctx.stdout.write(done.sequences.map((s) => s.text).join('\n\n'));
     wroteText = true;
   }
-  // A final newline only for people: piped output is exactly the generated text.
-  if (wroteText && ctx.stdout.isTTY) ctx.stdout.write('\n');
+  // A final newline for people, and before --verbose stats on stderr (so `2>&1` never glues them
+  // to the text); otherwise piped output is exactly the generated text.
+  if (wroteText && (ctx.stdout.isTTY || ctx.values.verbose)) ctx.stdout.write('\n');
   return done;
 }

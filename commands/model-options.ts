@@ -6,7 +6,7 @@ import { DEVICES, isDevice, type TextGeneratorOptions } from '../generation/inde
 import type { CommandContext, OptionSpec } from './command.js';
 import { readUserConfig } from './user-config.js';
 
-/** --model, --dtype, --device, --device-id, --threads. */
+/** --model, --dtype, --device, --device-id, --pull, --threads. */
 export const MODEL_FLAGS: Record<string, OptionSpec> = {
   model: {
     type: 'string',
@@ -27,6 +27,11 @@ export const MODEL_FLAGS: Record<string, OptionSpec> = {
       'cpu (default), cuda, webgpu, or auto (CUDA when usable, else WebGPU on a hardware GPU, else CPU with a notice); also TEXTGEN_DEVICE or config "device".',
   },
   'device-id': { type: 'string', valueName: 'N', description: 'CUDA device index (default 0).' },
+  pull: {
+    type: 'boolean',
+    description:
+      'Download a hub model (org/name) first when it is not cached (config "auto-pull": true does it always).',
+  },
   threads: {
     type: 'string',
     short: 't',
@@ -75,5 +80,6 @@ export function loadOptionsFrom(
     verbose: ctx.values.verbose === true || Boolean(ctx.env.TEXTGEN_DEBUG),
     deviceId: intFlag(ctx.values, 'device-id'),
     threads: intFlag(ctx.values, 'threads', 1),
+    signal: ctx.signal,
   };
 }

@@ -10,7 +10,8 @@ interface FileState {
   resumeFrom: number;
   started: number;
   lastPlain: number;
-  lastDraw: number;
+  done: number;
+  finished?: boolean;
 }
 
 const BAR = 24;
@@ -28,6 +29,25 @@ export function progressReporter(
   const write = (text: string) => stderr.write(text);
   const rateOf = (state: FileState, done: number) =>
     (done - state.resumeFrom) / Math.max((clock() - state.started) / 1000, 1e-3);
+  let lastDraw = 0;
+  /** Files download in parallel: a terminal gets one line for all of them. */
+  const drawAll = () => {
+    const now = clock();
+    if (now - lastDraw < DRAW_EVERY_MS) return;
+    lastDraw = now;
+    const active = [...files.entries()].filter(([, f]) => !f.finished);
+    if (active.length === 0) return;
+    const size = active.reduce((a, [, f]) => a + f.size, 0);
+    const done = active.reduce((a, [, f]) => a + f.done, 0);
+    const rate = active.reduce((a, [, f]) => a + rateOf(f, f.done), 0);
+    const eta = rate > 0 ? (size - done) / rate : Infinity;
+    const pct = size ? Math.floor((done / size) * 100) : 100;
+    const filled = Math.round((pct / 100) * BAR);
+    const name = active.length === 1 ? active[0][0] : `${active.length} files`;
+    write(
+      `\r\x1b[K  ${name}  [${'#'.repeat(filled)}${'-'.repeat(BAR - filled)}] ${String(pct).padStart(3)}%  ${formatBytes(done)}/${formatBytes(size)}  ${formatBytes(rate)}/s  ETA ${formatDuration(eta)}`,
+    );
+  };
   return (event) => {
     switch (event.type) {
       case 'waiting-for-lock':
@@ -48,7 +68,7 @@ export function progressReporter(
           resumeFrom: event.resumeFrom,
           started: now,
           lastPlain: now,
-          lastDraw: 0,
+          done: event.resumeFrom,
         });
         // Small files finish at once; a start line is only worth it for big or resumed ones.
         if (!tty && (event.resumeFrom > 0 || event.size >= BIG_FILE)) {
@@ -62,16 +82,13 @@ export function progressReporter(
         const state = files.get(event.file);
         if (!state) break;
         const now = clock();
+        state.done = event.done;
         const rate = rateOf(state, event.done);
         const eta = rate > 0 ? (event.size - event.done) / rate : Infinity;
         const pct = event.size ? Math.floor((event.done / event.size) * 100) : 100;
-        if (tty && now - state.lastDraw >= DRAW_EVERY_MS) {
-          state.lastDraw = now;
-          const filled = Math.round((pct / 100) * BAR);
-          write(
-            `\r\x1b[K  ${event.file}  [${'#'.repeat(filled)}${'-'.repeat(BAR - filled)}] ${String(pct).padStart(3)}%  ${formatBytes(event.done)}/${formatBytes(event.size)}  ${formatBytes(rate)}/s  ETA ${formatDuration(eta)}`,
-          );
-        } else if (!tty && now - state.lastPlain >= PLAIN_EVERY_MS) {
+        if (tty) {
+          drawAll();
+        } else if (now - state.lastPlain >= PLAIN_EVERY_MS) {
           state.lastPlain = now;
           write(
             `  ${event.file}: ${pct}% (${formatBytes(event.done)} of ${formatBytes(event.size)}, ${formatBytes(rate)}/s, ETA ${formatDuration(eta)})\n`,
@@ -86,6 +103,7 @@ export function progressReporter(
         break;
       case 'file-done': {
         const state = files.get(event.file);
+        if (state) state.finished = true;
         const seconds = state ? (clock() - state.started) / 1000 : 0;
         const rate = seconds > 0 ? event.fetched / seconds : 0;
         write(

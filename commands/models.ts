@@ -13,6 +13,7 @@ import { acquireRepoLock } from '../models-cache/lock.js';
 import { formatBytes, formatRevision, indent, renderTable } from './models-format.js';
 import { progressReporter } from './models-progress.js';
 import { showModel } from './models-show.js';
+import { didYouMean } from './suggest.js';
 
 const SUBCOMMANDS = 'list (ls), show ID, pull ID[@REV], rm ID[@REV]';
 
@@ -20,6 +21,7 @@ const SUBCOMMANDS = 'list (ls), show ID, pull ID[@REV], rm ID[@REV]';
 export const modelsCommand: Command = {
   name: 'models',
   summary: 'List, show, pull and remove cached models.',
+  subcommands: ['list', 'show', 'pull', 'rm'],
   usage:
     'textgen models list|ls [--json] | show ID [--json] | pull ID[@REV] [--dtype D] | rm ID[@REV] [--yes]',
   options: {
@@ -53,7 +55,10 @@ export const modelsCommand: Command = {
       case 'remove':
         return remove(ctx, oneId(args, 'rm'));
       default:
-        throw new UsageError(`Unknown models subcommand '${sub}'.`, `Use one of: ${SUBCOMMANDS}.`);
+        throw new UsageError(
+          `Unknown models subcommand '${sub}'.${didYouMean(sub, ['list', 'ls', 'show', 'pull', 'rm', 'remove'])}`,
+          `Use one of: ${SUBCOMMANDS}.`,
+        );
     }
   },
 };

@@ -3,7 +3,7 @@
  * model's score() API: Hugging Face's sliding window over the whole text, one window per line, and
  * (input, target) pairs for text-to-text models. Each returns summed NLL and scored-token count.
  */
-import { AbortedError, InputError } from '../generation/errors.js';
+import { InputError } from '../generation/errors.js';
 import { slidingWindows, type TextGenerator } from '../generation/index.js';
 
 /** Summed NLL over scored tokens plus what the method covered. */
@@ -15,14 +15,14 @@ export interface PerplexityTotals {
   units: number;
   /** Lines cut to the window length (by-line). */
   truncated?: number;
+  /** Set when Ctrl-C stopped the run: the totals cover `units` of `planned`. */
+  aborted?: boolean;
+  /** Windows, lines or pairs there were to score. */
+  planned?: number;
 }
 
 /** Called after each window, line or pair. */
 export type Progress = (done: number, total: number) => void;
-
-function checkAbort(signal: AbortSignal): void {
-  if (signal.aborted) throw new AbortedError();
-}
 
 /**
  * HF's "Perplexity of fixed-length models": the whole text tokenized once, windows of maxLength tokens
@@ -45,7 +45,15 @@ export async function scoreSlidingWindow(
   let nll = 0;
   let tokens = 0;
   for (let i = 0; i < windows.length; i++) {
-    checkAbort(signal);
+    if (signal.aborted)
+      return {
+        method: 'sliding-window',
+        nll,
+        tokens,
+        units: i,
+        aborted: true,
+        planned: windows.length,
+      };
     const w = windows[i];
     const r = await model.score({ ids: ids.slice(w.begin, w.end), scoreFrom: w.scoreFrom });
     nll += r.nll;
@@ -77,7 +85,16 @@ export async function scoreByLine(
   let tokens = 0;
   let truncated = 0;
   for (let i = 0; i < lines.length; i++) {
-    checkAbort(signal);
+    if (signal.aborted)
+      return {
+        method: 'by-line',
+        nll,
+        tokens,
+        units: i,
+        truncated,
+        aborted: true,
+        planned: lines.length,
+      };
     let ids = await model.tokenize(lines[i]);
     if (bos !== undefined && ids[0] !== bos) ids.unshift(bos);
     if (ids.length > maxLength) {
@@ -128,7 +145,15 @@ export async function scorePairs(
   let nll = 0;
   let tokens = 0;
   for (let i = 0; i < pairs.length; i++) {
-    checkAbort(signal);
+    if (signal.aborted)
+      return {
+        method: 'text-to-text',
+        nll,
+        tokens,
+        units: i,
+        aborted: true,
+        planned: pairs.length,
+      };
     const inputIds = await model.tokenize(pairs[i].input);
     const targetIds = await model.tokenize(pairs[i].target);
     const r = await model.score({ inputIds, targetIds });

@@ -5,7 +5,7 @@
  * (plain or --json); the progress bar goes to stderr.
  */
 import { readFile } from 'node:fs/promises';
-import { InputError, UsageError } from '../generation/errors.js';
+import { AbortedError, InputError, UsageError } from '../generation/errors.js';
 import { loadModel, type TextGenerator } from '../generation/index.js';
 import type { Command, CommandContext } from './command.js';
 import { intFlag, loadOptionsFrom, MODEL_FLAGS } from './model-options.js';
@@ -50,6 +50,8 @@ export const perplexityCommand: Command = {
     if (generator.info.notice) ctx.stderr.write(`textgen: ${generator.info.notice}\n`);
     try {
       const { totals, maxLength, stride } = await score(generator, ctx, text);
+      // Interrupted: what was scored so far is still a result (flagged), then exit 130/143.
+      if (totals.aborted && totals.tokens === 0) throw new AbortedError();
       if (totals.tokens === 0)
         throw new InputError('Nothing to score: the text has no token with a preceding context.');
       const meanNll = totals.nll / totals.tokens;
@@ -67,8 +69,10 @@ export const perplexityCommand: Command = {
           ? { max_length: maxLength, lines: totals.units, truncated_lines: totals.truncated }
           : {}),
         ...(totals.method === 'text-to-text' ? { pairs: totals.units } : {}),
+        ...(totals.aborted ? { interrupted: true, planned: totals.planned } : {}),
       };
       ctx.stdout.write(ctx.values.json ? `${JSON.stringify(result)}\n` : formatPlain(result));
+      if (totals.aborted) throw new AbortedError();
       return 0;
     } finally {
       await generator.dispose();
@@ -177,9 +181,20 @@ function formatPlain(r: {
   mean_nll: number;
   bits_per_token: number;
   perplexity: number;
+  interrupted?: boolean;
+  planned?: number;
+  windows?: number;
+  lines?: number;
+  pairs?: number;
 }): string {
+  const units = r.windows ?? r.lines ?? r.pairs ?? 0;
   return (
     [
+      ...(r.interrupted
+        ? [
+            `interrupted:    scored ${units} of ${r.planned} ${r.method === 'by-line' ? 'lines' : r.method === 'text-to-text' ? 'pairs' : 'windows'} before the stop`,
+          ]
+        : []),
       `method:         ${r.method}`,
       `tokens scored:  ${r.tokens}`,
       `cross-entropy:  ${r.mean_nll.toFixed(6)} nats/token (${r.bits_per_token.toFixed(6)} bits/token)`,

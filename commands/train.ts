@@ -18,8 +18,9 @@ import {
 } from '../generation/training/checkpoint.js';
 import {
   encodeStream,
+  ensureValidationWindow,
   readDocuments,
-  splitDocuments,
+  splitCorpus,
   unigramLoss,
 } from '../generation/training/data.js';
 import { writeModelDir } from '../generation/training/export.js';
@@ -29,6 +30,7 @@ import { progressLine, summaryText, type TrainSummary } from '../generation/trai
 import { train, type TrainProgress, type TrainResult } from '../generation/training/trainer.js';
 import { finalizeLocalModel, localModelDir } from '../models-cache/paths.js';
 import type { Command, CommandContext, OptionSpec } from './command.js';
+import { claimTarget } from './train-target.js';
 
 const int = (description: string, valueName = 'N'): OptionSpec => ({
   type: 'string',
@@ -74,6 +76,10 @@ const options: Record<string, OptionSpec> = {
   seed: int('Random seed (default 1).'),
   threads: int('Kernel threads, including this one (default 2, at most the CPU count).'),
   resume: { type: 'boolean', description: 'Continue from the last checkpoint of NAME.' },
+  force: {
+    type: 'boolean',
+    description: 'Replace an existing model or checkpoint of NAME (or a non-empty --output).',
+  },
 };
 
 function intFlag(ctx: CommandContext, name: string, fallback: number, min = 1): number {
@@ -166,6 +172,8 @@ interface Prepared {
   ckpt?: Checkpoint;
   trainStream: Int32Array;
   valStream: Int32Array;
+  /** What the validation split holds out (paragraphs, lines, the end of the text, ...). */
+  split: string;
   steps: number;
 }
 
@@ -179,15 +187,21 @@ function prepare(ctx: CommandContext, ckptDir: string): Prepared {
   if (resuming && !hasCheckpoint(ckptDir))
     throw new UsageError(`No checkpoint to resume in ${ckptDir}.`);
   const ckpt = resuming ? loadCheckpoint(ckptDir) : undefined;
-  const split = splitDocuments(
-    docs,
-    ckpt?.meta.valFraction ?? numFlag(ctx, 'val-fraction', 0.05, 0, 0.5),
-  );
+  const valFraction = ckpt?.meta.valFraction ?? numFlag(ctx, 'val-fraction', 0.05, 0, 0.5);
+  const split = splitCorpus(docs, valFraction);
   const meta = ckpt?.meta ?? freshMeta(ctx, modelConfig(ctx), split.train);
   const encoder = new BpeEncoder(meta.bpe);
-  const trainStream = encodeStream(split.train, encoder),
-    valStream = encodeStream(split.val, encoder);
   const T = meta.config.maxSeqLen;
+  const {
+    train: trainStream,
+    val: valStream,
+    moved,
+  } = ensureValidationWindow(
+    encodeStream(split.train, encoder),
+    encodeStream(split.val, encoder),
+    T,
+    valFraction,
+  );
   if (trainStream.length <= T + 1)
     throw new InputError(
       `The training text is only ${trainStream.length} tokens; it needs more than --context (${T}).`,
@@ -197,6 +211,7 @@ function prepare(ctx: CommandContext, ckptDir: string): Prepared {
     ckpt,
     trainStream,
     valStream,
+    split: valFraction <= 0 ? 'none' : moved > 0 ? 'the last tokens' : split.unit,
     steps: intFlag(ctx, 'steps', ckpt?.meta.optim.totalSteps ?? 1000),
   };
 }
@@ -257,12 +272,19 @@ export const trainCommand: Command = {
     const output = typeof ctx.values.output === 'string' ? resolve(ctx.values.output) : undefined;
     const snapshot = output ?? localModelDir(name, ctx.env);
     const ckptDir = trainingDir(name, ctx.env);
+    if (
+      ctx.values.resume !== true &&
+      !(await claimTarget(ctx, { name, modelDir: snapshot, isOutput: !!output, ckptDir }))
+    ) {
+      ctx.stderr.write('Nothing trained.\n');
+      return 0;
+    }
     const prepared = prepare(ctx, ckptDir);
     const { meta, ckpt } = prepared;
     const threads = Math.min(intFlag(ctx, 'threads', 2), availableParallelism());
     const matmulGflops = measureMatmulGflops();
     ctx.stderr.write(
-      `${ckpt ? 'Resuming' : 'Training'} local/${name}: ${paramLayout(meta.config).size.toLocaleString('en-US')} parameters, ${prepared.trainStream.length.toLocaleString('en-US')} training and ${prepared.valStream.length.toLocaleString('en-US')} validation tokens, ${threads} thread(s); single-thread matmul ${matmulGflops.toFixed(2)} GFLOP/s\n`,
+      `${ckpt ? 'Resuming' : 'Training'} local/${name}: ${paramLayout(meta.config).size.toLocaleString('en-US')} parameters, ${prepared.trainStream.length.toLocaleString('en-US')} training and ${prepared.valStream.length.toLocaleString('en-US')} validation tokens (held-out ${prepared.split}), ${threads} thread(s); single-thread matmul ${matmulGflops.toFixed(2)} GFLOP/s\n`,
     );
     const result = await train({
       start: ckpt ?? { meta },

@@ -15,7 +15,9 @@ export const ExitCode = {
   network: 5,
   device: 6,
   input: 7,
+  output: 8,
   interrupted: 130,
+  terminated: 143,
 } as const;
 
 /** Base class of every error a user may see; anything else is a bug and is reported as such. */
@@ -62,7 +64,7 @@ export class DeviceError extends TextgenError {
   }
 }
 
-/** Generation stopped by the user (Ctrl-C); what was produced has been flushed. */
+/** Generation stopped by the user (Ctrl-C, SIGTERM); what was produced has been flushed. */
 export class AbortedError extends TextgenError {
   constructor(message = 'Interrupted.') {
     super(message, { exitCode: ExitCode.interrupted });

@@ -26,9 +26,33 @@ export interface BlobRequest {
   onProgress?: (done: number) => void;
   /** Called before a retry after a dropped connection. */
   onRetry?: (done: number, error: Error) => void;
-  /** Retries without progress before giving up (default 3). */
-  maxStalls?: number;
+  /** Bounds on one blob's download (defaults: {@link DOWNLOAD_LIMITS}). */
+  limits?: Partial<DownloadLimits>;
 }
+
+/** How much one blob may cost before its download is abandoned (resumable later). */
+export interface DownloadLimits {
+  /** GET requests in all. */
+  attempts: number;
+  /** Retries in a row that brought no new byte. */
+  stalls: number;
+  /** Times the part file may start over because the server ignored a Range request. */
+  restarts: number;
+  /** Bytes received in all, as a multiple of the blob's size (plus 1 MiB). */
+  bytesFactor: number;
+}
+
+/**
+ * Default bounds: enough to ride out a flaky connection (every retry that brings data is free of
+ * stalls), never enough to loop on a server that ignores Range and cuts every answer, or that sends
+ * more than it announced (9,000+ GETs before these bounds).
+ */
+export const DOWNLOAD_LIMITS: DownloadLimits = {
+  attempts: 12,
+  stalls: 3,
+  restarts: 2,
+  bytesFactor: 3,
+};
 
 /**
  * The hash checked before a blob is kept: sha256 for LFS files (a 64-hex etag is the content's sha256,
@@ -58,6 +82,16 @@ interface DownloadState {
   done: number;
   fetched: number;
   hasher: Hash | undefined;
+  /** Times the part file started over (Range ignored). */
+  restarts: number;
+  limits: DownloadLimits;
+}
+
+/** A server that breaks the protocol (more bytes than announced): retrying cannot help. */
+class ProtocolError extends TextgenError {
+  constructor(message: string, hint: string) {
+    super(message, { exitCode: ExitCode.network, hint });
+  }
 }
 
 /** Downloads a blob (resuming any `.incomplete` part) and returns the bytes fetched over the network. */
@@ -68,6 +102,8 @@ export async function downloadBlob(req: BlobRequest): Promise<number> {
     done: await sizeOf(incomplete),
     fetched: 0,
     hasher: blobHasher(req.etag),
+    restarts: 0,
+    limits: { ...DOWNLOAD_LIMITS, ...req.limits },
   };
   if (state.done > req.size) {
     await truncate(incomplete, 0);
@@ -75,26 +111,33 @@ export async function downloadBlob(req: BlobRequest): Promise<number> {
   }
   if (state.done > 0) await hashPrefix(incomplete, state.hasher);
   req.onProgress?.(state.done);
+  const maxBytes = req.size * state.limits.bytesFactor + (1 << 20);
   let stalls = 0;
-  while (state.done < req.size) {
+  for (let attempt = 1; state.done < req.size; attempt++) {
     const before = state.fetched;
     try {
       await fetchRange(req, incomplete, state);
     } catch (error) {
       if (req.signal?.aborted)
         throw new AbortedError('Download interrupted; run the same pull again to resume.');
+      if (error instanceof ProtocolError) {
+        // What it sent cannot be trusted: the part file goes too.
+        await rm(incomplete, { force: true });
+        throw error;
+      }
       if (error instanceof TextgenError && error.exitCode !== ExitCode.network) throw error;
       stalls = state.fetched > before ? 0 : stalls + 1;
-      if (stalls >= (req.maxStalls ?? 3)) {
-        throw new TextgenError(
-          `Download of ${req.file} failed after ${state.done} of ${req.size} bytes (${(error as Error).message.replace(/\.$/, '')}).`,
-          {
-            exitCode: ExitCode.network,
-            hint: `Run the same \`textgen models pull ${req.id}\` again: it resumes from byte ${state.done}.`,
-            cause: error,
-          },
-        );
-      }
+      const limit =
+        state.restarts > state.limits.restarts
+          ? `the server ignored Range requests and cut the answer ${state.restarts} times`
+          : state.fetched > maxBytes
+            ? `${state.fetched} bytes received for a ${req.size}-byte file`
+            : attempt >= state.limits.attempts
+              ? `${attempt} attempts`
+              : stalls >= state.limits.stalls
+                ? `${stalls} attempts in a row without data`
+                : undefined;
+      if (limit) throw giveUp(req, state, error as Error, limit);
       req.onRetry?.(state.done, error as Error);
       await new Promise((r) => setTimeout(r, 250 * stalls));
     }
@@ -102,6 +145,18 @@ export async function downloadBlob(req: BlobRequest): Promise<number> {
   await verify(req, incomplete, state.hasher);
   await rename(incomplete, req.blob);
   return state.fetched;
+}
+
+function giveUp(req: BlobRequest, state: DownloadState, error: Error, limit: string): TextgenError {
+  const why = error.message.replace(/\.$/, '');
+  return new TextgenError(
+    `Download of ${req.file} failed after ${state.done} of ${req.size} bytes: ${limit} (last: ${why}).`,
+    {
+      exitCode: ExitCode.network,
+      hint: `Retry later or through another HF_ENDPOINT; the same \`textgen models pull ${req.id}\` resumes from byte ${state.done}.`,
+      cause: error,
+    },
+  );
 }
 
 async function verify(
@@ -142,7 +197,14 @@ async function fetchRange(
     const response = await getFollowing(req, from, signal);
     let mode: 'a' | 'w' = from === 0 ? 'w' : 'a';
     if (from > 0 && response.status === 200) {
-      // The server ignored the Range header and sends the whole file: start the part file over.
+      // The server ignored the Range header and sends the whole file: start the part file over, a
+      // bounded number of times (a server that also cuts every answer would loop forever).
+      if (++state.restarts > state.limits.restarts) {
+        await response.body?.cancel();
+        throw new TextgenError(`The server ignores Range requests for ${req.file}.`, {
+          exitCode: ExitCode.network,
+        });
+      }
       mode = 'w';
       state.done = 0;
       state.hasher = blobHasher(req.etag);
@@ -159,10 +221,11 @@ async function fetchRange(
         clearTimeout(idle);
         idle = setTimeout(stall, req.config.timeoutMs);
         if (state.done + chunk.length > req.size)
-          throw new TextgenError(`The server sent more than ${req.size} bytes for ${req.file}.`, {
-            exitCode: ExitCode.network,
-            hint: 'Retry the pull.',
-          });
+          // Not retried: the server does not send what its metadata announced.
+          throw new ProtocolError(
+            `The server sent more than the ${req.size} bytes it announced for ${req.file}; nothing was added to the cache.`,
+            'The server or a proxy alters the file; retry later or through another HF_ENDPOINT.',
+          );
         await file.write(chunk);
         state.hasher?.update(chunk);
         state.done += chunk.length;

@@ -4,24 +4,55 @@
  * (X-Repo-Commit, X-Linked-Etag or ETag, X-Linked-Size or Content-Length), redirects followed by hand so
  * that the token goes to the endpoint only and never to a CDN.
  */
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { ExitCode, TextgenError } from '../common/errors.js';
 
 /** Where and how to reach the hub. */
 export interface HubConfig {
   endpoint: string;
   token?: string;
+  /** Where the token came from, for hints (HF_TOKEN, or the token file's path). */
+  tokenSource?: string;
   /** Seconds without data before a request is abandoned. */
   timeoutMs: number;
 }
 
-/** Reads HF_ENDPOINT (default https://huggingface.co), HF_TOKEN and HF_HUB_DOWNLOAD_TIMEOUT. */
+/**
+ * The token file `huggingface-cli login` / `hf auth login` writes, as huggingface_hub finds it:
+ * $HF_TOKEN_PATH, else $HF_HOME/token, else $XDG_CACHE_HOME/huggingface/token, else
+ * ~/.cache/huggingface/token.
+ */
+export function tokenPath(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.HF_TOKEN_PATH) return env.HF_TOKEN_PATH;
+  const home =
+    env.HF_HOME || join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), 'huggingface');
+  return join(home, 'token');
+}
+
+/** The token: HF_TOKEN (or the older HUGGING_FACE_HUB_TOKEN), else the login token file. */
+function findToken(env: NodeJS.ProcessEnv): { token?: string; source?: string } {
+  const fromEnv = env.HF_TOKEN || env.HUGGING_FACE_HUB_TOKEN;
+  if (fromEnv) return { token: fromEnv.trim(), source: 'HF_TOKEN' };
+  const path = tokenPath(env);
+  try {
+    const token = readFileSync(path, 'utf8').trim();
+    return token ? { token, source: path } : {};
+  } catch {
+    return {}; // not logged in (or unreadable): anonymous, as huggingface_hub does
+  }
+}
+
+/** Reads HF_ENDPOINT (default https://huggingface.co), the token and HF_HUB_DOWNLOAD_TIMEOUT. */
 export function hubConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
   const endpoint = (env.HF_ENDPOINT || 'https://huggingface.co').replace(/\/+$/, '');
-  const token = env.HF_TOKEN || env.HUGGING_FACE_HUB_TOKEN || undefined;
+  const { token, source } = findToken(env);
   const seconds = Number(env.HF_HUB_DOWNLOAD_TIMEOUT);
   return {
     endpoint,
     token,
+    tokenSource: source,
     timeoutMs: Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 30_000,
   };
 }
@@ -117,8 +148,8 @@ export function statusError(
   const status = response.status;
   const where = `${what.id}${what.revision ? `@${what.revision}` : ''}${what.file ? ` (${what.file})` : ''}`;
   const tokenHint = config.token
-    ? `HF_TOKEN is set but was not accepted for ${what.id}: check the token is valid and has read access, and the id is right.`
-    : `If ${what.id} is private or gated, set HF_TOKEN to a Hugging Face access token with read access; otherwise check the id.`;
+    ? `${config.tokenSource === 'HF_TOKEN' || !config.tokenSource ? 'HF_TOKEN is set' : `The token in ${config.tokenSource} was sent`} but was not accepted for ${what.id}: check the token is valid and has read access, and the id is right.`
+    : `If ${what.id} is private or gated, set HF_TOKEN (or run \`hf auth login\`) with a Hugging Face access token with read access; otherwise check the id.`;
   if (code === 'GatedRepo' || (status === 403 && !code)) {
     return new TextgenError(`Access to ${where} is restricted (HTTP ${status}).`, {
       exitCode: ExitCode.notFound,

@@ -160,8 +160,8 @@ async function pullLocked(
   o.onEvent?.({ type: 'revision', commit });
   mkdirSync(join(o.repo, 'blobs'), { recursive: true });
   assertRealInside(o.repo, join(o.repo, 'blobs'));
-  const head = async (file: string): Promise<Job> => {
-    const meta = await fetchFileMetadata(o.config, o.id, o.revision, file, o.signal);
+  const head = async (file: string, signal = o.signal): Promise<Job> => {
+    const meta = await fetchFileMetadata(o.config, o.id, o.revision, file, signal);
     validateHashName('etag', meta.etag);
     if (meta.commit !== undefined && meta.commit !== commit) {
       throw new TextgenError(
@@ -171,10 +171,13 @@ async function pullLocked(
     }
     return { file, meta };
   };
-  const jobs: Job[] = [];
   const results: PullResult['files'] = [];
-  for (const file of configFilesOf(info.files)) jobs.push(await head(file));
-  for (const job of jobs) results.push(await fetchBlob(o, job));
+  const jobs = await inParallel(configFilesOf(info.files), PARALLEL_HEADS, o.signal, head);
+  results.push(
+    ...(await inParallel(jobs, PARALLEL_DOWNLOADS, o.signal, (job, signal) =>
+      fetchBlob({ ...o, signal }, job),
+    )),
+  );
   const configJson: ConfigJson | undefined = readJsonBlob(o.repo, jobs, 'config.json');
   const genai: GenaiConfigJson | undefined = readJsonBlob(o.repo, jobs, 'genai_config.json');
   let dtype: Dtype | undefined;
@@ -194,9 +197,12 @@ async function pullLocked(
     dtype = chooseDtype(o.id, info.files, encoderDecoder, o.dtype);
     weights = weightFilesFor(info.files, dtype, encoderDecoder);
   }
-  const weightJobs: Job[] = [];
-  for (const file of weights) weightJobs.push(await head(file));
-  for (const job of weightJobs) results.push(await fetchBlob(o, job));
+  const weightJobs = await inParallel(weights, PARALLEL_HEADS, o.signal, head);
+  results.push(
+    ...(await inParallel(weightJobs, PARALLEL_DOWNLOADS, o.signal, (job, signal) =>
+      fetchBlob({ ...o, signal }, job),
+    )),
+  );
   for (const job of [...jobs, ...weightJobs])
     linkSnapshotFile(o.repo, commit, job.file, job.meta.etag);
   if (o.revision !== commit) writeRef(o.repo, o.revision, commit);
@@ -215,6 +221,43 @@ async function pullLocked(
     offline: false,
     problem,
   };
+}
+
+/** Files whose metadata is asked for at once. */
+const PARALLEL_HEADS = 8;
+/** Blobs downloaded at once (huggingface_hub's snapshot_download uses 8 workers; shards are big). */
+const PARALLEL_DOWNLOADS = 4;
+
+/**
+ * Runs `work` over `items`, at most `limit` at a time, results in input order. The first failure
+ * aborts the rest (their own signal), and every task has settled before it is rethrown, so nothing
+ * still writes into the cache once the pull has failed and released its lock.
+ */
+export async function inParallel<T, R>(
+  items: T[],
+  limit: number,
+  outer: AbortSignal | undefined,
+  work: (item: T, signal: AbortSignal) => Promise<R>,
+): Promise<R[]> {
+  const stop = new AbortController();
+  const signal = outer ? AbortSignal.any([outer, stop.signal]) : stop.signal;
+  const results = new Array<R>(items.length);
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (!failure && next < items.length) {
+      const i = next++;
+      try {
+        results[i] = await work(items[i], signal);
+      } catch (error) {
+        failure ??= { error };
+        stop.abort();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure) throw failure.error;
+  return results;
 }
 
 /** Why a pulled folder cannot be loaded (e.g. a repo without tokenizer.json), or undefined. */

@@ -3,7 +3,7 @@
  * huggingface_hub's delete strategy does; refs that pointed at it go too, and an emptied repo folder is
  * removed whole.
  */
-import { readdirSync, realpathSync, rmSync, unlinkSync } from 'node:fs';
+import { lstatSync, readdirSync, realpathSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { folderEntries, listRefs, listSnapshots, snapshotDir } from './layout.js';
 import { snapshotFiles, type SnapshotFile } from './scan.js';
@@ -18,7 +18,7 @@ export interface RemovalPlan {
   blobs: string[];
   /** Refs that point at the snapshot. */
   refs: string[];
-  /** Bytes freed. */
+  /** Bytes of the files deleted (links excluded). */
   freedBytes: number;
   /** True when nothing of the repo is left afterwards, so the whole folder goes. */
   removesRepo: boolean;
@@ -39,15 +39,48 @@ export function planRemoval(repo: string, commit: string): RemovalPlan {
     for (const blob of blobsOf(safeFiles(snapshotDir(repo, other)), blobsDir).keys())
       mine.delete(blob);
   const refs = [...listRefs(repo)].filter(([, c]) => c === commit).map(([r]) => r);
-  return {
-    repo,
-    commit,
-    snapshot: snapshotDir(repo, commit),
-    blobs: [...mine.keys()],
-    refs,
-    freedBytes: [...mine.values()].reduce((a, b) => a + b, 0),
-    removesRepo: others.length === 0,
+  const snapshot = snapshotDir(repo, commit);
+  const removesRepo = others.length === 0;
+  // The model data really deleted: every blob and snapshot file of the repo (unfinished parts
+  // included), or the snapshot's own files (a trained or converted model keeps real files there, not
+  // links) plus the blobs only it uses. Refs and locks are a few bytes of bookkeeping.
+  const freedBytes = removesRepo
+    ? treeBytes([join(repo, 'blobs'), join(repo, 'snapshots')])
+    : treeBytes([snapshot, ...mine.keys()]);
+  return { repo, commit, snapshot, blobs: [...mine.keys()], refs, freedBytes, removesRepo };
+}
+
+/** Bytes of the regular files under `paths` (links never followed, a hard-linked file counted once). */
+export function treeBytes(paths: string[]): number {
+  const seen = new Set<string>();
+  let total = 0;
+  const visit = (path: string) => {
+    let stat;
+    try {
+      stat = lstatSync(path, { bigint: false });
+    } catch {
+      return;
+    }
+    if (stat.isDirectory()) {
+      for (const name of safeList(path)) visit(join(path, name));
+    } else if (stat.isFile()) {
+      const key = `${stat.dev}:${stat.ino}`;
+      if (!seen.has(key)) {
+        seen.add(key);
+        total += stat.size;
+      }
+    }
   };
+  for (const p of paths) visit(p);
+  return total;
+}
+
+function safeList(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
 
 /** Carries out a plan: the snapshot links, its own blobs and refs; the whole repo folder when emptied. */

@@ -4,16 +4,23 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ExitCode, TextgenError, UsageError } from '../common/errors.js';
+import { ExitCode, ModelError, TextgenError, UsageError } from '../common/errors.js';
+import { foreignFileError } from '../generation/model/foreign-format.js';
+import { DTYPE_SUFFIXES, type Dtype } from '../generation/model/model-folder.js';
 import { LOCAL_ORG, LOCAL_REVISION, repoDir } from './paths.js';
 import { resolveRevision, snapshotDir } from './layout.js';
 import { validateRepoId, validateRevision } from './validate.js';
 
 /** A model that was asked for but is not on disk; the hint names the command that gets it. */
 export class ModelNotFoundError extends TextgenError {
-  constructor(message: string, hint: string) {
+  constructor(
+    message: string,
+    hint: string,
+    /** The hub model that could be pulled (absent for folders and trained models). */
+    readonly pullable?: ModelRef,
+  ) {
     super(message, { exitCode: ExitCode.notFound, hint });
   }
 }
@@ -21,6 +28,8 @@ export class ModelNotFoundError extends TextgenError {
 /** A resolved model: the folder to load and how to name it. */
 export interface ResolvedModel {
   dir: string;
+  /** The weights variant the user pointed at (`-m onnx/model_q4.onnx` → q4). */
+  dtype?: string;
   /** `org/name`, `local/NAME`, `default`, or the folder path as given. */
   id: string;
   /** The commit hash of the cached snapshot (`local` for trained models); absent for folders. */
@@ -63,6 +72,47 @@ function isDir(path: string): boolean {
   return existsSync(path) && statSync(path).isDirectory();
 }
 
+function isFile(path: string): boolean {
+  return existsSync(path) && statSync(path).isFile();
+}
+
+/** The ONNX file names a folder layout uses, with the dtype their suffix names. */
+const LAYOUT_FILE = new RegExp(
+  `^(?:model|decoder_model_merged|decoder_model|decoder_with_past_model|encoder_model|textgen_decoder)(${Object.values(
+    DTYPE_SUFFIXES,
+  )
+    .filter(Boolean)
+    .join('|')})?\\.onnx$`,
+);
+
+/**
+ * `--model` naming a file: an ONNX file of a model folder loads that folder (and that file's weights
+ * variant); a config or tokenizer file loads its folder; GGUF and checkpoint files say what they are.
+ */
+function resolveFile(path: string): ResolvedModel {
+  const foreign = foreignFileError(path);
+  if (foreign) throw foreign;
+  const name = basename(path);
+  const parent = dirname(path);
+  const folder = basename(parent) === 'onnx' ? dirname(parent) : parent;
+  if (name.endsWith('.json')) return { dir: folder, id: folder };
+  if (!name.endsWith('.onnx'))
+    throw new ModelError(
+      `${path} is a file; --model takes a model folder (or its ONNX file).`,
+      `Pass the folder: --model ${folder}.`,
+    );
+  const m = LAYOUT_FILE.exec(name);
+  const genai = existsSync(join(folder, 'genai_config.json'));
+  if (!m && !genai)
+    throw new ModelError(
+      `${path} is not a file of textgen's model layouts (onnx/model{_fp16,_q4,...}.onnx, decoder_model_merged*.onnx, ...), so its folder ${folder} would not load it.`,
+      `Rename it to onnx/model.onnx in a folder with config.json and tokenizer.json, then pass --model ${folder}.`,
+    );
+  const suffix = m?.[1] ?? '';
+  const dtype = (Object.keys(DTYPE_SUFFIXES) as Dtype[]).find((d) => DTYPE_SUFFIXES[d] === suffix);
+  return { dir: folder, id: folder, ...(m && dtype ? { dtype } : {}) };
+}
+
 /** The folder that holds textgen's package.json (works from dist/ and from the TypeScript sources). */
 export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -88,13 +138,18 @@ export function embeddedModelDir(): string {
   return join(packageRoot(), 'models', 'default');
 }
 
-/** The `textgen models pull` command that fetches a ref. */
-export function pullCommandFor(ref: ModelRef): string {
-  return `textgen models pull ${ref.id}${ref.revision ? `@${ref.revision}` : ''}`;
+/** The `textgen models pull` command that fetches a ref (with the weights variant asked for). */
+export function pullCommandFor(ref: ModelRef, dtype?: string): string {
+  const variant = dtype && dtype !== 'auto' ? ` --dtype ${dtype}` : '';
+  return `textgen models pull ${ref.id}${ref.revision ? `@${ref.revision}` : ''}${variant}`;
 }
 
 /** Finds a cached snapshot for `org/name[@revision]`; throws ModelNotFoundError naming the pull command. */
-export function resolveCached(ref: ModelRef, env: NodeJS.ProcessEnv = process.env): ResolvedModel {
+export function resolveCached(
+  ref: ModelRef,
+  env: NodeJS.ProcessEnv = process.env,
+  dtype?: string,
+): ResolvedModel {
   const repo = repoDir(ref.id, env);
   const isLocal = ref.id.startsWith(`${LOCAL_ORG}/`);
   const revision = ref.revision ?? 'main';
@@ -112,7 +167,8 @@ export function resolveCached(ref: ModelRef, env: NodeJS.ProcessEnv = process.en
     const what = ref.revision ? `${ref.id} at revision ${ref.revision}` : ref.id;
     throw new ModelNotFoundError(
       `Model ${what} is not in the cache (${repo}).`,
-      `Download it with \`${pullCommandFor(ref)}\`.`,
+      `Download it with \`${pullCommandFor(ref, dtype)}\`, or add --pull to download it now.`,
+      ref,
     );
   }
   return { dir: snapshotDir(repo, commit), id: ref.id, revision: commit };
@@ -124,7 +180,7 @@ export function resolveCached(ref: ModelRef, env: NodeJS.ProcessEnv = process.en
  */
 export function resolveModel(
   spec: string | undefined,
-  options: { env?: NodeJS.ProcessEnv; configuredDefault?: string } = {},
+  options: { env?: NodeJS.ProcessEnv; configuredDefault?: string; dtype?: string } = {},
 ): ResolvedModel {
   const env = options.env ?? process.env;
   const chosen = spec?.trim() || options.configuredDefault?.trim();
@@ -138,6 +194,7 @@ export function resolveModel(
   }
   const path = resolve(expandHome(chosen));
   if (isDir(path)) return { dir: path, id: chosen };
+  if (isFile(path)) return resolveFile(path);
   if (looksLikePath(chosen)) {
     throw new ModelNotFoundError(
       `Model folder not found: ${path}.`,
@@ -156,5 +213,5 @@ export function resolveModel(
     }
     throw error;
   }
-  return resolveCached(ref, env);
+  return resolveCached(ref, env, options.dtype);
 }

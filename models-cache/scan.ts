@@ -39,25 +39,53 @@ export interface SnapshotFile {
   blob?: string;
 }
 
-/** Lists the files of a snapshot folder (following the symlinks into blobs/). */
+/**
+ * Lists the files of a snapshot folder (following the symlinks into blobs/). Never throws on a bad
+ * entry: a dangling link or a link loop is a file without a blob, and a folder reached twice (a link
+ * back to an ancestor) is walked once.
+ */
 export function snapshotFiles(dir: string): SnapshotFile[] {
   const out: SnapshotFile[] = [];
+  const seen = new Set<string>();
   const walk = (folder: string, prefix: string) => {
-    for (const name of readdirSync(folder).sort()) {
+    const real = realOrUndefined(folder);
+    if (real === undefined || seen.has(real)) return;
+    seen.add(real);
+    let names: string[];
+    try {
+      names = readdirSync(folder).sort();
+    } catch {
+      return;
+    }
+    for (const name of names) {
       const path = join(folder, name);
       const rel = prefix ? `${prefix}/${name}` : name;
-      const stat = statSync(path, { throwIfNoEntry: false });
+      let stat;
+      try {
+        stat = statSync(path, { throwIfNoEntry: false });
+      } catch {
+        stat = undefined; // ELOOP, EACCES, ENAMETOOLONG: unreadable, like a dangling link
+      }
       if (!stat) {
         out.push({ path: rel, size: 0 });
       } else if (stat.isDirectory()) {
         walk(path, rel);
       } else {
-        out.push({ path: rel, size: stat.size, blob: realpathSync(path) });
+        const blob = realOrUndefined(path);
+        out.push(blob ? { path: rel, size: stat.size, blob } : { path: rel, size: 0 });
       }
     }
   };
   walk(dir, '');
   return out;
+}
+
+function realOrUndefined(path: string): string | undefined {
+  try {
+    return realpathSync(path);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Bytes of the distinct blobs behind a list of snapshot files. */
@@ -126,6 +154,9 @@ function reasonOf(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   if (/No supported ONNX layout/.test(message))
     return 'no ONNX weights (found no usable model*.onnx / decoder_model*.onnx)';
+  if (/checkpoint with no ONNX weights/.test(message))
+    return 'no ONNX weights (a safetensors/PyTorch checkpoint: `textgen convert` makes one)';
+  if (/holds GGUF weights/.test(message)) return "no ONNX weights (GGUF, llama.cpp's format)";
   return message.replace(/\s+/g, ' ');
 }
 

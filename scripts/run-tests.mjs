@@ -3,7 +3,7 @@
 // nothing, so the files are collected here. Arguments narrow the run to given files or folders.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { execaSync } from 'execa';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -30,9 +30,9 @@ if (!existsSync(join(shared, 'PROVENANCE.md')))
     `run-tests: no golden fixtures at ${shared}: the tests that need them are skipped ` +
       '(see "Test fixtures" in README.md; TEXTGEN_SHARED_DIR points elsewhere).',
   );
-const result = spawnSync(
+const result = execaSync(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
-  { cwd: root, stdio: 'inherit', env: { ...process.env, TEXTGEN_TEST: '1' } },
+  { cwd: root, stdio: 'inherit', env: { TEXTGEN_TEST: '1' }, reject: false },
 );
-process.exit(result.status ?? 1);
+process.exit(result.exitCode ?? 1);

@@ -7,6 +7,7 @@ import { Box, Text, useInput, type Key } from 'ink';
 import type { ModelEntry } from './types.js';
 import { filterModels, modelColumns } from './model-filter.js';
 import { useRefState } from './use-ref-state.js';
+import { stylesOff } from './terminal-style.js';
 import { isBurst, splitBurst } from './key-burst.js';
 
 /** Props of {@link ModelPicker}. */
@@ -70,13 +71,13 @@ export function ModelPicker({
   );
   return (
     <Box flexDirection="column">
-      <Text bold>
+      <Text bold wrap="truncate-end">
         Pick a model{' '}
         <Text dimColor>(type to filter, ↑/↓ move, Enter choose{onCancel ? ', Esc back' : ''})</Text>
       </Text>
       <Text>
         Filter: {query}
-        <Text inverse> </Text>
+        {stylesOff() ? <Text>_</Text> : <Text inverse> </Text>}
       </Text>
       {models.length === 0 && (
         <Text color="yellow">
@@ -88,7 +89,8 @@ export function ModelPicker({
         const active = first + i === selected;
         const line = cols.map((c, col) => (col < 4 ? c.padEnd(widths[col]) : c)).join('  ');
         return (
-          <Text key={cols[0]} color={active ? 'cyan' : undefined}>
+          // Rows never wrap: a narrow terminal cuts them (the id comes first and stays).
+          <Text key={cols[0]} color={active ? 'cyan' : undefined} wrap="truncate-end">
             {active ? '› ' : '  '}
             {line}
           </Text>

@@ -3,6 +3,7 @@
  * Enter to submit. A line ending in a backslash, or Alt-Enter, continues on a new line.
  */
 import React, { useRef, useState } from 'react';
+import { stylesOff } from './terminal-style.js';
 import { Box, Text, useInput, type Key } from 'ink';
 import {
   EMPTY_EDITOR,
@@ -128,10 +129,16 @@ export function PromptInput({
   const before = text.slice(0, cursor);
   const at = text[cursor] ?? ' ';
   const after = text.slice(cursor + 1);
+  // Without styles an inverse cell is invisible: a caret marks the cursor instead.
+  const plain = stylesOff();
   const rendered = (
     <Text>
       {before}
-      <Text inverse>{at === '\n' ? ' ' : at}</Text>
+      {plain ? (
+        <Text>{at === '\n' || at === ' ' ? '_' : `|${at}`}</Text>
+      ) : (
+        <Text inverse>{at === '\n' ? ' ' : at}</Text>
+      )}
       {at === '\n' ? '\n' : ''}
       {after}
     </Text>

@@ -89,13 +89,17 @@ export async function* beamLoop(
       const padded = aborted && !result.endedWithEos && eos.has(result.tokens.at(-1)!);
       const tokens = padded ? result.tokens.slice(0, -1) : result.tokens;
       for (const id of tokens) if (!stream.done) stream.push(id, eos.has(id));
-      stream.finish(aborted ? 'aborted' : result.endedWithEos ? 'eos' : 'length');
-      return stream.result(result.score);
+      stream.finish(result.endedWithEos ? 'eos' : 'length');
+      // An interrupted search returns provisional beams: none of them is a finished answer.
+      return aborted
+        ? { ...stream.result(result.score), finish_reason: 'aborted' as const }
+        : stream.result(result.score);
     }),
   );
   clock.completion = sequences.reduce((a, s) => a + s.token_ids.length, 0);
   clock.contextUsed = model.step.used(prompts[0]) + (sequences[0]?.token_ids.length ?? 0);
   const stats = clock.stats();
   yield { type: 'stats', stats };
-  yield { type: 'done', reason: sequences[0]?.finish_reason ?? 'length', sequences, stats };
+  const reason = aborted ? 'aborted' : (sequences[0]?.finish_reason ?? 'length');
+  yield { type: 'done', reason, sequences, stats };
 }

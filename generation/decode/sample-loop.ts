@@ -135,7 +135,8 @@ export async function* sampleLoop(
   yield { type: 'stats', stats };
   yield {
     type: 'done',
-    reason: streams[0].finishReason ?? 'length',
+    // Rows that ended before the interruption keep their reason; the call as a whole was aborted.
+    reason: aborted ? 'aborted' : (streams[0].finishReason ?? 'length'),
     sequences: streams.map((s, r) =>
       logprobs ? { ...s.result(), logprobs: logprobs[r] } : s.result(),
     ),

@@ -11,6 +11,7 @@ import {
   type ModelFolder,
   type OnnxLayout,
 } from '../model/model-folder.js';
+import { checkCompatibility } from '../model/compatibility.js';
 import { openModel, type OpenOptions } from '../runtime/open-model.js';
 import { expectedDevice } from '../runtime/ort.js';
 import { DecoderRunner, type DecoderState } from '../runtime/decoder-runner.js';
@@ -93,6 +94,8 @@ export class ModelHost {
     readonly folder: ModelFolder,
     readonly tokenizer: TextTokenizer,
     private readonly runner: DecoderRunner | Seq2SeqRunner,
+    /** Token ids at or above this have no embedding (an added token beyond the model's table). */
+    private readonly vocabRows?: number,
   ) {}
 
   /** Loads a model folder. */
@@ -105,6 +108,7 @@ export class ModelHost {
     );
     const layout = folder.layouts[dtype]!;
     const tokenizer = TextTokenizer.load(dir, folder.tokenizerConfig);
+    const compat = checkCompatibility(folder, layout, { baseLimit: tokenizer.baseVocabLimit() });
     const opened = await openModel(folder, layout, options);
     const defaults = modelDefaults(folder);
     const eos = defaults.eos_token_id ?? (tokenizer.eosId !== undefined ? [tokenizer.eosId] : []);
@@ -113,7 +117,7 @@ export class ModelHost {
       modelType: folder.modelType,
       architecture: folder.architecture,
       task: folder.task,
-      contextLength: folder.contextLength,
+      contextLength: compat.contextLength,
       vocabSize: opened.runner.vocabSize,
       // A genai folder names no dtype; its tensors' element type tells.
       dtype:
@@ -138,7 +142,7 @@ export class ModelHost {
         opened.runner instanceof DecoderRunner ? opened.runner.layout.kind : 'encoder-decoder',
       notice: opened.notice,
     };
-    const host = new ModelHost(info, folder, tokenizer, opened.runner);
+    const host = new ModelHost(info, folder, tokenizer, opened.runner, compat.vocabRows);
     if (options.parallel) host.batch = host.openBatch(options.parallel);
     return host;
   }
@@ -270,12 +274,20 @@ export class ModelHost {
 
   /** Token ids of a prompt, checked against the context window. */
   private promptIds(text: string | number[], addSpecialTokens: boolean): number[] {
+    if (typeof text === 'string') this.rejectHugePrompt(text, addSpecialTokens);
     const ids = typeof text === 'string' ? this.tokenize(text, addSpecialTokens) : text.slice();
     if (ids.length === 0) {
       if (this.info.bosTokenId === undefined)
         throw new InputError('The prompt is empty.', 'Pass a prompt as an argument or on stdin.');
       ids.push(this.info.bosTokenId);
     }
+    const beyond =
+      this.vocabRows === undefined ? undefined : ids.find((id) => id >= this.vocabRows!);
+    if (beyond !== undefined)
+      throw new InputError(
+        `The prompt contains the token ${JSON.stringify(this.tokenizer.decode([beyond], false))} (id ${beyond}), which this model has no embedding for.`,
+        'Remove that special token from the prompt; the tokenizer defines it but the model does not.',
+      );
     const context = this.info.contextLength;
     if (ids.length >= context) {
       throw new InputError(
@@ -284,6 +296,22 @@ export class ModelHost {
       );
     }
     return ids;
+  }
+
+  /**
+   * Rejects a prompt far beyond the context from a prefix: BPE without a pre-tokenizer (SentencePiece
+   * exports) is superlinear in the text length, so a megabyte would take minutes to be refused.
+   */
+  private rejectHugePrompt(text: string, addSpecialTokens: boolean): void {
+    const context = this.info.contextLength;
+    const prefix = context * PREFIX_CHARS_PER_TOKEN;
+    if (text.length <= prefix) return;
+    const head = this.tokenize(text.slice(0, prefix), addSpecialTokens).length;
+    if (head >= context + PREFIX_MARGIN)
+      throw new InputError(
+        `The prompt is over ${head - PREFIX_MARGIN} tokens (${text.length} characters); the model's context is ${context} tokens.`,
+        'Shorten the prompt, or use a model with a longer context.',
+      );
   }
 
   /** The step model for this call; a kept chat cache is reused up to the longest common prefix. */
@@ -323,6 +351,11 @@ export class ModelHost {
     this.batch?.dispose();
   }
 }
+
+/** Characters per context token in the prefix rejectHugePrompt() tokenizes (tokens are rarely longer). */
+const PREFIX_CHARS_PER_TOKEN = 16;
+/** Tokens a cut at the prefix's end can merge away, kept out of the bound. */
+const PREFIX_MARGIN = 8;
 
 /** The ONNX files the sessions are opened from (a merged decoder makes the split pair unused). */
 function openedFiles(layout: OnnxLayout): string[] {

@@ -20,11 +20,14 @@ import type { ScoreRequest, ScoreResult } from '../decode/score.js';
 import type { GenerationSettings } from '../settings.js';
 import type { BatchStatus } from '../decode/batch-scheduler.js';
 import type { ChatMessage } from '../chat/chat-template.js';
+import { prepareOrtProcess, WORKER_STACK_MB } from '../runtime/ort-process.js';
 
 /** Options for {@link loadModel}. */
 export interface TextGeneratorOptions extends LoadOptions {
   /** Run on this thread instead of a worker (blocks the event loop while decoding). */
   inProcess?: boolean;
+  /** Aborting stops waiting for the load at once (AbortedError); the worker is terminated. */
+  signal?: AbortSignal;
 }
 
 /** One generation request. */
@@ -67,10 +70,12 @@ export async function loadModel(
   dir: string,
   options: TextGeneratorOptions = {},
 ): Promise<TextGenerator> {
+  const { signal, ...rest } = options;
+  if (signal?.aborted) throw new AbortedError();
   // WebGPU's process-wide start (quiet Dawn, auto's adapter probe) belongs to the main thread.
-  const prepared = await prepareDevice(options);
-  if (prepared.inProcess) return new InProcessGenerator(await ModelHost.load(dir, prepared));
-  return WorkerGenerator.start(dir, prepared);
+  const { inProcess, ...prepared } = await prepareDevice(rest);
+  if (inProcess) return new InProcessGenerator(await ModelHost.load(dir, prepared));
+  return WorkerGenerator.start(dir, prepared, signal);
 }
 
 class InProcessGenerator implements TextGenerator {
@@ -114,10 +119,34 @@ const ERROR_CLASSES: Record<string, (m: string, h?: string) => TextgenError> = {
   AbortedError: (m) => new AbortedError(m),
 };
 
+/**
+ * onnxruntime failures that mean the model and its folder do not fit together (what the load-time
+ * checks in model/compatibility.ts cannot see): model errors, not textgen bugs.
+ */
+const ORT_MODEL_FAILURES: Array<[RegExp, (m: RegExpExecArray) => string]> = [
+  [
+    /input '([^']+)' is missing in 'feeds'/,
+    (m) => `The model needs an input textgen does not feed (${m[1]}).`,
+  ],
+  [
+    /Gather node\. Name:'([^']*)'.*idx=(-?\d+) must be within the inclusive range \[(-?\d+),(-?\d+)\]/,
+    (m) =>
+      `The model's table ${m[1]} has ${Number(m[4]) + 1} rows; id ${m[2]} is beyond it (the tokenizer or config.json does not match the ONNX file).`,
+  ],
+];
+
 /** Rebuilds a worker error as the same typed error on this thread. */
 function rebuild(error: WireError): Error {
   const make = ERROR_CLASSES[error.name];
   if (make) return make(error.message, error.hint);
+  for (const [pattern, say] of ORT_MODEL_FAILURES) {
+    const m = pattern.exec(error.message);
+    if (m)
+      return new ModelError(
+        say(m),
+        'Check that every file in the model folder comes from the same export.',
+      );
+  }
   if (error.exitCode !== undefined)
     return new TextgenError(error.message, { exitCode: error.exitCode, hint: error.hint });
   const plain = new Error(error.message);
@@ -136,11 +165,14 @@ function workerUrl(): URL {
  * the loader in workers, so a small bootstrap registers tsx there before importing the worker.
  */
 function createWorker(): Worker {
+  prepareOrtProcess();
+  // The prompt reaches the worker in messages only (a worker's process.argv is not the parent's).
+  const options = { resourceLimits: { stackSizeMb: WORKER_STACK_MB } };
   const url = workerUrl();
-  if (!url.pathname.endsWith('.ts')) return new Worker(url);
+  if (!url.pathname.endsWith('.ts')) return new Worker(url, options);
   const tsxApi = import.meta.resolve('tsx/esm/api');
   const code = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });`;
-  return new Worker(code, { eval: true });
+  return new Worker(code, { ...options, eval: true });
 }
 
 type Listener = (message: FromWorker) => void;
@@ -169,9 +201,14 @@ class WorkerGenerator implements TextGenerator {
     });
   }
 
-  static async start(dir: string, options: LoadOptions): Promise<WorkerGenerator> {
+  static async start(
+    dir: string,
+    options: LoadOptions,
+    signal?: AbortSignal,
+  ): Promise<WorkerGenerator> {
     const worker = createWorker();
     let batch: BatchStatus | undefined;
+    let onAbort: (() => void) | undefined;
     const info = await new Promise<ModelInfo>((resolve, reject) => {
       const onMessage = (message: FromWorker) => {
         if (message.type === 'loaded') {
@@ -184,11 +221,28 @@ class WorkerGenerator implements TextGenerator {
       };
       worker.on('message', onMessage);
       worker.on('error', reject);
+      // Session creation is one native call that cannot be interrupted: stop waiting for it instead.
+      onAbort = () => reject(new AbortedError('Interrupted while loading the model.'));
+      signal?.addEventListener('abort', onAbort, { once: true });
       worker.postMessage({ type: 'load', dir, options } satisfies ToWorker);
-    }).catch(async (error) => {
-      await worker.terminate();
-      throw error;
-    });
+    })
+      .catch(async (error) => {
+        if (!signal?.aborted) {
+          await worker.terminate();
+          throw error;
+        }
+        // Interrupted: terminating now could land inside the binding's native code, which aborts the
+        // process. The worker is left to finish its load and is then told to close; the CLI re-raises
+        // the signal if the process is still held by it a moment later.
+        worker.on('message', (message: FromWorker) => {
+          if (message.type === 'loaded' || message.type === 'error')
+            worker.postMessage({ type: 'dispose' } satisfies ToWorker);
+        });
+        throw error;
+      })
+      .finally(() => {
+        if (onAbort) signal?.removeEventListener('abort', onAbort);
+      });
     const generator = new WorkerGenerator(worker, info);
     generator.batch ??= batch;
     return generator;

@@ -6,7 +6,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { ModelError } from '../errors.js';
+import { ExitCode, ModelError, TextgenError, UsageError } from '../errors.js';
 import { FUSED_STEM } from './fused-file.js';
 import { textgenVariants } from '../quantize/report.js';
 import {
@@ -16,6 +16,8 @@ import {
   type JsonObject,
   type TokenizerConfigJson,
 } from './config-json.js';
+import { foreignFolderError } from './foreign-format.js';
+import { graphDtype, readOnnxGraph } from './onnx-graph.js';
 
 /** transformers.js dtype names and their ONNX file-name suffixes. */
 export const DTYPE_SUFFIXES = {
@@ -166,6 +168,8 @@ export function inspectModelFolder(dir: string): ModelFolder {
       'Pass --model with a folder, an org/name from `textgen models list`, or pull one with `textgen models pull`.',
     );
   }
+  const foreign = foreignFolderError(dir);
+  if (foreign) throw foreign;
   // The declared field types are what these files hold; a file that disagrees fails where it is read.
   const genaiConfig: GenaiConfigJson | undefined = readJson(join(dir, 'genai_config.json'), false);
   const config: ConfigJson = readJson(join(dir, 'config.json'), !genaiConfig) ?? {};
@@ -189,7 +193,7 @@ export function inspectModelFolder(dir: string): ModelFolder {
         `genai_config.json names ${file}, which is missing.`,
         'Re-download the model folder.',
       );
-    layouts[genaiDtype(dir, genaiModel, config)] = { kind: 'genai', model: file };
+    layouts[genaiDtype(dir, genaiModel, config, file)] = { kind: 'genai', model: file };
   } else {
     for (const [dtype, suffix] of Object.entries(DTYPE_SUFFIXES) as Array<[Dtype, string]>) {
       const layout = layoutFor(dirs, suffix, encoderDecoder);
@@ -227,15 +231,19 @@ export function inspectModelFolder(dir: string): ModelFolder {
 }
 
 /**
- * A genai folder holds one variant and names no dtype; the builder's folder and file names do
- * (`...-int4-...`, `...-fp16`), and so may config.json's torch_dtype. The session's tensor types
- * settle it once loaded (ModelInfo.dtype).
+ * A genai folder holds one variant and names no dtype: its graph's ops and tensor types tell; when
+ * the file cannot be read, the builder's folder and file names (`...-int4-...`, `...-fp16`) and
+ * config.json's torch_dtype are the hint.
  */
 function genaiDtype(
   dir: string,
   genaiModel: NonNullable<GenaiConfigJson['model']>,
   config: ConfigJson,
+  file: string,
 ): Dtype {
+  // The graph itself says (a cached snapshot's folder is a commit hash, with no name to go by).
+  const graph = readOnnxGraph(file);
+  if (graph) return graphDtype(graph);
   const hint =
     `${basename(dir)} ${genaiModel.decoder?.filename ?? ''} ${config.torch_dtype ?? ''}`.toLowerCase();
   if (/int4|q4/.test(hint)) return /fp16|float16/.test(hint) ? 'q4f16' : 'q4';
@@ -277,15 +285,19 @@ export function selectDtype(
 ): Dtype {
   if (requested && requested !== 'auto') {
     if (!(requested in DTYPE_SUFFIXES)) {
-      throw new ModelError(
+      throw new UsageError(
         `Unknown dtype '${requested}'.`,
         `Use one of: auto, ${Object.keys(DTYPE_SUFFIXES).join(', ')}.`,
       );
     }
     if (!folder.layouts[requested as Dtype]) {
-      throw new ModelError(
+      // A variant that does not exist is "not found" (exit 4), like a missing model or revision.
+      throw new TextgenError(
         `${folder.dir} has no ${requested} weights (available: ${folder.dtypes.join(', ')}).`,
-        `Pass --dtype ${folder.dtypes[0]}, or pull that variant with \`textgen models pull ID --dtype ${requested}\`.`,
+        {
+          exitCode: ExitCode.notFound,
+          hint: `Pass --dtype ${folder.dtypes[0]}, or pull that variant with \`textgen models pull ID --dtype ${requested}\`.`,
+        },
       );
     }
     return requested as Dtype;

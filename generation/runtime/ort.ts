@@ -10,6 +10,10 @@ import { cudaReadiness, machineLoaderCache, type CudaReadiness } from './device.
 import { onnxOutputNames } from './onnx-outputs.js';
 import { webgpuReadiness, type WebgpuReadiness } from './webgpu-device.js';
 import { conciseError, probeAdapter } from './webgpu-probe.js';
+import { prepareOrtProcess } from './ort-process.js';
+
+// Sessions opened on this thread (in-process hosts, doctor's probe) start with telemetry off too.
+prepareOrtProcess();
 
 export { ort };
 /** An ORT tensor. */

@@ -104,6 +104,13 @@ export class TextTokenizer {
     });
   }
 
+  /** One more than the highest id of the base vocabulary (added tokens excluded). */
+  baseVocabLimit(): number {
+    let max = -1;
+    for (const id of this.inner.get_vocab(false).values()) if (id > max) max = id;
+    return max + 1;
+  }
+
   /** The id of a token string, if it is in the vocabulary. */
   tokenToId(token: string): number | undefined {
     return this.inner.token_to_id(token);

@@ -37,6 +37,51 @@ export function splitDocuments(
   };
 }
 
+/** How the validation text was held out. */
+export type SplitUnit = 'paragraphs' | 'lines' | 'text';
+
+/**
+ * Holds out validation text whatever the corpus looks like: every k-th paragraph; when that leaves no
+ * paragraph (a text without blank lines), every k-th line; when there are too few lines too, the last
+ * valFraction of the text, cut at a space. Deterministic, so --resume rebuilds the same split.
+ */
+export function splitCorpus(
+  docs: string[],
+  valFraction: number,
+): { train: string[]; val: string[]; unit: SplitUnit } {
+  const byParagraph = splitDocuments(docs, valFraction);
+  if (valFraction <= 0 || byParagraph.val.length > 0) return { ...byParagraph, unit: 'paragraphs' };
+  const lines = docs.flatMap((d) => d.split('\n')).filter((l) => l.trim() !== '');
+  const byLine = splitDocuments(lines, valFraction);
+  if (byLine.val.length > 0) return { ...byLine, unit: 'lines' };
+  const text = docs.join('\n');
+  let cut = Math.floor(text.length * (1 - valFraction));
+  const space = text.lastIndexOf(' ', cut);
+  if (space > text.length / 2) cut = space;
+  return { train: [text.slice(0, cut).trim()], val: [text.slice(cut).trim()], unit: 'text' };
+}
+
+/**
+ * Moves the tail of the training stream to validation when the held-out text is shorter than one
+ * validation window (seqLen + 1 tokens): a tiny corpus still gets a validation loss, never NaN.
+ * Returns the streams unchanged when the training stream could not spare the tokens.
+ */
+export function ensureValidationWindow(
+  train: Int32Array,
+  val: Int32Array,
+  seqLen: number,
+  valFraction: number,
+): { train: Int32Array; val: Int32Array; moved: number } {
+  if (valFraction <= 0 || val.length > seqLen) return { train, val, moved: 0 };
+  const want = Math.max(seqLen + 1, Math.ceil(train.length * valFraction)) - val.length;
+  if (train.length - want <= seqLen + 1) return { train, val, moved: 0 };
+  const cut = train.length - want;
+  const joined = new Int32Array(want + val.length);
+  joined.set(train.subarray(cut), 0);
+  joined.set(val, want);
+  return { train: train.slice(0, cut), val: joined, moved: want };
+}
+
 /** Encodes documents into one stream: BOS doc EOS BOS doc EOS ... */
 export function encodeStream(docs: string[], encoder: BpeEncoder): Int32Array {
   const out: number[] = [];

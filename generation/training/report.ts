@@ -49,8 +49,12 @@ export function summaryText(s: TrainSummary): string {
     `parameters       ${s.parameters.toLocaleString('en-US')}`,
     `tokens seen      ${s.tokensSeen.toLocaleString('en-US')} (${s.steps} steps; corpus ${s.trainTokens.toLocaleString('en-US')} train / ${s.valTokens.toLocaleString('en-US')} validation tokens)`,
     `wall time        ${formatDuration(s.wallSeconds)} of training`,
-    `validation loss  ${s.valLoss.toFixed(4)} nats/token, perplexity ${s.valPerplexity.toFixed(2)}`,
-    `unigram baseline ${s.unigramValLoss.toFixed(4)} nats/token, perplexity ${s.unigramValPerplexity.toFixed(2)} (same validation tokens)`,
+    ...(Number.isFinite(s.valLoss)
+      ? [
+          `validation loss  ${s.valLoss.toFixed(4)} nats/token, perplexity ${s.valPerplexity.toFixed(2)}`,
+          `unigram baseline ${s.unigramValLoss.toFixed(4)} nats/token, perplexity ${s.unigramValPerplexity.toFixed(2)} (same validation tokens)`,
+        ]
+      : ['validation loss  none (no validation split: --val-fraction 0 or too little text)']),
     `throughput       ${Math.round(s.tokensPerSecond)} tokens/s, ${s.gflops.toFixed(2)} GFLOP/s on ${s.threads} thread(s) (single-thread matmul here: ${s.matmulGflops.toFixed(2)} GFLOP/s)`,
   ].join('\n');
 }

@@ -65,7 +65,11 @@ for (const c of PRECEDENCE) {
     try {
       const env = { ...box.env, ...(c.env ? { TEXTGEN_DEVICE: c.env } : {}) };
       const values = { ...(c.flag ? { device: c.flag } : {}), 'device-id': '1', threads: '3' };
-      assert.deepEqual(loadOptionsFrom(ctxWith(values, env), c.fallback), {
+      const ctx = ctxWith(values, env);
+      // The command's signal travels with the load options (Ctrl-C stops waiting for a load).
+      const { signal, ...options } = loadOptionsFrom(ctx, c.fallback);
+      assert.equal(signal, ctx.signal);
+      assert.deepEqual(options, {
         dtype: undefined,
         device: c.want,
         deviceId: 1,

@@ -2,7 +2,7 @@
 // as temp folders of symlinks to the shared fixtures, plus the errors for folders it cannot use.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { ModelError } from '../../../generation/errors.js';
+import { ModelError, TextgenError } from '../../../generation/errors.js';
 import { loadModel } from '../../../generation/index.js';
 import {
   DTYPE_SUFFIXES,
@@ -61,6 +61,16 @@ function withFolder<T>(folder: TempFolder, fn: (dir: string) => T): T {
 }
 
 /** The ModelError thrown by `fn` (fails when it throws nothing or something else). */
+function textgenErrorOf(fn: () => unknown): TextgenError {
+  try {
+    fn();
+  } catch (error) {
+    assert.ok(error instanceof TextgenError, `expected a TextgenError, got ${String(error)}`);
+    return error;
+  }
+  assert.fail('expected a TextgenError');
+}
+
 function modelErrorOf(fn: () => unknown): ModelError {
   try {
     fn();
@@ -133,11 +143,14 @@ test('explicit dtype: a present variant is used; a missing one names the availab
       const folder = inspectModelFolder(dir);
       assert.equal(selectDtype(folder, 'q4'), 'q4');
       assert.equal(selectDtype(folder, 'fp32'), 'fp32');
-      const missing = modelErrorOf(() => selectDtype(folder, 'fp16'));
+      // A variant that does not exist is "not found" (exit 4, as the README's table says).
+      const missing = textgenErrorOf(() => selectDtype(folder, 'fp16'));
       assert.match(missing.message, /no fp16 weights \(available: fp32, q4\)/);
       assert.match(missing.hint ?? '', /--dtype fp32/);
-      assert.equal(missing.exitCode, 3);
-      const unknown = modelErrorOf(() => selectDtype(folder, 'fp8'));
+      assert.equal(missing.exitCode, 4);
+      // An unknown dtype name is a usage error (exit 2).
+      const unknown = textgenErrorOf(() => selectDtype(folder, 'fp8'));
+      assert.equal(unknown.exitCode, 2);
       assert.match(unknown.message, /Unknown dtype 'fp8'/);
       assert.match(unknown.hint ?? '', /auto, fp32, fp16, q8, int8, uint8, q4, q4f16, bnb4/);
     },

@@ -108,6 +108,7 @@ test('models pull: a flaky server that cuts answers but honours Range still comp
         .get('onnx/model.onnx')!
         .slice(1)
         .every((r) => /^bytes=[1-9]\d*-$/.test(r)),
+      'every retry resumes with an open Range from the bytes it has',
     );
     const gen = await textgen(['generate', '-m', 'org/flaky', '-n', '2', 'Hi'], box.env);
     assert.equal(gen.exitCode, 0, String(gen.stderr));

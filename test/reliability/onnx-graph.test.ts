@@ -12,7 +12,10 @@ import { fixture, repoRoot } from './harness.js';
 
 test('optimum GPT-2: token table 1000 rows, learned positions 128 rows', () => {
   const g = readOnnxGraph(fixture('tiny-random-gpt2', 'onnx', 'model.onnx'))!;
-  assert.ok(g.inputs.some((i) => i.name === 'input_ids'));
+  assert.ok(
+    g.inputs.some((i) => i.name === 'input_ids'),
+    'the graph lists input_ids among its inputs',
+  );
   assert.deepEqual(g.outputs.find((o) => o.name === 'logits')?.dims, [
     'batch_size',
     'sequence_length',
@@ -47,8 +50,14 @@ test('genai exports: EmbedLayerNormalization and RotaryEmbedding caches', () => 
 
 test('T5: the relative-position bucket table (indices from shapes) is not a token or position table', () => {
   const g = readOnnxGraph(fixture('tiny-random-t5', 'onnx', 'decoder_model_merged.onnx'))!;
-  assert.ok(g.inputs.some((i) => i.name === 'encoder_hidden_states'));
-  assert.ok(g.nodes.some((n) => n.op === 'If'));
+  assert.ok(
+    g.inputs.some((i) => i.name === 'encoder_hidden_states'),
+    'the decoder lists encoder_hidden_states',
+  );
+  assert.ok(
+    g.nodes.some((n) => n.op === 'If'),
+    'the merged decoder has an If node',
+  );
   assert.deepEqual(tableRows(g, 'input_ids', ['position_ids', 'attention_mask']), {
     tokens: 1000,
     positions: undefined,

@@ -87,7 +87,7 @@ test('stderr on /dev/full: a generation with --verbose stats still exits 0 with 
     },
   );
   assert.equal(result.exitCode, 0);
-  assert.ok(String(result.stdout).length > 0);
+  assert.ok(String(result.stdout).length > 0, 'some text reached stdout');
 });
 
 test('a reader that closes the pipe early is still exit 0 with nothing on stderr', async () => {

@@ -38,7 +38,10 @@ function helpFlags(help: string): string[] {
 
 test('the README command reference is the generated one (run `npm run docs:commands`)', async () => {
   const current = readme();
-  assert.ok(current.includes(REFERENCE_START) && current.includes(REFERENCE_END));
+  assert.ok(
+    current.includes(REFERENCE_START) && current.includes(REFERENCE_END),
+    'README holds both command-reference markers',
+  );
   assert.equal(current, withReference(current, await commandReference()));
 });
 

@@ -100,7 +100,7 @@ for (const [signal, code] of [
     run.kill(signal);
     const result = await run;
     assert.equal(result.exitCode, code, `signal ${result.signal}: ${result.stderr}`);
-    assert.ok(text.length > 0);
+    assert.ok(text.length > 0, 'text was flushed before the interruption');
     assert.equal(String(result.stderr), '');
   });
 }
@@ -127,7 +127,10 @@ test('an interrupted beam search is "aborted" (every sequence), not "eos"', asyn
       done?.sequences.map((s) => s.finish_reason),
       ['aborted', 'aborted'],
     );
-    assert.ok(done!.sequences[0].token_ids.length < 200);
+    assert.ok(
+      done!.sequences[0].token_ids.length < 200,
+      `stopped early: ${done!.sequences[0].token_ids.length} tokens`,
+    );
   } finally {
     await generator.dispose();
   }
@@ -143,8 +146,11 @@ test('an interrupted perplexity run returns what it scored so far', async () => 
     });
     assert.equal(totals.aborted, true);
     assert.equal(totals.units, 2);
-    assert.ok(totals.planned! > 2);
-    assert.ok(totals.tokens > 0 && Number.isFinite(totals.nll));
+    assert.ok(totals.planned! > 2, `more than 2 windows planned: ${totals.planned}`);
+    assert.ok(
+      totals.tokens > 0 && Number.isFinite(totals.nll),
+      `scored tokens with a finite NLL: ${JSON.stringify(totals)}`,
+    );
   } finally {
     await generator.dispose();
   }

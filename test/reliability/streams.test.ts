@@ -51,5 +51,8 @@ test('piped text ends with a newline before --verbose stats; without them it is 
   // Both streams into one pipe: the stats start on a line of their own.
   const merged = await textgen([...args, '--verbose'], box.env, { all: true });
   assert.match(String(merged.all), /\n(load duration|prompt eval)/);
-  assert.ok(String(merged.all).startsWith(String(plain.stdout)));
+  assert.ok(
+    String(merged.all).startsWith(String(plain.stdout)),
+    'the merged output starts with the plain stdout',
+  );
 });

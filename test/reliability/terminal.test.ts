@@ -143,11 +143,23 @@ test("bash completion completes commands, subcommands and each command's flags",
     return (await execa('bash', ['-c', probe])).stdout.split('\n');
   };
   assert.deepEqual(await complete('textgen', 'gen'), ['generate', 'gen']);
-  assert.ok((await complete('textgen', 'generate', '--tem')).includes('--temperature'));
-  assert.ok((await complete('textgen', 'gen', '--max-new')).includes('--max-new-tokens'));
+  assert.ok(
+    (await complete('textgen', 'generate', '--tem')).includes('--temperature'),
+    '--tem completes to --temperature',
+  );
+  assert.ok(
+    (await complete('textgen', 'gen', '--max-new')).includes('--max-new-tokens'),
+    '--max-new completes to --max-new-tokens',
+  );
   assert.deepEqual(await complete('textgen', 'models', 'p'), ['pull']);
-  assert.ok((await complete('textgen', 'chat', '--')).includes('--system'));
-  assert.ok((await complete('textgen', 'completion', '')).includes('fish'));
+  assert.ok(
+    (await complete('textgen', 'chat', '--')).includes('--system'),
+    'chat -- offers --system',
+  );
+  assert.ok(
+    (await complete('textgen', 'completion', '')).includes('fish'),
+    'completion offers fish',
+  );
 });
 
 test('zsh and fish completions name every command and flag (and parse when the shell exists)', async () => {
@@ -202,7 +214,10 @@ test(
       const joined = await term.capture();
       // tmux joins wrapped lines with -J: the same line count means no row wrapped.
       assert.equal(raw.split('\n').length, joined.split('\n').length, raw);
-      assert.ok(raw.split('\n').every((l) => l.length <= 44));
+      assert.ok(
+        raw.split('\n').every((l) => l.length <= 44),
+        'every line fits 44 columns',
+      );
       assert.match(raw, /a-model-with-a-rather-long-name/);
     } finally {
       await term.close();

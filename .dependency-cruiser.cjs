@@ -61,6 +61,14 @@ module.exports = {
       },
     },
     {
+      name: 'common-is-a-leaf',
+      comment:
+        'common/ (formatters, progress) imports nothing of the project, so every layer may use it.',
+      severity: 'error',
+      from: { path: '^common/' },
+      to: { path: '^(cli|commands|ui|server|bin|generation|models-cache)/' },
+    },
+    {
       name: 'ui-does-not-import-commands',
       severity: 'error',
       from: { path: '^ui/' },

@@ -3,7 +3,8 @@
  * terminal, plain lines otherwise (logs and CI).
  */
 import type { PullEvent } from '../models-cache/pull.js';
-import { formatBytes, formatDuration } from './models-format.js';
+import { formatBytes, formatDuration, formatRate } from '../common/format.js';
+import { progressBar } from '../common/progress.js';
 
 interface FileState {
   size: number;
@@ -13,7 +14,6 @@ interface FileState {
   lastDraw: number;
 }
 
-const BAR = 24;
 const PLAIN_EVERY_MS = 10_000;
 const DRAW_EVERY_MS = 100;
 const BIG_FILE = 1 << 20;
@@ -66,14 +66,13 @@ export function progressReporter(
         const pct = event.size ? Math.floor((event.done / event.size) * 100) : 100;
         if (tty && now - state.lastDraw >= DRAW_EVERY_MS) {
           state.lastDraw = now;
-          const filled = Math.round((pct / 100) * BAR);
           write(
-            `\r\x1b[K  ${event.file}  [${'#'.repeat(filled)}${'-'.repeat(BAR - filled)}] ${String(pct).padStart(3)}%  ${formatBytes(event.done)}/${formatBytes(event.size)}  ${formatBytes(rate)}/s  ETA ${formatDuration(eta)}`,
+            `\r\x1b[K  ${event.file}  ${progressBar(pct / 100)} ${String(pct).padStart(3)}%  ${formatBytes(event.done)}/${formatBytes(event.size)}  ${formatRate(rate)}  ETA ${formatDuration(eta)}`,
           );
         } else if (!tty && now - state.lastPlain >= PLAIN_EVERY_MS) {
           state.lastPlain = now;
           write(
-            `  ${event.file}: ${pct}% (${formatBytes(event.done)} of ${formatBytes(event.size)}, ${formatBytes(rate)}/s, ETA ${formatDuration(eta)})\n`,
+            `  ${event.file}: ${pct}% (${formatBytes(event.done)} of ${formatBytes(event.size)}, ${formatRate(rate)}, ETA ${formatDuration(eta)})\n`,
           );
         }
         break;
@@ -88,7 +87,7 @@ export function progressReporter(
         const seconds = state ? (Date.now() - state.started) / 1000 : 0;
         const rate = seconds > 0 ? event.fetched / seconds : 0;
         write(
-          `${tty ? '\r\x1b[K' : ''}  ${event.file}  ${formatBytes(event.size)}  downloaded${seconds > 0 ? ` in ${seconds.toFixed(1)}s (${formatBytes(rate)}/s)` : ''}\n`,
+          `${tty ? '\r\x1b[K' : ''}  ${event.file}  ${formatBytes(event.size)}  downloaded${seconds > 0 ? ` in ${formatDuration(seconds)} (${formatRate(rate)})` : ''}\n`,
         );
         break;
       }

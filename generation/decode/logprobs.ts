@@ -7,9 +7,15 @@ import type { TokenLogprob } from '../events.js';
 
 /**
  * The chosen token's log-probability and the `top` most likely finite tokens of `row`, most likely
- * first (ties by lower id, as argmax), computed as x − max − log Σ exp(x − max) in float64.
+ * first (ties by lower id, as argmax), computed as x − max − log Σ exp(x − max) in float64. `text`
+ * gives each id's text (the model's tokenizer; none in unit tests).
  */
-export function tokenLogprob(row: Float32Array, token: number, top: number): TokenLogprob {
+export function tokenLogprob(
+  row: Float32Array,
+  token: number,
+  top: number,
+  text: (id: number) => string = () => '',
+): TokenLogprob {
   let max = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < row.length; i++) if (row[i] > max) max = row[i];
   let sum = 0;
@@ -29,7 +35,8 @@ export function tokenLogprob(row: Float32Array, token: number, top: number): Tok
   }
   return {
     token_id: token,
+    token: text(token),
     logprob: row[token] - shift,
-    top: ids.map((id) => ({ token_id: id, logprob: row[id] - shift })),
+    top: ids.map((id) => ({ token_id: id, token: text(id), logprob: row[id] - shift })),
   };
 }

@@ -1,7 +1,7 @@
 /**
  * `textgen config`: the user config that sits between the model's defaults and the flags —
  * `config show`, `config path`, `config get KEY`, `config set KEY VALUE`, `config unset KEY`. KEY is
- * `default-model`, `device` or a generation setting in either spelling (`top-p`, `top_p`), whose
+ * `default-model`, `device`, `auto-pull` or a generation setting in either spelling (`top-p`, `top_p`), whose
  * VALUE is parsed by the one settings schema, exactly as the flag's value is.
  */
 import { existsSync } from 'node:fs';
@@ -23,6 +23,7 @@ import {
   rawSettings,
   readRawConfig,
   readUserConfig,
+  setAutoPull,
   setDefaultModel,
   setDevice,
   setUserSetting,
@@ -32,7 +33,7 @@ import {
   type UserConfig,
 } from './user-config.js';
 
-const KEYS_HINT = `Keys: default-model, device, and the settings ${SETTING_SPECS.map((s) => settingName(s.key)).join(', ')}.`;
+const KEYS_HINT = `Keys: default-model, device, auto-pull, and the settings ${SETTING_SPECS.map((s) => settingName(s.key)).join(', ')}.`;
 
 /** The config command. */
 export const configCommand: Command = {
@@ -60,6 +61,7 @@ function show(ctx: CommandContext, config: UserConfig): void {
       default_model: config.defaultModel ?? null,
       last_model: config.lastModel ?? null,
       device: config.device ?? null,
+      auto_pull: config.autoPull ?? false,
       settings: config.settings ?? {},
     };
     ctx.stdout.write(`${JSON.stringify(out)}\n`);
@@ -67,6 +69,7 @@ function show(ctx: CommandContext, config: UserConfig): void {
   }
   ctx.stdout.write(`default-model: ${config.defaultModel ?? '(embedded default)'}\n`);
   ctx.stdout.write(`device: ${config.device ?? 'cpu'}\n`);
+  ctx.stdout.write(`auto-pull: ${config.autoPull ?? false}\n`);
   for (const [k, v] of Object.entries(config.settings ?? {})) {
     const key = settingKey(k)!;
     ctx.stdout.write(`${settingName(key)}: ${formatSettingValue(key, v)}\n`);
@@ -85,6 +88,8 @@ function get(ctx: CommandContext, name: string): void {
   if (top === 'default_model') value = config.defaultModel;
   else if (top === 'last_model') value = config.lastModel;
   else if (top === 'device') value = config.device;
+  else if (top === 'auto_pull')
+    value = config.autoPull === undefined ? undefined : String(config.autoPull);
   else {
     const key = settingKey(name === 'greedy' ? 'do_sample' : name);
     if (!key) throw unknownKey(name);
@@ -102,6 +107,7 @@ async function set(ctx: CommandContext, name: string, value: string): Promise<vo
   const top = configKey(name);
   if (top === 'default_model') return setDefaultModel(checkedModel(value, ctx.env), ctx.env);
   if (top === 'device') return setDevice(deviceValue(value), ctx.env);
+  if (top === 'auto_pull') return setAutoPull(booleanValue(name, value), ctx.env);
   if (top) throw new UsageError(`${name} is kept by textgen itself and cannot be set.`, KEYS_HINT);
   const parsed = parseNamedSetting(name, value, { where: `config set ${name}` });
   // The new value must combine with the file's other valid settings (e.g. num-return-sequences with
@@ -115,6 +121,7 @@ async function unset(ctx: CommandContext, name: string): Promise<void> {
   const top = configKey(name);
   if (top === 'default_model') return setDefaultModel(undefined, ctx.env);
   if (top === 'device') return setDevice(undefined, ctx.env);
+  if (top === 'auto_pull') return setAutoPull(undefined, ctx.env);
   if (top) return updateUserConfig(ctx.env, (raw) => delete raw[name]);
   const key = settingKey(name === 'greedy' ? 'do_sample' : name);
   const settings = rawSettings(readRawConfig(ctx.env));
@@ -137,6 +144,11 @@ function checkedModel(value: string, env: NodeJS.ProcessEnv): string | undefined
   if (value === 'default') return undefined;
   const resolved = resolveModel(value, { env });
   return resolved.revision === undefined && existsSync(resolved.dir) ? resolved.dir : value;
+}
+
+function booleanValue(name: string, value: string): boolean {
+  if (value === 'true' || value === 'false') return value === 'true';
+  throw new UsageError(`${name} must be true or false, got '${value}'.`);
 }
 
 function deviceValue(value: string): ConfigDevice {

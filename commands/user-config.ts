@@ -5,7 +5,7 @@
  * passes what the app needs as props.
  *
  * The file is JSON with snake_case keys, like every JSON textgen writes:
- * `{"default_model": ..., "last_model": ..., "device": ..., "settings": {"top_p": 0.9}}` (camelCase
+ * `{"default_model": ..., "last_model": ..., "device": ..., "auto_pull": true, "settings": {"top_p": 0.9}}` (camelCase
  * and kebab-case keys written by hand or by older versions are read too, and normalised on the next
  * write). Reads validate every value through the settings schema, so a wrong type is one line naming
  * the file and the key. Writes are a locked read-modify-write of the raw JSON, written to a temporary
@@ -44,6 +44,8 @@ export interface UserConfig {
   settings?: SettingsLayer;
   /** Where models run when neither --device nor TEXTGEN_DEVICE says (auto, cpu or cuda). */
   device?: ConfigDevice;
+  /** Download a hub model named on the command line when it is not cached (as --pull). */
+  autoPull?: boolean;
 }
 
 /** The file's top-level keys (snake_case) and the spellings read for each. */
@@ -51,6 +53,7 @@ const TOP_KEYS: Record<string, string[]> = {
   default_model: ['default_model', 'default-model', 'defaultModel'],
   last_model: ['last_model', 'last-model', 'lastModel'],
   device: ['device'],
+  auto_pull: ['auto_pull', 'auto-pull', 'autoPull'],
   settings: ['settings'],
 };
 
@@ -114,7 +117,11 @@ export function readUserConfig(env: NodeJS.ProcessEnv = process.env): UserConfig
     if (!key) throw bad(path, `unknown key '${name}' (keys: ${Object.keys(TOP_KEYS).join(', ')})`);
     if (value === null || value === undefined) continue;
     if (key === 'settings') {
-      config.settings = settingsFromJson(value, { where: `config file ${path}: settings` });
+      try {
+        config.settings = settingsFromJson(value, { where: `config file ${path}: settings` });
+      } catch (error) {
+        throw new UsageError((error as Error).message, REPAIR_HINT);
+      }
     } else if (key === 'device') {
       if (!CONFIG_DEVICES.includes(value as ConfigDevice))
         throw bad(
@@ -122,6 +129,10 @@ export function readUserConfig(env: NodeJS.ProcessEnv = process.env): UserConfig
           `device must be ${CONFIG_DEVICES.join(', ')}, got ${JSON.stringify(value)}`,
         );
       config.device = value as ConfigDevice;
+    } else if (key === 'auto_pull') {
+      if (typeof value !== 'boolean')
+        throw bad(path, `${name} must be true or false, got ${JSON.stringify(value)}`);
+      config.autoPull = value;
     } else {
       if (typeof value !== 'string' || value === '')
         throw bad(path, `${name} must be a model name, got ${JSON.stringify(value)}`);
@@ -203,6 +214,14 @@ export function setDefaultModel(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<void> {
   return updateUserConfig(env, (raw) => setTop(raw, 'default_model', id));
+}
+
+/** Sets or clears (undefined) auto-pull. */
+export function setAutoPull(
+  on: boolean | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
+  return updateUserConfig(env, (raw) => setTop(raw, 'auto_pull', on));
 }
 
 /** Sets or clears (undefined) the configured device. */

@@ -122,10 +122,15 @@ function toRecord(value: unknown, where: string): SessionRecord {
     case 'system':
       return { type: 'system', content: str('content', true) };
     case 'settings':
-      return {
-        type: 'settings',
-        settings: settingsFromJson(v.settings, { where: `${where}: settings` }),
-      };
+      try {
+        return {
+          type: 'settings',
+          settings: settingsFromJson(v.settings, { where: `${where}: settings` }),
+        };
+      } catch (error) {
+        // A session file is input (exit 7), whatever the schema's usual exit code.
+        throw bad(where, (error as Error).message.slice(`${where}: `.length));
+      }
     case 'model':
       return { type: 'model', model: str('model')! };
     case 'clear':

@@ -79,7 +79,7 @@ export class ChatSession {
     this.writer = options.writer;
     // A resumed file exists: later changes are appended at once. A changed system prompt is recorded.
     this.written = options.state !== undefined;
-    if (options.state && options.system !== undefined && options.system !== options.state.system)
+    if (options.system !== undefined && options.system !== options.state?.system)
       this.pending.push({ type: 'system', content: options.system });
     if (options.modelId && options.state && options.modelId !== options.state.model)
       this.pending.push({ type: 'model', model: options.modelId });
@@ -123,28 +123,31 @@ export class ChatSession {
     };
   }
 
-  /** Replaces the /set overrides (validated against the other layers first). */
-  async setOverrides(next: SettingsLayer): Promise<ChatEvent[]> {
+  // The mutators below change the state at once (so a front-end can show the result in order) and
+  // return the autosave's outcome as a promise.
+
+  /** Replaces the /set overrides (validated against the other layers first; throws at once). */
+  setOverrides(next: SettingsLayer): Promise<ChatEvent[]> {
     this.settings(next);
     this.overrideLayer = next;
     return this.record([{ type: 'settings', settings: next }]);
   }
 
   /** Sets (or with '' removes) the system prompt. */
-  async setSystem(text: string): Promise<ChatEvent[]> {
+  setSystem(text: string): Promise<ChatEvent[]> {
     this.systemText = text || undefined;
     return this.record([{ type: 'system', content: this.systemText }]);
   }
 
   /** Starts the conversation over; the system prompt stays. */
-  async clear(): Promise<ChatEvent[]> {
+  clear(): Promise<ChatEvent[]> {
     this.history = [];
     this.start = 0;
     return this.record([{ type: 'clear' }]);
   }
 
   /** Replaces the conversation with a loaded one (recorded as a clear and the loaded records). */
-  async load(state: SessionState): Promise<ChatEvent[]> {
+  load(state: SessionState): Promise<ChatEvent[]> {
     this.history = [...state.messages];
     this.systemText = state.system;
     this.overrideLayer = state.settings;

@@ -179,8 +179,10 @@ function showText(ctx: SlashContext): string {
   ].join('\n');
 }
 
-function report(ctx: SlashContext, events: ChatEvent[]): void {
-  for (const e of events) if (e.type === 'notice' || e.type === 'error') ctx.print(e.type, e.text);
+/** Prints the notices of a change once its autosave is done. */
+async function report(ctx: SlashContext, saved: Promise<ChatEvent[]>): Promise<void> {
+  for (const e of await saved)
+    if (e.type === 'notice' || e.type === 'error') ctx.print(e.type, e.text);
 }
 
 async function saveOrLoad(ctx: SlashContext, name: 'save' | 'load', file: string): Promise<void> {
@@ -191,12 +193,16 @@ async function saveOrLoad(ctx: SlashContext, name: 'save' | 'load', file: string
   }
   const state = await ctx.sessions.load(file);
   const other = state.model && state.model !== ctx.modelId ? ` (saved with ${state.model})` : '';
-  report(ctx, await ctx.session.load(state));
+  const saved = ctx.session.load(state);
   ctx.print('info', `Loaded ${file}: ${state.messages.length} messages${other}.`);
   ctx.showMessages?.(state.messages);
+  await report(ctx, saved);
 }
 
-/** Runs one slash command; errors are printed, never thrown. */
+/**
+ * Runs one slash command; errors are printed, never thrown. What it prints at once is printed before
+ * it first waits, so a burst of commands shows each result right after its command.
+ */
 export async function runSlash(command: SlashCommand, ctx: SlashContext): Promise<void> {
   const { session } = ctx;
   try {
@@ -213,25 +219,28 @@ export async function runSlash(command: SlashCommand, ctx: SlashContext): Promis
         return ctx.openPicker();
       case 'show':
         return ctx.print('info', showText(ctx));
-      case 'clear':
-        report(ctx, await session.clear());
-        return ctx.print('info', 'Conversation cleared.');
+      case 'clear': {
+        const saved = session.clear();
+        ctx.print('info', 'Conversation cleared.');
+        return await report(ctx, saved);
+      }
       case 'regen':
         if (session.messages.at(-1)?.role !== 'assistant')
           return ctx.print('notice', 'There is no reply to regenerate.');
         ctx.print('info', '↻ Regenerating the last reply.');
         return await ctx.runTurn((signal) => session.regen(signal));
-      case 'system':
-        report(ctx, await session.setSystem(command.text));
-        return ctx.print('info', command.text ? 'System prompt set.' : 'System prompt removed.');
+      case 'system': {
+        const saved = session.setSystem(command.text);
+        ctx.print('info', command.text ? 'System prompt set.' : 'System prompt removed.');
+        return await report(ctx, saved);
+      }
       case 'set': {
-        report(
-          ctx,
-          await session.setOverrides(applySetting(session.overrides, command.param, command.value)),
-        );
+        const next = applySetting(session.overrides, command.param, command.value);
+        const saved = session.setOverrides(next);
         const key = settingKey(command.param === 'greedy' ? 'do_sample' : command.param)!;
         const value = (session.settings() as unknown as Record<string, unknown>)[key];
-        return ctx.print('info', `${settingName(key)} = ${formatSettingValue(key, value)}`);
+        ctx.print('info', `${settingName(key)} = ${formatSettingValue(key, value)}`);
+        return await report(ctx, saved);
       }
       case 'save':
       case 'load':

@@ -1,9 +1,8 @@
 /**
- * The chat-template worker: renders templates off the main thread, so a template that loops for
- * ever or allocates without bound is stopped by its parent (terminate, memory limit) while the main
- * thread keeps handling Ctrl-C and SIGTERM. See template-render.ts.
+ * The chat-template renderer process: renders templates away from the main process, so a template
+ * that loops for ever or allocates without bound is stopped by its parent (kill, heap limit) while
+ * the parent keeps handling Ctrl-C and SIGTERM. See template-render.ts.
  */
-import { parentPort } from 'node:worker_threads';
 import { TextgenError } from '../errors.js';
 import { renderChatTemplate, type ChatTemplateInput } from './chat-template.js';
 
@@ -20,7 +19,17 @@ export type RenderReply =
   | { id: number; text: string }
   | { id: number; error: { name: string; message: string; hint?: string; exitCode?: number } };
 
-parentPort?.on('message', (request: RenderRequest) => {
+const send = (message: unknown) => process.send?.(message);
+
+// Ctrl-C in a terminal reaches the whole process group: the parent decides what stops, and this
+// process ends with its parent (the IPC channel closes).
+process.on('SIGINT', () => undefined);
+process.on('disconnect', () => process.exit(0));
+
+// Says it is ready, so the parent's render budget counts rendering only, not this process's start.
+send({ ready: true });
+
+process.on('message', (request: RenderRequest) => {
   let reply: RenderReply;
   try {
     const { now, ...input } = request.input;
@@ -44,5 +53,5 @@ parentPort?.on('message', (request: RenderRequest) => {
       },
     };
   }
-  parentPort!.postMessage(reply);
+  send(reply);
 });

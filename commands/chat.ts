@@ -13,6 +13,7 @@ import {
   type SessionState,
   type SettingsLayer,
   type TextGenerator,
+  warmTemplateRenderer,
 } from '../generation/index.js';
 import { listCachedModels, snapshotFiles, distinctSize } from '../models-cache/scan.js';
 import { embeddedModelDir, resolveModel } from '../models-cache/resolve.js';
@@ -71,6 +72,8 @@ export const chatCommand: Command = {
         'Use --session NAME to resume a named session.',
       );
     const config = readUserConfig(ctx.env);
+    // Chat templates render in a separate process: start it while the model loads.
+    warmTemplateRenderer();
     const baseLayers = [config.settings ?? {}, settingsLayerFromFlags(ctx.values)];
     const piped = !ctx.stdin.isTTY || !ctx.stdout.isTTY;
     const file = await openSession(ctx, piped);

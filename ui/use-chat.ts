@@ -4,6 +4,7 @@
  * the transcript the user sees, the streaming reply, and the last reply's stats.
  */
 import { useCallback, useRef, useState } from 'react';
+import { AbortedError } from '../generation/errors.js';
 import type { GenerationStats } from '../generation/events.js';
 import type { SettingsLayer } from '../generation/settings.js';
 import type { ChatMessage } from '../generation/chat/chat-template.js';
@@ -100,7 +101,9 @@ export function useChat(options: ChatOptions) {
           } else show([event]);
         }
       } catch (error) {
-        add('error', describeError(error));
+        // Ctrl-C before the first token (while the prompt was built) stops the turn like any other.
+        if (error instanceof AbortedError) add('notice', 'Stopped.');
+        else add('error', describeError(error));
       } finally {
         release();
       }

@@ -311,3 +311,48 @@ test('a model that fails to load is reported and the picker comes back', async (
     ),
   );
 });
+
+test('switching to a model with a smaller context refits the conversation with the usual notice', async () => {
+  const big = new ScriptedEngine({
+    replies: [['x'.repeat(30)], ['y'.repeat(30)], ['z'.repeat(30)]],
+    chatTemplate: LLAMA2_TEMPLATE,
+    contextLength: 4096,
+  });
+  const small = new ScriptedEngine({
+    replies: [['fits']],
+    chatTemplate: LLAMA2_TEMPLATE,
+    contextLength: 120,
+  });
+  const other: ModelEntry = { ...entry, id: 'local/small', path: '/m/small', contextLength: 120 };
+  const app = render(
+    <App
+      models={[entry, other]}
+      initialModel={entry}
+      openModel={async (m) => (m.id === entry.id ? big : small)}
+    />,
+  );
+  await waitFor(() => assert.match(app.lastFrame()!, /ctx 0\/4096/));
+  for (const [i, text] of ['first question here', 'second question here', 'third one'].entries()) {
+    await type(app.stdin, text);
+    await waitFor(() => assert.equal(big.completed, i + 1));
+  }
+  await waitFor(() => assert.match(app.lastFrame()!, /ctx \d+\/4096/));
+  await type(app.stdin, '/model');
+  await waitFor(() => assert.match(app.lastFrame()!, /Pick a model/));
+  app.stdin.write(KEYS.down);
+  await sleep(10);
+  app.stdin.write(KEYS.enter);
+  // The old model's figures are gone (no "ctx 348/120"), and the notice says what the model sees.
+  await waitFor(() => assert.match(app.lastFrame()!, /local\/small · cpu · ctx 0\/120/));
+  assert.match(
+    app.lastFrame()!,
+    /! Context full: dropped the 2 oldest turns from the model's view \(the system prompt is kept\)\./,
+  );
+  await type(app.stdin, 'go on');
+  await waitFor(() => assert.match(app.lastFrame()!, /fits/));
+  // One token per character: the prompt plus the reply reserve (a quarter of 120) fits the context.
+  const prompt = small.requests[0].prompt;
+  assert.ok([...prompt].length + 30 <= 120, prompt);
+  assert.ok(prompt.endsWith('<s>[INST] go on [/INST]'), prompt);
+  assert.doesNotMatch(prompt, /first question/);
+});

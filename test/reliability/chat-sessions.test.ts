@@ -86,7 +86,7 @@ test('a second chat on the same session is refused with a clear error; the first
     assert.equal(second.exitCode, 1);
     assert.match(
       second.stderr,
-      /^textgen: error: Session shared is open in another textgen chat \(pid \d+\)\.\n  hint: /,
+      /^textgen: error: Session shared is open in another textgen chat \(pid \d+\)\.\n {2}hint: /,
     );
     first.stdin!.end('The cat\n');
     const done = await first;

@@ -37,6 +37,8 @@ export {
   parseSettingText,
   parseSettingJson,
   settingsFromJson,
+  settingsFromFields,
+  OPENAI_SETTING_FIELDS,
   formatSettingValue,
   type SettingSpec,
   type SettingSource,

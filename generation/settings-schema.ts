@@ -219,10 +219,13 @@ export function settingSpec(key: keyof GenerationSettings): SettingSpec {
 export interface SettingSource {
   where?: string;
   flags?: boolean;
+  /** The name the value arrived under when it is not the setting's own (an HTTP field, e.g. `n`). */
+  label?: string;
 }
 
 /** The key as this source shows it. */
 export function shownName(key: string, source: SettingSource): string {
+  if (source.label) return source.label;
   return source.flags ? `--${settingName(key)}` : settingName(key);
 }
 
@@ -368,8 +371,11 @@ export function parseSettingJson(
   key: keyof GenerationSettings,
   value: unknown,
   source: SettingSource,
+  max?: number,
 ): unknown {
-  const s = settingSpec(key);
+  const spec = settingSpec(key);
+  // A caller's stricter cap (a server's per-request limit) narrows the schema's range.
+  const s = max === undefined ? spec : { ...spec, max: Math.min(spec.max ?? Infinity, max) };
   const got = shown(value);
   switch (s.kind) {
     case 'int':
@@ -497,4 +503,46 @@ export function parseNamedSetting(
     );
   }
   return { key, value: parseSettingText(key, [raw], source) };
+}
+
+/** Request fields that carry settings, by field name: OpenAI's, and vLLM's names for extensions. */
+export const OPENAI_SETTING_FIELDS: Readonly<Record<string, keyof GenerationSettings>> = {
+  max_tokens: 'max_new_tokens',
+  max_completion_tokens: 'max_new_tokens',
+  min_tokens: 'min_new_tokens',
+  temperature: 'temperature',
+  top_p: 'top_p',
+  top_k: 'top_k',
+  min_p: 'min_p',
+  typical_p: 'typical_p',
+  repetition_penalty: 'repetition_penalty',
+  presence_penalty: 'presence_penalty',
+  frequency_penalty: 'frequency_penalty',
+  n: 'num_return_sequences',
+  stop: 'stop',
+  seed: 'seed',
+  logit_bias: 'logit_bias',
+};
+
+/**
+ * A settings layer from a request body through a field-name table (the HTTP server's adapter):
+ * each mapped field is parsed by the schema and errors name the field as sent (`n must be an
+ * integer in 1..8, got 20`). Fields not in the table are the caller's; `max` caps settings below
+ * the schema's limits (per-request limits of a server).
+ */
+export function settingsFromFields(
+  body: Record<string, unknown>,
+  fields: Readonly<Record<string, keyof GenerationSettings>>,
+  source: SettingSource = {},
+  max: Partial<Record<keyof GenerationSettings, number>> = {},
+): Partial<GenerationSettings> {
+  const layer: Record<string, unknown> = {};
+  for (const [field, key] of Object.entries(fields)) {
+    const value = body[field];
+    if (value === undefined || value === null) continue;
+    layer[key] = parseSettingJson(key, value, { ...source, label: field }, max[key]);
+  }
+  // A temperature above 0 asks to sample, as on the command line (0 means greedy).
+  if (typeof layer.temperature === 'number') layer.do_sample = layer.temperature > 0;
+  return layer as Partial<GenerationSettings>;
 }

@@ -35,5 +35,8 @@ test('the TUI is imported dynamically, only on the interactive path', () => {
   assert.deepEqual(dynamic, ['../ui/render-chat.js']);
   const interactive = source.slice(source.indexOf('async function runInteractive'));
   assert.ok(interactive.includes("await import('../ui/render-chat.js')"));
-  assert.match(source, /if \(!ctx\.stdin\.isTTY \|\| !ctx\.stdout\.isTTY\)\s+return runPiped\(/);
+  assert.match(
+    source,
+    /const piped = !ctx\.stdin\.isTTY \|\| !ctx\.stdout\.isTTY;[\s\S]*if \(piped\) return await runPiped\(/,
+  );
 });

@@ -57,7 +57,7 @@ test('models list shows usable models, lists unusable ones apart and warns about
   assert.match(
     usable,
     new RegExp(
-      `^org/stories\\s+main \\(${storiesB.slice(0, 7)}\\)\\s+1\\.03 MiB\\s+LlamaForCausalLM\\s+text-generation\\s+fp32\\s+512$`,
+      `^org/stories\\s+main \\(${storiesB.slice(0, 7)}\\)\\s+1\\.05 MiB\\s+LlamaForCausalLM\\s+text-generation\\s+fp32\\s+512$`,
       'm',
     ),
   );

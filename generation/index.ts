@@ -37,7 +37,7 @@ export {
   parseSettingText,
   parseSettingJson,
   settingsFromJson,
-  settingsFromFields,
+  layerFromFields,
   OPENAI_SETTING_FIELDS,
   formatSettingValue,
   type SettingSpec,

@@ -530,7 +530,7 @@ export const OPENAI_SETTING_FIELDS: Readonly<Record<string, keyof GenerationSett
  * integer in 1..8, got 20`). Fields not in the table are the caller's; `max` caps settings below
  * the schema's limits (per-request limits of a server).
  */
-export function settingsFromFields(
+export function layerFromFields(
   body: Record<string, unknown>,
   fields: Readonly<Record<string, keyof GenerationSettings>>,
   source: SettingSource = {},

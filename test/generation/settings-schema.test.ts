@@ -9,7 +9,7 @@ import {
   parseSettingText,
   settingKey,
   settingName,
-  settingsFromFields,
+  layerFromFields,
   settingsFromJson,
   SETTING_SPECS,
 } from '../../generation/settings-schema.js';
@@ -137,16 +137,16 @@ test('JSON forms: strict types, Hugging Face and OpenAI shorthands, null is unse
 
 test('an HTTP body maps onto the schema through a field table; errors name the field as sent', () => {
   assert.deepEqual(
-    settingsFromFields(
+    layerFromFields(
       { max_tokens: 16, n: 2, temperature: 0.7, stop: 'x', user: 'u' },
       OPENAI_SETTING_FIELDS,
     ),
     { max_new_tokens: 16, num_return_sequences: 2, temperature: 0.7, do_sample: true, stop: ['x'] },
   );
-  assert.equal(settingsFromFields({ temperature: 0 }, OPENAI_SETTING_FIELDS).do_sample, false);
+  assert.equal(layerFromFields({ temperature: 0 }, OPENAI_SETTING_FIELDS).do_sample, false);
   throwsUsage(
     () =>
-      settingsFromFields(
+      layerFromFields(
         { n: 20 },
         OPENAI_SETTING_FIELDS,
         { where: 'request body' },
@@ -155,7 +155,7 @@ test('an HTTP body maps onto the schema through a field table; errors name the f
     'request body: n must be an integer in 1..8, got 20',
   );
   throwsUsage(
-    () => settingsFromFields({ max_tokens: '5' }, OPENAI_SETTING_FIELDS),
+    () => layerFromFields({ max_tokens: '5' }, OPENAI_SETTING_FIELDS),
     'max_tokens must be an integer in 0..16777216, got "5"',
   );
 });

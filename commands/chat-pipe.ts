@@ -33,7 +33,7 @@ export async function runPipedChat(
         ctx.stdout.write('\n');
         if (event.reason === 'aborted') stopped = true;
       } else {
-        say(event.text);
+        say(event.type === 'notice' && event.engine ? `warning: ${event.text}` : event.text);
         if (event.type === 'error') failed = true;
       }
     }

@@ -60,6 +60,7 @@ export const chatCommand: Command = {
       valueName: 'NAME',
       description: 'Delete a saved session and exit.',
     },
+    ...ENDPOINT_FLAGS,
     ...GENERATION_FLAGS,
   },
   async run(ctx) {
@@ -177,8 +178,10 @@ async function runPiped(
   file: SessionFile | undefined,
 ): Promise<number> {
   const spec = (ctx.values.model as string | undefined) ?? state?.model;
-  const entry = entryFor(spec, config, [], ctx.env);
-  const generator = await loadModel(entry.path, loadOptionsFrom(ctx));
+  const endpoint = endpointOf(ctx);
+  const remote = endpoint ? remoteEntry(await openEndpoint(ctx, endpoint)) : undefined;
+  const entry = remote ?? entryFor(spec, config, [], ctx.env);
+  const generator = remote?.remote ?? (await loadModel(entry.path, loadOptionsFrom(ctx)));
   if (generator.info.notice) ctx.stderr.write(`textgen: ${generator.info.notice}\n`);
   try {
     const session = new ChatSession({ state, system, baseLayers, writer: file });

@@ -1,12 +1,12 @@
 /**
  * `textgen config`: the user config that sits between the model's defaults and the flags —
  * `config show`, `config path`, `config get KEY`, `config set KEY VALUE`, `config unset KEY`. KEY is
- * `default-model`, `device`, `auto-pull` or a generation setting in either spelling (`top-p`, `top_p`), whose
+ * `default-model`, `device`, `endpoint`, `auto-pull` or a generation setting in either spelling (`top-p`, `top_p`), whose
  * VALUE is parsed by the one settings schema, exactly as the flag's value is.
  */
 import { existsSync } from 'node:fs';
 import { TextgenError, UsageError } from '../generation/errors.js';
-import { resolveSettings, type SettingsLayer } from '../generation/index.js';
+import { baseUrl, resolveSettings, type SettingsLayer } from '../generation/index.js';
 import {
   formatSettingValue,
   parseNamedSetting,
@@ -26,6 +26,7 @@ import {
   setAutoPull,
   setDefaultModel,
   setDevice,
+  setEndpoint,
   setUserSetting,
   updateUserConfig,
   userConfigPath,
@@ -33,7 +34,7 @@ import {
   type UserConfig,
 } from './user-config.js';
 
-const KEYS_HINT = `Keys: default-model, device, auto-pull, and the settings ${SETTING_SPECS.map((s) => settingName(s.key)).join(', ')}.`;
+const KEYS_HINT = `Keys: default-model, device, endpoint, auto-pull, and the settings ${SETTING_SPECS.map((s) => settingName(s.key)).join(', ')}.`;
 
 /** The config command. */
 export const configCommand: Command = {
@@ -61,6 +62,7 @@ function show(ctx: CommandContext, config: UserConfig): void {
       default_model: config.defaultModel ?? null,
       last_model: config.lastModel ?? null,
       device: config.device ?? null,
+      endpoint: config.endpoint ?? null,
       auto_pull: config.autoPull ?? false,
       settings: config.settings ?? {},
     };
@@ -69,6 +71,7 @@ function show(ctx: CommandContext, config: UserConfig): void {
   }
   ctx.stdout.write(`default-model: ${config.defaultModel ?? '(embedded default)'}\n`);
   ctx.stdout.write(`device: ${config.device ?? 'cpu'}\n`);
+  if (config.endpoint) ctx.stdout.write(`endpoint: ${config.endpoint}\n`);
   ctx.stdout.write(`auto-pull: ${config.autoPull ?? false}\n`);
   for (const [k, v] of Object.entries(config.settings ?? {})) {
     const key = settingKey(k)!;
@@ -88,6 +91,7 @@ function get(ctx: CommandContext, name: string): void {
   if (top === 'default_model') value = config.defaultModel;
   else if (top === 'last_model') value = config.lastModel;
   else if (top === 'device') value = config.device;
+  else if (top === 'endpoint') value = config.endpoint;
   else if (top === 'auto_pull')
     value = config.autoPull === undefined ? undefined : String(config.autoPull);
   else {
@@ -107,6 +111,7 @@ async function set(ctx: CommandContext, name: string, value: string): Promise<vo
   const top = configKey(name);
   if (top === 'default_model') return setDefaultModel(checkedModel(value, ctx.env), ctx.env);
   if (top === 'device') return setDevice(deviceValue(value), ctx.env);
+  if (top === 'endpoint') return setEndpoint(baseUrl(value).href, ctx.env);
   if (top === 'auto_pull') return setAutoPull(booleanValue(name, value), ctx.env);
   if (top) throw new UsageError(`${name} is kept by textgen itself and cannot be set.`, KEYS_HINT);
   const parsed = parseNamedSetting(name, value, { where: `config set ${name}` });
@@ -121,6 +126,7 @@ async function unset(ctx: CommandContext, name: string): Promise<void> {
   const top = configKey(name);
   if (top === 'default_model') return setDefaultModel(undefined, ctx.env);
   if (top === 'device') return setDevice(undefined, ctx.env);
+  if (top === 'endpoint') return setEndpoint(undefined, ctx.env);
   if (top === 'auto_pull') return setAutoPull(undefined, ctx.env);
   if (top) return updateUserConfig(ctx.env, (raw) => delete raw[name]);
   const key = settingKey(name === 'greedy' ? 'do_sample' : name);

@@ -19,6 +19,7 @@ import {
   type TextGenerator,
 } from '../generation/index.js';
 import type { OneShotMode } from '../generation/chat/one-shot.js';
+import type { ChatMessage } from '../generation/chat/chat-template.js';
 import type { CommandContext } from './command.js';
 import { readStdin } from './prompt-input.js';
 
@@ -26,8 +27,8 @@ interface Line {
   /** 1-based line number in the input. */
   line: number;
   prompt: string;
-  /** The text sent to the model (templated or raw) and how to tokenize it. */
-  input: { prompt: string; addSpecialTokens: boolean };
+  /** The text sent to the model (templated or raw), how to tokenize it, or a remote engine's messages. */
+  input: { prompt: string; addSpecialTokens: boolean; messages?: ChatMessage[] };
   templated: boolean;
   settings: GenerationSettings;
   key: string;
@@ -109,7 +110,11 @@ async function parseLine(
     system: (fields.system as string | undefined) ?? system,
     signal,
   });
-  const input = { prompt: built.prompt, addSpecialTokens: built.addSpecialTokens };
+  const input = {
+    prompt: built.prompt,
+    addSpecialTokens: built.addSpecialTokens,
+    ...(built.messages ? { messages: built.messages } : {}),
+  };
   return {
     line,
     prompt,
@@ -125,7 +130,9 @@ function batches(lines: Line[], size: number): Line[][] {
   const out: Line[][] = [];
   for (const line of lines) {
     const last = out[out.length - 1];
-    if (last && last.length < size && last[0].key === line.key) last.push(line);
+    // A remote engine's chat call carries one conversation: such lines are sent one by one.
+    const joins = last && !line.input.messages && last.length < size && last[0].key === line.key;
+    if (joins) last.push(line);
     else out.push([line]);
   }
   return out;
@@ -143,6 +150,7 @@ async function decode(
     prompt: group[0].input.prompt,
     prompts: group.map((l) => l.input.prompt),
     addSpecialTokens: group[0].input.addSpecialTokens,
+    ...(group.length === 1 && group[0].input.messages ? { messages: group[0].input.messages } : {}),
     settings,
     signal,
   })) {

@@ -13,6 +13,7 @@ import {
   resolveSettings,
   warmTemplateRenderer,
   type GenerationEvent,
+  type ChatMessage,
   type GenerationSettings,
   type SettingsLayer,
   type TextGenerator,
@@ -23,6 +24,7 @@ import { runJsonl, sequenceJson, withSeed } from './generate-jsonl.js';
 import { intFlag, loadOptionsFrom, MODEL_FLAGS } from './model-options.js';
 import { resolveModelDir } from './model-resolution.js';
 import { PROMPT_FLAGS, promptText, templateOptions } from './generate-prompt.js';
+import { ENDPOINT_FLAGS, endpointOf, openEndpoint } from './endpoint.js';
 import { readUserSettings } from './user-settings.js';
 import { formatVerboseStats, timingsJson } from './stats-format.js';
 
@@ -37,6 +39,7 @@ export const generateCommand: Command = {
   usage: 'textgen generate [--model ID] [FLAGS] [-f FILE] [PROMPT...]',
   options: {
     ...MODEL_FLAGS,
+    ...ENDPOINT_FLAGS,
     ...PROMPT_FLAGS,
     ...GENERATION_FLAGS,
     jsonl: {
@@ -70,9 +73,10 @@ export const generateCommand: Command = {
     const template = await templateOptions(ctx);
     const prompt = jsonl ? '' : await promptText(ctx);
     const flags: SettingsLayer = { ...settingsLayerFromFlags(ctx.values), ...logprobsFlag(ctx) };
-    const model = await resolveModelDir(ctx);
-    // The chat-template worker starts while the model loads.
-    if (template.mode !== 'raw') warmTemplateRenderer();
+    const endpoint = endpointOf(ctx);
+    const model = endpoint ? undefined : await resolveModelDir(ctx);
+    // The chat-template renderer starts while the model loads.
+    if (template.mode !== 'raw' && model) warmTemplateRenderer();
     const started = performance.now();
     const generator = model
       ? await loadModel(model.dir, loadOptionsFrom(ctx))
@@ -144,7 +148,7 @@ type Done = Extract<GenerationEvent, { type: 'done' }>;
 async function render(
   generator: TextGenerator,
   ctx: CommandContext,
-  input: { prompt: string; addSpecialTokens: boolean },
+  input: { prompt: string; addSpecialTokens: boolean; messages?: ChatMessage[] },
   settings: GenerationSettings,
 ): Promise<Done> {
   const stream =

@@ -5,7 +5,8 @@
  * passes what the app needs as props.
  *
  * The file is JSON with snake_case keys, like every JSON textgen writes:
- * `{"default_model": ..., "last_model": ..., "device": ..., "auto_pull": true, "settings": {"top_p": 0.9}}` (camelCase
+ * `{"default_model": ..., "last_model": ..., "device": ..., "endpoint": ..., "auto_pull": true,
+ * "settings": {"top_p": 0.9}}` (camelCase
  * and kebab-case keys written by hand or by older versions are read too, and normalised on the next
  * write). Reads validate every value through the settings schema, so a wrong type is one line naming
  * the file and the key. Writes are a locked read-modify-write of the raw JSON, written to a temporary
@@ -25,14 +26,15 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ExitCode, TextgenError, UsageError } from '../generation/errors.js';
 import type { SettingsLayer } from '../generation/settings.js';
+import { DEVICES, isDevice, type DeviceName } from '../generation/runtime/device.js';
 import { settingKey, settingsFromJson } from '../generation/settings-schema.js';
 import { acquireFileLock, type RepoLock } from '../models-cache/lock.js';
 
-/** The devices the config may name. */
-export const CONFIG_DEVICES = ['auto', 'cpu', 'cuda'] as const;
+/** The devices the config may name (the core's list). */
+export const CONFIG_DEVICES = DEVICES;
 
 /** A device the config may name. */
-export type ConfigDevice = (typeof CONFIG_DEVICES)[number];
+export type ConfigDevice = DeviceName;
 
 /** What the config file holds. */
 export interface UserConfig {
@@ -42,8 +44,10 @@ export interface UserConfig {
   lastModel?: string;
   /** Generation settings applied after the model's own and before flags. */
   settings?: SettingsLayer;
-  /** Where models run when neither --device nor TEXTGEN_DEVICE says (auto, cpu or cuda). */
+  /** Where models run when neither --device nor TEXTGEN_DEVICE says (auto, cpu, cuda or webgpu). */
   device?: ConfigDevice;
+  /** An OpenAI-compatible server generate and chat use instead of a local model (--endpoint). */
+  endpoint?: string;
   /** Download a hub model named on the command line when it is not cached (as --pull). */
   autoPull?: boolean;
 }
@@ -53,6 +57,7 @@ const TOP_KEYS: Record<string, string[]> = {
   default_model: ['default_model', 'default-model', 'defaultModel'],
   last_model: ['last_model', 'last-model', 'lastModel'],
   device: ['device'],
+  endpoint: ['endpoint'],
   auto_pull: ['auto_pull', 'auto-pull', 'autoPull'],
   settings: ['settings'],
 };
@@ -123,12 +128,16 @@ export function readUserConfig(env: NodeJS.ProcessEnv = process.env): UserConfig
         throw new UsageError((error as Error).message, REPAIR_HINT);
       }
     } else if (key === 'device') {
-      if (!CONFIG_DEVICES.includes(value as ConfigDevice))
+      if (!isDevice(value))
         throw bad(
           path,
           `device must be ${CONFIG_DEVICES.join(', ')}, got ${JSON.stringify(value)}`,
         );
       config.device = value as ConfigDevice;
+    } else if (key === 'endpoint') {
+      if (typeof value !== 'string' || value === '')
+        throw bad(path, `endpoint must be a URL, got ${JSON.stringify(value)}`);
+      config.endpoint = value;
     } else if (key === 'auto_pull') {
       if (typeof value !== 'boolean')
         throw bad(path, `${name} must be true or false, got ${JSON.stringify(value)}`);
@@ -256,7 +265,5 @@ export function setEndpoint(
   endpoint: string | undefined,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<void> {
-  return update(env, (store) =>
-    endpoint === undefined ? store.delete('endpoint') : store.set('endpoint', endpoint),
-  );
+  return updateUserConfig(env, (raw) => setTop(raw, 'endpoint', endpoint));
 }

@@ -5,6 +5,7 @@
  */
 import type { GenerationEvent } from '../events.js';
 import type { GenerationSettings } from '../settings.js';
+import type { ChatMessage } from './chat-template.js';
 import {
   buildPrompt,
   chatModeOf,

@@ -16,6 +16,8 @@ export interface ChatModelFacts {
   task: 'text-generation' | 'text2text-generation';
   chatTemplate?: string;
   specialTokens: TemplateSpecialTokens;
+  /** The engine applies its own chat template to messages (a remote engine): chat mode without one here. */
+  serverTemplate?: boolean;
   /** The model folder, to name its template in errors. */
   dir?: string;
 }
@@ -90,8 +92,13 @@ export async function buildPrompt(
   const messages: ChatMessage[] = conversation.system
     ? [{ role: 'system', content: conversation.system }, ...conversation.messages]
     : conversation.messages;
+  // Without a template here the engine renders the messages; the plain text only measures them.
+  if (!model.chatTemplate) {
+    const text = messages.map((m) => `${m.role}: ${m.content}`).join('\n');
+    return { prompt: text, addSpecialTokens: false, keepCache: false, messages };
+  }
   const prompt = await renderChatTemplateBudgeted(
-    model.chatTemplate!,
+    model.chatTemplate,
     { messages, addGenerationPrompt: true, specialTokens: model.specialTokens },
     { signal, name: templateName(model) },
   );

@@ -4,6 +4,7 @@
  * than a continuation; `raw` sends the text exactly as given (the pre-template behaviour).
  */
 import { UsageError } from '../errors.js';
+import type { ChatMessage } from './chat-template.js';
 import {
   buildPrompt,
   chatModeOf,
@@ -27,8 +28,10 @@ export interface OneShotPrompt {
   prompt: string;
   /** false for templated text (the template writes BOS itself). */
   addSpecialTokens: boolean;
-  /** Whether the chat template was applied. */
+  /** Whether the chat template was applied (here, or by a remote engine). */
   templated: boolean;
+  /** For an engine that applies its own template (a remote server): the messages to send. */
+  messages?: ChatMessage[];
 }
 
 /**
@@ -61,5 +64,10 @@ export async function oneShotPrompt(
   if (mode === 'completion')
     return { prompt: completionTranscript(conversation), addSpecialTokens: true, templated: false };
   const plan = await buildPrompt(model, conversation, options.signal);
-  return { prompt: plan.prompt, addSpecialTokens: plan.addSpecialTokens, templated: true };
+  return {
+    prompt: plan.prompt,
+    addSpecialTokens: plan.addSpecialTokens,
+    templated: true,
+    ...(plan.messages ? { messages: plan.messages } : {}),
+  };
 }

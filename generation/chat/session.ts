@@ -19,8 +19,11 @@ import type { SessionRecord, SessionState } from './session-log.js';
 
 /** What a session emits while it works; front-ends render these and nothing else. */
 export type ChatEvent =
-  /** Something the user should know (turns left out of the view, a refit after a model change). */
-  | { type: 'notice'; text: string }
+  /**
+   * Something the user should know: turns left out of the view, a refit after a model change, or
+   * (`engine`) what the engine said about the call (a remote engine ignoring a setting).
+   */
+  | { type: 'notice'; text: string; engine?: boolean }
   /** A failure that does not end the chat (autosave). */
   | { type: 'error'; text: string }
   /** A piece of the reply as it streams. */
@@ -249,7 +252,9 @@ export class ChatSession {
       if (event.type === 'token' && event.sequence === 0 && event.text) {
         streamed += event.text;
         yield { type: 'token', text: event.text };
-      } else if (event.type === 'done') done = event;
+      } else if (event.type === 'notice')
+        yield { type: 'notice', text: event.message, engine: true };
+      else if (event.type === 'done') done = event;
     }
     if (!done) throw new AbortedError();
     const text = done.sequences[0]?.text ?? streamed;

@@ -113,7 +113,8 @@ export async function* sampleLoop(
       const row = logits.subarray(r * vocab, (r + 1) * vocab);
       for (const p of processors) p.apply(row, contexts[r]);
       const token = sampler.sample(row);
-      if (logprobs) logprobs[r].push(tokenLogprob(row, token, topLogprobs, model.tokenText));
+      const logprob = logprobs ? tokenLogprob(row, token, topLogprobs, model.tokenText) : undefined;
+      if (logprob) logprobs![r].push(logprob);
       next[r] = token;
       ids[r].push(token);
       clock.token();

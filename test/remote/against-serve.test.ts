@@ -63,8 +63,8 @@ test('a chat turn is rendered by the server with the model template', async () =
   try {
     const conversation = { system: 'Be brief.', messages: [{ role: 'user' as const, content: 'A story' }] }; // prettier-ignore
     const settings = resolveSettings({ temperature: 0, ...long });
-    const here = await prepareTurn(withTemplate, conversation, settings);
-    const there = await prepareTurn(chat, conversation, settings);
+    const here = await prepareTurn(withTemplate, conversation, 0, settings);
+    const there = await prepareTurn(chat, conversation, 0, settings);
     assert.ok(there.request.messages);
     const text = async (g: TextGenerator, request: typeof here.request) => {
       let out = '';

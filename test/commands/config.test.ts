@@ -81,7 +81,7 @@ test('bad values are refused by config set with the same message as the flag', (
       [['num-beams', '1000000000'], /num-beams must be an integer in 1\.\.256, got '1000000000'/],
       [['top_p', '2'], /top-p must be a number in \(0, 1\], got '2'/],
       [['warmth', '1'], /unknown setting 'warmth'/],
-      [['device', 'gpu'], /device must be auto, cpu, cuda, got 'gpu'/],
+      [['device', 'gpu'], /device must be auto, cpu, cuda(, webgpu)?, got 'gpu'/],
     ];
     for (const [args, message] of cases) {
       const r = await config(box, 'set', ...args);

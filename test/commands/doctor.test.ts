@@ -32,7 +32,20 @@ test('doctor --json: runtime, providers, GPU/CUDA verdict, CPU and paths', async
     assert.equal(typeof report.providers[0].ms, 'number');
     const cudaInstalled = report.onnxruntime.provider_libraries['libonnxruntime_providers_cuda.so'];
     assert.equal(report.providers[1].tried, cudaInstalled);
-    assert.equal(report.auto_device, report.cuda.ready && report.providers[1].ok ? 'cuda' : 'cpu');
+    assert.equal(
+      report.auto_device,
+      report.cuda.ready && report.providers[1].ok
+        ? 'cuda'
+        : report.webgpu.hardware.ok
+          ? 'webgpu'
+          : 'cpu',
+    );
+    // WebGPU: the adapter probe is tried wherever a loader exists, and a hardware adapter is never
+    // claimed without a GPU device node.
+    assert.equal(report.providers[2].ok, report.webgpu.adapter.ok);
+    if (report.webgpu.backend === 'vulkan' && report.webgpu.gpu_nodes.length === 0)
+      assert.equal(report.webgpu.hardware.ok, false);
+    if (!report.webgpu.hardware.ok) assert.ok(report.webgpu.reason.length > 0);
     if (!report.cuda.ready) assert.ok(report.cuda.reason.length > 0 && report.cuda.hint.length > 0);
     assert.deepEqual(
       report.cuda.libraries.map((l: { soname: string }) => l.soname),

@@ -83,7 +83,7 @@ test('a config device of the wrong kind is a usage error naming the config file'
       () => loadOptionsFrom(ctxWith({}, box.env)),
       (e: unknown) =>
         e instanceof UsageError &&
-        /^config file .*: device must be auto, cpu, cuda, got 7$/.test(e.message),
+        /^config file .*: device must be auto, cpu, cuda(, webgpu)?, got 7$/.test(e.message),
     );
   } finally {
     box.cleanup();

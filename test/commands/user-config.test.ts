@@ -60,7 +60,7 @@ test('wrong types are one-line usage errors naming the file and the key', () =>
       ],
       [{ settings: { num_beams: 1e9 } }, /settings: num-beams must be an integer in 1\.\.256/],
       [{ settings: { warmth: 1 } }, /settings: unknown setting 'warmth'/],
-      [{ device: 'gpu' }, /device must be auto, cpu, cuda, got "gpu"/],
+      [{ device: 'gpu' }, /device must be auto, cpu, cuda(, webgpu)?, got "gpu"/],
       [{ temperature: 0.5 }, /unknown key 'temperature'/],
     ];
     for (const [config, message] of cases) {

@@ -55,7 +55,13 @@ export async function oneShotPrompt(
         ? '--system cannot be combined with --raw (a system prompt needs the chat template).'
         : '--system does not apply to text-to-text models.',
     );
-  if (options.mode === 'raw' || mode === 'single-turn')
+  // A remote engine's template is unknown here (a server may have none): it is asked for with --chat.
+  const remoteOnly = options.mode === 'auto' && !model.chatTemplate && model.serverTemplate;
+  if (
+    options.mode === 'raw' ||
+    mode === 'single-turn' ||
+    (remoteOnly && options.system === undefined)
+  )
     return { prompt: text, addSpecialTokens: true, templated: false };
   const conversation = {
     system: options.system,

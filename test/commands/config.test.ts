@@ -59,6 +59,7 @@ test('config set accepts snake_case and kebab-case; get and show print kebab-cas
       'auto_pull',
       'default_model',
       'device',
+      'endpoint',
       'last_model',
       'path',
       'settings',

@@ -87,7 +87,8 @@ module.exports = {
     },
     {
       name: 'common-is-a-leaf',
-      comment: 'common/ holds leaf modules: they import nothing of the project.',
+      comment:
+        'common/ holds leaf modules (errors, formatters, progress): they import nothing of the project.',
       severity: 'error',
       from: { path: '^common/' },
       to: { path: '^(bin|cli|commands|ui|server|models-cache|generation)/' },

@@ -4,6 +4,7 @@
  * repetitions after a warm-up, time to first token, peak RSS, and the thread count and device used.
  * stdout carries the markdown table (or --json); progress lines go to stderr.
  */
+import { formatBytes } from '../common/format.js';
 import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { UsageError } from '../generation/errors.js';
@@ -126,7 +127,6 @@ function modelBytes(info: ModelInfo): number {
   return total;
 }
 
-const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(2)} MiB`;
 const pm = (s: { mean: number; sd: number }) => `${s.mean.toFixed(2)} ± ${s.sd.toFixed(2)}`;
 
 function markdown(
@@ -139,14 +139,14 @@ function markdown(
   const name = basename(id);
   const rows = results.map(
     (r) =>
-      `| ${name} | ${mib(bytes)} | ${info.dtype} | ${info.device.toUpperCase()} | ${info.threads} | ${r.name} | ${pm(r.tokensPerSecond)} | ${pm(r.ttftMs)} |`,
+      `| ${name} | ${formatBytes(bytes)} | ${info.dtype} | ${info.device.toUpperCase()} | ${info.threads} | ${r.name} | ${pm(r.tokensPerSecond)} | ${pm(r.ttftMs)} |`,
   );
   return [
     '| model | size | dtype | backend | threads | test | t/s | ttft ms |',
     '| --- | ---: | --- | --- | ---: | ---: | ---: | ---: |',
     ...rows,
     '',
-    `device ${info.device}, ${info.threads} intra-op thread(s), peak RSS ${mib(peakRss)}`,
+    `device ${info.device}, ${info.threads} intra-op thread(s), peak RSS ${formatBytes(peakRss)}`,
     '',
   ].join('\n');
 }

@@ -1,55 +1,69 @@
 /**
  * Scriptable chat: with stdin not a terminal, each input line is a user turn and each reply is
- * printed to stdout followed by a newline. Same prompt building, KV reuse and context handling as
- * the TUI; notices (dropped turns) go to stderr.
+ * printed to stdout followed by a newline. It renders the same core ChatSession as the TUI (context
+ * fitting, KV reuse, autosave); lines starting with `/` are the TUI's slash commands (`//` sends a
+ * literal slash), whose output goes to stderr with the notices, so stdout holds only replies.
  */
 import { createInterface } from 'node:readline';
-import { AbortedError } from '../generation/errors.js';
-import type { GenerationSettings } from '../generation/settings.js';
-import type { Conversation } from '../generation/chat/conversation.js';
-import { prepareTurn, type ChatEngine } from '../generation/chat/chat-turn.js';
+import { AbortedError, TextgenError } from '../generation/errors.js';
+import type { ChatEvent, ChatSession, SessionEngine } from '../generation/chat/session.js';
+import { messageText, parseSlash, runSlash, type SessionFiles } from '../generation/chat/slash.js';
 import type { CommandContext } from './command.js';
 
-/** Runs the piped chat until stdin ends; returns the final conversation. */
+/** What piped chat needs besides the session. */
+export interface PipedChatOptions {
+  engine: SessionEngine;
+  modelId: string;
+  sessions?: SessionFiles;
+}
+
+/** Runs the piped chat until stdin ends (or /exit); resolves to the exit code. */
 export async function runPipedChat(
   ctx: CommandContext,
-  engine: ChatEngine,
-  start: Conversation,
-  settings: GenerationSettings,
-  onTurn?: (c: Conversation) => Promise<void>,
-): Promise<Conversation> {
-  let conversation = start;
-  const lines = createInterface({ input: ctx.stdin, crlfDelay: Infinity });
-  for await (const line of lines) {
-    if (line.trim() === '') continue;
-    const turn = await prepareTurn(
-      engine,
-      { ...conversation, messages: [...conversation.messages, { role: 'user', content: line }] },
-      settings,
-      ctx.signal,
-    );
-    if (turn.droppedTurns > 0)
-      ctx.stderr.write(
-        `textgen: context full: dropped the ${turn.droppedTurns} oldest turn(s) (the system prompt is kept)\n`,
-      );
-    let reply = '';
-    let aborted = false;
-    for await (const event of engine.generate(turn.request)) {
-      if (event.type === 'token' && event.sequence === 0 && event.text)
-        ctx.stdout.write(event.text);
-      if (event.type === 'notice') ctx.stderr.write(`textgen: warning: ${event.message}\n`);
-      if (event.type === 'done') {
-        reply = event.sequences[0]?.text ?? '';
-        aborted = event.reason === 'aborted';
+  session: ChatSession,
+  options: PipedChatOptions,
+): Promise<number> {
+  let failed = false;
+  let stopped = false;
+  const say = (text: string) => ctx.stderr.write(`textgen: ${text.replace(/\n/g, '\n  ')}\n`);
+  const runTurn = async (turn: (signal: AbortSignal) => AsyncIterable<ChatEvent>) => {
+    for await (const event of turn(ctx.signal)) {
+      if (event.type === 'token') ctx.stdout.write(event.text);
+      else if (event.type === 'reply') {
+        ctx.stdout.write('\n');
+        if (event.reason === 'aborted') stopped = true;
+      } else {
+        say(event.type === 'notice' && event.engine ? `warning: ${event.text}` : event.text);
+        if (event.type === 'error') failed = true;
       }
     }
-    ctx.stdout.write('\n');
-    conversation = {
-      ...turn.conversation,
-      messages: [...turn.conversation.messages, { role: 'assistant', content: reply }],
-    };
-    await onTurn?.(conversation);
-    if (aborted) throw new AbortedError();
+  };
+  const lines = createInterface({ input: ctx.stdin, crlfDelay: Infinity });
+  let exit = false;
+  for await (const line of lines) {
+    if (line.trim() === '') continue;
+    const command = parseSlash(line);
+    if (!command) await runTurn((signal) => session.send(messageText(line), signal));
+    else
+      await runSlash(command, {
+        session,
+        engine: options.engine,
+        modelId: options.modelId,
+        print: (kind, text) => {
+          if (kind === 'error') failed = true;
+          say(kind === 'error' ? `error: ${text}` : text);
+        },
+        runTurn,
+        sessions: options.sessions,
+        exit: () => (exit = true),
+      });
+    if (stopped || ctx.signal.aborted) throw new AbortedError();
+    if (exit) break;
   }
-  return conversation;
+  lines.close();
+  if (failed)
+    throw new TextgenError('Some chat commands failed (see the messages above).', {
+      hint: 'Piped chat goes on after a failed command or autosave, and exits 1 at the end.',
+    });
+  return 0;
 }

@@ -1,30 +1,33 @@
 /**
  * `textgen chat`: the chat TUI in a terminal (Ink, loaded only then), or scriptable chat when stdin
- * is piped (one user turn per line, one reply per line on stdout). Sessions are autosaved after every
- * turn; --continue resumes the latest, --session NAME a named one.
+ * is piped (one user turn per line, one reply per line on stdout). The TUI autosaves its session
+ * after every turn; piped chat only with --session or --continue. --continue resumes the latest
+ * session, --session NAME a named one; --list-sessions and --rm-session NAME manage them.
  */
 import { existsSync } from 'node:fs';
-import { basename } from 'node:path';
 import { UsageError } from '../generation/errors.js';
 import {
+  ChatSession,
   inspectModelFolder,
   loadModel,
-  resolveSettings,
+  type SessionState,
   type SettingsLayer,
   type TextGenerator,
+  warmTemplateRenderer,
 } from '../generation/index.js';
-import type { Conversation } from '../generation/chat/conversation.js';
 import { listCachedModels, snapshotFiles, distinctSize } from '../models-cache/scan.js';
 import { embeddedModelDir, resolveModel } from '../models-cache/resolve.js';
-import type { ModelEntry, SessionData } from '../ui/types.js';
+import type { ModelEntry } from '../ui/types.js';
 import type { Command, CommandContext } from './command.js';
 import {
-  fileSessionStore,
   latestSessionPath,
   newSessionName,
-  readSession,
+  SessionFile,
+  sessionFiles,
+  sessionName,
   sessionPath,
 } from './chat-sessions.js';
+import { listSessions, removeSessionCommand } from './chat-session-admin.js';
 import { runPipedChat } from './chat-pipe.js';
 import { GENERATION_FLAGS, settingsLayerFromFlags } from './flags/generation-flags.js';
 import { loadOptionsFrom, MODEL_FLAGS } from './model-options.js';
@@ -37,7 +40,7 @@ export const chatCommand: Command = {
   name: 'chat',
   summary: 'Open the chat TUI (the default in a terminal).',
   usage:
-    'textgen chat [--model ID] [--continue | --session NAME] [--system TEXT] [FLAGS]   (piped stdin: one turn per line)',
+    'textgen chat [--model ID] [--continue | --session NAME] [--system TEXT] [FLAGS] | --list-sessions | --rm-session NAME   (piped stdin: one turn per line)',
   allowPositionals: false,
   options: {
     ...MODEL_FLAGS,
@@ -49,35 +52,52 @@ export const chatCommand: Command = {
       description: 'Resume or start the named session (saved under the data folder).',
     },
     system: { type: 'string', valueName: 'TEXT', description: 'System prompt for this chat.' },
+    'list-sessions': {
+      type: 'boolean',
+      description: 'List the saved sessions (name, messages, last change, model) and exit.',
+    },
+    'rm-session': {
+      type: 'string',
+      valueName: 'NAME',
+      description: 'Delete a saved session and exit.',
+    },
     ...ENDPOINT_FLAGS,
     ...GENERATION_FLAGS,
   },
   async run(ctx) {
+    if (ctx.values['list-sessions']) return listSessions(ctx);
+    if (ctx.values['rm-session'] !== undefined)
+      return removeSessionCommand(ctx, ctx.values['rm-session'] as string);
     if (ctx.values.continue && ctx.values.session)
       throw new UsageError(
         '--continue and --session cannot be combined.',
         'Use --session NAME to resume a named session.',
       );
     const config = readUserConfig(ctx.env);
+    // Chat templates render in a separate process: start it while the model loads.
+    warmTemplateRenderer();
     await pullIfMissing(ctx, ctx.values.model as string | undefined);
-    const { session, autosavePath } = await openSession(ctx);
-    const system = (ctx.values.system as string | undefined) ?? session?.system;
-    const userLayer = { ...config.settings, ...settingsLayerFromFlags(ctx.values) };
-    if (!ctx.stdin.isTTY || !ctx.stdout.isTTY)
-      return runPiped(ctx, config, session, system, userLayer, autosavePath);
-    return runInteractive(ctx, config, session, system, userLayer, autosavePath);
+    const baseLayers = [config.settings ?? {}, settingsLayerFromFlags(ctx.values)];
+    const piped = !ctx.stdin.isTTY || !ctx.stdout.isTTY;
+    const file = await openSession(ctx, piped);
+    try {
+      const state = file?.existing?.state;
+      const system = ctx.values.system as string | undefined;
+      if (piped) return await runPiped(ctx, config, state, system, baseLayers, file);
+      return await runInteractive(ctx, config, state, system, baseLayers, file);
+    } finally {
+      file?.close();
+    }
   },
 };
 
-async function openSession(
-  ctx: CommandContext,
-): Promise<{ session?: SessionData; autosavePath: string }> {
+/**
+ * The session file this chat appends to, locked: --session NAME (new or resumed), --continue (the
+ * latest), a fresh name for the TUI, none for piped chat without either.
+ */
+async function openSession(ctx: CommandContext, piped: boolean): Promise<SessionFile | undefined> {
   const name = ctx.values.session as string | undefined;
-  if (name) {
-    const path = sessionPath(name, ctx.env);
-    // A new name starts a new session; an existing file must parse (never overwrite a damaged one).
-    return { session: existsSync(path) ? await readSession(path) : undefined, autosavePath: path };
-  }
+  if (name) return SessionFile.open(sessionPath(name, ctx.env));
   if (ctx.values.continue) {
     const path = await latestSessionPath(ctx.env);
     if (!path)
@@ -85,9 +105,9 @@ async function openSession(
         'There is no saved chat session to continue.',
         'Start a chat with `textgen chat`; it is saved after every turn.',
       );
-    return { session: await readSession(path), autosavePath: path };
+    return SessionFile.open(path);
   }
-  return { autosavePath: sessionPath(newSessionName(), ctx.env) };
+  return piped ? undefined : SessionFile.open(sessionPath(newSessionName(), ctx.env));
 }
 
 /** A picker entry for a model folder outside the cache (a --model path). */
@@ -154,32 +174,26 @@ function entryFor(
 async function runPiped(
   ctx: CommandContext,
   config: UserConfig,
-  session: SessionData | undefined,
+  state: SessionState | undefined,
   system: string | undefined,
-  userLayer: SettingsLayer,
-  autosavePath: string,
+  baseLayers: SettingsLayer[],
+  file: SessionFile | undefined,
 ): Promise<number> {
-  const spec = (ctx.values.model as string | undefined) ?? session?.model;
+  const spec = (ctx.values.model as string | undefined) ?? state?.model;
   const endpoint = endpointOf(ctx);
   const remote = endpoint ? remoteEntry(await openEndpoint(ctx, endpoint)) : undefined;
   const entry = remote ?? entryFor(spec, config, [], ctx.env);
   const generator = remote?.remote ?? (await loadModel(entry.path, loadOptionsFrom(ctx)));
   if (generator.info.notice) ctx.stderr.write(`textgen: ${generator.info.notice}\n`);
   try {
-    const overrides = session?.settings ?? {};
-    const settings = resolveSettings(generator.info.generationDefaults, userLayer, overrides);
-    const start: Conversation = { system, messages: session?.messages ?? [] };
-    const store = fileSessionStore(autosavePath, ctx.env);
-    await runPipedChat(ctx, generator, start, settings, (c) =>
-      store.autosave({
-        version: 1,
-        model: entry.id,
-        system: c.system,
-        messages: c.messages,
-        settings: overrides,
-      }),
-    );
-    return 0;
+    const session = new ChatSession({ state, system, baseLayers, writer: file });
+    for (const e of await session.setEngine(generator, entry.id, ctx.signal))
+      ctx.stderr.write(`textgen: ${e.text}\n`);
+    return await runPipedChat(ctx, session, {
+      engine: generator,
+      modelId: entry.id,
+      sessions: sessionFiles(file, ctx.env),
+    });
   } finally {
     await generator.dispose();
   }
@@ -188,10 +202,10 @@ async function runPiped(
 async function runInteractive(
   ctx: CommandContext,
   config: UserConfig,
-  session: SessionData | undefined,
+  session: SessionState | undefined,
   system: string | undefined,
-  userLayer: SettingsLayer,
-  autosavePath: string,
+  baseLayers: SettingsLayer[],
+  file: SessionFile | undefined,
 ): Promise<number> {
   const endpoint = endpointOf(ctx);
   // With an endpoint the remote model is the only one on offer.
@@ -236,8 +250,9 @@ async function runInteractive(
         // Remembering the pick is a convenience: a config that cannot be written must not end the chat.
         onModelChosen: (entry) =>
           void writes.push(rememberLastModel(entry.id, ctx.env).catch(() => undefined)),
-        sessions: fileSessionStore(autosavePath, ctx.env),
-        userSettings: userLayer,
+        sessions: sessionFiles(file, ctx.env),
+        writer: file,
+        baseLayers,
         initialSession: session,
         system,
       },
@@ -252,9 +267,9 @@ async function runInteractive(
     // The app disposes a model it replaces; disposing it again here is harmless.
     await Promise.all([...writes, ...open.map((g) => g.dispose().catch(() => undefined))]);
   }
-  if (existsSync(autosavePath))
+  if (file && existsSync(file.location))
     ctx.stderr.write(
-      `textgen: session saved as ${basename(autosavePath, '.json')} (resume with \`textgen chat --continue\`)\n`,
+      `textgen: session saved as ${sessionName(file.location)} (resume with \`textgen chat --continue\`)\n`,
     );
   return 0;
 }

@@ -1,108 +1,163 @@
 /**
  * `textgen config`: the user config that sits between the model's defaults and the flags —
- * `config show`, `config path`, `config set KEY VALUE`, `config unset KEY`. KEY is `default-model`, `device`, `endpoint` or a
- * generation flag name (`temperature`, `top-p`, `max-new-tokens`, `stop`, ...), validated as the flag is.
+ * `config show`, `config path`, `config get KEY`, `config set KEY VALUE`, `config unset KEY`. KEY is
+ * `default-model`, `device`, `endpoint`, `auto-pull` or a generation setting in either spelling (`top-p`, `top_p`), whose
+ * VALUE is parsed by the one settings schema, exactly as the flag's value is.
  */
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { UsageError } from '../generation/errors.js';
+import { TextgenError, UsageError } from '../generation/errors.js';
+import { baseUrl, resolveSettings, type SettingsLayer } from '../generation/index.js';
 import {
-  baseUrl,
-  DEVICES,
-  isDevice,
-  resolveSettings,
-  type DeviceName,
-  type SettingsLayer,
-} from '../generation/index.js';
-import type { Command } from './command.js';
-import { GENERATION_FLAGS, settingsLayerFromFlags } from './flags/generation-flags.js';
+  formatSettingValue,
+  parseNamedSetting,
+  settingKey,
+  settingName,
+  settingsFromJson,
+  SETTING_SPECS,
+} from '../generation/settings-schema.js';
+import { resolveModel } from '../models-cache/resolve.js';
+import type { Command, CommandContext } from './command.js';
 import {
+  configKey,
+  CONFIG_DEVICES,
+  rawSettings,
+  readRawConfig,
   readUserConfig,
+  setAutoPull,
   setDefaultModel,
   setDevice,
   setEndpoint,
+  setUserSetting,
+  updateUserConfig,
   userConfigPath,
-  writeUserSettings,
+  type ConfigDevice,
+  type UserConfig,
 } from './user-config.js';
 
-/** The settings field(s) a generation flag writes, found by parsing a sample value. */
-function fieldsOf(flag: string, value: string): SettingsLayer {
-  const spec = GENERATION_FLAGS[flag];
-  if (!spec)
-    throw new UsageError(
-      `Unknown config key '${flag}'.`,
-      `Use default-model or a generation flag: ${Object.keys(GENERATION_FLAGS).join(', ')}.`,
-    );
-  const raw = spec.type === 'boolean' ? value === 'true' : spec.multiple ? [value] : value;
-  if (spec.type === 'boolean' && value !== 'true' && value !== 'false')
-    throw new UsageError(`${flag} takes true or false, got '${value}'.`);
-  if (spec.type === 'boolean' && value === 'false') {
-    // Booleans are flags; `false` means "not set here", so the lower layers decide.
-    return {};
-  }
-  return settingsLayerFromFlags({ [flag]: raw });
-}
+const KEYS_HINT = `Keys: default-model, device, endpoint, auto-pull, and the settings ${SETTING_SPECS.map((s) => settingName(s.key)).join(', ')}.`;
 
 /** The config command. */
 export const configCommand: Command = {
   name: 'config',
-  summary: 'Show or change the user config (default model, generation settings).',
-  usage: 'textgen config [show|path|set KEY VALUE|unset KEY] [--json]',
+  summary: 'Show or change the user config (default model, device, generation settings).',
+  usage: 'textgen config [show|path|get KEY|set KEY VALUE|unset KEY] [--json]',
   options: { json: { type: 'boolean', description: 'Print the config as JSON (show).' } },
   async run(ctx) {
     const [action = 'show', key, ...rest] = ctx.positionals;
-    const config = readUserConfig(ctx.env);
-    if (action === 'path') {
-      ctx.stdout.write(`${userConfigPath(ctx.env)}\n`);
-    } else if (action === 'show') {
-      if (ctx.values.json)
-        ctx.stdout.write(`${JSON.stringify({ path: userConfigPath(ctx.env), ...config })}\n`);
-      else {
-        ctx.stdout.write(`default-model: ${config.defaultModel ?? '(embedded default)'}\n`);
-        ctx.stdout.write(`device: ${config.device ?? 'cpu'}\n`);
-        if (config.endpoint) ctx.stdout.write(`endpoint: ${config.endpoint}\n`);
-        for (const [k, v] of Object.entries(config.settings ?? {}))
-          ctx.stdout.write(`${k}: ${JSON.stringify(v)}\n`);
-      }
-    } else if (action === 'set' && key && rest.length > 0) {
-      const value = rest.join(' ');
-      // A folder is stored absolute so the default works from any directory.
-      if (key === 'default-model')
-        await setDefaultModel(existsSync(value) ? resolve(value) : value, ctx.env);
-      else if (key === 'device') await setDevice(deviceValue(value), ctx.env);
-      else if (key === 'endpoint') await setEndpoint(baseUrl(value).href, ctx.env);
-      else {
-        const next = { ...config.settings, ...fieldsOf(key, value) };
-        resolveSettings(next);
-        await writeUserSettings(next, ctx.env);
-      }
-    } else if (action === 'unset' && key) {
-      if (key === 'default-model') await setDefaultModel(undefined, ctx.env);
-      else if (key === 'device') await setDevice(undefined, ctx.env);
-      else if (key === 'endpoint') await setEndpoint(undefined, ctx.env);
-      else {
-        const next: Record<string, unknown> = { ...config.settings };
-        for (const field of Object.keys(fieldsOf(key, sampleValue(key)))) delete next[field];
-        await writeUserSettings(next as SettingsLayer, ctx.env);
-      }
-    } else {
-      throw new UsageError(`Usage: ${configCommand.usage}`);
-    }
+    if (action === 'path' && !key) ctx.stdout.write(`${userConfigPath(ctx.env)}\n`);
+    else if (action === 'show' && !key) show(ctx, readUserConfig(ctx.env));
+    else if (action === 'get' && key && rest.length === 0) get(ctx, key);
+    else if (action === 'set' && key && rest.length > 0) await set(ctx, key, rest.join(' '));
+    else if (action === 'unset' && key && rest.length === 0) await unset(ctx, key);
+    else throw new UsageError(`Usage: ${configCommand.usage}`, KEYS_HINT);
     return 0;
   },
 };
 
-/** A valid value for a flag, used to learn which settings field it writes. */
-function sampleValue(flag: string): string {
-  const spec = GENERATION_FLAGS[flag];
-  if (spec?.type === 'boolean') return 'true';
-  if (flag === 'logit-bias') return '0:0';
-  if (flag === 'stop') return 'x';
-  if (flag === 'suppress-tokens' || flag === 'bad-words-ids') return '0';
-  return '1';
+/** Kebab-case lines for people; snake_case JSON (as the file) with --json. */
+function show(ctx: CommandContext, config: UserConfig): void {
+  if (ctx.values.json) {
+    const out = {
+      path: userConfigPath(ctx.env),
+      default_model: config.defaultModel ?? null,
+      last_model: config.lastModel ?? null,
+      device: config.device ?? null,
+      endpoint: config.endpoint ?? null,
+      auto_pull: config.autoPull ?? false,
+      settings: config.settings ?? {},
+    };
+    ctx.stdout.write(`${JSON.stringify(out)}\n`);
+    return;
+  }
+  ctx.stdout.write(`default-model: ${config.defaultModel ?? '(embedded default)'}\n`);
+  ctx.stdout.write(`device: ${config.device ?? 'cpu'}\n`);
+  if (config.endpoint) ctx.stdout.write(`endpoint: ${config.endpoint}\n`);
+  ctx.stdout.write(`auto-pull: ${config.autoPull ?? false}\n`);
+  for (const [k, v] of Object.entries(config.settings ?? {})) {
+    const key = settingKey(k)!;
+    ctx.stdout.write(`${settingName(key)}: ${formatSettingValue(key, v)}\n`);
+  }
 }
 
-function deviceValue(value: string): DeviceName {
-  if (isDevice(value)) return value;
-  throw new UsageError(`device must be ${DEVICES.join(', ')}, got '${value}'.`);
+function unknownKey(name: string): UsageError {
+  return new UsageError(`Unknown config key '${name}'.`, KEYS_HINT);
+}
+
+/** Prints one value as `config set` accepts it; a key that is not set is an error (exit 1). */
+function get(ctx: CommandContext, name: string): void {
+  const config = readUserConfig(ctx.env);
+  const top = configKey(name);
+  let value: string | undefined;
+  if (top === 'default_model') value = config.defaultModel;
+  else if (top === 'last_model') value = config.lastModel;
+  else if (top === 'device') value = config.device;
+  else if (top === 'endpoint') value = config.endpoint;
+  else if (top === 'auto_pull')
+    value = config.autoPull === undefined ? undefined : String(config.autoPull);
+  else {
+    const key = settingKey(name === 'greedy' ? 'do_sample' : name);
+    if (!key) throw unknownKey(name);
+    const v = config.settings?.[key];
+    value = v === undefined ? undefined : formatSettingValue(key, v);
+  }
+  if (value === undefined)
+    throw new TextgenError(`${name} is not set in the user config.`, {
+      hint: `Set it with \`textgen config set ${name} VALUE\`.`,
+    });
+  ctx.stdout.write(`${value}\n`);
+}
+
+async function set(ctx: CommandContext, name: string, value: string): Promise<void> {
+  const top = configKey(name);
+  if (top === 'default_model') return setDefaultModel(checkedModel(value, ctx.env), ctx.env);
+  if (top === 'device') return setDevice(deviceValue(value), ctx.env);
+  if (top === 'endpoint') return setEndpoint(baseUrl(value).href, ctx.env);
+  if (top === 'auto_pull') return setAutoPull(booleanValue(name, value), ctx.env);
+  if (top) throw new UsageError(`${name} is kept by textgen itself and cannot be set.`, KEYS_HINT);
+  const parsed = parseNamedSetting(name, value, { where: `config set ${name}` });
+  // The new value must combine with the file's other valid settings (e.g. num-return-sequences with
+  // num-beams); values that are already bad do not block the change that may repair them.
+  const others = validEntries(rawSettings(readRawConfig(ctx.env)));
+  resolveSettings({ ...others, [parsed.key]: parsed.value });
+  await setUserSetting(parsed.key, parsed.value, ctx.env);
+}
+
+async function unset(ctx: CommandContext, name: string): Promise<void> {
+  const top = configKey(name);
+  if (top === 'default_model') return setDefaultModel(undefined, ctx.env);
+  if (top === 'device') return setDevice(undefined, ctx.env);
+  if (top === 'endpoint') return setEndpoint(undefined, ctx.env);
+  if (top === 'auto_pull') return setAutoPull(undefined, ctx.env);
+  if (top) return updateUserConfig(ctx.env, (raw) => delete raw[name]);
+  const key = settingKey(name === 'greedy' ? 'do_sample' : name);
+  const settings = rawSettings(readRawConfig(ctx.env));
+  // A key the schema does not know is removable too, if the file has it (a typo written by hand).
+  if (!key && !(name in settings)) throw unknownKey(name);
+  await setUserSetting(key ?? name, undefined, ctx.env);
+}
+
+/** The settings entries of the raw file that are valid on their own. */
+function validEntries(raw: Record<string, unknown>): SettingsLayer {
+  return settingsFromJson(raw, {}, { unknown: 'ignore', invalid: 'ignore' });
+}
+
+/**
+ * The default model must resolve now (a folder, a cached `org/name[@rev]`, `local/NAME`, or
+ * `default`), or every later command would fail; a folder is stored absolute so it works anywhere.
+ */
+function checkedModel(value: string, env: NodeJS.ProcessEnv): string | undefined {
+  // `default` names the built-in model, which is what an unset default-model means.
+  if (value === 'default') return undefined;
+  const resolved = resolveModel(value, { env });
+  return resolved.revision === undefined && existsSync(resolved.dir) ? resolved.dir : value;
+}
+
+function booleanValue(name: string, value: string): boolean {
+  if (value === 'true' || value === 'false') return value === 'true';
+  throw new UsageError(`${name} must be true or false, got '${value}'.`);
+}
+
+function deviceValue(value: string): ConfigDevice {
+  if (CONFIG_DEVICES.includes(value as ConfigDevice)) return value as ConfigDevice;
+  throw new UsageError(`device must be ${CONFIG_DEVICES.join(', ')}, got '${value}'.`);
 }

@@ -4,6 +4,7 @@
  * obtained or why not), CPU and default threads, and the paths
  * textgen reads and writes. `--json` prints the same facts as one object on stdout.
  */
+import { jsonOutput } from '../common/json-output.js';
 import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ExitCode } from '../generation/errors.js';
@@ -170,9 +171,7 @@ export const doctorCommand: Command = {
   },
   async run(ctx) {
     const report = await collectReport(ctx);
-    ctx.stdout.write(
-      ctx.values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report),
-    );
+    ctx.stdout.write(ctx.values.json ? jsonOutput(report, { indent: 2 }) : formatReport(report));
     // A CPU provider that cannot run a MatMul means nothing will work: say so in the exit code too.
     return report.providers.find((p) => p.name === 'cpu')?.ok ? ExitCode.ok : ExitCode.device;
   },

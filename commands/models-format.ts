@@ -1,29 +1,10 @@
 /**
- * Text formatting for `textgen models`: sizes, durations and aligned tables.
+ * Text formatting for `textgen models`: aligned tables and revisions (sizes and durations re-exported).
  */
 import { COMMIT_HASH } from '../models-cache/layout.js';
 
-/** Bytes as a short human size (1024-based, like `du -h`). */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
-}
-
-/** Seconds as `1m05s` / `42s`. */
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return '?';
-  const s = Math.round(seconds);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
-}
+// Sizes and durations come from the one formatter (common/format.ts); re-exported for the models commands.
+export { formatBytes, formatDuration } from '../common/format.js';
 
 /** Left-aligned columns separated by two spaces; the first row is the header. */
 export function renderTable(rows: string[][]): string {

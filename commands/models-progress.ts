@@ -3,7 +3,8 @@
  * terminal, plain lines otherwise (logs and CI).
  */
 import type { PullEvent } from '../models-cache/pull.js';
-import { formatBytes, formatDuration } from './models-format.js';
+import { formatBytes, formatDuration, formatRate } from '../common/format.js';
+import { progressBar } from '../common/progress.js';
 
 interface FileState {
   size: number;
@@ -14,7 +15,6 @@ interface FileState {
   finished?: boolean;
 }
 
-const BAR = 24;
 const PLAIN_EVERY_MS = 10_000;
 const DRAW_EVERY_MS = 100;
 const BIG_FILE = 1 << 20;
@@ -42,10 +42,9 @@ export function progressReporter(
     const rate = active.reduce((a, [, f]) => a + rateOf(f, f.done), 0);
     const eta = rate > 0 ? (size - done) / rate : Infinity;
     const pct = size ? Math.floor((done / size) * 100) : 100;
-    const filled = Math.round((pct / 100) * BAR);
     const name = active.length === 1 ? active[0][0] : `${active.length} files`;
     write(
-      `\r\x1b[K  ${name}  [${'#'.repeat(filled)}${'-'.repeat(BAR - filled)}] ${String(pct).padStart(3)}%  ${formatBytes(done)}/${formatBytes(size)}  ${formatBytes(rate)}/s  ETA ${formatDuration(eta)}`,
+      `\r\x1b[K  ${name}  ${progressBar(pct / 100)} ${String(pct).padStart(3)}%  ${formatBytes(done)}/${formatBytes(size)}  ${formatRate(rate)}  ETA ${formatDuration(eta)}`,
     );
   };
   return (event) => {
@@ -91,7 +90,7 @@ export function progressReporter(
         } else if (now - state.lastPlain >= PLAIN_EVERY_MS) {
           state.lastPlain = now;
           write(
-            `  ${event.file}: ${pct}% (${formatBytes(event.done)} of ${formatBytes(event.size)}, ${formatBytes(rate)}/s, ETA ${formatDuration(eta)})\n`,
+            `  ${event.file}: ${pct}% (${formatBytes(event.done)} of ${formatBytes(event.size)}, ${formatRate(rate)}, ETA ${formatDuration(eta)})\n`,
           );
         }
         break;
@@ -107,7 +106,7 @@ export function progressReporter(
         const seconds = state ? (clock() - state.started) / 1000 : 0;
         const rate = seconds > 0 ? event.fetched / seconds : 0;
         write(
-          `${tty ? '\r\x1b[K' : ''}  ${event.file}  ${formatBytes(event.size)}  downloaded${seconds > 0 ? ` in ${seconds.toFixed(1)}s (${formatBytes(rate)}/s)` : ''}\n`,
+          `${tty ? '\r\x1b[K' : ''}  ${event.file}  ${formatBytes(event.size)}  downloaded${seconds > 0 ? ` in ${formatDuration(seconds)} (${formatRate(rate)})` : ''}\n`,
         );
         break;
       }

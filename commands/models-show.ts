@@ -1,6 +1,7 @@
 /**
  * `textgen models show ID`: what a model is, from its files only (no session is created).
  */
+import { jsonOutput } from '../common/json-output.js';
 import { basename } from 'node:path';
 import type { CommandContext } from './command.js';
 import {
@@ -123,7 +124,7 @@ export async function showModel(ctx: CommandContext, spec: string): Promise<numb
   });
   const d = describeModel(resolved.id, resolved.revision, resolved.dir);
   if (ctx.values.json) {
-    ctx.stdout.write(`${JSON.stringify(d, null, 2)}\n`);
+    ctx.stdout.write(jsonOutput(d, { indent: 2, opaque: ['config'] }));
     return 0;
   }
   const out: string[] = [];

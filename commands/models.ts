@@ -1,6 +1,7 @@
 /**
  * `textgen models list|show|pull|rm`: the model cache shared with the Hugging Face hub tools.
  */
+import { jsonOutput } from '../common/json-output.js';
 import { createInterface } from 'node:readline/promises';
 import type { Command, CommandContext } from './command.js';
 import { UsageError } from '../generation/errors.js';
@@ -97,9 +98,7 @@ async function list(ctx: CommandContext): Promise<number> {
       `${e.id}${e.revision ? `@${e.revision.slice(0, 12)}` : ''} is damaged: ${e.problem} (${e.dir})`,
     );
   if (ctx.values.json) {
-    ctx.stdout.write(
-      `${JSON.stringify({ cache: hubCacheDir(ctx.env), models: entries }, null, 2)}\n`,
-    );
+    ctx.stdout.write(jsonOutput({ cache: hubCacheDir(ctx.env), models: entries }, { indent: 2 }));
     return 0;
   }
   const usable = entries.filter((m) => !m.problem);
@@ -164,7 +163,7 @@ async function pull(ctx: CommandContext, spec: string): Promise<number> {
     ctx.stderr.write(`  ${result.dir}\n`);
   }
   if (result.problem) warn(ctx, `the pulled folder cannot be loaded yet: ${result.problem}`);
-  if (ctx.values.json) ctx.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  if (ctx.values.json) ctx.stdout.write(jsonOutput(result, { indent: 2 }));
   return 0;
 }
 
@@ -210,7 +209,7 @@ async function remove(ctx: CommandContext, spec: string): Promise<number> {
     ctx.stderr.write(
       `Removed ${what}: freed ${formatBytes(plan.freedBytes)}${plan.removesRepo ? ' (no other revision left; repo folder removed)' : ''}.\n`,
     );
-    if (ctx.values.json) ctx.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
+    if (ctx.values.json) ctx.stdout.write(jsonOutput(plan, { indent: 2 }));
     return 0;
   } finally {
     lock.release();

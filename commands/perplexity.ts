@@ -4,6 +4,8 @@
  * its own from BOS; text-to-text models score JSONL (input, target) pairs. stdout carries the result
  * (plain or --json); the progress bar goes to stderr.
  */
+import { formatDuration } from '../common/format.js';
+import { progressBar as bar, progressLine } from '../common/progress.js';
 import { readFile } from 'node:fs/promises';
 import { AbortedError, InputError, UsageError } from '../generation/errors.js';
 import { loadModel, type TextGenerator } from '../generation/index.js';
@@ -149,29 +151,15 @@ async function score(
   };
 }
 
-const BAR = 24;
-
 /** A redrawn bar on a terminal's stderr once scoring takes over half a second; nothing otherwise. */
 function progressBar(stderr: CommandContext['stderr']): Progress {
   if (!stderr.isTTY) return () => {};
   const started = Date.now();
-  let lastDraw = 0;
-  let drawn = false;
+  const line = progressLine(stderr, { quietForMs: 500 });
   return (done, total) => {
-    const now = Date.now();
-    const last = done === total;
-    if (!last && (now - started < 500 || now - lastDraw < 100)) return;
-    if (last) {
-      if (drawn) stderr.write('\r\x1b[K');
-      return;
-    }
-    lastDraw = now;
-    drawn = true;
-    const filled = Math.round((done / total) * BAR);
-    const eta = (((now - started) / done) * (total - done)) / 1000;
-    stderr.write(
-      `\r\x1b[K[${'#'.repeat(filled)}${'-'.repeat(BAR - filled)}] ${done}/${total}  ETA ${eta.toFixed(0)}s`,
-    );
+    if (done === total) return line.done();
+    const eta = ((Date.now() - started) / done) * (total - done);
+    line.update(`${bar(done / total)} ${done}/${total}  ETA ${formatDuration(eta / 1000)}`);
   };
 }
 

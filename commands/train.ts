@@ -26,7 +26,12 @@ import {
 import { writeModelDir } from '../generation/training/export.js';
 import { measureMatmulGflops } from '../generation/training/matmul-bench.js';
 import { paramLayout, type LlamaConfig } from '../generation/training/model-params.js';
-import { progressLine, summaryText, type TrainSummary } from '../generation/training/report.js';
+import { progressLine } from '../common/progress.js';
+import {
+  progressLine as trainProgressText,
+  summaryText,
+  type TrainSummary,
+} from '../generation/training/report.js';
 import { train, type TrainProgress, type TrainResult } from '../generation/training/trainer.js';
 import { finalizeLocalModel, localModelDir } from '../models-cache/paths.js';
 import type { Command, CommandContext, OptionSpec } from './command.js';
@@ -218,10 +223,10 @@ function prepare(ctx: CommandContext, ckptDir: string): Prepared {
 
 /** Progress on stderr: a redrawn bar on a terminal, a line every 10 steps otherwise. */
 function progressWriter(ctx: CommandContext): (p: TrainProgress) => void {
-  const tty = ctx.stderr.isTTY === true;
+  const line = progressLine(ctx.stderr, { drawEveryMs: 0, plainEveryMs: Infinity });
   return (p) => {
-    if (tty) ctx.stderr.write(`\r\x1b[2K${progressLine(p)}${p.step === p.steps ? '\n' : ''}`);
-    else if (p.step % 10 === 0 || p.step === p.steps) ctx.stderr.write(`${progressLine(p)}\n`);
+    if (p.step === p.steps) line.done(trainProgressText(p));
+    else line.update(trainProgressText(p), !ctx.stderr.isTTY && p.step % 10 === 0);
   };
 }
 

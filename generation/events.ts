@@ -42,9 +42,11 @@ export interface SequenceResult {
   logprobs?: TokenLogprob[];
 }
 
-/** A token id with its natural-log probability. */
+/** A token id with its text and natural-log probability. */
 export interface TokenLogprobEntry {
   token_id: number;
+  /** The token on its own, decoded (special tokens included), e.g. " the" or "</s>". */
+  token: string;
   logprob: number;
 }
 

@@ -18,11 +18,36 @@ export type {
 } from './events.js';
 export {
   resolveSettings,
+  applyLengthLimits,
+  checkGenerationMemory,
   DEFAULT_SETTINGS,
+  MAX_BATCH_ROWS,
   MAX_LOGPROBS,
+  MAX_ROWS,
   type GenerationSettings,
   type SettingsLayer,
 } from './settings.js';
+// The one settings schema: names, types, ranges and the parsers for text and JSON sources (flags,
+// config, /set, --jsonl, session files, HTTP bodies).
+export {
+  SETTING_SPECS,
+  settingKey,
+  settingName,
+  settingSpec,
+  parseSettingText,
+  parseSettingJson,
+  settingsFromJson,
+  layerFromFields,
+  OPENAI_SETTING_FIELDS,
+  formatSettingValue,
+  type SettingSpec,
+  type SettingSource,
+} from './settings-schema.js';
+export { randomSeed } from './processors/sampler.js';
+export { ChatSession, type ChatEvent, type SessionWriter } from './chat/session.js';
+export type { SessionState, SessionRecord } from './chat/session-log.js';
+export { warmTemplateRenderer } from './chat/template-render.js';
+export { oneShotPrompt, type OneShotOptions, type OneShotPrompt } from './chat/one-shot.js';
 export {
   inspectModelFolder,
   DTYPE_SUFFIXES,

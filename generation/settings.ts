@@ -2,16 +2,28 @@
  * Generation settings: one typed object. Every field documents its neutral value (the value at which
  * the corresponding step does nothing); processors are added only for non-neutral settings.
  * Precedence is written once, in {@link resolveSettings}: built-in defaults → the model's
- * generation_config.json → user config → flags.
+ * generation_config.json → user config → flags (→ a `--jsonl` line, `/set`, an HTTP body). Names,
+ * types and ranges live in settings-schema.ts, the one parser every source goes through.
  */
+import { formatBytes } from '../common/format.js';
 import { UsageError } from './errors.js';
+import { parseSettingJson, settingsFromJson, SETTING_SPECS } from './settings-schema.js';
+
+export { MAX_LIST, MAX_LOGPROBS, MAX_ROWS, MAX_TOKENS } from './settings-schema.js';
 
 /** All decoding settings; names follow Hugging Face transformers' GenerationConfig. */
 export interface GenerationSettings {
   /** Tokens to generate at most. Default 256. */
   max_new_tokens: number;
+  /**
+   * Total length (prompt + generated) at most, Hugging Face's max_length. Present only while it
+   * decides: a later layer's max_new_tokens removes it, and so does max_new_tokens in the same layer.
+   */
+  max_length?: number;
   /** EOS is suppressed until this many tokens exist. Neutral 0. */
   min_new_tokens: number;
+  /** EOS is suppressed until the total length reaches this (Hugging Face's min_length); as max_length. */
+  min_length?: number;
   /** Softmax temperature; 0 means greedy. Neutral 1. Default 1 (sampling, as models' configs expect). */
   temperature: number;
   /** Keep the k most likely tokens. Neutral 0 (off). HF default 50 applies only when do_sample. */
@@ -68,9 +80,6 @@ export interface GenerationSettings {
   forced_eos_token_id?: number[];
 }
 
-/** The most logprob alternatives a caller may ask for (as OpenAI's top_logprobs). */
-export const MAX_LOGPROBS = 20;
-
 /** Built-in defaults, the first layer of precedence. */
 export const DEFAULT_SETTINGS: GenerationSettings = {
   max_new_tokens: 256,
@@ -100,7 +109,9 @@ export type SettingsLayer = Partial<GenerationSettings>;
 
 /**
  * Merges layers in precedence order (later wins) over the built-in defaults, then derives do_sample
- * from temperature when a later layer set temperature 0, and validates the result.
+ * from temperature when a later layer set temperature 0, and validates the result. Length limits
+ * follow Hugging Face: the layer that last set max_new_tokens or max_length decides, and
+ * max_new_tokens wins when one layer sets both (likewise min_new_tokens and min_length).
  */
 export function resolveSettings(...layers: Array<SettingsLayer | undefined>): GenerationSettings {
   const merged: GenerationSettings = { ...DEFAULT_SETTINGS };
@@ -109,159 +120,145 @@ export function resolveSettings(...layers: Array<SettingsLayer | undefined>): Ge
     for (const [key, value] of Object.entries(layer)) {
       if (value !== undefined) (merged as unknown as Record<string, unknown>)[key] = value;
     }
+    if (layer.max_new_tokens !== undefined) delete merged.max_length;
+    if (layer.min_new_tokens !== undefined) delete merged.min_length;
   }
   if (merged.temperature === 0) merged.do_sample = false;
   validateSettings(merged);
   return merged;
 }
 
-/** Throws a UsageError naming the first invalid field or combination. */
+/**
+ * The settings for prompts of `promptLength` tokens (the longest of a batch, as Hugging Face counts
+ * the padded input; 1 for a text-to-text decoder's start token): max_length and min_length become
+ * max_new_tokens and min_new_tokens.
+ */
+export function applyLengthLimits(
+  settings: GenerationSettings,
+  promptLength: number,
+): GenerationSettings {
+  if (settings.max_length === undefined && settings.min_length === undefined) return settings;
+  const { max_length, min_length, ...rest } = settings;
+  return {
+    ...rest,
+    max_new_tokens:
+      max_length === undefined ? rest.max_new_tokens : Math.max(0, max_length - promptLength),
+    min_new_tokens:
+      min_length === undefined ? rest.min_new_tokens : Math.max(0, min_length - promptLength),
+  };
+}
+
+/** Throws a UsageError naming the first invalid field (kebab-case, as users type it) or combination. */
 export function validateSettings(s: GenerationSettings): void {
+  const record = s as unknown as Record<string, unknown>;
+  for (const spec of SETTING_SPECS) {
+    if (record[spec.key] !== undefined) parseSettingJson(spec.key, record[spec.key], {});
+  }
   const check = (ok: boolean, message: string) => {
     if (!ok) throw new UsageError(message);
   };
-  check(
-    Number.isInteger(s.max_new_tokens) && s.max_new_tokens >= 0,
-    `max_new_tokens must be a non-negative integer (got ${s.max_new_tokens}).`,
-  );
-  check(
-    Number.isInteger(s.min_new_tokens) && s.min_new_tokens >= 0,
-    `min_new_tokens must be a non-negative integer (got ${s.min_new_tokens}).`,
-  );
-  check(
-    Number.isFinite(s.temperature) && s.temperature >= 0,
-    `temperature must be >= 0 (got ${s.temperature}).`,
-  );
-  check(
-    Number.isInteger(s.top_k) && s.top_k >= 0,
-    `top_k must be a non-negative integer (got ${s.top_k}).`,
-  );
-  check(s.top_p > 0 && s.top_p <= 1, `top_p must be in (0, 1] (got ${s.top_p}).`);
-  check(s.min_p >= 0 && s.min_p <= 1, `min_p must be in [0, 1] (got ${s.min_p}).`);
-  check(s.typical_p > 0 && s.typical_p <= 1, `typical_p must be in (0, 1] (got ${s.typical_p}).`);
-  check(s.repetition_penalty > 0, `repetition_penalty must be > 0 (got ${s.repetition_penalty}).`);
-  check(
-    Number.isFinite(s.presence_penalty),
-    `presence_penalty must be a number (got ${s.presence_penalty}).`,
-  );
-  check(
-    Number.isFinite(s.frequency_penalty),
-    `frequency_penalty must be a number (got ${s.frequency_penalty}).`,
-  );
-  check(
-    Number.isInteger(s.no_repeat_ngram_size) && s.no_repeat_ngram_size >= 0,
-    `no_repeat_ngram_size must be a non-negative integer (got ${s.no_repeat_ngram_size}).`,
-  );
-  check(
-    Number.isInteger(s.num_beams) && s.num_beams >= 1,
-    `num_beams must be an integer >= 1 (got ${s.num_beams}).`,
-  );
-  check(
-    Number.isInteger(s.num_return_sequences) && s.num_return_sequences >= 1,
-    `num_return_sequences must be an integer >= 1 (got ${s.num_return_sequences}).`,
-  );
-  check(
-    Number.isFinite(s.length_penalty),
-    `length_penalty must be a number (got ${s.length_penalty}).`,
-  );
   if (s.num_beams > 1) {
     check(
       s.num_return_sequences <= s.num_beams,
-      `num_return_sequences (${s.num_return_sequences}) must be <= num_beams (${s.num_beams}) with beam search.`,
+      `num-return-sequences (${s.num_return_sequences}) must be <= num-beams (${s.num_beams}) with beam search.`,
     );
   }
   if (s.num_beams === 1 && !s.do_sample) {
     // transformers raises the same: greedy search has only one answer per prompt.
     check(
       s.num_return_sequences === 1,
-      `num_return_sequences (${s.num_return_sequences}) > 1 needs sampling or beam search (num_beams >= it).`,
+      `num-return-sequences (${s.num_return_sequences}) > 1 needs sampling or beam search (num-beams >= it).`,
     );
   }
-  const isId = (x: unknown) => Number.isInteger(x) && (x as number) >= 0;
-  check(s.suppress_tokens.every(isId), 'suppress_tokens must be non-negative integer token ids.');
-  check(
-    s.bad_words_ids.every((seq) => Array.isArray(seq) && seq.length > 0 && seq.every(isId)),
-    'bad_words_ids must be non-empty lists of non-negative integer token ids.',
-  );
-  check(
-    Object.entries(s.logit_bias).every(
-      ([id, b]) => isId(Number(id)) && typeof b === 'number' && !Number.isNaN(b),
-    ),
-    'logit_bias must map token ids to numbers.',
-  );
-  check(
-    s.stop.every((x) => typeof x === 'string' && x.length > 0),
-    'stop strings must be non-empty.',
-  );
-  if (s.logprobs !== undefined) {
-    check(
-      Number.isInteger(s.logprobs) && s.logprobs >= 0 && s.logprobs <= MAX_LOGPROBS,
-      `logprobs must be an integer in 0..${MAX_LOGPROBS} (got ${s.logprobs}).`,
-    );
+  if (s.logprobs !== undefined)
     check(
       s.logprobs === 0 || s.num_beams === 1,
-      `logprobs are not reported with beam search (num_beams ${s.num_beams}).`,
-    );
-  }
-  if (s.seed !== undefined)
-    check(
-      Number.isInteger(s.seed) && s.seed >= 0,
-      `seed must be a non-negative integer (got ${s.seed}).`,
+      `logprobs are not reported with beam search (num-beams ${s.num_beams}).`,
     );
 }
 
+/** The most rows (prompts × beams or sequences) one generate call decodes together. */
+export const MAX_BATCH_ROWS = 4096;
+
+/** What the memory estimate needs to know about a loaded model. */
+export interface MemoryFacts {
+  vocabSize: number;
+  contextLength: number;
+  /** KV-cache bytes per token per row (keys and values of every layer); 0 without a cache. */
+  kvBytesPerToken: number;
+  /** Whether prefill returns logits for every prompt position (no num_logits_to_keep input). */
+  fullPrefillLogits: boolean;
+}
+
+/**
+ * Checks that a call fits: rows = prompts × max(num_beams, num_return_sequences) at most
+ * {@link MAX_BATCH_ROWS}, and the estimated bytes of logits and KV cache within `budgetBytes`.
+ * Throws a UsageError that says which settings to lower; returns the estimate otherwise.
+ */
+export function checkGenerationMemory(
+  settings: GenerationSettings,
+  prompts: number,
+  promptTokens: number,
+  facts: MemoryFacts,
+  budgetBytes: number,
+): number {
+  const perPrompt = Math.max(settings.num_beams, settings.num_return_sequences);
+  const rows = prompts * perPrompt;
+  const what = `${prompts} prompt(s) × ${perPrompt} ${settings.num_beams > 1 ? 'beams' : 'sequences'} = ${rows} rows`;
+  const hint = 'Lower --num-beams, --num-return-sequences or --batch-size.';
+  if (rows > MAX_BATCH_ROWS)
+    throw new UsageError(`${what} is more than textgen decodes at once (${MAX_BATCH_ROWS}).`, hint);
+  const tokens = Math.min(facts.contextLength, promptTokens + settings.max_new_tokens);
+  // Per row: the cache over the whole sequence, and the logits row with its processed copies.
+  const perRow = tokens * facts.kvBytesPerToken + facts.vocabSize * 4 * 3;
+  const prefill = facts.fullPrefillLogits ? prompts * promptTokens * facts.vocabSize * 4 : 0;
+  const bytes = rows * perRow + prefill;
+  if (bytes > budgetBytes)
+    throw new UsageError(
+      `${what} would need about ${formatBytes(bytes)} for logits and KV cache; the limit here is ${formatBytes(budgetBytes)}.`,
+      hint,
+    );
+  return bytes;
+}
+
+/** The fields a model's generation_config.json (or config.json, genai search) may set. */
+const MODEL_CONFIG_KEYS = [
+  'max_new_tokens',
+  'max_length',
+  'min_new_tokens',
+  'min_length',
+  'temperature',
+  'top_k',
+  'top_p',
+  'min_p',
+  'typical_p',
+  'repetition_penalty',
+  'no_repeat_ngram_size',
+  'num_beams',
+  'length_penalty',
+  'num_return_sequences',
+  'do_sample',
+  'early_stopping',
+  'eos_token_id',
+  'pad_token_id',
+  'decoder_start_token_id',
+  'forced_bos_token_id',
+  'forced_eos_token_id',
+  'suppress_tokens',
+  'bad_words_ids',
+];
+
 /**
  * Maps a Hugging Face generation_config.json (or config.json) object onto a settings layer, keeping
- * only the fields textgen understands and normalising scalar-or-list ids to lists.
+ * only the fields textgen understands, normalising scalar-or-list ids to lists, and ignoring
+ * malformed values rather than failing every run of that model.
  */
 export function settingsFromModelConfig(
   config: Record<string, unknown> | undefined,
 ): SettingsLayer {
   if (!config) return {};
-  const layer: SettingsLayer = {};
-  const num = (k: string) => (typeof config[k] === 'number' ? (config[k] as number) : undefined);
-  const ids = (k: string) => {
-    const v = config[k];
-    if (typeof v === 'number') return [v];
-    if (Array.isArray(v) && v.every((x) => typeof x === 'number')) return v as number[];
-    return undefined;
-  };
-  const copyNum = [
-    'max_new_tokens',
-    'min_new_tokens',
-    'temperature',
-    'top_k',
-    'top_p',
-    'min_p',
-    'typical_p',
-    'repetition_penalty',
-    'no_repeat_ngram_size',
-    'num_beams',
-    'length_penalty',
-    'num_return_sequences',
-    'pad_token_id',
-    'decoder_start_token_id',
-    'forced_bos_token_id',
-  ] as const;
-  for (const k of copyNum) {
-    const v = num(k);
-    if (v !== undefined && v !== null) (layer as Record<string, unknown>)[k] = v;
-  }
-  if (typeof config.do_sample === 'boolean') layer.do_sample = config.do_sample;
-  if (typeof config.early_stopping === 'boolean') layer.early_stopping = config.early_stopping;
-  const eos = ids('eos_token_id');
-  if (eos) layer.eos_token_id = eos;
-  const forcedEos = ids('forced_eos_token_id');
-  if (forcedEos) layer.forced_eos_token_id = forcedEos;
-  // Malformed lists in a model's config are ignored rather than failing every run of that model.
-  const isIdList = (v: unknown): v is number[] =>
-    Array.isArray(v) && v.every((x) => Number.isInteger(x) && x >= 0);
-  if (isIdList(config.suppress_tokens)) layer.suppress_tokens = config.suppress_tokens;
-  if (
-    Array.isArray(config.bad_words_ids) &&
-    config.bad_words_ids.every((seq) => isIdList(seq) && seq.length > 0)
-  ) {
-    layer.bad_words_ids = config.bad_words_ids as number[][];
-  }
-  return layer;
+  const known = Object.fromEntries(
+    Object.entries(config).filter(([k]) => MODEL_CONFIG_KEYS.includes(k)),
+  );
+  return settingsFromJson(known, { where: "the model's generation config" }, { invalid: 'ignore' });
 }

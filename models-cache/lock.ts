@@ -1,5 +1,6 @@
 /**
- * A per-repo lock so two textgen processes never write one model at once: a lock file created with
+ * A per-repo lock so two textgen processes never write one model at once (and the same lock for other
+ * files one process must own: the user config, a chat session): a lock file created with
  * O_EXCL holding the owner's pid and host, refreshed while held. A lock whose process is gone (same
  * host) or that was not refreshed for STALE_MS is stale and taken over.
  */
@@ -101,20 +102,41 @@ function breakStaleLock(path: string): void {
   if (stat && Date.now() - stat.mtimeMs > BREAKER_STALE_MS) rmSync(breaker, { force: true });
 }
 
+/** Options of {@link acquireFileLock}. */
+export interface FileLockOptions {
+  signal?: AbortSignal;
+  /** Called once with the holder's pid when the lock is busy. */
+  onWait?: (pid: number | undefined) => void;
+  pollMs?: number;
+  /** Give up at once when a live process holds the lock: resolves to the holder instead. */
+  noWait?: boolean;
+}
+
+/** Another live process holds the lock (with `noWait`). */
+export interface LockBusy {
+  busy: true;
+  pid?: number;
+}
+
 /**
  * Takes the lock, waiting while another live process holds it. `onWait` is called once with the
  * holder's pid when the lock is busy, so the caller can tell the user why nothing happens.
  */
 export async function acquireRepoLock(
   repoId: string,
-  options: {
-    env?: NodeJS.ProcessEnv;
-    signal?: AbortSignal;
-    onWait?: (pid: number | undefined) => void;
-    pollMs?: number;
-  } = {},
+  options: FileLockOptions & { env?: NodeJS.ProcessEnv } = {},
 ): Promise<RepoLock> {
-  const path = lockPathFor(repoId, options.env);
+  return (await acquireFileLock(lockPathFor(repoId, options.env), options)) as RepoLock;
+}
+
+/**
+ * The lock file at `path` (any file a textgen process must own alone: a repo, the user config, a
+ * chat session): waits while a live process holds it, or with `noWait` reports the holder.
+ */
+export async function acquireFileLock(
+  path: string,
+  options: FileLockOptions = {},
+): Promise<RepoLock | LockBusy> {
   mkdirSync(dirname(path), { recursive: true });
   let told = false;
   for (;;) {
@@ -124,6 +146,7 @@ export async function acquireRepoLock(
       breakStaleLock(path);
       continue;
     }
+    if (options.noWait) return { busy: true, pid: readOwner(path)?.pid };
     if (!told) {
       options.onWait?.(readOwner(path)?.pid);
       told = true;

@@ -5,15 +5,14 @@
 import React, { useCallback, useEffect, useRef, useState } from 'react';
 import { Box, Text, useApp, useInput } from 'ink';
 import type { SettingsLayer } from '../generation/settings.js';
+import { describeError, messageText, parseSlash, runSlash } from '../generation/chat/slash.js';
 import { ChatView } from './ChatView.js';
 import { ModelPicker } from './ModelPicker.js';
 import { Transcript } from './Transcript.js';
-import { describeError, useChat } from './use-chat.js';
-import { parseSlash } from './slash-commands.js';
-import { runSlash } from './slash-dispatch.js';
+import { useChat } from './use-chat.js';
 import { useRefState } from './use-ref-state.js';
 import { EMPTY_HISTORY, type History } from './input-history.js';
-import type { AppEngine, ModelEntry, SessionData, SessionStore } from './types.js';
+import type { AppEngine, ModelEntry, SessionFiles, SessionState, SessionWriter } from './types.js';
 
 /** Props of {@link App}. */
 export interface AppProps {
@@ -25,9 +24,13 @@ export interface AppProps {
   openModel: (model: ModelEntry) => Promise<AppEngine>;
   /** Called after a model loads, to remember it as the last choice. */
   onModelChosen?: (model: ModelEntry) => void;
-  sessions?: SessionStore;
-  userSettings?: SettingsLayer;
-  initialSession?: SessionData;
+  /** /save and /load. */
+  sessions?: SessionFiles;
+  /** Where this chat's session is appended after every turn. */
+  writer?: SessionWriter;
+  /** Settings layers below the session's /set overrides: the user config, then the flags. */
+  baseLayers?: SettingsLayer[];
+  initialSession?: SessionState;
   system?: string;
 }
 
@@ -43,9 +46,9 @@ export function App(props: AppProps): React.JSX.Element {
   );
   const [isArmed, setArmed] = useRefState(false);
   const history = useRef<History>(EMPTY_HISTORY);
-  const chat = useChat(engine, model?.id, {
-    userSettings: props.userSettings,
-    sessions: props.sessions,
+  const chat = useChat({
+    baseLayers: props.baseLayers,
+    writer: props.writer,
     initialSession: props.initialSession,
     system: props.system,
   });
@@ -61,6 +64,8 @@ export function App(props: AppProps): React.JSX.Element {
         props.onModelChosen?.(entry);
         if (next.info.notice) chat.add('notice', next.info.notice);
         chat.add('info', `Loaded ${entry.id}. Type /help for commands.`);
+        // The conversation is refitted to the new model's context (a smaller one drops old turns).
+        await chat.setEngine(next, entry.id);
         setPhase({ name: 'chat' });
       } catch (error) {
         chat.add('error', `Could not load ${entry.id}: ${describeError(error)}`);
@@ -85,13 +90,18 @@ export function App(props: AppProps): React.JSX.Element {
   const submit = (text: string) => {
     setArmed(false);
     const command = parseSlash(text);
-    if (!command) return chat.send(text.startsWith('//') ? text.slice(1) : text);
+    if (!command) return chat.send(messageText(text));
     chat.add('user', text);
-    runSlash(command, {
-      chat,
+    if (chat.isBusy() && command.name !== 'exit' && command.name !== 'help')
+      return chat.add('notice', 'Wait for the reply to finish (Ctrl-C stops it).');
+    void runSlash(command, {
+      session: chat.session,
       engine: engine!,
       modelId: model!.id,
+      print: chat.add,
+      runTurn: chat.runTurn,
       sessions: props.sessions,
+      showMessages: chat.showMessages,
       openPicker: () => setPhase({ name: 'pick' }),
       exit,
     });

@@ -1,20 +1,10 @@
 /**
- * Small formatting helpers for the TUI: sizes, durations, rates and the status line text.
+ * The status line text of the TUI (sizes come from common/format.ts).
  */
 import type { GenerationStats } from '../generation/events.js';
 
-/** Bytes as B/KB/MB/GB with one decimal above KB. */
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(1)} ${units[unit]}`;
-}
+// Sizes come from the one formatter (common/format.ts); re-exported for the picker.
+export { formatBytes } from '../common/format.js';
 
 /** The status line's fields. */
 export interface StatusFields {

@@ -1,11 +1,14 @@
 /**
  * What the chat app is given from outside (by commands/chat.ts, or by tests): the models to pick
- * from, a way to open one, and a place to keep sessions. The app never touches the file system or
+ * from, a way to open one, and where the session is kept. The app never touches the file system or
  * the runtime itself.
  */
-import type { ChatEngine } from '../generation/chat/chat-turn.js';
-import type { ChatMessage } from '../generation/chat/chat-template.js';
+import type { SessionEngine } from '../generation/chat/session.js';
 import type { SettingsLayer } from '../generation/settings.js';
+
+export type { SessionState } from '../generation/chat/session-log.js';
+export type { SessionWriter } from '../generation/chat/session.js';
+export type { SessionFiles } from '../generation/chat/slash.js';
 
 /** A model the picker offers (the shape the models cache lists). */
 export interface ModelEntry {
@@ -19,8 +22,8 @@ export interface ModelEntry {
 }
 
 /** A loaded model as the app uses it: the core's TextGenerator satisfies this. */
-export interface AppEngine extends ChatEngine {
-  readonly info: ChatEngine['info'] & {
+export interface AppEngine extends SessionEngine {
+  readonly info: SessionEngine['info'] & {
     device: string;
     dtype: string;
     architecture: string;
@@ -30,25 +33,4 @@ export interface AppEngine extends ChatEngine {
     remote?: { engine: string; host: string; model: string };
   };
   dispose(): Promise<void>;
-}
-
-/** A saved conversation. */
-export interface SessionData {
-  version: 1;
-  model?: string;
-  system?: string;
-  messages: ChatMessage[];
-  /** The session's /set overrides. */
-  settings: SettingsLayer;
-  savedAt?: string;
-}
-
-/** Session persistence provided by the command (file system access stays out of ui/). */
-export interface SessionStore {
-  /** Writes the session to FILE (a bare name goes to the sessions folder); resolves to the path. */
-  save(target: string, data: SessionData): Promise<string>;
-  /** Reads a session saved by save() or autosave(). */
-  load(target: string): Promise<SessionData>;
-  /** Writes the current session to its own file after every turn, for `--continue`. */
-  autosave(data: SessionData): Promise<void>;
 }

@@ -27,6 +27,13 @@ export interface ChatTemplateInput {
   specialTokens?: TemplateSpecialTokens;
   /** Fixed clock for `strftime_now` so rendering stays deterministic in tests. */
   now?: Date;
+  /** How errors name the template (default "the model's chat template"). */
+  name?: string;
+}
+
+/** The name with a capital first letter, to start a message. */
+function capital(name: string): string {
+  return name.charAt(0).toUpperCase() + name.slice(1);
 }
 
 /** Thrown by the template's own `raise_exception(...)`; the message is the template author's. */
@@ -35,14 +42,14 @@ class TemplateRaised extends Error {}
 // Parsing is the expensive part and a chat renders the same template every turn.
 const parsed = new Map<string, Template>();
 
-function compile(template: string): Template {
+function compile(template: string, name: string): Template {
   let compiled = parsed.get(template);
   if (!compiled) {
     try {
       compiled = new Template(template);
     } catch (error) {
       throw new ModelError(
-        `The model's chat template does not parse: ${(error as Error).message}`,
+        `${capital(name)} does not parse: ${(error as Error).message}`,
         'Fix chat_template in tokenizer_config.json, or remove it to chat in completion mode.',
       );
     }
@@ -81,10 +88,17 @@ function strftime(date: Date, format: string): string {
   return format.replace(/%(.)/g, (whole, d: string) => table[d] ?? whole);
 }
 
+/** The most items one range() call may make (a template's loops are over messages, not millions). */
+export const MAX_RANGE = 1_000_000;
+
 /** Jinja's range(): the one library global a template may need besides those set below. */
 function range(start: number, stop?: number, step = 1): number[] {
   const [from, to] = stop === undefined ? [0, start] : [start, stop];
   if (step === 0) throw new Error('range() step must not be zero');
+  // Refused before allocating: range(1000000000) would otherwise exhaust the heap.
+  const count = Math.ceil((to - from) / step);
+  if (!Number.isFinite(count) || count > MAX_RANGE)
+    throw new Error(`range() of ${count} items is over the limit of ${MAX_RANGE}`);
   const out: number[] = [];
   for (let i = from; step > 0 ? i < to : i > to; i += step) out.push(i);
   return out;
@@ -96,7 +110,8 @@ function range(start: number, stop?: number, step = 1): number[] {
  * A `raise_exception` call becomes an InputError carrying the template's message.
  */
 export function renderChatTemplate(template: string, input: ChatTemplateInput): string {
-  const compiled = compile(template);
+  const name = input.name ?? "the model's chat template";
+  const compiled = compile(template, name);
   const tokens = input.specialTokens ?? {};
   const now = input.now ?? new Date();
   // The library's Template.render declares its own raise_exception (a plain Error) and a wall-clock
@@ -131,7 +146,7 @@ export function renderChatTemplate(template: string, input: ChatTemplateInput): 
         "The conversation does not have the shape this model's template accepts.",
       );
     throw new ModelError(
-      `The model's chat template failed: ${(error as Error).message}`,
+      `${capital(name)} failed: ${(error as Error).message}`,
       'Fix chat_template in tokenizer_config.json, or remove it to chat in completion mode.',
     );
   }

@@ -6,8 +6,14 @@
 import type { GenerationEvent } from '../events.js';
 import type { GenerationSettings } from '../settings.js';
 import type { ChatMessage } from './chat-template.js';
-import { buildPrompt, chatModeOf, type ChatModelFacts, type Conversation } from './conversation.js';
-import { fitConversation } from './context-window.js';
+import {
+  buildPrompt,
+  chatModeOf,
+  type ChatModelFacts,
+  type Conversation,
+  type PromptPlan,
+} from './conversation.js';
+import { fitView } from './context-window.js';
 
 /** The generate() request fields a chat turn sets (the core's GenerateRequest). */
 export interface ChatRequest {
@@ -29,20 +35,23 @@ export interface ChatEngine {
 
 /** A turn ready to send. */
 export interface PreparedTurn {
-  /** The conversation after dropping turns that did not fit; keep it as the new conversation. */
-  conversation: Conversation;
+  /** The first message of the model's view (the history before it stays, unseen by the model). */
+  start: number;
+  /** Turns left out of the view this time, beyond those already out before `from`. */
   droppedTurns: number;
   promptTokens: number;
   request: ChatRequest;
 }
 
 /**
- * Fits `conversation` (whose last message is the user's) and returns the request for the reply.
- * In single-turn mode only the last message is sent, so earlier turns are never dropped.
+ * Fits `conversation` (whose last message is the user's) from view start `from` on, and returns the
+ * request for the reply. In single-turn mode only the last user message is sent, so nothing is
+ * ever dropped.
  */
 export async function prepareTurn(
   engine: Pick<ChatEngine, 'info' | 'tokenize'>,
   conversation: Conversation,
+  from: number,
   settings: GenerationSettings,
   signal?: AbortSignal,
 ): Promise<PreparedTurn> {
@@ -52,25 +61,22 @@ export async function prepareTurn(
     contextLength: engine.info.contextLength,
     reserve: Math.min(settings.max_new_tokens, Math.floor(engine.info.contextLength / 4)),
   };
+  // Plans by view length: the view that fits was measured already, so its prompt is not rendered twice.
+  const plans = new Map<number, PromptPlan>();
   const measure = async (c: Conversation) => {
-    const plan = buildPrompt(engine.info, c);
+    const plan = await buildPrompt(engine.info, c, signal);
+    plans.set(c.messages.length, plan);
     return (await engine.tokenize(plan.prompt, { addSpecialTokens: plan.addSpecialTokens })).length;
   };
   const single = chatModeOf(engine.info) === 'single-turn';
-  const lastUser = conversation.messages.slice(
-    conversation.messages.findLastIndex((m) => m.role === 'user'),
-  );
-  const fitted = await fitConversation(
-    single ? { ...conversation, messages: lastUser } : conversation,
-    budget,
-    measure,
-  );
-  const result = single ? { ...fitted, conversation } : fitted;
-  const plan = buildPrompt(engine.info, result.conversation);
+  const lastUser = conversation.messages.findLastIndex((m) => m.role === 'user');
+  const fit = await fitView(conversation, single ? lastUser : from, budget, measure, signal);
+  const view = { ...conversation, messages: conversation.messages.slice(fit.start) };
+  const plan = plans.get(view.messages.length) ?? (await buildPrompt(engine.info, view, signal));
   return {
-    conversation: result.conversation,
-    droppedTurns: result.droppedTurns,
-    promptTokens: result.promptTokens,
+    start: single ? from : fit.start,
+    droppedTurns: single ? 0 : fit.droppedTurns,
+    promptTokens: fit.promptTokens,
     request: {
       prompt: plan.prompt,
       settings,

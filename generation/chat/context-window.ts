@@ -1,10 +1,15 @@
 /**
- * Keeps a conversation inside the model's context window: before a turn, the oldest turns (a user
- * message and the replies after it) are dropped until prompt + max_new_tokens fits. The system prompt
- * and the newest user message are never dropped; when even they do not fit, the turn is refused with
- * an InputError rather than truncated silently.
+ * Keeps a conversation inside the model's context window: before a turn, the model's view starts at
+ * the first turn (a user message and the replies after it) from which prompt + reserve fits. The
+ * system prompt and the newest user message are always in the view; when even they do not fit, the
+ * turn is refused with an InputError rather than truncated silently. The history itself is never
+ * shortened: the view is an index into it.
+ *
+ * Finding the start costs one measurement when the view still fits (every turn until the context
+ * fills), else a binary search over turn starts: O(log turns) measurements of one prompt each, so
+ * resuming a long session is linear in its length (the old loop re-measured once per dropped turn).
  */
-import { InputError } from '../errors.js';
+import { AbortedError, InputError } from '../errors.js';
 import type { ChatMessage } from './chat-template.js';
 import type { Conversation } from './conversation.js';
 
@@ -15,45 +20,74 @@ export interface ContextBudget {
   reserve: number;
 }
 
-/** The conversation that fits, how many turns were dropped to get there, and its prompt size. */
+/** Where the view starts, how many turns it left out beyond `from`, and its prompt size. */
 export interface FitResult {
-  conversation: Conversation;
+  /** Index of the view's first message in the conversation's messages. */
+  start: number;
+  /** Turns between `from` and `start` (0 when the view from `from` fits). */
   droppedTurns: number;
   promptTokens: number;
 }
 
+/** Indices where turns start: each user message (and 0, for leading replies). */
+export function turnStarts(messages: ChatMessage[]): number[] {
+  const starts: number[] = [];
+  messages.forEach((m, i) => {
+    if (m.role === 'user' || i === 0) starts.push(i);
+  });
+  return starts;
+}
+
 /** Splits messages into turns: each starts at a user message (leading replies form their own turn). */
 export function splitTurns(messages: ChatMessage[]): ChatMessage[][] {
-  const turns: ChatMessage[][] = [];
-  for (const message of messages) {
-    if (message.role === 'user' || turns.length === 0) turns.push([message]);
-    else turns[turns.length - 1].push(message);
-  }
-  return turns;
+  const starts = turnStarts(messages);
+  return starts.map((s, i) => messages.slice(s, starts[i + 1] ?? messages.length));
 }
 
 /**
- * Drops the oldest turns until `measure(conversation)` (the prompt's token count) plus the reserve fits
- * the context length. `measure` is injected so this stays independent of any tokenizer.
+ * The view of `conversation` that fits: the smallest turn start >= `from` whose prompt
+ * (`measure` of the system prompt and messages from there on) plus the reserve fits the context.
+ * `measure` is injected so this stays independent of any tokenizer and template.
  */
-export async function fitConversation(
+export async function fitView(
   conversation: Conversation,
+  from: number,
   budget: ContextBudget,
   measure: (c: Conversation) => Promise<number>,
+  signal?: AbortSignal,
 ): Promise<FitResult> {
-  const turns = splitTurns(conversation.messages);
+  const starts = turnStarts(conversation.messages).filter((s) => s >= from);
+  if (starts.length === 0) throw new InputError('There is no message to reply to.');
   const limit = budget.contextLength - budget.reserve;
-  for (let dropped = 0; dropped < Math.max(turns.length, 1); dropped++) {
-    const candidate: Conversation = { ...conversation, messages: turns.slice(dropped).flat() };
-    const promptTokens = await measure(candidate);
-    if (promptTokens <= limit)
-      return { conversation: candidate, droppedTurns: dropped, promptTokens };
-    if (dropped === turns.length - 1) {
-      throw new InputError(
-        `The message needs ${promptTokens} prompt tokens; with ${budget.reserve} kept for the reply that exceeds the context length of ${budget.contextLength}.`,
-        'Shorten the message or the system prompt, or lower max_new_tokens (/set max_new_tokens N).',
+  const sizes = new Map<number, number>();
+  const size = async (i: number) => {
+    if (signal?.aborted) throw new AbortedError();
+    if (!sizes.has(i))
+      sizes.set(
+        i,
+        await measure({ ...conversation, messages: conversation.messages.slice(starts[i]) }),
       );
-    }
+    return sizes.get(i)!;
+  };
+  const result = async (i: number) => ({
+    start: starts[i],
+    droppedTurns: i,
+    promptTokens: await size(i),
+  });
+  if ((await size(0)) <= limit) return result(0);
+  const last = starts.length - 1;
+  if ((await size(last)) > limit)
+    throw new InputError(
+      `The message needs ${await size(last)} prompt tokens; with ${budget.reserve} kept for the reply that exceeds the context length of ${budget.contextLength}.`,
+      'Shorten the message or the system prompt, or lower max_new_tokens (/set max-new-tokens N).',
+    );
+  // Invariant: starts[lo] does not fit, starts[hi] fits; fewer turns never make a longer prompt.
+  let lo = 0;
+  let hi = last;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if ((await size(mid)) <= limit) hi = mid;
+    else lo = mid;
   }
-  throw new InputError('There is no message to reply to.');
+  return result(hi);
 }

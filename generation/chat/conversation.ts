@@ -4,11 +4,9 @@
  * reuse the KV cache of the common prefix), `completion` (no template: the transcript is plain text
  * and each reply continues it) and `single-turn` (text-to-text models: each input stands alone).
  */
-import {
-  renderChatTemplate,
-  type ChatMessage,
-  type TemplateSpecialTokens,
-} from './chat-template.js';
+import { join } from 'node:path';
+import type { ChatMessage, TemplateSpecialTokens } from './chat-template.js';
+import { renderChatTemplateBudgeted } from './template-render.js';
 
 /** How a conversation becomes a prompt; see the file comment. */
 export type ChatMode = 'chat' | 'completion' | 'single-turn';
@@ -20,6 +18,15 @@ export interface ChatModelFacts {
   specialTokens: TemplateSpecialTokens;
   /** The engine applies its own chat template to messages (a remote engine): chat mode without one here. */
   serverTemplate?: boolean;
+  /** The model folder, to name its template in errors. */
+  dir?: string;
+}
+
+/** How errors name a model's chat template. */
+export function templateName(model: Pick<ChatModelFacts, 'dir'>): string {
+  return model.dir
+    ? `the chat template in ${join(model.dir, 'tokenizer_config.json')}`
+    : "the model's chat template";
 }
 
 /** The conversation: an optional system prompt and alternating user/assistant messages. */
@@ -65,8 +72,15 @@ export function completionTranscript(conversation: Conversation): string {
   return text;
 }
 
-/** Builds the prompt for the model's reply to the conversation's last user message. */
-export function buildPrompt(model: ChatModelFacts, conversation: Conversation): PromptPlan {
+/**
+ * Builds the prompt for the model's reply to the conversation's last user message. A chat template
+ * is rendered off the main thread within a time and memory budget (template-render.ts).
+ */
+export async function buildPrompt(
+  model: ChatModelFacts,
+  conversation: Conversation,
+  signal?: AbortSignal,
+): Promise<PromptPlan> {
   const mode = chatModeOf(model);
   if (mode === 'single-turn') {
     const last = conversation.messages.findLast((m) => m.role === 'user');
@@ -83,10 +97,10 @@ export function buildPrompt(model: ChatModelFacts, conversation: Conversation): 
     const text = messages.map((m) => `${m.role}: ${m.content}`).join('\n');
     return { prompt: text, addSpecialTokens: false, keepCache: false, messages };
   }
-  const prompt = renderChatTemplate(model.chatTemplate, {
-    messages,
-    addGenerationPrompt: true,
-    specialTokens: model.specialTokens,
-  });
+  const prompt = await renderChatTemplateBudgeted(
+    model.chatTemplate,
+    { messages, addGenerationPrompt: true, specialTokens: model.specialTokens },
+    { signal, name: templateName(model) },
+  );
   return { prompt, addSpecialTokens: false, keepCache: true };
 }

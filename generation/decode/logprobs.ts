@@ -8,9 +8,15 @@ import { logSumExp } from '../softmax.js';
 
 /**
  * The chosen token's log-probability and the `top` most likely finite tokens of `row`, most likely
- * first (ties by lower id, as argmax), computed as x − max − log Σ exp(x − max) in float64.
+ * first (ties by lower id, as argmax), computed as x − max − log Σ exp(x − max) in float64. `text`
+ * gives each id's text (the model's tokenizer; none in unit tests).
  */
-export function tokenLogprob(row: Float32Array, token: number, top: number): TokenLogprob {
+export function tokenLogprob(
+  row: Float32Array,
+  token: number,
+  top: number,
+  text: (id: number) => string = () => '',
+): TokenLogprob {
   const shift = logSumExp(row);
   // A small sorted list: the vocabulary is scanned once and only finite values better than the
   // current last entry are inserted, so the cost is O(vocab) for the usual top ≤ 20.
@@ -26,7 +32,8 @@ export function tokenLogprob(row: Float32Array, token: number, top: number): Tok
   }
   return {
     token_id: token,
+    token: text(token),
     logprob: row[token] - shift,
-    top: ids.map((id) => ({ token_id: id, logprob: row[id] - shift })),
+    top: ids.map((id) => ({ token_id: id, token: text(id), logprob: row[id] - shift })),
   };
 }

@@ -21,6 +21,8 @@ export interface LoopModel {
   decode: (ids: number[]) => string;
   /** Whether the visible text gets transformers' clean_up_tokenization. */
   cleanup?: boolean;
+  /** One token's own text, special tokens included (for logprobs). */
+  tokenText?: (id: number) => string;
   contextLength: number;
   eosTokenIds: number[];
   padTokenId: number;
@@ -111,7 +113,7 @@ export async function* sampleLoop(
       const row = logits.subarray(r * vocab, (r + 1) * vocab);
       for (const p of processors) p.apply(row, contexts[r]);
       const token = sampler.sample(row);
-      const logprob = logprobs ? tokenLogprob(row, token, topLogprobs) : undefined;
+      const logprob = logprobs ? tokenLogprob(row, token, topLogprobs, model.tokenText) : undefined;
       if (logprob) logprobs![r].push(logprob);
       next[r] = token;
       ids[r].push(token);

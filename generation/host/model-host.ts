@@ -16,7 +16,10 @@ import { openModel, type OpenOptions } from '../runtime/open-model.js';
 import { expectedDevice } from '../runtime/ort.js';
 import { DecoderRunner, type DecoderState } from '../runtime/decoder-runner.js';
 import type { Seq2SeqRunner } from '../runtime/seq2seq-runner.js';
+import { totalmem } from 'node:os';
 import {
+  applyLengthLimits,
+  checkGenerationMemory,
   settingsFromModelConfig,
   type GenerationSettings,
   type SettingsLayer,
@@ -171,11 +174,10 @@ export class ModelHost {
     if (texts.length !== 1 || request.settings.num_beams !== 1 || request.keepCache)
       return undefined;
     const eos = request.settings.eos_token_id ?? this.info.eosTokenIds;
-    return {
-      prompt: this.promptIds(texts[0], request.addSpecialTokens ?? true),
-      settings: { ...request.settings, eos_token_id: eos },
-      isAborted,
-    };
+    const prompt = this.promptIds(texts[0], request.addSpecialTokens ?? true);
+    const settings = applyLengthLimits(request.settings, prompt.length);
+    checkGenerationMemory(settings, 1, prompt.length, this.memoryFacts(), totalmem() / 2);
+    return { prompt, settings: { ...settings, eos_token_id: eos }, isAborted };
   }
 
   /** Tokenizes text as generate() would. */
@@ -210,10 +212,17 @@ export class ModelHost {
     const texts: Array<string | number[]> = request.promptIds ??
       request.prompts ?? [request.prompt];
     const prompts = texts.map((t) => this.promptIds(t, request.addSpecialTokens ?? true));
+    const longest = Math.max(...prompts.map((p) => p.length));
+    // max_length/min_length count the prompt (the decoder's start token for text-to-text models).
+    const limited = applyLengthLimits(
+      request.settings,
+      this.runner instanceof DecoderRunner ? longest : 1,
+    );
     const settings = {
-      ...request.settings,
-      eos_token_id: request.settings.eos_token_id ?? this.info.eosTokenIds,
+      ...limited,
+      eos_token_id: limited.eos_token_id ?? this.info.eosTokenIds,
     };
+    checkGenerationMemory(settings, prompts.length, longest, this.memoryFacts(), totalmem() / 2);
     const pad = settings.pad_token_id ?? this.tokenizer.padId ?? settings.eos_token_id[0] ?? 0;
     const keep =
       Boolean(request.keepCache) &&
@@ -225,6 +234,7 @@ export class ModelHost {
       step,
       decode: (x) => this.tokenizer.decodeRaw(x),
       cleanup: this.tokenizer.cleansUp,
+      tokenText: (id) => this.tokenizer.decode([id], false),
       contextLength: this.info.contextLength,
       eosTokenIds: settings.eos_token_id,
       padTokenId: pad,
@@ -241,6 +251,23 @@ export class ModelHost {
         step.dispose();
       }
     }
+  }
+
+  /** What the memory estimate of a generate call needs (settings.ts checkGenerationMemory). */
+  private memoryFacts() {
+    const runner = this.runner;
+    const specs = runner instanceof DecoderRunner ? (runner.specs ?? []) : [];
+    return {
+      vocabSize: this.info.vocabSize,
+      contextLength: this.info.contextLength,
+      kvBytesPerToken: specs.reduce(
+        (sum, s) =>
+          sum +
+          s.lead.reduce((a, b) => a * b, 1) * s.heads * s.headDim * (s.type === 'float16' ? 2 : 4),
+        0,
+      ),
+      fullPrefillLogits: runner instanceof DecoderRunner && !runner.trimsLogits,
+    };
   }
 
   /** Teacher-forced NLL of the requested tokens (perplexity); see {@link ScoreRequest}. */

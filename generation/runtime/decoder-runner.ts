@@ -160,6 +160,11 @@ export class DecoderRunner {
     return this.extendsInOneRun;
   }
 
+  /** Whether prefill returns logits for the last position only (num_logits_to_keep or logits_to_keep). */
+  get trimsLogits(): boolean {
+    return this.names.keep !== undefined;
+  }
+
   /** Whether the model keeps a KV cache (otherwise every step recomputes the sequence). */
   get cached(): boolean {
     return this.layout.cached;

@@ -1,26 +1,15 @@
 /**
  * Text for the trainer's progress bar and its end-of-run summary (the command writes them to stderr).
  */
+import { formatCount, formatDuration } from '../../common/format.js';
+import { progressBar } from '../../common/progress.js';
 import type { TrainProgress } from './trainer.js';
-
-/** Seconds as H:MM:SS or M:SS. */
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '--:--';
-  const s = Math.max(0, Math.round(seconds));
-  const h = Math.floor(s / 3600),
-    m = Math.floor((s % 3600) / 60),
-    r = s % 60;
-  const mm = String(m).padStart(h ? 2 : 1, '0'),
-    ss = String(r).padStart(2, '0');
-  return h ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
-}
 
 /** One progress line: bar, step, loss, validation loss, tokens/s, GFLOP/s and ETA. */
 export function progressLine(p: TrainProgress, width = 20): string {
-  const filled = Math.round((p.step / p.steps) * width);
-  const bar = '#'.repeat(filled) + '-'.repeat(width - filled);
+  const bar = progressBar(p.step / p.steps, width);
   const val = p.valLoss === undefined ? '-' : p.valLoss.toFixed(3);
-  return `[${bar}] step ${p.step}/${p.steps}  loss ${p.loss.toFixed(3)}  val ${val}  ${Math.round(p.tokensPerSecond)} tok/s  ${p.gflops.toFixed(2)} GFLOP/s  ETA ${formatDuration(p.etaSeconds)}`;
+  return `${bar} step ${p.step}/${p.steps}  loss ${p.loss.toFixed(3)}  val ${val}  ${Math.round(p.tokensPerSecond)} tok/s  ${p.gflops.toFixed(2)} GFLOP/s  ETA ${formatDuration(p.etaSeconds)}`;
 }
 
 /** The numbers of a finished run, as written to training_summary.json. */
@@ -46,8 +35,8 @@ export interface TrainSummary {
 /** The human-readable summary block. */
 export function summaryText(s: TrainSummary): string {
   return [
-    `parameters       ${s.parameters.toLocaleString('en-US')}`,
-    `tokens seen      ${s.tokensSeen.toLocaleString('en-US')} (${s.steps} steps; corpus ${s.trainTokens.toLocaleString('en-US')} train / ${s.valTokens.toLocaleString('en-US')} validation tokens)`,
+    `parameters       ${formatCount(s.parameters)}`,
+    `tokens seen      ${formatCount(s.tokensSeen)} (${s.steps} steps; corpus ${formatCount(s.trainTokens)} train / ${formatCount(s.valTokens)} validation tokens)`,
     `wall time        ${formatDuration(s.wallSeconds)} of training`,
     ...(Number.isFinite(s.valLoss)
       ? [

@@ -99,7 +99,7 @@ test('the markdown table has one row per test with mean ± sd, threads and devic
     const m = /^([\d.]+) ± ([\d.]+)$/.exec(c[7]);
     assert.ok(m && Number(m[1]) > 0, c[7]);
   }
-  assert.match(r.stdout, /device cpu, 1 intra-op thread\(s\), peak RSS [\d.]+ MiB/);
+  assert.match(r.stdout, /device cpu, 1 intra-op thread\(s\), peak RSS [\d.]+ (KiB|MiB|GiB)/);
 });
 
 test('--json reports every repetition and the figures the table shows', async () => {

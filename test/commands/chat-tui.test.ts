@@ -12,6 +12,7 @@ import {
   sharedBefore as before,
   sharedTest as test,
 } from '../shared-fixtures.js';
+import { parseSessionText } from '../../generation/chat/session-log.js';
 
 const TMUX = '/usr/bin/tmux';
 const socket = `textgen-chat-${process.pid}`;
@@ -97,12 +98,12 @@ test(
     const configFile = join(box.env.TEXTGEN_CONFIG_DIR, 'config.json');
     for (let i = 0; i < 100 && !existsSync(configFile); i++)
       await new Promise((r) => setTimeout(r, 50));
-    assert.equal(JSON.parse(readFileSync(configFile, 'utf8')).lastModel, 'local/stories-chat');
+    assert.equal(JSON.parse(readFileSync(configFile, 'utf8')).last_model, 'local/stories-chat');
 
     // A long reply (EOS suppressed) so there is time to see it stream and to stop it.
     await submit('/set min_new_tokens 300');
     await submit('/set max_new_tokens 300');
-    await until(/max_new_tokens = 300/);
+    await until(/max-new-tokens = 300/);
     await submit('Tell me a story');
     const streaming = await until(/› Tell me a story\n.+[\s\S]*generating… \(Ctrl-C stops\)/);
     await keys('C-c');
@@ -158,13 +159,10 @@ test(
     const exited = await until(/EXIT=0/);
     assert.match(exited, /session saved as chat-\d{8}-\d{6}/);
     const [file] = readdirSync(join(box.env.TEXTGEN_DATA_DIR, 'sessions'));
-    const saved = JSON.parse(
-      readFileSync(join(box.env.TEXTGEN_DATA_DIR, 'sessions', file), 'utf8'),
-    );
+    const path = join(box.env.TEXTGEN_DATA_DIR, 'sessions', file);
+    const saved = parseSessionText(readFileSync(path, 'utf8'), path).state;
     assert.deepEqual(
-      saved.messages
-        .filter((m: { role: string }) => m.role === 'user')
-        .map((m: { content: string }) => m.content),
+      saved.messages.filter((m) => m.role === 'user').map((m) => m.content),
       ['Tell me a story', 'Go on'],
     );
     assert.deepEqual(saved.settings, { min_new_tokens: 10, max_new_tokens: 30, temperature: 0 });

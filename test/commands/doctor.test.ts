@@ -22,8 +22,8 @@ test('doctor --json: runtime, providers, GPU/CUDA verdict, CPU and paths', async
     const report = JSON.parse(String(r.stdout));
     assert.equal(report.onnxruntime.version, ortVersion);
     assert.ok(
-      report.onnxruntime.bindingDir.startsWith(join(repoRoot, 'node_modules', 'onnxruntime-node')),
-      "report.onnxruntime.bindingDir.startsWith(join(repoRoot, 'node_modules', 'onnxruntime-node'))",
+      report.onnxruntime.binding_dir.startsWith(join(repoRoot, 'node_modules', 'onnxruntime-node')),
+      "expected report.onnxruntime.binding_dir.startsWith(join(repoRoot, 'node_modules', 'onnxruntime-node'))",
     );
     assert.deepEqual(
       report.providers.map((p: { name: string }) => p.name),
@@ -31,10 +31,10 @@ test('doctor --json: runtime, providers, GPU/CUDA verdict, CPU and paths', async
     );
     assert.equal(report.providers[0].ok, true);
     assert.equal(typeof report.providers[0].ms, 'number');
-    const cudaInstalled = report.onnxruntime.providerLibraries['libonnxruntime_providers_cuda.so'];
+    const cudaInstalled = report.onnxruntime.provider_libraries['libonnxruntime_providers_cuda.so'];
     assert.equal(report.providers[1].tried, cudaInstalled);
     assert.equal(
-      report.autoDevice,
+      report.auto_device,
       report.cuda.ready && report.providers[1].ok
         ? 'cuda'
         : report.webgpu.hardware.ok
@@ -44,7 +44,7 @@ test('doctor --json: runtime, providers, GPU/CUDA verdict, CPU and paths', async
     // WebGPU: the adapter probe is tried wherever a loader exists, and a hardware adapter is never
     // claimed without a GPU device node.
     assert.equal(report.providers[2].ok, report.webgpu.adapter.ok);
-    if (report.webgpu.backend === 'vulkan' && report.webgpu.gpuNodes.length === 0)
+    if (report.webgpu.backend === 'vulkan' && report.webgpu.gpu_nodes.length === 0)
       assert.equal(report.webgpu.hardware.ok, false);
     if (!report.webgpu.hardware.ok)
       assert.ok(report.webgpu.reason.length > 0, 'report.webgpu.reason.length > 0');
@@ -61,12 +61,12 @@ test('doctor --json: runtime, providers, GPU/CUDA verdict, CPU and paths', async
       report.gpu.found,
       report.gpu.gpus.length > 0 || typeof report.gpu.evidence === 'string',
     );
-    assert.ok(report.cpu.cores >= 1, 'report.cpu.cores >= 1');
-    assert.equal(report.cpu.threadsSmallModel, 1);
-    assert.equal(report.cpu.threadsLargeModel, Math.max(1, Math.min(4, report.cpu.cores - 1)));
+    assert.ok(report.cpu.cores >= 1, 'expected report.cpu.cores >= 1');
+    assert.equal(report.cpu.threads_small_model, 1);
+    assert.equal(report.cpu.threads_large_model, Math.max(1, Math.min(4, report.cpu.cores - 1)));
     assert.deepEqual(report.paths, {
       config: join(box.root, 'cfg', 'config.json'),
-      hubCache: box.cache,
+      hub_cache: box.cache,
     });
   } finally {
     box.cleanup();
@@ -111,7 +111,7 @@ test('doctor still reports the config path when the config file is broken', asyn
     assert.equal(r.exitCode, 0, String(r.stderr));
     const report = JSON.parse(String(r.stdout));
     assert.equal(report.paths.config, join(dir, 'config.json'));
-    assert.match(report.paths.configError, /cannot be read/);
+    assert.match(report.paths.config_error, /cannot be read/);
   } finally {
     box.cleanup();
   }

@@ -52,7 +52,6 @@ const PRECEDENCE: {
   { name: 'config only', config: 'auto', want: 'auto' },
   { name: 'env beats config', env: 'cuda', config: 'auto', want: 'cuda' },
   { name: 'flag beats env and config', flag: 'cpu', env: 'cuda', config: 'auto', want: 'cpu' },
-  { name: 'a config value of the wrong kind is ignored', config: 7, want: 'cpu' },
   { name: "the command's fallback comes after the config", fallback: 'auto', want: 'auto' },
   { name: 'config beats the fallback', config: 'cuda', fallback: 'auto', want: 'cuda' },
   { name: 'webgpu from the config', config: 'webgpu', want: 'webgpu' },
@@ -81,6 +80,20 @@ for (const c of PRECEDENCE) {
     }
   });
 }
+
+test('a config device of the wrong kind is a usage error naming the config file', () => {
+  const box = withConfig(7);
+  try {
+    assert.throws(
+      () => loadOptionsFrom(ctxWith({}, box.env)),
+      (e: unknown) =>
+        e instanceof UsageError &&
+        /^config file .*: device must be auto, cpu, cuda(, webgpu)?, got 7$/.test(e.message),
+    );
+  } finally {
+    box.cleanup();
+  }
+});
 
 test('loadOptionsFrom names the source of a bad device', () => {
   const box = withConfig('gpu');

@@ -2,12 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { progressReporter } from '../../commands/models-progress.js';
-import {
-  formatBytes,
-  formatDuration,
-  formatRevision,
-  renderTable,
-} from '../../commands/models-format.js';
+import { formatRevision, renderTable } from '../../commands/models-format.js';
 
 function capture(isTTY: boolean) {
   const stream = Object.assign(new PassThrough(), { isTTY });
@@ -30,9 +25,9 @@ test('a terminal gets a redrawn bar with bytes, rate and ETA', () => {
   assert.match(
     out.text(),
     // eslint-disable-next-line no-control-regex
-    /\r\u001b\[K {2}onnx\/model\.onnx {2}\[#{12}-{12}\] {2}50% {2}2\.0 MB\/4\.0 MB {2}512 KB\/s {2}ETA 4s/,
+    /\r\u001b\[K {2}onnx\/model\.onnx {2}\[#{12}-{12}\] {2}50% {2}2 MiB\/4 MiB {2}[\d.]+ (B|KiB|MiB|GiB)\/s {2}ETA [\d.]+s/,
   );
-  assert.match(out.text(), /onnx\/model\.onnx {2}4\.0 MB {2}downloaded in 6\.0s/);
+  assert.match(out.text(), /onnx\/model\.onnx {2}4 MiB {2}downloaded in [\d.]+s/);
 });
 
 test('a pipe gets plain lines, with the resume point for big files', () => {
@@ -47,27 +42,12 @@ test('a pipe gets plain lines, with the resume point for big files', () => {
     out.text(),
     'Waiting for another pull of this model to finish (pid 42)...\n' +
       '  config.json  489 B  already in the cache\n' +
-      'Downloading onnx/model.onnx (4.0 MB), resuming at 1.0 MB\n' +
-      '  onnx/model.onnx: interrupted at 2.0 MB (socket hang up); retrying\n',
+      'Downloading onnx/model.onnx (4 MiB), resuming at 1 MiB\n' +
+      '  onnx/model.onnx: interrupted at 2 MiB (socket hang up); retrying\n',
   );
 });
 
-test('sizes, durations, revisions and tables', () => {
-  const sizes: Array<[number, string]> = [
-    [0, '0 B'],
-    [1023, '1023 B'],
-    [1536, '1.5 KB'],
-    [1082992, '1.0 MB'],
-    [50 * 1024 ** 3, '50 GB'],
-  ];
-  for (const [n, s] of sizes) assert.equal(formatBytes(n), s);
-  const durations: Array<[number, string]> = [
-    [4.4, '4s'],
-    [65, '1m05s'],
-    [3700, '1h01m'],
-    [Infinity, '?'],
-  ];
-  for (const [n, s] of durations) assert.equal(formatDuration(n), s);
+test('revisions and tables', () => {
   assert.equal(formatRevision(['main'], 'a'.repeat(40)), 'main (aaaaaaa)');
   assert.equal(formatRevision([], 'local'), 'local');
   assert.equal(

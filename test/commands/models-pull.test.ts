@@ -98,7 +98,7 @@ test('a clean pull lays the cache out as huggingface_hub does and sends the toke
     assert.deepEqual(inspectModelFolder(resolved.dir).dtypes, ['fp32']);
     const again = await textgen(['models', 'pull', 'org/stories', '--json'], box.env);
     assert.equal(again.exitCode, 0, String(again.stderr));
-    assert.equal(JSON.parse(String(again.stdout)).fetchedBytes, 0);
+    assert.equal(JSON.parse(String(again.stdout)).fetched_bytes, 0);
     assert.match(String(again.stderr), /already in the cache/);
   } finally {
     box.cleanup();

@@ -62,14 +62,14 @@ test('models list shows usable models, lists unusable ones apart and warns about
   assert.match(
     usable,
     new RegExp(
-      `^org/stories\\s+main \\(${storiesB.slice(0, 7)}\\)\\s+1\\.0 MB\\s+LlamaForCausalLM\\s+text-generation\\s+fp32\\s+512$`,
+      `^org/stories\\s+main \\(${storiesB.slice(0, 7)}\\)\\s+1\\.05 MiB\\s+LlamaForCausalLM\\s+text-generation\\s+fp32\\s+512$`,
       'm',
     ),
   );
   assert.match(usable, new RegExp(`^org/stories\\s+${storiesA.slice(0, 7)}\\s`, 'm'));
   assert.match(
     usable,
-    /^org\/t5\s+main \(\w+\)\s+[\d.]+ MB\s+T5ForConditionalGeneration\s+text2text-generation\s+fp32\s+512$/m,
+    /^org\/t5\s+main \(\w+\)\s+[\d.]+ (KiB|MiB)\s+T5ForConditionalGeneration\s+text2text-generation\s+fp32\s+512$/m,
   );
   assert.match(unusable, /org\/pytorch-only\s+main \(\w+\)\s+.*no ONNX weights/);
   assert.doesNotMatch(out, /org\/broken/);
@@ -103,9 +103,9 @@ test('models show prints the config summary, files, dtypes, chat template and ge
   assert.match(out, /context length: 512/);
   assert.match(out, /chat template: no/);
   assert.match(out, /^ {2}layers: 5$/m);
-  assert.match(out, /^ {2}fp32\s+1\.0 MB\s+onnx\/model\.onnx$/m);
+  assert.match(out, /^ {2}fp32\s+1\.03 MiB\s+onnx\/model\.onnx$/m);
   assert.match(out, /^ {2}max_length: 64$/m);
-  assert.match(out, /^ {2}onnx\/model\.onnx\s+1\.0 MB$/m);
+  assert.match(out, /^ {2}onnx\/model\.onnx\s+1\.03 MiB$/m);
   const json = JSON.parse(
     String(
       (await textgen(['models', 'show', `org/stories@${storiesA.slice(0, 8)}`, '--json'], box.env))
@@ -113,8 +113,8 @@ test('models show prints the config summary, files, dtypes, chat template and ge
     ),
   );
   assert.equal(json.revision, storiesA);
-  assert.equal(json.generationDefaults.max_length, 512);
-  assert.equal(json.dtypes.fp32.sizeBytes, 1082992);
+  assert.equal(json.generation_defaults.max_length, 512);
+  assert.equal(json.dtypes.fp32.size_bytes, 1082992);
   assert.equal(json.task, 'text-generation');
   const t5 = JSON.parse(
     String((await textgen(['models', 'show', 'org/t5', '--json'], box.env)).stdout),

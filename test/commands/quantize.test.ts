@@ -128,7 +128,7 @@ test('quantize writes the variant and the report; models show marks it', async (
   const show = await textgen(['models', 'show', dir]);
   assert.match(
     String(show.stdout),
-    /^ {2}q8 +[\d.]+ KB +onnx\/model_quantized\.onnx +\(made by textgen quantize\)$/m,
+    /^ {2}q8 +[\d.]+ KiB +onnx\/model_quantized\.onnx +\(made by textgen quantize\)$/m,
   );
   const json = await textgen(['models', 'show', dir, '--json']);
   assert.equal(JSON.parse(String(json.stdout)).dtypes.q8.textgenQuantized, true);

@@ -247,7 +247,7 @@ test('invalid combinations fail with one clear error line and exit code 2', asyn
     [['--top-p', '1.5'], /top-p must be a number in \(0, 1\]/],
     [
       ['--num-beams', '2', '--num-return-sequences', '3'],
-      /num_return_sequences \(3\) must be <= num_beams \(2\)/,
+      /num-return-sequences \(3\) must be <= num-beams \(2\)/,
     ],
     [['--temperature', '-1'], /temperature must be a number >= 0, got '-1'/],
     [['--temperature=-0.5'], /temperature must be a number >= 0, got '-0.5'/],

@@ -112,7 +112,15 @@ test('--json prints one object: model, prompt, sequences, usage and timings', as
   const lines = String(result.stdout).trimEnd().split('\n');
   assert.equal(lines.length, 1);
   const out = JSON.parse(lines[0]);
-  assert.deepEqual(Object.keys(out).sort(), ['model', 'prompt', 'sequences', 'timings', 'usage']);
+  assert.deepEqual(Object.keys(out).sort(), [
+    'chat_template',
+    'model',
+    'prompt',
+    'seed',
+    'sequences',
+    'timings',
+    'usage',
+  ]);
   assert.equal(typeof out.model, 'string');
   assert.equal(out.prompt, golden.prompt);
   assert.deepEqual(out.sequences, [
@@ -195,7 +203,7 @@ test('errors: one line on stderr, a non-zero exit code, no stack trace', async (
       name: '-n abc',
       args: ['--model', STORIES, '-n', 'abc', 'hi'],
       code: 2,
-      message: /--max-new-tokens must be a non-negative integer, got 'abc'/,
+      message: /--max-new-tokens must be an integer in 0\.\.16777216, got 'abc'/,
     },
     {
       name: 'invalid UTF-8 on stdin',

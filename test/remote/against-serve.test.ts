@@ -68,9 +68,9 @@ test('a chat turn is rendered by the server with the model template', async () =
   try {
     const conversation = { system: 'Be brief.', messages: [{ role: 'user' as const, content: 'A story' }] }; // prettier-ignore
     const settings = resolveSettings({ temperature: 0, ...long });
-    const here = await prepareTurn(withTemplate, conversation, settings);
-    const there = await prepareTurn(chat, conversation, settings);
-    assert.ok(there.request.messages, 'there.request.messages');
+    const here = await prepareTurn(withTemplate, conversation, 0, settings);
+    const there = await prepareTurn(chat, conversation, 0, settings);
+    assert.ok(there.request.messages, 'the remote request carries messages');
     const text = async (g: TextGenerator, request: typeof here.request) => {
       let out = '';
       for await (const e of g.generate(request)) if (e.type === 'token') out += e.text;

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import React from 'react';
 import { render } from 'ink-testing-library';
 import { App } from '../../ui/App.js';
-import type { ModelEntry, SessionData, SessionStore } from '../../ui/types.js';
+import type { SessionRecord } from '../../generation/chat/session-log.js';
+import type { ModelEntry, SessionFiles, SessionState } from '../../ui/types.js';
 import {
   effectsFlushed,
   inputReady,
@@ -144,9 +145,11 @@ test('a bad /set value is reported with the expected syntax and changes nothing'
   const engine = new ScriptedEngine({ replies: [] });
   const { stdin, lastFrame } = await start(engine);
   await type({ stdin, lastFrame }, '/set top_k lots');
-  await waitFor(() => assert.match(lastFrame()!, /✗ top_k takes an integer \(got 'lots'\)/));
+  await waitFor(() =>
+    assert.match(lastFrame()!, /✗ top-k must be an integer in 0\.\.\d+, got 'lots'/),
+  );
   await type({ stdin, lastFrame }, '/set top_p 0');
-  await waitFor(() => assert.match(lastFrame()!, /✗ top_p must be in \(0, 1\]/));
+  await waitFor(() => assert.match(lastFrame()!, /✗ top-p must be a number in \(0, 1\], got '0'/));
 });
 
 test('when the next turn would overflow the context, the oldest turns are dropped with a notice', async () => {
@@ -166,7 +169,7 @@ test('when the next turn would overflow the context, the oldest turns are droppe
   }
   assert.match(
     lastFrame()!,
-    /! Context full: dropped the 1 oldest turn \(the system prompt is kept\)\./,
+    /! Context full: dropped the 1 oldest turn from the model's view \(the system prompt is kept\)\./,
   );
   assert.equal(
     engine.requests[2].prompt,
@@ -208,19 +211,21 @@ test('history recalls with Up/Down; a trailing backslash continues the message o
   await waitFor(() => assert.doesNotMatch(lastFrame()!, /› line one\n {2}line two\s*$/));
 });
 
-test('/save and /load go through the session store; Ctrl-D exits', async () => {
-  const saved = new Map<string, SessionData>();
-  const store: SessionStore = {
-    save: async (target, data) => (saved.set(target, data), `/sessions/${target}.json`),
+test('/save and /load go through the session files; the log is appended after the turn; Ctrl-D exits', async () => {
+  const saved = new Map<string, SessionState>();
+  const store: SessionFiles = {
+    save: async (target, data) => (saved.set(target, data), `/sessions/${target}.jsonl`),
     load: async (target) => saved.get(target)!,
-    autosave: async (data) => void saved.set('(auto)', data),
   };
+  const log: SessionRecord[] = [];
+  const writer = { append: async (records: SessionRecord[]) => void log.push(...records) };
   const engine = new ScriptedEngine({ replies: [['hello back']] });
-  const { stdin, lastFrame } = await start(engine, { sessions: store });
+  const { stdin, lastFrame } = await start(engine, { sessions: store, writer });
   await type({ stdin, lastFrame }, 'hello');
-  await waitFor(() => assert.ok(saved.has('(auto)'), lastFrame()));
+  await waitFor(() => assert.equal(log.filter((r) => r.type === 'message').length, 2));
+  assert.deepEqual(log[0], { type: 'model', model: 'local/stories' });
   await type({ stdin, lastFrame }, '/save keep');
-  await waitFor(() => assert.match(lastFrame()!, /Saved to \/sessions\/keep\.json\./));
+  await waitFor(() => assert.match(lastFrame()!, /Saved to \/sessions\/keep\.jsonl\./));
   assert.deepEqual(saved.get('keep')!.messages, [
     { role: 'user', content: 'hello' },
     { role: 'assistant', content: 'hello back' },
@@ -228,6 +233,12 @@ test('/save and /load go through the session store; Ctrl-D exits', async () => {
   await type({ stdin, lastFrame }, '/clear');
   await type({ stdin, lastFrame }, '/load keep');
   await waitFor(() => assert.match(lastFrame()!, /Loaded keep: 2 messages/));
+  // The load is recorded in the log (a clear, then the loaded messages): nothing is rewritten.
+  await waitFor(() => assert.equal(log.filter((r) => r.type === 'message').length, 4));
+  assert.ok(
+    log.some((r) => r.type === 'clear'),
+    "expected log.some((r) => r.type === 'clear')",
+  );
   stdin.write(KEYS.ctrlD);
   // Exiting releases the keyboard; only then can typing be shown to change nothing.
   await inputReleased(stdin);
@@ -240,7 +251,7 @@ test('a burst of keys holding several Enters submits each line in order; typed-a
   const { stdin, lastFrame } = await start(engine);
   stdin.write('/set top_k 5\r/set top_p 0.5\rfirst\rtyped ahead\r');
   await waitFor(() =>
-    assert.match(lastFrame()!, /top_k = 5\n› \/set top_p 0\.5\ntop_p = 0\.5\n› first/),
+    assert.match(lastFrame()!, /top-k = 5\n› \/set top_p 0\.5\ntop-p = 0\.5\n› first/),
   );
   await waitFor(() => assert.match(lastFrame()!, /abcd/));
   assert.equal(engine.requests.length, 1);
@@ -330,4 +341,50 @@ test('a model that fails to load is reported and the picker comes back', async (
       /✗ Could not load local\/stories: broken weights[\s\S]*Pick a model/,
     ),
   );
+});
+
+test('switching to a model with a smaller context refits the conversation with the usual notice', async () => {
+  const big = new ScriptedEngine({
+    replies: [['x'.repeat(30)], ['y'.repeat(30)], ['z'.repeat(30)]],
+    chatTemplate: LLAMA2_TEMPLATE,
+    contextLength: 4096,
+  });
+  const small = new ScriptedEngine({
+    replies: [['fits']],
+    chatTemplate: LLAMA2_TEMPLATE,
+    contextLength: 120,
+  });
+  const other: ModelEntry = { ...entry, id: 'local/small', path: '/m/small', contextLength: 120 };
+  const app = render(
+    <App
+      models={[entry, other]}
+      initialModel={entry}
+      openModel={async (m) => (m.id === entry.id ? big : small)}
+    />,
+  );
+  await inputReady(app.stdin);
+  await waitFor(() => assert.match(app.lastFrame()!, /ctx 0\/4096/));
+  for (const [i, text] of ['first question here', 'second question here', 'third one'].entries()) {
+    await type(app, text);
+    await waitFor(() => assert.equal(big.completed, i + 1));
+  }
+  await waitFor(() => assert.match(app.lastFrame()!, /ctx \d+\/4096/));
+  await type(app, '/model');
+  await waitFor(() => assert.match(app.lastFrame()!, /Pick a model/));
+  app.stdin.write(KEYS.down);
+  await effectsFlushed();
+  app.stdin.write(KEYS.enter);
+  // The old model's figures are gone (no "ctx 348/120"), and the notice says what the model sees.
+  await waitFor(() => assert.match(app.lastFrame()!, /local\/small · cpu · ctx 0\/120/));
+  assert.match(
+    app.lastFrame()!,
+    /! Context full: dropped the 2 oldest turns from the model's view \(the system prompt is kept\)\./,
+  );
+  await type(app, 'go on');
+  await waitFor(() => assert.match(app.lastFrame()!, /fits/));
+  // One token per character: the prompt plus the reply reserve (a quarter of 120) fits the context.
+  const prompt = small.requests[0].prompt;
+  assert.ok([...prompt].length + 30 <= 120, prompt);
+  assert.ok(prompt.endsWith('<s>[INST] go on [/INST]'), prompt);
+  assert.doesNotMatch(prompt, /first question/);
 });

@@ -41,8 +41,8 @@ test('the picker lists id, size, architecture, context length and dtypes, with t
     <ModelPicker models={models} initialId="local/stories" onSelect={() => {}} />,
   );
   const frame = lastFrame()!;
-  assert.match(frame, /Xenova\/gpt2\s+130\.0 MB\s+GPT2LMHeadModel\s+ctx 1024\s+fp32,q8/);
-  assert.match(frame, /› local\/stories\s+1\.5 MB\s+LlamaForCausalLM\s+ctx 512\s+fp32/);
+  assert.match(frame, /Xenova\/gpt2\s+130 MiB\s+GPT2LMHeadModel\s+ctx 1024\s+fp32,q8/);
+  assert.match(frame, /› local\/stories\s+1\.5 MiB\s+LlamaForCausalLM\s+ctx 512\s+fp32/);
 });
 
 test('arrow keys move and Enter picks', async () => {

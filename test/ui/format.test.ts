@@ -1,18 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatBytes, statusText } from '../../ui/format.js';
+import { statusText } from '../../ui/format.js';
 import type { GenerationStats } from '../../generation/events.js';
-
-test('formatBytes', () => {
-  const cases: Array<[number, string]> = [
-    [0, '0 B'],
-    [1023, '1023 B'],
-    [1024, '1.0 KB'],
-    [1536 * 1024, '1.5 MB'],
-    [3 * 1024 ** 3, '3.0 GB'],
-  ];
-  for (const [bytes, text] of cases) assert.equal(formatBytes(bytes), text);
-});
 
 const stats: GenerationStats = {
   promptTokens: 10,

@@ -29,7 +29,7 @@ test('filterModels matches every word in id or architecture, ignoring case', () 
 test('modelColumns', () => {
   assert.deepEqual(modelColumns(models[0]), [
     'Xenova/gpt2',
-    '2.0 KB',
+    '2 KiB',
     'GPT2LMHeadModel',
     'ctx 2048',
     'fp32,q4',

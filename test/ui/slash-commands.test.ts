@@ -1,7 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { completeSlash, helpText, parseSlash, SLASH_COMMANDS } from '../../ui/slash-commands.js';
-import { applySetting, SETTING_NAMES } from '../../ui/setting-values.js';
+import { completeSlash, SETTING_NAMES } from '../../ui/slash-commands.js';
+import {
+  applySetting,
+  helpText,
+  messageText,
+  parseSlash,
+  SLASH_COMMANDS,
+} from '../../generation/chat/slash.js';
+import { settingKey, settingName } from '../../generation/settings-schema.js';
 import { DEFAULT_SETTINGS } from '../../generation/settings.js';
 import { UsageError } from '../../generation/errors.js';
 
@@ -17,7 +24,7 @@ test('parseSlash', () => {
     ['/set stop ["a b"]', { name: 'set', param: 'stop', value: '["a b"]' }],
     [
       '/set temperature',
-      { name: 'error', message: 'Usage: /set PARAM VALUE (Tab lists the settings).' },
+      { name: 'error', message: 'Usage: /set NAME VALUE (Tab lists the settings).' },
     ],
     ['/save my chat', { name: 'save', file: 'my chat' }],
     ['/load', { name: 'error', message: 'Usage: /load FILE' }],
@@ -31,9 +38,10 @@ test('completeSlash', () => {
     ['/re', '/regen', []],
     ['/se', '/set ', []],
     ['/s', '/s', ['/system', '/set', '/show', '/save']],
-    ['/set rep', '/set repetition_penalty ', []],
-    ['/set max', '/set max_new_tokens ', []],
-    ['/set m', '/set m', ['max_new_tokens', 'min_new_tokens', 'min_p']],
+    ['/set rep', '/set repetition-penalty ', []],
+    ['/set max_n', '/set max-new-tokens ', []],
+    ['/set max', '/set max-', ['max-new-tokens', 'max-length']],
+    ['/set m', '/set m', ['max-new-tokens', 'max-length', 'min-new-tokens', 'min-length', 'min-p']],
     ['/set zzz', '/set zzz', []],
     ['plain text', 'plain text', []],
   ];
@@ -43,7 +51,9 @@ test('completeSlash', () => {
 
 test('every setting of settings.ts can be /set, and /help lists every command', () => {
   for (const key of Object.keys(DEFAULT_SETTINGS))
-    assert.ok(SETTING_NAMES.includes(key as never), key);
+    assert.ok(SETTING_NAMES.includes(settingName(key)), key);
+  assert.equal(messageText('//etc/hosts'), '/etc/hosts');
+  assert.equal(messageText('plain'), 'plain');
   const help = helpText();
   for (const c of SLASH_COMMANDS) assert.ok(help.includes(`/${c.name}`), c.name);
 });
@@ -51,6 +61,7 @@ test('every setting of settings.ts can be /set, and /help lists every command', 
 test('applySetting parses each kind and resets with default', () => {
   const cases: Array<[string, string, unknown]> = [
     ['max_new_tokens', '64', 64],
+    ['max-new-tokens', '65', 65],
     ['temperature', '0.5', 0.5],
     ['do_sample', 'false', false],
     ['suppress_tokens', '1, 2,3', [1, 2, 3]],
@@ -61,22 +72,19 @@ test('applySetting parses each kind and resets with default', () => {
     ['seed', '42', 42],
   ];
   for (const [name, raw, value] of cases)
-    assert.deepEqual(
-      applySetting({}, name, raw)[name as keyof typeof DEFAULT_SETTINGS],
-      value,
-      `${name} ${raw}`,
-    );
+    assert.deepEqual(applySetting({}, name, raw)[settingKey(name)!], value, `${name} ${raw}`);
   assert.deepEqual(applySetting({ top_k: 5, top_p: 0.9 }, 'top_k', 'default'), { top_p: 0.9 });
 });
 
 test('applySetting rejects bad values and unknown names with a UsageError', () => {
   const bad: Array<[string, string, RegExp]> = [
-    ['max_new_tokens', '1.5', /max_new_tokens takes an integer/],
-    ['temperature', 'hot', /temperature takes a number/],
-    ['do_sample', 'yes', /true or false/],
-    ['suppress_tokens', '1,x', /token ids separated by commas/],
-    ['bad_words_ids', '[1,2]', /JSON list of id lists/],
-    ['warmth', '1', /Unknown setting 'warmth'/],
+    ['max_new_tokens', '1.5', /^max-new-tokens must be an integer in 0\.\.\d+, got '1\.5'$/],
+    ['temperature', 'hot', /^temperature must be a number >= 0, got 'hot'$/],
+    ['do_sample', 'yes', /do-sample must be true or false/],
+    ['suppress_tokens', '1,x', /suppress-tokens must be a comma-separated list of token ids/],
+    ['bad_words_ids', '[1,2]', /bad-words-ids must be a list of non-empty token-id lists/],
+    ['num-beams', '1000000000', /num-beams must be an integer in 1\.\.256/],
+    ['warmth', '1', /unknown setting 'warmth'/],
   ];
   for (const [name, raw, message] of bad)
     assert.throws(

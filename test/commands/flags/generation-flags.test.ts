@@ -9,7 +9,11 @@ import {
   unescapeStop,
 } from '../../../commands/flags/generation-flags.js';
 import { UsageError } from '../../../generation/errors.js';
-import { DEFAULT_SETTINGS, resolveSettings } from '../../../generation/settings.js';
+import {
+  applyLengthLimits,
+  DEFAULT_SETTINGS,
+  resolveSettings,
+} from '../../../generation/settings.js';
 
 function layer(args: string[]) {
   // parseArgs rejects explicit undefined fields, so only present ones are copied (as cli/main.ts does).
@@ -62,6 +66,8 @@ test('each flag sets its setting', () => {
     [['--greedy'], { do_sample: false }],
     [['--early-stopping'], { early_stopping: true }],
     [['--top-k', '5', '--top-k', '7'], { top_k: 7 }],
+    [['--max-length', '30'], { max_length: 30 }],
+    [['--min-length', '12'], { min_length: 12 }],
   ];
   for (const [args, want] of cases) assert.deepEqual(layer(args), want, args.join(' '));
 });
@@ -77,10 +83,20 @@ test('bad values fail with a one-line UsageError naming the flag', () => {
     [['--temperature', 'Infinity'], "--temperature must be a number >= 0, got 'Infinity'"],
     [['--repetition-penalty', '0'], "--repetition-penalty must be a number > 0, got '0'"],
     [['--presence-penalty', 'x'], "--presence-penalty must be a number, got 'x'"],
-    [['--top-k', '1.5'], "--top-k must be a non-negative integer, got '1.5'"],
-    [['--top-k=-1'], "--top-k must be a non-negative integer, got '-1'"],
-    [['-n', '0x10'], "--max-new-tokens must be a non-negative integer, got '0x10'"],
-    [['--num-beams', '0'], "--num-beams must be an integer >= 1, got '0'"],
+    [['--top-k', '1.5'], "--top-k must be an integer in 0..16777216, got '1.5'"],
+    [['--top-k=-1'], "--top-k must be an integer in 0..16777216, got '-1'"],
+    [['-n', '0x10'], "--max-new-tokens must be an integer in 0..16777216, got '0x10'"],
+    [
+      ['-n', '99999999999'],
+      "--max-new-tokens must be an integer in 0..16777216, got '99999999999'",
+    ],
+    [['--num-beams', '0'], "--num-beams must be an integer in 1..256, got '0'"],
+    [['--num-beams', '1000000000'], "--num-beams must be an integer in 1..256, got '1000000000'"],
+    [
+      ['--num-return-sequences', '1000000000'],
+      "--num-return-sequences must be an integer in 1..256, got '1000000000'",
+    ],
+    [['--max-length=-3'], "--max-length must be an integer in 0..16777216, got '-3'"],
     [['--seed', '1e3'], "--seed must be a non-negative integer, got '1e3'"],
     [
       ['--seed', '9007199254740992'],
@@ -116,6 +132,32 @@ test('bad values fail with a one-line UsageError naming the flag', () => {
 
 test('unescapeStop turns \\n, \\t, \\r, \\\\ into characters and leaves other text alone', () => {
   assert.equal(unescapeStop('a\\nb\\r\\t\\\\n\\x'), 'a\nb\r\t\\n\\x');
+});
+
+test('max_length/min_length follow Hugging Face: the later layer decides, max_new_tokens wins in one layer', () => {
+  const model = { max_length: 512, min_length: 10 };
+  // The model's max_length beats the built-in max_new_tokens default (a lower layer).
+  const fromModel = resolveSettings(model);
+  assert.equal(fromModel.max_length, 512);
+  assert.deepEqual(
+    [
+      applyLengthLimits(fromModel, 12).max_new_tokens,
+      applyLengthLimits(fromModel, 12).min_new_tokens,
+    ],
+    [500, 0],
+  );
+  // A flag's max_new_tokens beats the model's max_length.
+  const flagged = resolveSettings(model, layer(['-n', '20']));
+  assert.equal(flagged.max_length, undefined);
+  assert.equal(applyLengthLimits(flagged, 12).max_new_tokens, 20);
+  // Both in one layer: max_new_tokens wins; a later max_length beats an earlier max_new_tokens.
+  assert.equal(resolveSettings({ max_length: 30, max_new_tokens: 5 }).max_length, undefined);
+  const later = resolveSettings({ max_new_tokens: 5 }, layer(['--max-length', '30']));
+  assert.equal(applyLengthLimits(later, 8).max_new_tokens, 22);
+  assert.equal(applyLengthLimits(later, 40).max_new_tokens, 0);
+  const min = resolveSettings(layer(['--min-length', '15']));
+  assert.equal(applyLengthLimits(min, 4).min_new_tokens, 11);
+  assert.equal(applyLengthLimits(resolveSettings(min, { min_new_tokens: 2 }), 4).min_new_tokens, 2);
 });
 
 test('a full flag layer resolves into valid settings', () => {

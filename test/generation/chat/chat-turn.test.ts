@@ -48,6 +48,7 @@ test('chat mode: templated prompt, no added special tokens, cache kept, count fr
   const turn = await prepareTurn(
     engine(512, template),
     { messages },
+    0,
     resolveSettings({ max_new_tokens: 32 }),
   );
   assert.equal(
@@ -62,25 +63,33 @@ test('chat mode: templated prompt, no added special tokens, cache kept, count fr
 
 test('chat mode: a small context drops the first turn and the prompt then fits', async () => {
   const full = tokenizer.encode(
-    (await prepareTurn(engine(512, template), { messages }, resolveSettings({ max_new_tokens: 8 })))
-      .request.prompt,
+    (
+      await prepareTurn(
+        engine(512, template),
+        { messages },
+        0,
+        resolveSettings({ max_new_tokens: 8 }),
+      )
+    ).request.prompt,
     false,
   ).length;
   const turn = await prepareTurn(
     engine(full + 7, template),
     { messages },
+    0,
     resolveSettings({ max_new_tokens: 8 }),
   );
   assert.equal(turn.droppedTurns, 1);
   assert.equal(turn.request.prompt, '<s>[INST] And the dog? [/INST]');
   assert.ok(turn.promptTokens + 8 <= full + 7, 'turn.promptTokens + 8 <= full + 7');
-  assert.deepEqual(turn.conversation.messages, [messages[2]]);
+  assert.equal(turn.start, 2);
 });
 
 test('completion mode adds BOS via the tokenizer and counts it', async () => {
   const turn = await prepareTurn(
     engine(512),
     { messages: [{ role: 'user', content: 'Once upon a time' }] },
+    0,
     resolveSettings({}),
   );
   assert.deepEqual(
@@ -93,12 +102,13 @@ test('single-turn mode keeps the whole history but sends and measures only the l
   const turn = await prepareTurn(
     engine(20, undefined, 'text2text-generation'),
     { messages },
+    0,
     resolveSettings({ max_new_tokens: 8 }),
   );
   assert.equal(turn.request.prompt, 'And the dog?');
   assert.equal(turn.request.keepCache, false);
   assert.equal(turn.droppedTurns, 0);
-  assert.deepEqual(turn.conversation.messages, messages);
+  assert.equal(turn.start, 0);
 });
 
 test('a small context keeps a quarter of the window for the reply instead of refusing max_new_tokens 256', async () => {
@@ -106,6 +116,7 @@ test('a small context keeps a quarter of the window for the reply instead of ref
   const turn = await prepareTurn(
     engine(256),
     { messages: [{ role: 'user', content: 'Call me Ishmael.' }] },
+    0,
     resolveSettings({}),
   );
   assert.equal(turn.droppedTurns, 0);
@@ -115,6 +126,7 @@ test('a small context keeps a quarter of the window for the reply instead of ref
     prepareTurn(
       engine(turn.promptTokens + 1),
       { messages: [{ role: 'user', content: 'Call me Ishmael.' }] },
+      0,
       resolveSettings({}),
     ),
   );

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fitConversation, splitTurns } from '../../../generation/chat/context-window.js';
+import { fitView, splitTurns, turnStarts } from '../../../generation/chat/context-window.js';
 import type { Conversation } from '../../../generation/chat/conversation.js';
 import type { ChatMessage } from '../../../generation/chat/chat-template.js';
 import { InputError } from '../../../generation/errors.js';
@@ -48,22 +48,22 @@ const conversation: Conversation = {
 };
 
 for (const c of cases) {
-  test(`fitConversation: ${c.name}`, async () => {
-    const result = await fitConversation(
+  test(`fitView: ${c.name}`, async () => {
+    const result = await fitView(
       conversation,
+      0,
       { contextLength: c.contextLength, reserve: c.reserve },
       measure,
     );
     assert.equal(result.droppedTurns, c.dropped);
     assert.equal(result.promptTokens, c.tokens);
-    assert.equal(result.conversation.system, 'be brief');
-    assert.deepEqual(result.conversation.messages.at(-1), u('g'));
+    assert.equal(result.start, turnStarts(conversation.messages)[c.dropped]);
   });
 }
 
-test('fitConversation refuses (never truncates) when the newest message alone does not fit', async () => {
+test('fitView refuses (never truncates) when the newest message alone does not fit', async () => {
   await assert.rejects(
-    fitConversation(conversation, { contextLength: 7, reserve: 5 }, measure),
+    fitView(conversation, 0, { contextLength: 7, reserve: 5 }, measure),
     (error: unknown) => {
       assert.ok(error instanceof InputError, 'error instanceof InputError');
       assert.match(
@@ -72,5 +72,41 @@ test('fitConversation refuses (never truncates) when the newest message alone do
       );
       return true;
     },
+  );
+});
+
+test('fitView starts from the previous view and counts only the turns it drops beyond it', async () => {
+  // From turn 1 (index 2) the view already fits: nothing more is dropped, one measurement.
+  let calls = 0;
+  const counted = async (c: Conversation) => (calls++, measure(c));
+  const result = await fitView(conversation, 2, { contextLength: 12, reserve: 5 }, counted);
+  assert.deepEqual([result.start, result.droppedTurns, calls], [2, 0, 1]);
+});
+
+test('fitView measures O(log turns) prompts, not one per dropped turn', async () => {
+  const messages: ChatMessage[] = [];
+  for (let i = 0; i < 2000; i++) messages.push(u(`question ${i}`), a(`answer ${i}`));
+  messages.push(u('last one'));
+  let calls = 0;
+  const counted = async (c: Conversation) => (calls++, measure(c));
+  // The newest 10 turns fit (4 words per old turn, 2 for the last; system 2): 2 + 9*4 + 2 = 40.
+  const result = await fitView(
+    { system: 'be brief', messages },
+    0,
+    { contextLength: 45, reserve: 5 },
+    counted,
+  );
+  assert.equal(result.promptTokens, 40);
+  assert.equal(result.start, messages.length - 19);
+  assert.equal(result.droppedTurns, 1991);
+  assert.ok(calls <= 2 + Math.ceil(Math.log2(2001)), `${calls} measurements`);
+});
+
+test('fitView stops at once when the signal is aborted', async () => {
+  const controller = new AbortController();
+  controller.abort();
+  await assert.rejects(
+    fitView(conversation, 0, { contextLength: 10, reserve: 5 }, measure, controller.signal),
+    /Interrupted/,
   );
 });

@@ -52,8 +52,8 @@ for (const c of transcriptCases) {
   });
 }
 
-test('buildPrompt in chat mode renders the template with the system prompt and no extra special tokens', () => {
-  const plan = buildPrompt(
+test('buildPrompt in chat mode renders the template with the system prompt and no extra special tokens', async () => {
+  const plan = await buildPrompt(
     { task: 'text-generation', chatTemplate: CHATML, specialTokens: {} },
     { system: 'S', messages: [{ role: 'user', content: 'U' }] },
   );
@@ -65,16 +65,16 @@ test('buildPrompt in chat mode renders the template with the system prompt and n
   });
 });
 
-test('buildPrompt in completion mode keeps the cache and adds BOS through the tokenizer', () => {
-  const plan = buildPrompt(
+test('buildPrompt in completion mode keeps the cache and adds BOS through the tokenizer', async () => {
+  const plan = await buildPrompt(
     { task: 'text-generation', specialTokens: {} },
     { messages: [{ role: 'user', content: 'Once' }] },
   );
   assert.deepEqual(plan, { prompt: 'Once', addSpecialTokens: true, keepCache: true });
 });
 
-test('buildPrompt in single-turn mode sends only the last user message and no cache', () => {
-  const plan = buildPrompt(
+test('buildPrompt in single-turn mode sends only the last user message and no cache', async () => {
+  const plan = await buildPrompt(
     { task: 'text2text-generation', specialTokens: {} },
     {
       system: 'ignored',

@@ -203,7 +203,7 @@ test('logprobs: greedy picks top[0]; the distribution is the processed one', asy
   g.logprobs!.forEach((lp, t) => {
     assert.equal(lp.token_id, g.token_ids[t]);
     assert.equal(lp.top.length, 5);
-    assert.deepEqual(lp.top[0], { token_id: lp.token_id, logprob: lp.logprob });
+    assert.deepEqual(lp.top[0], { token_id: lp.token_id, token: lp.token, logprob: lp.logprob });
   });
   const k3 = await generate(prompt, {
     do_sample: true,

@@ -59,7 +59,7 @@ test('planted imports in a temp copy are found, the transitive ui → index → 
     'generation/runtime/layouts/planted.ts',
     "export { expandRows } from '../../decode/sample-loop.js';\n",
   );
-  plant('generation/decode/planted.ts', "export { loadModel } from '../text-generator.js';\n");
+  plant('generation/decode/planted.ts', "export { loadModel } from '../host/text-generator.js';\n");
   plant('generation/planted-ort.ts', "export * as ort from 'onnxruntime-node';\n");
 
   const found = await cruise(copy);

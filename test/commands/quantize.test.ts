@@ -131,7 +131,7 @@ test('quantize writes the variant and the report; models show marks it', async (
     /^ {2}q8 +[\d.]+ KiB +onnx\/model_quantized\.onnx +\(made by textgen quantize\)$/m,
   );
   const json = await textgen(['models', 'show', dir, '--json']);
-  assert.equal(JSON.parse(String(json.stdout)).dtypes.q8.textgenQuantized, true);
+  assert.equal(JSON.parse(String(json.stdout)).dtypes.q8.textgen_quantized, true);
   // Running it again replaces textgen's own variant.
   const again = await textgen(['quantize', dir, '--dtype', 'q8', '--no-check', '--json']);
   assert.equal(again.exitCode, 0, String(again.stderr));

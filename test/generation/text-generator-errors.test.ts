@@ -4,7 +4,7 @@
 // the embedded one (in every clone) and copies of it with a broken file.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -38,7 +38,9 @@ test('a model file ONNX Runtime cannot load is a ModelError on the main thread',
   const dir = mkdtempSync(join(tmpdir(), 'textgen-broken-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   cpSync(DEFAULT, dir, { recursive: true });
-  writeFileSync(join(dir, 'onnx', 'model.onnx'), 'not a protobuf');
+  // Every graph of the folder (the fused one is preferred when present), so no fallback loads.
+  for (const file of readdirSync(join(dir, 'onnx')).filter((f) => f.endsWith('.onnx')))
+    writeFileSync(join(dir, 'onnx', file), 'not a protobuf');
   await assert.rejects(loadModel(dir), (e) => assertTyped(e, ModelError, ExitCode.model, /./));
 });
 

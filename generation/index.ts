@@ -37,8 +37,6 @@ export {
   parseSettingText,
   parseSettingJson,
   settingsFromJson,
-  layerFromFields,
-  OPENAI_SETTING_FIELDS,
   formatSettingValue,
   type SettingSpec,
   type SettingSource,

@@ -1,9 +1,10 @@
 /**
  * The one settings schema: every generation setting's name, type, range and help, and the two
  * parsers every source goes through. Text (flags, `config set`, `/set` in the chat) is parsed by
- * {@link parseSettingText}; JSON values (the config file, `--jsonl` lines, session files, HTTP
- * bodies) by {@link parseSettingJson}. Errors are one-line UsageErrors that name the source and the
- * key.
+ * {@link parseSettingText}; JSON values (the config file, `--jsonl` lines, session files) by
+ * {@link parseSettingJson}. Errors are one-line UsageErrors that name the source and the key. HTTP
+ * bodies use OpenAI's field names and ranges: their one table is generation/remote/openai-fields.ts
+ * (read by `textgen serve`, written by the `--endpoint` client), keyed by these settings.
  *
  * Names: users type and read kebab-case (`top-p`); JSON keys are snake_case, Hugging Face's names
  * (`top_p`), in files and in every `--json` output. Both spellings are accepted on input
@@ -363,7 +364,7 @@ function checkSize<T extends object>(key: string, source: SettingSource, value: 
 }
 
 /**
- * Parses the JSON form of one setting (config file, `--jsonl`, session files, HTTP bodies). Types are
+ * Parses the JSON form of one setting (config file, `--jsonl`, session files). Types are
  * strict — `"0.5"` is not a number — except the forms Hugging Face and OpenAI accept: a single id
  * for an id list, a single string for `stop`.
  */
@@ -503,46 +504,4 @@ export function parseNamedSetting(
     );
   }
   return { key, value: parseSettingText(key, [raw], source) };
-}
-
-/** Request fields that carry settings, by field name: OpenAI's, and vLLM's names for extensions. */
-export const OPENAI_SETTING_FIELDS: Readonly<Record<string, keyof GenerationSettings>> = {
-  max_tokens: 'max_new_tokens',
-  max_completion_tokens: 'max_new_tokens',
-  min_tokens: 'min_new_tokens',
-  temperature: 'temperature',
-  top_p: 'top_p',
-  top_k: 'top_k',
-  min_p: 'min_p',
-  typical_p: 'typical_p',
-  repetition_penalty: 'repetition_penalty',
-  presence_penalty: 'presence_penalty',
-  frequency_penalty: 'frequency_penalty',
-  n: 'num_return_sequences',
-  stop: 'stop',
-  seed: 'seed',
-  logit_bias: 'logit_bias',
-};
-
-/**
- * A settings layer from a request body through a field-name table (the HTTP server's adapter):
- * each mapped field is parsed by the schema and errors name the field as sent (`n must be an
- * integer in 1..8, got 20`). Fields not in the table are the caller's; `max` caps settings below
- * the schema's limits (per-request limits of a server).
- */
-export function layerFromFields(
-  body: Record<string, unknown>,
-  fields: Readonly<Record<string, keyof GenerationSettings>>,
-  source: SettingSource = {},
-  max: Partial<Record<keyof GenerationSettings, number>> = {},
-): Partial<GenerationSettings> {
-  const layer: Record<string, unknown> = {};
-  for (const [field, key] of Object.entries(fields)) {
-    const value = body[field];
-    if (value === undefined || value === null) continue;
-    layer[key] = parseSettingJson(key, value, { ...source, label: field }, max[key]);
-  }
-  // A temperature above 0 asks to sample, as on the command line (0 means greedy).
-  if (typeof layer.temperature === 'number') layer.do_sample = layer.temperature > 0;
-  return layer as Partial<GenerationSettings>;
 }

@@ -1,20 +1,26 @@
 // The one settings schema: names in both spellings, the text and JSON parsers every source goes
-// through, one-line errors naming the source and the key, caps, and the HTTP field table.
+// through, one-line errors naming the source and the key, caps; HTTP bodies through the one field
+// table of generation/remote/openai-fields.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   formatSettingValue,
-  OPENAI_SETTING_FIELDS,
   parseNamedSetting,
   parseSettingText,
   settingKey,
   settingName,
-  layerFromFields,
   settingsFromJson,
   SETTING_SPECS,
 } from '../../generation/settings-schema.js';
 import { DEFAULT_SETTINGS } from '../../generation/settings.js';
 import { UsageError } from '../../generation/errors.js';
+import {
+  DEFAULT_FIELD_LIMITS,
+  FieldError,
+  fieldsFromSettings,
+  OPENAI_FIELDS,
+  settingsFromFields,
+} from '../../generation/remote/openai-fields.js';
 
 function throwsUsage(fn: () => unknown, message: RegExp | string): void {
   assert.throws(fn, (e: unknown) => {
@@ -138,27 +144,28 @@ test('JSON forms: strict types, Hugging Face and OpenAI shorthands, null is unse
   );
 });
 
-test('an HTTP body maps onto the schema through a field table; errors name the field as sent', () => {
+test('HTTP bodies have one field table (serve reads it, the client writes it); errors name the field', () => {
   assert.deepEqual(
-    layerFromFields(
-      { max_tokens: 16, n: 2, temperature: 0.7, stop: 'x', user: 'u' },
-      OPENAI_SETTING_FIELDS,
-    ),
+    settingsFromFields({ max_tokens: 16, n: 2, temperature: 0.7, stop: 'x', user: 'u' }),
     { max_new_tokens: 16, num_return_sequences: 2, temperature: 0.7, do_sample: true, stop: ['x'] },
   );
-  assert.equal(layerFromFields({ temperature: 0 }, OPENAI_SETTING_FIELDS).do_sample, false);
-  throwsUsage(
-    () =>
-      layerFromFields(
-        { n: 20 },
-        OPENAI_SETTING_FIELDS,
-        { where: 'request body' },
-        { num_return_sequences: 8 },
-      ),
-    'request body: n must be an integer in 1..8, got 20',
+  assert.equal(settingsFromFields({ temperature: 0 }).do_sample, false);
+  assert.throws(
+    () => settingsFromFields({ n: 20 }, { ...DEFAULT_FIELD_LIMITS, n: 8 }),
+    (e: unknown) =>
+      e instanceof FieldError &&
+      e.field === 'n' &&
+      /'n' must be an integer in 1..8/.test(e.message),
   );
-  throwsUsage(
-    () => layerFromFields({ max_tokens: '5' }, OPENAI_SETTING_FIELDS),
-    'max_tokens must be an integer in 0..16777216, got "5"',
+  assert.throws(
+    () => settingsFromFields({ max_tokens: '5' }),
+    (e: unknown) => e instanceof FieldError && e.field === 'max_tokens',
   );
+  // Every setting a field carries is a setting of the schema, and the table reads what it writes.
+  for (const row of OPENAI_FIELDS) assert.ok(settingKey(row.setting), row.field);
+  const body = fieldsFromSettings({ ...DEFAULT_SETTINGS, top_k: 5, seed: 3, max_new_tokens: 9 });
+  const back = settingsFromFields(body);
+  assert.equal(back.top_k, 5);
+  assert.equal(back.seed, 3);
+  assert.equal(back.max_new_tokens, 9);
 });

@@ -196,8 +196,10 @@ export function resolveModel(
   if (isDir(path)) return { dir: path, id: chosen };
   if (isFile(path)) return resolveFile(path);
   if (looksLikePath(chosen)) {
+    // A path to a file names the file, so the message says which one is missing.
+    const what = /\.(onnx|gguf|safetensors|bin)$/i.test(path) ? 'Model file' : 'Model folder';
     throw new ModelNotFoundError(
-      `Model folder not found: ${path}.`,
+      `${what} not found: ${path}.`,
       'Pass --model with an existing folder or an org/name from `textgen models list`.',
     );
   }

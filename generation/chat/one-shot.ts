@@ -52,7 +52,7 @@ export async function oneShotPrompt(
   if (options.system !== undefined && (options.mode === 'raw' || mode === 'single-turn'))
     throw new UsageError(
       options.mode === 'raw'
-        ? '--system cannot be combined with --raw (a system prompt needs the chat template).'
+        ? '--system cannot be combined with --raw or --no-chat (a system prompt needs the chat template).'
         : '--system does not apply to text-to-text models.',
     );
   // A remote engine's template is unknown here (a server may have none): it is asked for with --chat.

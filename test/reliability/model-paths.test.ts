@@ -92,6 +92,14 @@ test('-m a .onnx file that is not a layout file says so precisely (exit 3)', asy
   );
 });
 
+test('-m a .onnx file that does not exist names the missing file, not a folder (exit 4)', async () => {
+  const result = await textgen(
+    ['generate', '-m', join(box.root, 'gone', 'onnx', 'model.onnx'), 'Hi'],
+    box.env,
+  );
+  assertOneLineError(result, 4, /Model file not found: .*gone\/onnx\/model\.onnx\./);
+});
+
 test('-m a .gguf file or a folder of GGUF files: says GGUF and what to run (exit 3)', async () => {
   const dir = join(box.root, 'gguf');
   mkdirSync(dir, { recursive: true });

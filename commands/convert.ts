@@ -22,6 +22,7 @@ import {
 import { resolveModel } from '../models-cache/resolve.js';
 import type { Command, CommandContext } from './command.js';
 import { formatBytes, formatDuration } from './models-format.js';
+import { progressBar, progressLine } from '../common/progress.js';
 
 const NAME = /^[A-Za-z0-9._-]+$/;
 
@@ -41,35 +42,26 @@ function dtypeFlag(ctx: CommandContext): WeightDtype {
   return raw as WeightDtype;
 }
 
-/** Plain (non-terminal) progress lines: the first after this long, then at this interval. */
-const PLAIN_EVERY_MS = 10_000;
-
-/** Progress on stderr: a redrawn line on a terminal, a line every 10 s otherwise (logs, CI). */
+/** Progress on stderr through the one progress line: redrawn on a terminal, a line every 10 s otherwise. */
 function reporter(ctx: CommandContext): (e: ConvertEvent) => void {
-  const tty = ctx.stderr.isTTY === true;
+  const line = progressLine(ctx.stderr);
   const started = Date.now();
-  let lastPlain = started;
-  let lastDraw = 0;
   return (e) => {
     if (e.type === 'plan') {
-      ctx.stderr.write(
-        `Converting a ${e.family} model: ${e.parameters.toLocaleString('en-US')} parameters (${formatBytes(e.checkpointBytes)} of weights) to ${e.dtype}, context ${e.context}\n`,
+      line.log(
+        `Converting a ${e.family} model: ${e.parameters.toLocaleString('en-US')} parameters (${formatBytes(e.checkpointBytes)} of weights) to ${e.dtype}, context ${e.context}`,
       );
     } else if (e.type === 'progress') {
-      const pct = e.total ? Math.floor((e.done / e.total) * 100) : 100;
+      const fraction = e.total ? e.done / e.total : 1;
       const elapsed = (Date.now() - started) / 1000;
       const eta = e.done > 0 ? (elapsed * (e.total - e.done)) / e.done : Infinity;
-      const line = `  ${e.file}: ${pct}%  ETA ${formatDuration(eta)}`;
-      if (tty && (Date.now() - lastDraw > 100 || e.done === e.total)) {
-        lastDraw = Date.now();
-        ctx.stderr.write(`\r\x1b[K${line}`);
-      } else if (!tty && Date.now() - lastPlain >= PLAIN_EVERY_MS) {
-        lastPlain = Date.now();
-        ctx.stderr.write(`${line}\n`);
-      }
+      line.update(
+        `  ${e.file}: ${progressBar(fraction)} ${Math.floor(fraction * 100)}%  ETA ${formatDuration(eta)}`,
+        e.done === e.total,
+      );
     } else {
-      ctx.stderr.write(
-        `${tty ? '\r\x1b[K' : ''}  ${e.file}  ${formatBytes(e.bytes)}${e.externalData ? ` (weights in onnx/${e.externalData})` : ''}\n`,
+      line.log(
+        `  ${e.file}  ${formatBytes(e.bytes)}${e.externalData ? ` (weights in onnx/${e.externalData})` : ''}`,
       );
     }
   };

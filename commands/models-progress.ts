@@ -4,7 +4,7 @@
  */
 import type { PullEvent } from '../models-cache/pull.js';
 import { formatBytes, formatDuration, formatRate } from '../common/format.js';
-import { progressBar } from '../common/progress.js';
+import { progressBar, progressLine } from '../common/progress.js';
 
 interface FileState {
   size: number;
@@ -16,7 +16,6 @@ interface FileState {
 }
 
 const PLAIN_EVERY_MS = 10_000;
-const DRAW_EVERY_MS = 100;
 const BIG_FILE = 1 << 20;
 
 /** Turns pull events into progress output on `stderr`; `clock` (ms) is there for tests. */
@@ -26,15 +25,13 @@ export function progressReporter(
 ): (event: PullEvent) => void {
   const tty = Boolean(stderr.isTTY);
   const files = new Map<string, FileState>();
-  const write = (text: string) => stderr.write(text);
+  // The one progress line: a terminal's bar is redrawn in place and erased before permanent lines.
+  const line = progressLine(stderr, { now: clock, plainEveryMs: Infinity });
+  const write = (text: string) => line.log(text.replace(/\n$/, ''));
   const rateOf = (state: FileState, done: number) =>
     (done - state.resumeFrom) / Math.max((clock() - state.started) / 1000, 1e-3);
-  let lastDraw = 0;
   /** Files download in parallel: a terminal gets one line for all of them. */
   const drawAll = () => {
-    const now = clock();
-    if (now - lastDraw < DRAW_EVERY_MS) return;
-    lastDraw = now;
     const active = [...files.entries()].filter(([, f]) => !f.finished);
     if (active.length === 0) return;
     const size = active.reduce((a, [, f]) => a + f.size, 0);
@@ -43,8 +40,8 @@ export function progressReporter(
     const eta = rate > 0 ? (size - done) / rate : Infinity;
     const pct = size ? Math.floor((done / size) * 100) : 100;
     const name = active.length === 1 ? active[0][0] : `${active.length} files`;
-    write(
-      `\r\x1b[K  ${name}  ${progressBar(pct / 100)} ${String(pct).padStart(3)}%  ${formatBytes(done)}/${formatBytes(size)}  ${formatRate(rate)}  ETA ${formatDuration(eta)}`,
+    line.update(
+      `  ${name}  ${progressBar(pct / 100)} ${String(pct).padStart(3)}%  ${formatBytes(done)}/${formatBytes(size)}  ${formatRate(rate)}  ETA ${formatDuration(eta)}`,
     );
   };
   return (event) => {
@@ -97,7 +94,7 @@ export function progressReporter(
       }
       case 'file-retry':
         write(
-          `${tty ? '\r\x1b[K' : ''}  ${event.file}: interrupted at ${formatBytes(event.done)} (${event.error.replace(/\.$/, '')}); retrying\n`,
+          `  ${event.file}: interrupted at ${formatBytes(event.done)} (${event.error.replace(/\.$/, '')}); retrying\n`,
         );
         break;
       case 'file-done': {
@@ -106,7 +103,7 @@ export function progressReporter(
         const seconds = state ? (clock() - state.started) / 1000 : 0;
         const rate = seconds > 0 ? event.fetched / seconds : 0;
         write(
-          `${tty ? '\r\x1b[K' : ''}  ${event.file}  ${formatBytes(event.size)}  downloaded${seconds > 0 ? ` in ${formatDuration(seconds)} (${formatRate(rate)})` : ''}\n`,
+          `  ${event.file}  ${formatBytes(event.size)}  downloaded${seconds > 0 ? ` in ${formatDuration(seconds)} (${formatRate(rate)})` : ''}\n`,
         );
         break;
       }

@@ -10,6 +10,7 @@ import { resolveModel } from '../models-cache/resolve.js';
 import type { Command, CommandContext } from './command.js';
 import { intFlag } from './model-options.js';
 import { formatBytes } from './models-format.js';
+import { progressBar, progressLine } from '../common/progress.js';
 
 const DTYPES = ['q4', 'q8', 'int8'] as const;
 const HEADS = ['q8', 'q4', 'fp32'] as const;
@@ -87,43 +88,32 @@ function choice<T extends string>(
   return value as T;
 }
 
-const BAR = 24;
-
-/** Draws progress on stderr (a redrawn bar on a terminal) and the result on stdout. */
+/** Draws progress on stderr (the one progress line: a redrawn bar on a terminal) and the result on stdout. */
 function renderer(ctx: CommandContext): (event: QuantizeEvent) => void {
-  const tty = Boolean(ctx.stderr.isTTY);
-  let lastDraw = 0;
-  const clear = () => tty && ctx.stderr.write('\r\x1b[K');
+  // Only a terminal shows the bar: quantizing is short, and logs get the per-file lines.
+  const line = progressLine(ctx.stderr, { plainEveryMs: Infinity });
   return (event) => {
     switch (event.type) {
       case 'start':
-        ctx.stderr.write(
-          `Quantizing to ${event.dtype}: ${event.files.map((f) => `${f.source} → ${f.target}`).join(', ')}\n`,
+        line.log(
+          `Quantizing to ${event.dtype}: ${event.files.map((f) => `${f.source} → ${f.target}`).join(', ')}`,
         );
         break;
-      case 'progress': {
-        const now = Date.now();
-        if (!tty || now - lastDraw < 100) break;
-        lastDraw = now;
-        const filled = Math.round((event.written / Math.max(1, event.total)) * BAR);
-        ctx.stderr.write(
-          `\r\x1b[K  ${event.file}  [${'#'.repeat(filled)}${'-'.repeat(BAR - filled)}] ${formatBytes(event.written)}/${formatBytes(event.total)}`,
+      case 'progress':
+        line.update(
+          `  ${event.file}  ${progressBar(event.written / Math.max(1, event.total))} ${formatBytes(event.written)}/${formatBytes(event.total)}`,
         );
         break;
-      }
       case 'written':
-        clear();
-        ctx.stderr.write(
-          `  ${event.file}: ${formatBytes(event.bytesAfter)} (${((event.bytesAfter / event.bytesBefore) * 100).toFixed(0)}% of ${formatBytes(event.bytesBefore)}), ${event.rewrites} nodes rewritten\n`,
+        line.log(
+          `  ${event.file}: ${formatBytes(event.bytesAfter)} (${((event.bytesAfter / event.bytesBefore) * 100).toFixed(0)}% of ${formatBytes(event.bytesBefore)}), ${event.rewrites} nodes rewritten`,
         );
         break;
       case 'checking':
-        ctx.stderr.write(
-          `Checking: loading the variant and timing a decode step of ${event.file}...\n`,
-        );
+        line.log(`Checking: loading the variant and timing a decode step of ${event.file}...`);
         break;
       case 'warning':
-        ctx.stderr.write(`textgen: warning: ${event.message}\n`);
+        line.log(`textgen: warning: ${event.message}`);
         break;
       case 'done':
         ctx.stdout.write(

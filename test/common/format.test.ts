@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { formatBytes, formatCount, formatDuration, formatRate } from '../../common/format.js';
 import { progressBar, progressLine } from '../../common/progress.js';
 import { PassThrough } from 'node:stream';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 
 test('sizes are 1024-based with IEC units and at most three significant digits', () => {
   const cases: Array<[number, string]> = [
@@ -91,4 +93,23 @@ test('quiet jobs draw nothing', () => {
   t = 100;
   line.done();
   assert.equal(out.text(), '');
+});
+
+test('the progress line is drawn in one place: no other source erases a terminal line or draws a bar', () => {
+  const root = resolve(import.meta.dirname, '..', '..');
+  const owner = join('common', 'progress.ts');
+  const drawing = /\\x1b\[K|\\u001b\[K|'#'\.repeat\(/;
+  const offenders: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (/\.tsx?$/.test(entry.name) && path !== owner) {
+        if (drawing.test(readFileSync(join(root, path), 'utf8'))) offenders.push(path);
+      }
+    }
+  };
+  for (const dir of ['cli', 'commands', 'common', 'ui', 'models-cache', 'server', 'generation'])
+    walk(dir);
+  assert.deepEqual(offenders, [], 'these files draw their own progress; use common/progress.ts');
 });

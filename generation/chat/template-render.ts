@@ -67,7 +67,8 @@ function setRef(r: Renderer, on: boolean): void {
 /** Starts a renderer process (unref'd: an idle renderer never keeps the process alive). */
 function start(): Renderer {
   const { path, execArgv } = childScript();
-  // No stdio: a V8 fatal error report in the child must not reach the user's terminal.
+  // No stdio: a V8 fatal error report in the child must not reach the user's terminal. node's fork,
+  // not execa: this is a long-lived, unref'd IPC worker, not a command run to completion.
   const child = fork(path, [], { execArgv, stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
   let ready!: () => void;
   let failed!: (error: Error) => void;

@@ -9,7 +9,6 @@
  * thread nor a second session in this process could ask the question. The child's stderr (Dawn's
  * and the loader's chatter) is captured, never shown.
  */
-import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isAbsolute } from 'node:path';
@@ -73,27 +72,25 @@ export async function probeAdapter(
     delete env.VK_ADD_DRIVER_FILES;
   }
   const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
-  const result = await new Promise<{ stdout: string; error?: string }>((resolve) => {
-    const child = spawn(process.execPath, ['-e', probeScript(ortPath)], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: options.timeoutMs ?? 60_000,
-    });
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.resume();
-    child.on('error', (error) => resolve({ stdout, error: error.message }));
-    child.on('close', (code, signal) =>
-      resolve({
-        stdout,
-        error: signal
-          ? `the probe was stopped (${signal})`
-          : code
-            ? `exit code ${code}`
-            : undefined,
-      }),
-    );
+  // Imported here: ort.ts loads this module on every model load, and only a WebGPU probe spawns.
+  const { execa } = await import('execa');
+  const run = await execa(process.execPath, ['-e', probeScript(ortPath)], {
+    env,
+    extendEnv: false,
+    stdin: 'ignore',
+    reject: false,
+    timeout: options.timeoutMs ?? 60_000,
   });
+  const result = {
+    stdout: String(run.stdout ?? ''),
+    error: run.signal
+      ? `the probe was stopped (${run.signal})`
+      : run.failed && run.exitCode === undefined
+        ? run.shortMessage
+        : run.exitCode
+          ? `exit code ${run.exitCode}`
+          : undefined,
+  };
   const ms = Math.round(performance.now() - started);
   let parsed: { ok?: boolean; got?: number[]; error?: string };
   try {

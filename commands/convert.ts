@@ -45,6 +45,8 @@ function dtypeFlag(ctx: CommandContext): WeightDtype {
 /** Progress on stderr through the one progress line: redrawn on a terminal, a line every 10 s otherwise. */
 function reporter(ctx: CommandContext): (e: ConvertEvent) => void {
   const line = progressLine(ctx.stderr);
+  // A terminal shows 100% before the file's line; a log needs no line of its own for it.
+  const tty = ctx.stderr.isTTY === true;
   const started = Date.now();
   return (e) => {
     if (e.type === 'plan') {
@@ -57,7 +59,7 @@ function reporter(ctx: CommandContext): (e: ConvertEvent) => void {
       const eta = e.done > 0 ? (elapsed * (e.total - e.done)) / e.done : Infinity;
       line.update(
         `  ${e.file}: ${progressBar(fraction)} ${Math.floor(fraction * 100)}%  ETA ${formatDuration(eta)}`,
-        e.done === e.total,
+        tty && e.done === e.total,
       );
     } else {
       line.log(

@@ -125,6 +125,25 @@ test('models rm reports the bytes freed by a trained model (real files, no blobs
   assert.doesNotMatch(String(result.stderr), /freed 0 B/);
 });
 
+test('models rm reports the bytes freed by a converted model', async () => {
+  const { env } = fresh();
+  const converted = await textgen(
+    ['convert', fixture('stories260K-hf'), '--name', 'converted'],
+    env,
+  );
+  assert.equal(converted.exitCode, 0, String(converted.stderr));
+  // The model's data (refs/main is a few bytes of bookkeeping, not counted).
+  const bytes = folderBytes(join(env.HF_HUB_CACHE, 'models--local--converted', 'snapshots'));
+  const result = await textgen(['models', 'rm', 'local/converted', '--yes', '--json'], env);
+  assert.equal(result.exitCode, 0, String(result.stderr));
+  assert.ok(bytes > 1_000_000, `the converted model has its weights (${bytes} bytes)`);
+  assert.equal(JSON.parse(String(result.stdout)).freed_bytes, bytes);
+  assert.match(
+    String(result.stderr),
+    new RegExp(`freed ${formatBytes(bytes).replace('.', '\\.')}`),
+  );
+});
+
 test('models rm counts an unfinished download part of the removed model too', async () => {
   const { env } = fresh();
   assert.equal((await textgen(['models', 'pull', 'org/gpt2'], env)).exitCode, 0);
@@ -133,7 +152,7 @@ test('models rm counts an unfinished download part of the removed model too', as
   const bytes = folderBytes(join(repo, 'blobs'));
   const result = await textgen(['models', 'rm', 'org/gpt2', '--yes', '--json'], env);
   assert.equal(result.exitCode, 0, String(result.stderr));
-  assert.equal(JSON.parse(String(result.stdout)).freedBytes, bytes);
+  assert.equal(JSON.parse(String(result.stdout)).freed_bytes, bytes);
 });
 
 test('a model that is not cached names the exact pull command (revision and dtype included)', async () => {

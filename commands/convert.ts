@@ -20,11 +20,10 @@ import {
   localModelDir,
 } from '../models-cache/paths.js';
 import { resolveModel } from '../models-cache/resolve.js';
+import { validateLocalName } from '../models-cache/validate.js';
 import type { Command, CommandContext } from './command.js';
 import { formatBytes, formatDuration } from './models-format.js';
 import { progressBar, progressLine } from '../common/progress.js';
-
-const NAME = /^[A-Za-z0-9._-]+$/;
 
 function contextFlag(ctx: CommandContext): number | undefined {
   const raw = ctx.values.context;
@@ -107,8 +106,7 @@ export const convertCommand: Command = {
       throw new UsageError('Pass --name or --output, not both.');
     const source = resolveModel(spec, { env: ctx.env });
     const name = (ctx.values.name as string | undefined) ?? basename(source.id.replace(/@.*$/, ''));
-    if (!output && !NAME.test(name))
-      throw new UsageError(`--name must be letters, digits, '.', '_' or '-', got '${name}'.`);
+    if (!output) validateLocalName(name);
     const request = {
       source: source.dir,
       output: output ?? localModelDir(name, ctx.env),

@@ -25,6 +25,19 @@ export function validateRepoId(id: string): string {
   return id;
 }
 
+/**
+ * Throws UsageError unless `name` can be saved as `local/NAME` (a Hub repo name), checked before
+ * `train` or `convert` does any work, so a bad name never ends a run or leaves a folder behind.
+ */
+export function validateLocalName(name: string): string {
+  if (!REPO_PART.test(name) || name.includes('--') || name.includes('..'))
+    throw new UsageError(
+      `'${name}' cannot be a model name (local/NAME).`,
+      'Pass --name with letters, digits, "-", "_" and "."; it starts and ends with a letter or digit, with no "--" or "..".',
+    );
+  return name;
+}
+
 /** Throws UsageError unless `revision` is a safe branch, tag or commit name (it becomes refs/{revision}). */
 export function validateRevision(revision: string): string {
   if (!isSafeRelativePath(revision) || !/^[A-Za-z0-9._/-]+$/.test(revision)) {

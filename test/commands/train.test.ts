@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { uncachedGreedy } from '../ort-greedy.js';
+import { fixture } from '../generation/fixtures.js';
 
 const repoRoot = resolve(import.meta.dirname, '..', '..');
 const bin = join(repoRoot, 'bin', 'textgen.js');
@@ -39,6 +40,7 @@ const tiny = [
   '2',
 ];
 let home: string;
+const HF = fixture('stories260K-hf');
 
 before(() => {
   if (!existsSync(join(repoRoot, 'dist', 'commands', 'train.js')))
@@ -175,8 +177,14 @@ test('flags are checked before any work', async () => {
     ['train', '--name', 'x'],
     ['train', ...files, '--name', 'x', '--heads', '3'],
     ['train', ...files, '--name', 'x', '--resume'],
+    // Names that cannot be a model id (local/NAME) are refused before training, not after it.
+    ['train', ...files, '--name', 'ends-with-dash-'],
+    ['train', ...files, '--name', 'a--b'],
+    ...(existsSync(HF) ? [['convert', HF, '--name', 'ends-with-dash-']] : []),
   ]) {
     const r = await textgen(args);
     assert.equal(r.exitCode, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.doesNotMatch(String(r.stderr), /Training|Converting/, 'no work was started');
   }
+  assert.equal(existsSync(join(home, 'hub', 'models--local--ends-with-dash-')), false);
 });

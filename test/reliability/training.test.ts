@@ -105,6 +105,14 @@ test('reusing --name without --force is refused and the model and checkpoint are
   assert.notDeepEqual(snapshotTree(modelDir('taken')), model);
 });
 
+test('a --name the cache cannot hold is refused before any training, nothing written', async () => {
+  for (const name of ['ends-with-dash-', 'two--dashes', '.hidden', 'a/b']) {
+    const result = await textgen(['train', lines, '--name', name, ...TINY], box.env);
+    assertOneLineError(result, 2, /Invalid model id 'local\/.*'/);
+    assert.doesNotMatch(String(result.stderr), /Training local|step \d/);
+  }
+});
+
 test('a non-empty --output folder needs --force too', async () => {
   const out = join(box.root, 'out');
   const first = await textgen(['train', lines, '--name', 'o1', '--output', out, ...TINY], box.env);
@@ -161,7 +169,7 @@ const DAMAGE: Array<[string, (dir: string) => void]> = [
 
 for (const [label, damage] of DAMAGE) {
   test(`--resume with a damaged checkpoint (${label}): one line, exit 7, files kept`, async () => {
-    const name = `dmg-${label.replace(/[^a-z]+/g, '-')}`.slice(0, 40);
+    const name = `dmg-${label.replace(/[^a-z]+/g, '-')}`.slice(0, 40).replace(/-+$/, '');
     const first = await textgen(['train', lines, '--name', name, ...TINY], box.env);
     assert.equal(first.exitCode, 0, String(first.stderr));
     damage(ckptDir(name));

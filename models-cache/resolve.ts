@@ -133,6 +133,9 @@ export function packageRoot(): string {
   }
 }
 
+/** The name the built-in model goes by in sessions, configs and `--model`. */
+export const EMBEDDED_ID = 'default';
+
 /** The model shipped inside the package (`<package root>/models/default`). */
 export function embeddedModelDir(): string {
   return join(packageRoot(), 'models', 'default');
@@ -184,9 +187,11 @@ export function resolveModel(
 ): ResolvedModel {
   const env = options.env ?? process.env;
   const chosen = spec?.trim() || options.configuredDefault?.trim();
-  if (!chosen) {
+  // `default` names the built-in model (a saved session or `-m default` refers to it that way),
+  // unless a folder of that name is where the user stands.
+  if (!chosen || (chosen === EMBEDDED_ID && !isDir(resolve(chosen)))) {
     const dir = embeddedModelDir();
-    if (isDir(dir)) return { dir, id: 'default' };
+    if (isDir(dir)) return { dir, id: EMBEDDED_ID };
     throw new ModelNotFoundError(
       'No model given and the built-in default model is not installed.',
       'Pass --model with a folder or an org/name (see `textgen models list`), or pull one with `textgen models pull ORG/NAME`.',

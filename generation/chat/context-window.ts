@@ -8,6 +8,8 @@
  * Finding the start costs one measurement when the view still fits (every turn until the context
  * fills), else a binary search over turn starts: O(log turns) measurements of one prompt each, so
  * resuming a long session is linear in its length (the old loop re-measured once per dropped turn).
+ * A history far longer than the context is searched from its newest turn instead, so resuming it
+ * measures only tails about the size of the context.
  */
 import { AbortedError, InputError } from '../errors.js';
 import type { ChatMessage } from './chat-template.js';
@@ -45,6 +47,19 @@ export function splitTurns(messages: ChatMessage[]): ChatMessage[][] {
 }
 
 /**
+ * More characters per token than any tokenizer averages over a conversation. It only orders the
+ * search (a tail longer than this many characters per context token is not measured whole first),
+ * never decides what fits.
+ */
+const CHARS_PER_TOKEN_CEILING = 32;
+
+function charsFrom(messages: ChatMessage[], start: number): number {
+  let chars = 0;
+  for (let i = start; i < messages.length; i++) chars += messages[i].content.length;
+  return chars;
+}
+
+/**
  * The view of `conversation` that fits: the smallest turn start >= `from` whose prompt
  * (`measure` of the system prompt and messages from there on) plus the reserve fits the context.
  * `measure` is injected so this stays independent of any tokenizer and template.
@@ -74,8 +89,9 @@ export async function fitView(
     droppedTurns: i,
     promptTokens: await size(i),
   });
-  if ((await size(0)) <= limit) return result(0);
   const last = starts.length - 1;
+  const long = charsFrom(conversation.messages, starts[0]) > limit * CHARS_PER_TOKEN_CEILING;
+  if (!long && (await size(0)) <= limit) return result(0);
   if ((await size(last)) > limit)
     throw new InputError(
       `The message needs ${await size(last)} prompt tokens; with ${budget.reserve} kept for the reply that exceeds the context length of ${budget.contextLength}.`,
@@ -84,6 +100,19 @@ export async function fitView(
   // Invariant: starts[lo] does not fit, starts[hi] fits; fewer turns never make a longer prompt.
   let lo = 0;
   let hi = last;
+  if (long) {
+    // A resumed long history: gallop back from the newest turn, so only tails about the size of
+    // the context are measured (never the whole history, which cannot fit anyway).
+    for (let step = 1; hi > 0; step *= 2) {
+      const probe = Math.max(0, hi - step);
+      if ((await size(probe)) > limit) {
+        lo = probe;
+        break;
+      }
+      hi = probe;
+    }
+    if (hi === 0) return result(0);
+  }
   while (hi - lo > 1) {
     const mid = (lo + hi) >> 1;
     if ((await size(mid)) <= limit) hi = mid;

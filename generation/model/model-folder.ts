@@ -4,7 +4,7 @@
  * present, and the config files. Pure file inspection: no session is created here, so the cache can use
  * it to list models cheaply.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ExitCode, ModelError, TextgenError, UsageError } from '../errors.js';
 import { FUSED_STEM } from './fused-file.js';
@@ -98,11 +98,22 @@ export interface ModelFolder {
   hasChatTemplate: boolean;
 }
 
+/** "Missing PATH.", or what PATH is when it is a link that leads to no file (a loop, a lost target). */
+function missing(path: string): string {
+  try {
+    if (lstatSync(path).isSymbolicLink())
+      return `${path} is a symbolic link that leads to no file (a link loop or a missing target).`;
+  } catch {
+    // not there at all
+  }
+  return `Missing ${path}.`;
+}
+
 function readJson(path: string, required: boolean): JsonObject | undefined {
   if (!existsSync(path)) {
     if (required)
       throw new ModelError(
-        `Missing ${path}.`,
+        missing(path),
         'A model folder needs config.json, tokenizer.json and an ONNX file.',
       );
     return undefined;
@@ -178,7 +189,7 @@ export function inspectModelFolder(dir: string): ModelFolder {
     readJson(join(dir, 'tokenizer_config.json'), false) ?? {};
   if (!existsSync(join(dir, 'tokenizer.json'))) {
     throw new ModelError(
-      `Missing ${join(dir, 'tokenizer.json')}.`,
+      missing(join(dir, 'tokenizer.json')),
       'textgen needs the Hugging Face tokenizer.json next to the model.',
     );
   }

@@ -145,12 +145,15 @@ export async function startHub(
         off,
         Math.min(off + 65536, data.length, off + Math.max(cutAt - off, 0)),
       );
+      const cut = off + 65536 > cutAt;
       if (chunk.length) {
-        res.write(chunk);
+        // Before a cut, wait until the bytes are handed to the kernel: closing the socket then
+        // still delivers them, so bytesSent is what the client receives (a Range test relies on it).
+        const flushed = new Promise<void>((r) => res.write(chunk, () => r()));
         log.bytesSent += chunk.length;
+        if (cut) await flushed;
       }
-      if (off + 65536 > cutAt) {
-        await new Promise((r) => setTimeout(r, 50));
+      if (cut) {
         res.socket?.destroy();
         return;
       }

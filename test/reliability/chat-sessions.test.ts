@@ -142,3 +142,22 @@ test('bad types in a session file are one line naming the file, the line and the
       assert.equal(readFileSync(path, 'utf8'), text);
     }
   }));
+
+test('a session started with the built-in model resumes with it (no --model either time)', () =>
+  withBox(async (box, dir) => {
+    const first = await textgen(['chat', '--session', 'builtin', '-n', '2'], box.env, 'Hello\n');
+    assert.equal(first.exitCode, 0, first.stderr);
+    const path = join(dir, 'builtin.jsonl');
+    const saved = readFileSync(path, 'utf8');
+    assert.equal(parseSessionText(saved, path).state.model, 'default');
+    const again = await textgen(['chat', '--session', 'builtin', '-n', '2'], box.env, 'Again\n');
+    assert.equal(again.exitCode, 0, again.stderr);
+    const after = readFileSync(path, 'utf8');
+    assert.ok(after.startsWith(saved), 'the session file was rewritten');
+    assert.deepEqual(
+      parseSessionText(after, path)
+        .state.messages.filter((m) => m.role === 'user')
+        .map((m) => m.content),
+      ['Hello', 'Again'],
+    );
+  }));

@@ -136,6 +136,49 @@ test('an interrupted beam search is "aborted" (every sequence), not "eos"', asyn
   }
 });
 
+test('Ctrl-C during a beam search from the CLI: exit 130, its line reports "aborted"', async () => {
+  // Line 1 answers at once; its output is the event that says line 2 (64 beams) is under way.
+  const lines = [
+    { prompt: 'A', max_new_tokens: 1 },
+    {
+      prompt: 'Once',
+      num_beams: 64,
+      num_return_sequences: 2,
+      max_new_tokens: 400,
+      do_sample: false,
+    },
+  ];
+  const run = startTextgen(
+    ['generate', '-m', fixture('stories260K-onnx'), '--jsonl', '--batch-size', '1'],
+    box.env,
+    { input: lines.map((l) => JSON.stringify(l)).join('\n') + '\n', buffer: { stdout: false } },
+  );
+  let out = '';
+  run.stdout!.setEncoding('utf8');
+  const firstLine = new Promise<void>((resolve) =>
+    run.stdout!.on('data', (chunk: string) => {
+      out += chunk;
+      if (out.includes('\n')) resolve();
+    }),
+  );
+  await firstLine;
+  run.kill('SIGINT');
+  const result = await run;
+  assert.equal(result.exitCode, 130, `signal ${result.signal}: ${result.stderr}`);
+  assertNoStack(String(result.stderr));
+  const answers = out
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.equal(answers.length, 2, out);
+  const beams = answers[1].sequences as Array<{ finish_reason: string; token_ids: number[] }>;
+  assert.deepEqual(
+    beams.map((b) => b.finish_reason),
+    ['aborted', 'aborted'],
+  );
+  assert.ok(beams[0].token_ids.length < 400, `stopped early: ${beams[0].token_ids.length}`);
+});
+
 test('an interrupted perplexity run returns what it scored so far', async () => {
   const generator = await loadModel(GPT2, { inProcess: true });
   try {

@@ -105,6 +105,14 @@ test('reusing --name without --force is refused and the model and checkpoint are
   assert.notDeepEqual(snapshotTree(modelDir('taken')), model);
 });
 
+test('a --name the cache cannot hold is refused before any training, nothing written', async () => {
+  for (const name of ['ends-with-dash-', 'two--dashes', '.hidden', 'a/b']) {
+    const result = await textgen(['train', lines, '--name', name, ...TINY], box.env);
+    assertOneLineError(result, 2, /Invalid model id 'local\/.*'/);
+    assert.doesNotMatch(String(result.stderr), /Training local|step \d/);
+  }
+});
+
 test('a non-empty --output folder needs --force too', async () => {
   const out = join(box.root, 'out');
   const first = await textgen(['train', lines, '--name', 'o1', '--output', out, ...TINY], box.env);

@@ -88,7 +88,12 @@ test('fitView measures O(log turns) prompts, not one per dropped turn', async ()
   for (let i = 0; i < 2000; i++) messages.push(u(`question ${i}`), a(`answer ${i}`));
   messages.push(u('last one'));
   let calls = 0;
-  const counted = async (c: Conversation) => (calls++, measure(c));
+  let longest = 0;
+  const counted = async (c: Conversation) => (
+    calls++,
+    (longest = Math.max(longest, c.messages.length)),
+    measure(c)
+  );
   // The newest 10 turns fit (4 words per old turn, 2 for the last; system 2): 2 + 9*4 + 2 = 40.
   const result = await fitView(
     { system: 'be brief', messages },
@@ -100,6 +105,20 @@ test('fitView measures O(log turns) prompts, not one per dropped turn', async ()
   assert.equal(result.start, messages.length - 19);
   assert.equal(result.droppedTurns, 1991);
   assert.ok(calls <= 2 + Math.ceil(Math.log2(2001)), `${calls} measurements`);
+  // A history far beyond the context is searched from its newest turn: never measured whole.
+  assert.ok(longest <= 4 * 19, `measured a prompt of ${longest} messages`);
+});
+
+test('fitView on a short view that no longer fits finds the same start as a linear scan', async () => {
+  const messages: ChatMessage[] = [];
+  for (let i = 0; i < 12; i++) messages.push(u(`q ${i}`), a(`a ${i}`));
+  messages.push(u('end'));
+  const budget = { contextLength: 20, reserve: 3 };
+  const result = await fitView({ messages }, 0, budget, measure);
+  let start = 0;
+  while ((await measure({ messages: messages.slice(start) })) > 17) start += 2;
+  assert.equal(result.start, start);
+  assert.equal(result.droppedTurns, start / 2);
 });
 
 test('fitView stops at once when the signal is aborted', async () => {

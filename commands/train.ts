@@ -34,6 +34,7 @@ import {
 } from '../generation/training/report.js';
 import { train, type TrainProgress, type TrainResult } from '../generation/training/trainer.js';
 import { finalizeLocalModel, localModelDir } from '../models-cache/paths.js';
+import { isValidRepoId } from '../models-cache/validate.js';
 import type { Command, CommandContext, OptionSpec } from './command.js';
 import { claimTarget } from './train-target.js';
 
@@ -270,8 +271,11 @@ export const trainCommand: Command = {
   async run(ctx) {
     const started = performance.now();
     const name = ctx.values.name;
-    if (typeof name !== 'string' || !/^[A-Za-z0-9._-]+$/.test(name))
-      throw new UsageError('--name NAME is required (letters, digits, ".", "_", "-").');
+    // Checked as the model id local/NAME will be, before any training: finalizing refuses a bad one.
+    if (typeof name !== 'string' || !isValidRepoId(`local/${name}`))
+      throw new UsageError(
+        `--name NAME is required: letters, digits, ".", "_", "-", starting and ending with a letter or digit, no "--" or ".."${typeof name === 'string' ? `, got '${name}'` : ''}.`,
+      );
     if (ctx.positionals.length === 0)
       throw new UsageError('Give one or more plain-text files to train on.');
     const output = typeof ctx.values.output === 'string' ? resolve(ctx.values.output) : undefined;

@@ -4,7 +4,7 @@
 // error on --resume, never an internal error, and the checkpoint files are left as they were.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   assertBuilt,
@@ -161,7 +161,7 @@ const DAMAGE: Array<[string, (dir: string) => void]> = [
 
 for (const [label, damage] of DAMAGE) {
   test(`--resume with a damaged checkpoint (${label}): one line, exit 7, files kept`, async () => {
-    const name = `dmg-${label.replace(/[^a-z]+/g, '-')}`.slice(0, 40);
+    const name = `dmg-${label.replace(/[^a-z]+/g, '-')}`.slice(0, 40).replace(/-+$/, '');
     const first = await textgen(['train', lines, '--name', name, ...TINY], box.env);
     assert.equal(first.exitCode, 0, String(first.stderr));
     damage(ckptDir(name));
@@ -177,3 +177,16 @@ for (const [label, damage] of DAMAGE) {
     assertNothingLost(model, modelDir(name));
   });
 }
+
+test('a --name that cannot be a model id is refused before training (exit 2), nothing written', async () => {
+  for (const name of ['ends-', '-starts', 'a--b', 'a..b']) {
+    const result = await textgen(['train', lines, `--name=${name}`, ...TINY], box.env);
+    assertOneLineError(
+      result,
+      2,
+      new RegExp(`--name NAME is required: .*got '${name.replace(/\./g, '\\.')}'`),
+    );
+    assert.doesNotMatch(String(result.stderr), /Training /, `no training for ${name}`);
+    assert.equal(existsSync(ckptDir(name)), false, `no checkpoint for ${name}`);
+  }
+});

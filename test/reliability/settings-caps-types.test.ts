@@ -5,7 +5,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertBuilt, defaultModelSandbox, textgen, type ChatSandbox } from '../commands/chat-fixtures.js';
+import {
+  assertBuilt,
+  defaultModelSandbox,
+  textgen,
+  type ChatSandbox,
+} from '../commands/chat-fixtures.js';
 import { headerRecord, recordsText } from '../../generation/chat/session-log.js';
 import {
   checkGenerationMemory,
@@ -44,18 +49,11 @@ test('huge beams and sequences from flags are usage errors naming the flag', () 
       ['--top-k', '1e12'],
       ['--seed', '-1'],
     ]) {
-      const run = await textgen(
-        ['generate', '-m', 'local/tiny', `${flag}=${value}`, 'A'],
-        box.env,
-      );
+      const run = await textgen(['generate', '-m', 'local/tiny', `${flag}=${value}`, 'A'], box.env);
       assert.equal(run.exitCode, 2, `${flag} ${value}: ${run.stderr}`);
       oneLine(run.stderr, new RegExp(`^textgen: error: ${flag} must be `));
     }
-    const chat = await textgen(
-      ['chat', '-m', 'local/tiny', '--num-beams', huge],
-      box.env,
-      'x\n',
-    );
+    const chat = await textgen(['chat', '-m', 'local/tiny', '--num-beams', huge], box.env, 'x\n');
     assert.equal(chat.exitCode, 2);
     oneLine(chat.stderr, /--num-beams must be an integer in 1\.\.256/);
   }));
@@ -145,11 +143,7 @@ test('huge values in a session file are refused before anything is decoded', () 
       recordsText([headerRecord(), { type: 'settings', settings: {} }]) +
         `${JSON.stringify({ type: 'settings', settings: { num_beams: Number(huge) } })}\n`,
     );
-    const run = await textgen(
-      ['chat', '-m', 'local/tiny', '--session', 'beams'],
-      box.env,
-      'x\n',
-    );
+    const run = await textgen(['chat', '-m', 'local/tiny', '--session', 'beams'], box.env, 'x\n');
     assert.equal(run.exitCode, 7);
     oneLine(
       run.stderr,

@@ -34,7 +34,10 @@ after(() => box.cleanup());
  * end first (it failed before loading), the FIFO is opened for reading here to release the pending
  * open, and the test fails with the child's output instead of hanging.
  */
-async function openWhenRead(fifo: string, run: ReturnType<typeof startTextgen>): Promise<FileHandle> {
+async function openWhenRead(
+  fifo: string,
+  run: ReturnType<typeof startTextgen>,
+): Promise<FileHandle> {
   const writer = open(fifo, 'w');
   const ended = run.then(
     () => 'ended' as const,

@@ -137,7 +137,7 @@ test('models rm counts an unfinished download part of the removed model too', as
   const bytes = folderBytes(join(repo, 'blobs'));
   const result = await textgen(['models', 'rm', 'org/gpt2', '--yes', '--json'], env);
   assert.equal(result.exitCode, 0, String(result.stderr));
-  assert.equal(JSON.parse(String(result.stdout)).freedBytes, bytes);
+  assert.equal(JSON.parse(String(result.stdout)).freed_bytes, bytes);
 });
 
 test('a model that is not cached names the exact pull command (revision and dtype included)', async () => {

@@ -9,14 +9,19 @@ import { UsageError, TextgenError } from '../common/errors.js';
 
 const REPO_PART = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?$/;
 
-/** Throws UsageError unless `id` is `name` or `org/name` as the Hugging Face hub allows them. */
-export function validateRepoId(id: string): string {
+/** Whether `id` is `name` or `org/name` as the Hugging Face hub allows them. */
+export function isValidRepoId(id: string): boolean {
   const parts = id.split('/');
-  const ok =
+  return (
     parts.length >= 1 &&
     parts.length <= 2 &&
-    parts.every((p) => REPO_PART.test(p) && !p.includes('--') && !p.includes('..'));
-  if (!ok) {
+    parts.every((p) => REPO_PART.test(p) && !p.includes('--') && !p.includes('..'))
+  );
+}
+
+/** Throws UsageError unless `id` is `name` or `org/name` as the Hugging Face hub allows them. */
+export function validateRepoId(id: string): string {
+  if (!isValidRepoId(id)) {
     throw new UsageError(
       `Invalid model id '${id}'.`,
       'A model id looks like org/name (letters, digits, "-", "_", "."; no "--" or "..").',
@@ -30,7 +35,7 @@ export function validateRepoId(id: string): string {
  * `train` or `convert` does any work, so a bad name never ends a run or leaves a folder behind.
  */
 export function validateLocalName(name: string): string {
-  if (!REPO_PART.test(name) || name.includes('--') || name.includes('..'))
+  if (!isValidRepoId(`local/${name}`))
     throw new UsageError(
       `'${name}' cannot be a model name (local/NAME).`,
       'Pass --name with letters, digits, "-", "_" and "."; it starts and ends with a letter or digit, with no "--" or "..".',

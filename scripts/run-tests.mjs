@@ -28,7 +28,7 @@ const shared = resolve(process.env.TEXTGEN_SHARED_DIR ?? join(root, '..', 'share
 if (!existsSync(join(shared, 'PROVENANCE.md')))
   console.error(
     `run-tests: no golden fixtures at ${shared}: the tests that need them are skipped ` +
-      '(see "Test fixtures" in README.md; TEXTGEN_SHARED_DIR points elsewhere).',
+      '(see "Tests and their fixtures" in README.md; TEXTGEN_SHARED_DIR points elsewhere).',
   );
 const result = execaSync(
   process.execPath,

@@ -21,6 +21,8 @@ export { repoRoot };
 export const modelsDir = sharedModels;
 export const storiesDir = join(modelsDir, 'stories260K-onnx');
 export const bin = join(repoRoot, 'bin', 'textgen.js');
+/** The embedded default model (in the repository: tests on it need no fixtures). */
+export const defaultModelDir = join(repoRoot, 'models', 'default');
 
 /** Fails early with a clear message when the CLI has not been built. */
 export function assertBuilt(): void {
@@ -36,18 +38,47 @@ export interface ChatSandbox {
   cleanup(): void;
 }
 
-function cacheModel(hub: string, name: string, files: Record<string, string | undefined>): string {
+function cacheModel(
+  hub: string,
+  name: string,
+  files: Record<string, string | undefined>,
+  source = storiesDir,
+): string {
   const repo = join(hub, `models--local--${name}`);
   const snapshot = join(repo, 'snapshots', 'local');
   mkdirSync(snapshot, { recursive: true });
   mkdirSync(join(repo, 'refs'), { recursive: true });
   writeFileSync(join(repo, 'refs', 'main'), 'local');
-  for (const entry of readdirSync(storiesDir)) {
+  for (const entry of readdirSync(source)) {
     const replacement = files[entry];
-    if (replacement === undefined) symlinkSync(join(storiesDir, entry), join(snapshot, entry));
+    if (replacement === undefined) symlinkSync(join(source, entry), join(snapshot, entry));
     else writeFileSync(join(snapshot, entry), replacement);
   }
   return snapshot;
+}
+
+/** The sandbox's environment: every config, data and cache path inside `root`. */
+function sandboxEnv(root: string, hub: string): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: join(root, 'home'),
+    HF_HUB_CACHE: hub,
+    TEXTGEN_CONFIG_DIR: join(root, 'config'),
+    TEXTGEN_DATA_DIR: join(root, 'data'),
+    TERM: 'xterm-256color',
+  };
+}
+
+/**
+ * A sandbox like the chat one whose cache holds only the embedded default model, as `local/tiny`
+ * (`chatModelDir` is its snapshot): for tests that need a model but no fixtures.
+ */
+export function defaultModelSandbox(): ChatSandbox {
+  const root = mkdtempSync(join(tmpdir(), 'textgen-chat-'));
+  const hub = join(root, 'hub');
+  const chatModelDir = cacheModel(hub, 'tiny', {}, defaultModelDir);
+  const env = sandboxEnv(root, hub);
+  return { root, env, chatModelDir, cleanup: () => rmSync(root, { recursive: true, force: true }) };
 }
 
 /** Creates the sandbox described above. */
@@ -68,14 +99,7 @@ export function chatSandbox(): ChatSandbox {
       chat_template: llamaConfig.chat_template,
     }),
   });
-  const env = {
-    PATH: process.env.PATH ?? '',
-    HOME: join(root, 'home'),
-    HF_HUB_CACHE: hub,
-    TEXTGEN_CONFIG_DIR: join(root, 'config'),
-    TEXTGEN_DATA_DIR: join(root, 'data'),
-    TERM: 'xterm-256color',
-  };
+  const env = sandboxEnv(root, hub);
   return { root, env, chatModelDir, cleanup: () => rmSync(root, { recursive: true, force: true }) };
 }
 

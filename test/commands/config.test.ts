@@ -7,15 +7,15 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   assertBuilt,
-  chatSandbox,
-  storiesDir,
+  defaultModelDir,
+  defaultModelSandbox,
   textgen,
   type ChatSandbox,
 } from './chat-fixtures.js';
 
 async function withBox(fn: (box: ChatSandbox, file: string) => Promise<void>): Promise<void> {
   assertBuilt();
-  const box = chatSandbox();
+  const box = defaultModelSandbox();
   try {
     await fn(box, join(box.env.TEXTGEN_CONFIG_DIR, 'config.json'));
   } finally {
@@ -66,7 +66,7 @@ test('config set accepts snake_case and kebab-case; get and show print kebab-cas
     ]);
     assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')).settings, json.settings);
     // The value set is the value used: generate gets 30 new tokens at most, greedily.
-    const run = await textgen(['generate', '-m', 'local/stories', '--json', 'Once'], box.env);
+    const run = await textgen(['generate', '-m', 'local/tiny', '--json', 'Once'], box.env);
     assert.equal(run.exitCode, 0, run.stderr);
     assert.ok(
       JSON.parse(run.stdout).sequences[0].token_ids.length <= 30,
@@ -101,19 +101,19 @@ test('default-model is validated on set: a missing model says how to get it; a f
     assert.equal(missing.exitCode, 4);
     assert.match(missing.stderr, /not in the cache/);
     assert.match(missing.stderr, /textgen models pull nobody\/nothing/);
-    const cached = await config(box, 'set', 'default_model', 'local/stories');
+    const cached = await config(box, 'set', 'default_model', 'local/tiny');
     assert.equal(cached.exitCode, 0, cached.stderr);
-    assert.equal((await config(box, 'get', 'default-model')).stdout, 'local/stories');
-    const folder = await config(box, 'set', 'default-model', storiesDir);
+    assert.equal((await config(box, 'get', 'default-model')).stdout, 'local/tiny');
+    const folder = await config(box, 'set', 'default-model', defaultModelDir);
     assert.equal(folder.exitCode, 0, folder.stderr);
-    assert.equal(JSON.parse(readFileSync(file, 'utf8')).default_model, storiesDir);
+    assert.equal(JSON.parse(readFileSync(file, 'utf8')).default_model, defaultModelDir);
   }));
 
 test('a config file with bad values fails every command with one line naming it and the key; config set/unset repair it', () =>
   withBox(async (box, file) => {
     mkdirSync(box.env.TEXTGEN_CONFIG_DIR, { recursive: true });
     writeFileSync(file, JSON.stringify({ settings: { stop: 5, top_k: '40', 'min-p': 0.1 } }));
-    const gen = await textgen(['generate', '-m', 'local/stories', 'Once'], box.env);
+    const gen = await textgen(['generate', '-m', 'local/tiny', 'Once'], box.env);
     assert.equal(gen.exitCode, 2);
     assert.match(
       gen.stderr,
@@ -125,7 +125,7 @@ test('a config file with bad values fails every command with one line naming it 
     // The tool repairs what it reports: set the bad key right, unset the other.
     assert.equal((await config(box, 'set', 'stop', 'END')).exitCode, 0);
     assert.equal((await config(box, 'unset', 'top-k')).exitCode, 0);
-    const fixed = await textgen(['generate', '-m', 'local/stories', '-n', '4', 'Once'], box.env);
+    const fixed = await textgen(['generate', '-m', 'local/tiny', '-n', '4', 'Once'], box.env);
     assert.equal(fixed.exitCode, 0, fixed.stderr);
     assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')).settings, {
       stop: ['END'],

@@ -1,7 +1,11 @@
 // Issue 18 item 9: one byte/rate/duration formatter. A pull from a hub emulator on 127.0.0.1 prints
 // sizes, rates and durations the same way `models list` and `models show` print sizes: 1024-based IEC
 // units, at most three significant digits — never `473.6842105263158 B/s` or MB here and MiB there.
-import { test, before, after } from 'node:test';
+import {
+  sharedAfter as after,
+  sharedBefore as before,
+  sharedTest as test,
+} from '../shared-fixtures.js';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { formatBytes } from '../../common/format.js';

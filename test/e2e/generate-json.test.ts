@@ -1,7 +1,11 @@
 // Issue 18 item 2 for outputs: one spelling of JSON keys (snake_case) in every --json output, the
 // generate --json / --jsonl schemas as the README documents them, the seed that was used (and that
 // it replays), and each logprob's token text.
-import { test, before, after } from 'node:test';
+import {
+  sharedAfter as after,
+  sharedBefore as before,
+  sharedTest as test,
+} from '../shared-fixtures.js';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -2,7 +2,11 @@
 // one (as `ollama run` does) — checked on ort-genai-tiny-random-llama-fp16, whose tokenizer_config has
 // the Llama-2 template — and `--raw` reproduces the pre-template output token for token. Also
 // -s/--system, --system-file, -f FILE, --chat/--no-chat, and --jsonl lines.
-import { test, before, after } from 'node:test';
+import {
+  sharedAfter as after,
+  sharedBefore as before,
+  sharedTest as test,
+} from '../shared-fixtures.js';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,8 +17,8 @@ import { loadModel, type TextGenerator } from '../../generation/index.js';
 import { renderChatTemplate } from '../../generation/chat/chat-template.js';
 
 const llama = fixture('ort-genai-tiny-random-llama-fp16');
-const template = JSON.parse(readFileSync(join(llama, 'tokenizer_config.json'), 'utf8'))
-  .chat_template as string;
+// Read lazily: without the fixtures the file is skipped, and nothing may be read at import.
+let template = '';
 const tokens = { bos: '<s>', eos: '</s>' };
 
 // `textgen generate -m <llama> --temperature 0 -n 20 --json PROMPT` (and --seed 7 -n 20 for the
@@ -58,6 +62,8 @@ let generator: TextGenerator;
 let tmp: string;
 before(async () => {
   assertBuilt();
+  template = JSON.parse(readFileSync(join(llama, 'tokenizer_config.json'), 'utf8'))
+    .chat_template as string;
   generator = await loadModel(llama, { inProcess: true });
   tmp = mkdtempSync(join(tmpdir(), 'textgen-template-'));
 });

@@ -2,7 +2,11 @@
 // HF_TOKEN wins); `models rm` reports the bytes it really frees, for trained models too; `models list`
 // shows the real dtype of an onnxruntime-genai folder; a model that is not cached names the exact pull
 // command, and --pull (or config "auto-pull") downloads it on first use.
-import { after, before, test } from 'node:test';
+import {
+  sharedAfter as after,
+  sharedBefore as before,
+  sharedTest as test,
+} from '../shared-fixtures.js';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

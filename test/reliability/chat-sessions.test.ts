@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import {
   assertBuilt,
   bin,
-  chatSandbox,
+  defaultModelSandbox,
   repoRoot,
   textgen,
   type ChatSandbox,
@@ -23,7 +23,7 @@ import {
 
 async function withBox(fn: (box: ChatSandbox, dir: string) => Promise<void>): Promise<void> {
   assertBuilt();
-  const box = chatSandbox();
+  const box = defaultModelSandbox();
   const dir = join(box.env.TEXTGEN_DATA_DIR, 'sessions');
   mkdirSync(dir, { recursive: true });
   try {
@@ -35,7 +35,7 @@ async function withBox(fn: (box: ChatSandbox, dir: string) => Promise<void>): Pr
 
 /** A session of `turns` exchanges (far more than the 512-token context holds). */
 function history(turns: number): SessionRecord[] {
-  const records: SessionRecord[] = [headerRecord(), { type: 'model', model: 'local/stories' }];
+  const records: SessionRecord[] = [headerRecord(), { type: 'model', model: 'local/tiny' }];
   for (let i = 0; i < turns; i++)
     records.push(
       { type: 'message', role: 'user', content: `Question ${i} about the little red ball?` },
@@ -70,7 +70,7 @@ test('a second chat on the same session is refused with a clear error; the first
   withBox(async (box, dir) => {
     const first = execa(
       'node',
-      [bin, 'chat', '-m', 'local/stories', '--session', 'shared', '--temperature', '0', '-n', '6'],
+      [bin, 'chat', '-m', 'local/tiny', '--session', 'shared', '--temperature', '0', '-n', '6'],
       { cwd: repoRoot, env: box.env, extendEnv: false, reject: false },
     );
     first.stdin!.write('Once upon a time\n');
@@ -79,7 +79,7 @@ test('a second chat on the same session is refused with a clear error; the first
       first.stdout!.on('data', (chunk: Buffer) => chunk.includes('\n') && resolve()),
     );
     const second = await textgen(
-      ['chat', '-m', 'local/stories', '--session', 'shared', '-n', '6'],
+      ['chat', '-m', 'local/tiny', '--session', 'shared', '-n', '6'],
       box.env,
       'The dog\n',
     );

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { assertBuilt, bin, repoRoot, storiesDir, textgen } from '../commands/chat-fixtures.js';
+import { assertBuilt, bin, defaultModelDir, repoRoot, textgen } from '../commands/chat-fixtures.js';
 import { linkFolder, type TempFolder } from '../generation/fixtures.js';
 import { renderChatTemplateBudgeted } from '../../generation/chat/template-render.js';
 import { AbortedError, ModelError } from '../../generation/errors.js';
@@ -18,11 +18,11 @@ const NESTED =
 const DOUBLING =
   '{% set l = range(1000000) %}{% for i in range(100) %}{% set l = l + l %}{% endfor %}{{ l | length }}';
 
-/** stories260K with `template` as its chat template (symlinks; only tokenizer_config.json is new). */
+/** The embedded default model with `template` as its chat template (symlinks; only tokenizer_config.json is new). */
 function modelWith(template: string): TempFolder {
   const entries: Record<string, string | { text: string }> = {};
-  for (const name of readdirSync(storiesDir)) entries[name] = join(storiesDir, name);
-  const config = JSON.parse(readFileSync(join(storiesDir, 'tokenizer_config.json'), 'utf8'));
+  for (const name of readdirSync(defaultModelDir)) entries[name] = join(defaultModelDir, name);
+  const config = JSON.parse(readFileSync(join(defaultModelDir, 'tokenizer_config.json'), 'utf8'));
   entries['tokenizer_config.json'] = {
     text: JSON.stringify({ ...config, chat_template: template }),
   };

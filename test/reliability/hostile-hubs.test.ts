@@ -5,13 +5,13 @@
 // download in parallel, and an interrupted parallel pull resumes each part where it stopped.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   assertBuilt,
   assertNothingLost,
   assertOneLineError,
-  fixture,
+  repoRoot,
   sandbox,
   snapshotTree,
   textgen,
@@ -20,8 +20,9 @@ import {
 import { startHostileHub, type Behaviour, type HostileFile } from './hostile-hub.js';
 import { DOWNLOAD_LIMITS } from '../../models-cache/download.js';
 
-const GPT2 = fixture('tiny-random-gpt2');
-const ONNX = readFileSync(join(GPT2, 'onnx', 'model.onnx'));
+// The embedded model's files are what the hubs serve: the tests need nothing outside the repository.
+const MODEL = join(repoRoot, 'models', 'default');
+const ONNX = readFileSync(join(MODEL, 'onnx', 'model.onnx'));
 let box: Sandbox;
 
 before(() => {
@@ -30,8 +31,8 @@ before(() => {
 });
 after(() => box.cleanup());
 
-function gpt2Files(onnx: Behaviour = { kind: 'normal' }): Record<string, HostileFile> {
-  const small = (name: string): HostileFile => ({ data: readFileSync(join(GPT2, name)) });
+function modelFiles(onnx: Behaviour = { kind: 'normal' }): Record<string, HostileFile> {
+  const small = (name: string): HostileFile => ({ data: readFileSync(join(MODEL, name)) });
   return {
     'config.json': small('config.json'),
     'generation_config.json': small('generation_config.json'),
@@ -66,7 +67,7 @@ const HOSTILE: Array<[string, Behaviour, RegExp]> = [
 for (const [label, behaviour, message] of HOSTILE) {
   test(`models pull: a server that ${label} is given up on, bounded`, async () => {
     // A model already in the cache must come out of the failed pull untouched.
-    const good = await startHostileHub('org/good', gpt2Files());
+    const good = await startHostileHub('org/good', modelFiles());
     const env = { ...box.env, HF_ENDPOINT: good.endpoint, HF_HUB_DOWNLOAD_TIMEOUT: '20' };
     try {
       assert.equal((await textgen(['models', 'pull', 'org/good'], env)).exitCode, 0);
@@ -75,7 +76,7 @@ for (const [label, behaviour, message] of HOSTILE) {
     }
     const kept = snapshotTree(repoOf('org/good'));
     const id = `org/${label.split(' ')[0]}-${behaviour.kind}`;
-    const hub = await startHostileHub(id, gpt2Files(behaviour));
+    const hub = await startHostileHub(id, modelFiles(behaviour));
     try {
       const result = await textgen(['models', 'pull', id], { ...env, HF_ENDPOINT: hub.endpoint });
       assertOneLineError(result, 5, message);
@@ -96,7 +97,9 @@ for (const [label, behaviour, message] of HOSTILE) {
 }
 
 test('models pull: a flaky server that cuts answers but honours Range still completes', async () => {
-  const hub = await startHostileHub('org/flaky', gpt2Files({ kind: 'cut', afterBytes: 100_000 }));
+  // About five cuts per file, well inside the retry budget whatever the model's size.
+  const afterBytes = Math.ceil(ONNX.length / 5);
+  const hub = await startHostileHub('org/flaky', modelFiles({ kind: 'cut', afterBytes }));
   try {
     const result = await textgen(['models', 'pull', 'org/flaky'], {
       ...box.env,
@@ -118,7 +121,7 @@ test('models pull: a flaky server that cuts answers but honours Range still comp
 });
 
 test('models pull: a snapshot downloads in parallel (3 GETs in flight before any answer)', async () => {
-  const files = gpt2Files();
+  const files = modelFiles();
   const blob = (seed: number) => ({
     data: Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * seed + 11) % 251)),
     lfs: true,
@@ -139,7 +142,7 @@ test('models pull: a snapshot downloads in parallel (3 GETs in flight before any
 });
 
 test('models pull: an interrupted parallel pull resumes every part from where it stopped', async () => {
-  const files = gpt2Files();
+  const files = modelFiles();
   files['onnx/model.onnx_data'] = {
     data: Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7 + 1) % 253)),
     lfs: true,
@@ -169,6 +172,15 @@ test('models pull: an interrupted parallel pull resumes every part from where it
     f.endsWith('.incomplete'),
   );
   assert.equal(parts.length, 2, 'both part files are kept');
+  // What reached the disk before each cut (at most the cut: bytes in flight when the socket closed
+  // may be lost) is where each resume must start.
+  const kept = parts
+    .map((f) => statSync(join(repoOf('org/resume'), 'blobs', f)).size)
+    .sort((a, b) => a - b);
+  assert.ok(
+    kept[0] > 0 && kept[1] <= 150_000,
+    `each part holds some bytes, none past its cut: ${kept}`,
+  );
   const hub = await startHostileHub('org/resume', files);
   try {
     const result = await textgen(['models', 'pull', 'org/resume'], {
@@ -176,8 +188,17 @@ test('models pull: an interrupted parallel pull resumes every part from where it
       HF_ENDPOINT: hub.endpoint,
     });
     assert.equal(result.exitCode, 0, String(result.stderr));
-    assert.deepEqual(hub.ranges.get('onnx/model.onnx'), ['bytes=150000-']);
-    assert.deepEqual(hub.ranges.get('onnx/model.onnx_data'), ['bytes=120000-']);
+    const resumed = ['onnx/model.onnx', 'onnx/model.onnx_data'].map((f) => hub.ranges.get(f));
+    assert.deepEqual(
+      resumed.map((r) => r?.length),
+      [1, 1],
+      `one request per file: ${JSON.stringify(resumed)}`,
+    );
+    assert.deepEqual(
+      resumed.map((r) => Number(/^bytes=(\d+)-$/.exec(r![0])?.[1])).sort((a, b) => a - b),
+      kept,
+      `each file resumes where its part ends: ${JSON.stringify(resumed)}`,
+    );
     const gen = await textgen(['models', 'show', 'org/resume', '--json'], box.env);
     assert.equal(gen.exitCode, 0, String(gen.stderr));
   } finally {

@@ -2,6 +2,7 @@
 // of model, are model errors (exit 3) found at load — never "internal error ... this is a bug" from
 // onnxruntime in the middle of generation — and link loops in a folder never crash a command.
 import { after, before, test } from 'node:test';
+import { sharedTest } from '../shared-fixtures.js';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -147,7 +148,7 @@ const EVERY_COMMAND = new Set([0, 3, 5]);
 
 for (const [index, [label, make, message]] of CASES.entries()) {
   for (const [command, args, input] of EVERY_COMMAND.has(index) ? COMMANDS : COMMANDS.slice(0, 1)) {
-    test(`${command}: ${label} is a model error (exit 3) at load`, async () => {
+    sharedTest(`${command}: ${label} is a model error (exit 3) at load`, async () => {
       const dir = memo(label, make);
       const before = snapshotTree(dir);
       const result = await textgen(args(dir), box.env, { input: input ?? '' });
@@ -157,80 +158,89 @@ for (const [index, [label, make, message]] of CASES.entries()) {
   }
 }
 
-test('a config without a context length takes the position table (128), not 2048', async () => {
-  const config = { ...json(GPT2, 'config.json') };
-  delete config.n_positions;
-  delete config.n_ctx;
-  const dir = gpt2With('gpt2-no-ctx', {
-    'config.json': { json: config },
-    'generation_config.json': { json: { bos_token_id: 0, eos_token_id: 0 } },
-  });
-  const result = await textgen(
-    [
-      'generate',
-      '-m',
-      dir,
-      '-n',
-      '300',
-      '--temperature',
-      '0',
-      '--suppress-tokens',
-      '0',
-      '--json',
-      'Hi',
-    ],
-    box.env,
-  );
-  assert.equal(result.exitCode, 0, String(result.stderr));
-  const out = JSON.parse(String(result.stdout));
-  assert.ok(
-    out.usage.prompt_tokens + out.usage.completion_tokens <= 128,
-    `usage within the 128-token context: ${JSON.stringify(out.usage)}`,
-  );
-  assert.equal(out.sequences[0].finish_reason, 'length');
-});
+sharedTest(
+  'a config without a context length takes the position table (128), not 2048',
+  async () => {
+    const config = { ...json(GPT2, 'config.json') };
+    delete config.n_positions;
+    delete config.n_ctx;
+    const dir = gpt2With('gpt2-no-ctx', {
+      'config.json': { json: config },
+      'generation_config.json': { json: { bos_token_id: 0, eos_token_id: 0 } },
+    });
+    const result = await textgen(
+      [
+        'generate',
+        '-m',
+        dir,
+        '-n',
+        '300',
+        '--temperature',
+        '0',
+        '--suppress-tokens',
+        '0',
+        '--json',
+        'Hi',
+      ],
+      box.env,
+    );
+    assert.equal(result.exitCode, 0, String(result.stderr));
+    const out = JSON.parse(String(result.stdout));
+    assert.ok(
+      out.usage.prompt_tokens + out.usage.completion_tokens <= 128,
+      `usage within the 128-token context: ${JSON.stringify(out.usage)}`,
+    );
+    assert.equal(out.sequences[0].finish_reason, 'length');
+  },
+);
 
-test('an added token beyond the embedding table in the prompt is an input error (exit 7)', async () => {
-  const tokenizer = json(GPT2, 'tokenizer.json');
-  tokenizer.added_tokens.push({
-    id: 1000,
-    content: '<|extra|>',
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    special: true,
-  });
-  const dir = gpt2With('gpt2-added-token', { 'tokenizer.json': { json: tokenizer } });
-  const fine = await textgen(['generate', '-m', dir, '-n', '2', 'Hello'], box.env);
-  assert.equal(fine.exitCode, 0, String(fine.stderr));
-  const result = await textgen(['generate', '-m', dir, '-n', '2', 'Hello <|extra|>'], box.env);
-  assertOneLineError(
-    result,
-    7,
-    /token "<\|extra\|>" \(id 1000\), which this model has no embedding for/,
-  );
-});
+sharedTest(
+  'an added token beyond the embedding table in the prompt is an input error (exit 7)',
+  async () => {
+    const tokenizer = json(GPT2, 'tokenizer.json');
+    tokenizer.added_tokens.push({
+      id: 1000,
+      content: '<|extra|>',
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
+    });
+    const dir = gpt2With('gpt2-added-token', { 'tokenizer.json': { json: tokenizer } });
+    const fine = await textgen(['generate', '-m', dir, '-n', '2', 'Hello'], box.env);
+    assert.equal(fine.exitCode, 0, String(fine.stderr));
+    const result = await textgen(['generate', '-m', dir, '-n', '2', 'Hello <|extra|>'], box.env);
+    assertOneLineError(
+      result,
+      7,
+      /token "<\|extra\|>" \(id 1000\), which this model has no embedding for/,
+    );
+  },
+);
 
-test('link loops and dangling links in a model folder: models show, chat and generate run', async () => {
-  const dir = gpt2With('gpt2-loops', {});
-  symlinkSync(dir, join(dir, 'onnx', 'back-to-top'));
-  symlinkSync(join(dir, 'b'), join(dir, 'a'));
-  symlinkSync(join(dir, 'a'), join(dir, 'b'));
-  symlinkSync(join(dir, 'nowhere'), join(dir, 'dangling.json'));
-  const show = await textgen(['models', 'show', dir], box.env);
-  assert.equal(show.exitCode, 0, String(show.stderr));
-  assert.match(String(show.stdout), /onnx\/model\.onnx/);
-  assertNoStack(String(show.stderr));
-  const showJson = await textgen(['models', 'show', dir, '--json'], box.env);
-  assert.equal(showJson.exitCode, 0, String(showJson.stderr));
-  JSON.parse(String(showJson.stdout));
-  const chat = await textgen(['chat', '-m', dir, '-n', '2'], box.env, { input: 'Hi\n' });
-  assert.equal(chat.exitCode, 0, String(chat.stderr));
-  assertNoStack(String(chat.stderr));
-  const generate = await textgen(['generate', '-m', dir, '-n', '2', 'Hi'], box.env);
-  assert.equal(generate.exitCode, 0, String(generate.stderr));
-});
+sharedTest(
+  'link loops and dangling links in a model folder: models show, chat and generate run',
+  async () => {
+    const dir = gpt2With('gpt2-loops', {});
+    symlinkSync(dir, join(dir, 'onnx', 'back-to-top'));
+    symlinkSync(join(dir, 'b'), join(dir, 'a'));
+    symlinkSync(join(dir, 'a'), join(dir, 'b'));
+    symlinkSync(join(dir, 'nowhere'), join(dir, 'dangling.json'));
+    const show = await textgen(['models', 'show', dir], box.env);
+    assert.equal(show.exitCode, 0, String(show.stderr));
+    assert.match(String(show.stdout), /onnx\/model\.onnx/);
+    assertNoStack(String(show.stderr));
+    const showJson = await textgen(['models', 'show', dir, '--json'], box.env);
+    assert.equal(showJson.exitCode, 0, String(showJson.stderr));
+    JSON.parse(String(showJson.stdout));
+    const chat = await textgen(['chat', '-m', dir, '-n', '2'], box.env, { input: 'Hi\n' });
+    assert.equal(chat.exitCode, 0, String(chat.stderr));
+    assertNoStack(String(chat.stderr));
+    const generate = await textgen(['generate', '-m', dir, '-n', '2', 'Hi'], box.env);
+    assert.equal(generate.exitCode, 0, String(generate.stderr));
+  },
+);
 
 test('a link loop in place of config.json or the ONNX file is a model error, not a crash', async () => {
   for (const [file, message] of [

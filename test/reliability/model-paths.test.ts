@@ -2,6 +2,7 @@
 // variant), a file that is not a layout file says so precisely, GGUF files and safetensors-only
 // folders say what they are and what to run, and a missing --dtype variant exits 4 (not found).
 import { after, before, test } from 'node:test';
+import { sharedTest } from '../shared-fixtures.js';
 import assert from 'node:assert/strict';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -41,23 +42,26 @@ function storiesAs(name: string, onnxName: string): string {
 
 const greedy = ['-n', '8', '--temperature', '0', 'Once upon a time'];
 
-test('-m path/onnx/model.onnx loads that folder, with the same text as -m folder', async () => {
-  const byFolder = await textgen(['generate', '-m', STORIES, ...greedy], box.env);
-  assert.equal(byFolder.exitCode, 0, String(byFolder.stderr));
-  const byFile = await textgen(
-    ['generate', '-m', join(STORIES, 'onnx', 'model.onnx'), ...greedy],
-    box.env,
-  );
-  assert.equal(byFile.exitCode, 0, String(byFile.stderr));
-  assert.equal(String(byFile.stdout), String(byFolder.stdout));
-  const byConfig = await textgen(
-    ['generate', '-m', join(STORIES, 'config.json'), ...greedy],
-    box.env,
-  );
-  assert.equal(String(byConfig.stdout), String(byFolder.stdout));
-});
+sharedTest(
+  '-m path/onnx/model.onnx loads that folder, with the same text as -m folder',
+  async () => {
+    const byFolder = await textgen(['generate', '-m', STORIES, ...greedy], box.env);
+    assert.equal(byFolder.exitCode, 0, String(byFolder.stderr));
+    const byFile = await textgen(
+      ['generate', '-m', join(STORIES, 'onnx', 'model.onnx'), ...greedy],
+      box.env,
+    );
+    assert.equal(byFile.exitCode, 0, String(byFile.stderr));
+    assert.equal(String(byFile.stdout), String(byFolder.stdout));
+    const byConfig = await textgen(
+      ['generate', '-m', join(STORIES, 'config.json'), ...greedy],
+      box.env,
+    );
+    assert.equal(String(byConfig.stdout), String(byFolder.stdout));
+  },
+);
 
-test('-m onnx/model_q4.onnx picks that variant of a folder that has two', async () => {
+sharedTest('-m onnx/model_q4.onnx picks that variant of a folder that has two', async () => {
   // model.onnx is stories260K; model_q4.onnx is a different graph (gpt2, 128 positions), so which
   // file was loaded shows in the result.
   const dir = storiesAs('two-variants', 'model.onnx');
@@ -79,7 +83,7 @@ test('-m onnx/model_q4.onnx picks that variant of a folder that has two', async 
   assert.equal(String(explicit.stdout), String(byFolder.stdout), 'an explicit --dtype wins');
 });
 
-test('-m a .onnx file that is not a layout file says so precisely (exit 3)', async () => {
+sharedTest('-m a .onnx file that is not a layout file says so precisely (exit 3)', async () => {
   const dir = storiesAs('odd-name', 'my_export.onnx');
   const result = await textgen(
     ['generate', '-m', join(dir, 'onnx', 'my_export.onnx'), 'Hi'],
@@ -116,34 +120,40 @@ test('-m a .gguf file or a folder of GGUF files: says GGUF and what to run (exit
   }
 });
 
-test('a safetensors-only folder (a Hugging Face checkpoint) names `textgen convert`', async () => {
-  for (const command of [
-    ['generate', '-m', HF, 'Hi'],
-    ['perplexity', '-m', HF, '-'],
-    ['models', 'show', HF],
-  ]) {
-    const result = await textgen(command, box.env, { input: 'Hello there.\n' });
+sharedTest(
+  'a safetensors-only folder (a Hugging Face checkpoint) names `textgen convert`',
+  async () => {
+    for (const command of [
+      ['generate', '-m', HF, 'Hi'],
+      ['perplexity', '-m', HF, '-'],
+      ['models', 'show', HF],
+    ]) {
+      const result = await textgen(command, box.env, { input: 'Hello there.\n' });
+      assertOneLineError(
+        result,
+        3,
+        /is a Hugging Face checkpoint with no ONNX weights \(model\.safetensors\)/,
+      );
+      assert.match(
+        String(result.stderr),
+        new RegExp(`textgen convert ${HF.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`),
+      );
+    }
+    const file = await textgen(['generate', '-m', join(HF, 'model.safetensors'), 'Hi'], box.env);
     assertOneLineError(
-      result,
+      file,
       3,
-      /is a Hugging Face checkpoint with no ONNX weights \(model\.safetensors\)/,
+      /model\.safetensors is a Hugging Face checkpoint file, not an ONNX model/,
     );
-    assert.match(
-      String(result.stderr),
-      new RegExp(`textgen convert ${HF.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`),
-    );
-  }
-  const file = await textgen(['generate', '-m', join(HF, 'model.safetensors'), 'Hi'], box.env);
-  assertOneLineError(
-    file,
-    3,
-    /model\.safetensors is a Hugging Face checkpoint file, not an ONNX model/,
-  );
-});
+  },
+);
 
-test('a missing --dtype variant exits 4 (not found); an unknown dtype name exits 2', async () => {
-  const missing = await textgen(['generate', '-m', STORIES, '--dtype', 'q4', 'Hi'], box.env);
-  assertOneLineError(missing, 4, /has no q4 weights \(available: fp32\)/);
-  const unknown = await textgen(['generate', '-m', STORIES, '--dtype', 'q5', 'Hi'], box.env);
-  assertOneLineError(unknown, 2, /Unknown dtype 'q5'/);
-});
+sharedTest(
+  'a missing --dtype variant exits 4 (not found); an unknown dtype name exits 2',
+  async () => {
+    const missing = await textgen(['generate', '-m', STORIES, '--dtype', 'q4', 'Hi'], box.env);
+    assertOneLineError(missing, 4, /has no q4 weights \(available: fp32\)/);
+    const unknown = await textgen(['generate', '-m', STORIES, '--dtype', 'q5', 'Hi'], box.env);
+    assertOneLineError(unknown, 2, /Unknown dtype 'q5'/);
+  },
+);

@@ -2,6 +2,7 @@
 // included) and initializer dims of real exports without loading weights, and gives up (undefined)
 // on anything that is not an ONNX file instead of throwing.
 import { test } from 'node:test';
+import { sharedTest } from '../shared-fixtures.js';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,7 @@ import { readOnnxGraph } from '../../generation/model/onnx-graph.js';
 import { tableRows } from '../../generation/model/compatibility.js';
 import { fixture, repoRoot } from './harness.js';
 
-test('optimum GPT-2: token table 1000 rows, learned positions 128 rows', () => {
+sharedTest('optimum GPT-2: token table 1000 rows, learned positions 128 rows', () => {
   const g = readOnnxGraph(fixture('tiny-random-gpt2', 'onnx', 'model.onnx'))!;
   assert.ok(
     g.inputs.some((i) => i.name === 'input_ids'),
@@ -27,15 +28,18 @@ test('optimum GPT-2: token table 1000 rows, learned positions 128 rows', () => {
   });
 });
 
-test('stories260K: RoPE tables gathered by position_ids count as the position table (512)', () => {
-  const g = readOnnxGraph(fixture('stories260K-onnx', 'onnx', 'model.onnx'))!;
-  assert.deepEqual(tableRows(g, 'input_ids', ['position_ids', 'attention_mask']), {
-    tokens: 512,
-    positions: 512,
-  });
-});
+sharedTest(
+  'stories260K: RoPE tables gathered by position_ids count as the position table (512)',
+  () => {
+    const g = readOnnxGraph(fixture('stories260K-onnx', 'onnx', 'model.onnx'))!;
+    assert.deepEqual(tableRows(g, 'input_ids', ['position_ids', 'attention_mask']), {
+      tokens: 512,
+      positions: 512,
+    });
+  },
+);
 
-test('genai exports: EmbedLayerNormalization and RotaryEmbedding caches', () => {
+sharedTest('genai exports: EmbedLayerNormalization and RotaryEmbedding caches', () => {
   const gpt2 = readOnnxGraph(fixture('ort-genai-tiny-random-gpt2-fp32', 'past.onnx'))!;
   assert.deepEqual(tableRows(gpt2, 'input_ids', ['position_ids', 'attention_mask']), {
     tokens: 1000,
@@ -48,21 +52,24 @@ test('genai exports: EmbedLayerNormalization and RotaryEmbedding caches', () => 
   });
 });
 
-test('T5: the relative-position bucket table (indices from shapes) is not a token or position table', () => {
-  const g = readOnnxGraph(fixture('tiny-random-t5', 'onnx', 'decoder_model_merged.onnx'))!;
-  assert.ok(
-    g.inputs.some((i) => i.name === 'encoder_hidden_states'),
-    'the decoder lists encoder_hidden_states',
-  );
-  assert.ok(
-    g.nodes.some((n) => n.op === 'If'),
-    'the merged decoder has an If node',
-  );
-  assert.deepEqual(tableRows(g, 'input_ids', ['position_ids', 'attention_mask']), {
-    tokens: 1000,
-    positions: undefined,
-  });
-});
+sharedTest(
+  'T5: the relative-position bucket table (indices from shapes) is not a token or position table',
+  () => {
+    const g = readOnnxGraph(fixture('tiny-random-t5', 'onnx', 'decoder_model_merged.onnx'))!;
+    assert.ok(
+      g.inputs.some((i) => i.name === 'encoder_hidden_states'),
+      'the decoder lists encoder_hidden_states',
+    );
+    assert.ok(
+      g.nodes.some((n) => n.op === 'If'),
+      'the merged decoder has an If node',
+    );
+    assert.deepEqual(tableRows(g, 'input_ids', ['position_ids', 'attention_mask']), {
+      tokens: 1000,
+      positions: undefined,
+    });
+  },
+);
 
 test('the default model', () => {
   const g = readOnnxGraph(join(repoRoot, 'models', 'default', 'onnx', 'model.onnx'))!;

@@ -5,7 +5,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertBuilt, chatSandbox, textgen, type ChatSandbox } from '../commands/chat-fixtures.js';
+import {
+  assertBuilt,
+  defaultModelSandbox,
+  textgen,
+  type ChatSandbox,
+} from '../commands/chat-fixtures.js';
 import { headerRecord, recordsText } from '../../generation/chat/session-log.js';
 import {
   checkGenerationMemory,
@@ -16,7 +21,7 @@ import { UsageError } from '../../generation/errors.js';
 
 async function withBox(fn: (box: ChatSandbox) => Promise<void>): Promise<void> {
   assertBuilt();
-  const box = chatSandbox();
+  const box = defaultModelSandbox();
   try {
     await fn(box);
   } finally {
@@ -44,18 +49,11 @@ test('huge beams and sequences from flags are usage errors naming the flag', () 
       ['--top-k', '1e12'],
       ['--seed', '-1'],
     ]) {
-      const run = await textgen(
-        ['generate', '-m', 'local/stories', `${flag}=${value}`, 'A'],
-        box.env,
-      );
+      const run = await textgen(['generate', '-m', 'local/tiny', `${flag}=${value}`, 'A'], box.env);
       assert.equal(run.exitCode, 2, `${flag} ${value}: ${run.stderr}`);
       oneLine(run.stderr, new RegExp(`^textgen: error: ${flag} must be `));
     }
-    const chat = await textgen(
-      ['chat', '-m', 'local/stories', '--num-beams', huge],
-      box.env,
-      'x\n',
-    );
+    const chat = await textgen(['chat', '-m', 'local/tiny', '--num-beams', huge], box.env, 'x\n');
     assert.equal(chat.exitCode, 2);
     oneLine(chat.stderr, /--num-beams must be an integer in 1\.\.256/);
   }));
@@ -73,7 +71,7 @@ test('--jsonl: a bad line gets an error object in its place, the others are answ
       '{"prompt":"G","max-new-tokens":2,"temperature":0}',
     ].join('\n');
     const run = await textgen(
-      ['generate', '-m', 'local/stories', '--jsonl', '-n', '3'],
+      ['generate', '-m', 'local/tiny', '--jsonl', '-n', '3'],
       box.env,
       input,
     );
@@ -121,8 +119,8 @@ test('huge values in the config file are one line naming the file and the key, f
     const file = join(box.env.TEXTGEN_CONFIG_DIR, 'config.json');
     writeFileSync(file, JSON.stringify({ settings: { num_return_sequences: Number(huge) } }));
     for (const args of [
-      ['generate', '-m', 'local/stories', 'A'],
-      ['chat', '-m', 'local/stories'],
+      ['generate', '-m', 'local/tiny', 'A'],
+      ['chat', '-m', 'local/tiny'],
       ['config', 'show'],
     ]) {
       const run = await textgen(args, box.env, 'x\n');
@@ -145,11 +143,7 @@ test('huge values in a session file are refused before anything is decoded', () 
       recordsText([headerRecord(), { type: 'settings', settings: {} }]) +
         `${JSON.stringify({ type: 'settings', settings: { num_beams: Number(huge) } })}\n`,
     );
-    const run = await textgen(
-      ['chat', '-m', 'local/stories', '--session', 'beams'],
-      box.env,
-      'x\n',
-    );
+    const run = await textgen(['chat', '-m', 'local/tiny', '--session', 'beams'], box.env, 'x\n');
     assert.equal(run.exitCode, 7);
     oneLine(
       run.stderr,

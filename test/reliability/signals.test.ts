@@ -4,8 +4,8 @@
 // run still reports what it scored.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, symlinkSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { constants, mkdirSync, symlinkSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { loadModel, resolveSettings, type GenerationEvent } from '../../generation/index.js';
@@ -13,14 +13,13 @@ import { scoreSlidingWindow } from '../../commands/perplexity-modes.js';
 import {
   assertBuilt,
   assertNoStack,
-  fixture,
   repoRoot,
   sandbox,
   startTextgen,
   type Sandbox,
 } from './harness.js';
 
-const GPT2 = fixture('tiny-random-gpt2');
+// The embedded model: these tests need nothing outside the repository.
 const DEFAULT_MODEL = join(repoRoot, 'models', 'default');
 let box: Sandbox;
 
@@ -29,6 +28,29 @@ before(() => {
   box = sandbox();
 });
 after(() => box.cleanup());
+
+/**
+ * Opens `fifo` for writing, which completes once the child has opened it for reading. Should the child
+ * end first (it failed before loading), the FIFO is opened for reading here to release the pending
+ * open, and the test fails with the child's output instead of hanging.
+ */
+async function openWhenRead(
+  fifo: string,
+  run: ReturnType<typeof startTextgen>,
+): Promise<FileHandle> {
+  const writer = open(fifo, 'w');
+  const ended = run.then(
+    () => 'ended' as const,
+    () => 'ended' as const,
+  );
+  const first = await Promise.race([writer, ended]);
+  if (first !== 'ended') return first;
+  const reader = await open(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  await (await writer).close();
+  await reader.close();
+  const result = await run;
+  assert.fail(`the process ended before it opened the model: ${String(result.stderr)}`);
+}
 
 /**
  * A model folder whose onnx/model.onnx is a FIFO: loading it blocks inside the worker until someone
@@ -43,7 +65,7 @@ async function fifoModel(name: string): Promise<{ dir: string; fifo: string }> {
     'tokenizer.json',
     'tokenizer_config.json',
   ])
-    symlinkSync(join(GPT2, f), join(dir, f));
+    symlinkSync(join(DEFAULT_MODEL, f), join(dir, f));
   const fifo = join(dir, 'onnx', 'model.onnx');
   await execa('mkfifo', [fifo]);
   return { dir, fifo };
@@ -60,7 +82,7 @@ for (const [signal, code] of [
       timeout: 60_000,
     });
     // Opening the FIFO for writing completes once the worker has opened it for reading.
-    const writer = await open(fifo, 'w');
+    const writer = await openWhenRead(fifo, run);
     try {
       run.kill(signal);
       const result = await run;
@@ -180,7 +202,7 @@ test('Ctrl-C during a beam search from the CLI: exit 130, its line reports "abor
 });
 
 test('an interrupted perplexity run returns what it scored so far', async () => {
-  const generator = await loadModel(GPT2, { inProcess: true });
+  const generator = await loadModel(DEFAULT_MODEL, { inProcess: true });
   try {
     const controller = new AbortController();
     const text = 'Hello world, this is a test of the emergency broadcast system. '.repeat(20);

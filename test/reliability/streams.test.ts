@@ -3,7 +3,9 @@
 // exactly the generated text otherwise.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertBuilt, fixture, sandbox, textgen, type Sandbox } from './harness.js';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { assertBuilt, repoRoot, sandbox, textgen, type Sandbox } from './harness.js';
 import { startInTerminal, ttySkip } from './tty.js';
 
 let box: Sandbox;
@@ -18,9 +20,19 @@ test(
   'Ctrl-C during perplexity prints the partial result and exits 130',
   { skip: ttySkip },
   async () => {
-    const corpus = fixture('corpus-wikitext2-raw-test', 'wiki.test.raw');
+    // Moby-Dick (a devDependency) scored line by line by the embedded model: thousands of lines, so
+    // the run is mid-way when the progress bar shows. Nothing outside the repository is needed.
+    const chapters = join(repoRoot, 'node_modules', '@stdlib', 'datasets-moby-dick', 'data');
+    const corpus = join(box.root, 'moby-dick.txt');
+    writeFileSync(
+      corpus,
+      readdirSync(chapters)
+        .filter((n) => n.endsWith('.txt'))
+        .map((n) => readFileSync(join(chapters, n), 'utf8'))
+        .join('\n'),
+    );
     const term = await startInTerminal(
-      ['perplexity', '-m', fixture('stories260K-onnx'), '--by-line', corpus],
+      ['perplexity', '-m', join(repoRoot, 'models', 'default'), '--by-line', corpus],
       box.env,
       { width: 120, height: 40 },
     );

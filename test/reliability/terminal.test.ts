@@ -11,7 +11,6 @@ import { execa } from 'execa';
 import {
   assertBuilt,
   assertOneLineError,
-  fixture,
   repoRoot,
   sandbox,
   textgen,
@@ -35,7 +34,7 @@ const COMMANDS = [
 before(() => {
   assertBuilt();
   box = sandbox();
-  // Two cached models with long ids, for the picker.
+  // Two cached models with long ids, for the picker (the embedded model: no fixtures needed).
   for (const name of [
     'a-model-with-a-rather-long-name-for-narrow-terminals',
     'second-model-also-with-a-long-name',
@@ -51,7 +50,7 @@ before(() => {
       'tokenizer_config.json',
       'onnx',
     ])
-      symlinkSync(fixture('stories260K-onnx', f), join(snapshot, f));
+      symlinkSync(join(repoRoot, 'models', 'default', f), join(snapshot, f));
   }
 });
 after(() => box.cleanup());

@@ -4,7 +4,7 @@
 // error on --resume, never an internal error, and the checkpoint files are left as they were.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   assertBuilt,
@@ -186,3 +186,16 @@ for (const [label, damage] of DAMAGE) {
     assertNothingLost(model, modelDir(name));
   });
 }
+
+test('a --name that cannot be a model id is refused before training (exit 2), nothing written', async () => {
+  for (const name of ['ends-', '-starts', 'a--b', 'a..b']) {
+    const result = await textgen(['train', lines, `--name=${name}`, ...TINY], box.env);
+    assertOneLineError(
+      result,
+      2,
+      new RegExp(`--name NAME is required: .*got '${name.replace(/\./g, '\\.')}'`),
+    );
+    assert.doesNotMatch(String(result.stderr), /Training /, `no training for ${name}`);
+    assert.equal(existsSync(ckptDir(name)), false, `no checkpoint for ${name}`);
+  }
+});

@@ -7,7 +7,7 @@
  */
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { Message, varint } from '../onnx-writer/proto.js';
-import type { FileSource } from './proto-reader.js';
+import type { FileSource } from '../onnx-writer/proto-reader.js';
 
 /** A source range copied as is. */
 interface CopyPart {

@@ -2,8 +2,8 @@
  * `textgen models list|show|pull|rm`: the model cache shared with the Hugging Face hub tools.
  */
 import { jsonOutput } from '../common/json-output.js';
-import { createInterface } from 'node:readline/promises';
 import type { Command, CommandContext } from './command.js';
+import { confirm } from './confirm.js';
 import { UsageError } from '../generation/errors.js';
 import { hubCacheDir, repoDir } from '../models-cache/paths.js';
 import { listCachedModels, type CachedModel } from '../models-cache/scan.js';
@@ -165,16 +165,6 @@ async function pull(ctx: CommandContext, spec: string): Promise<number> {
   if (result.problem) warn(ctx, `the pulled folder cannot be loaded yet: ${result.problem}`);
   if (ctx.values.json) ctx.stdout.write(jsonOutput(result, { indent: 2 }));
   return 0;
-}
-
-async function confirm(ctx: CommandContext, question: string): Promise<boolean> {
-  const rl = createInterface({ input: ctx.stdin, output: ctx.stderr });
-  try {
-    const answer = await rl.question(`${question} [y/N] `, { signal: ctx.signal });
-    return /^y(es)?$/i.test(answer.trim());
-  } finally {
-    rl.close();
-  }
 }
 
 async function remove(ctx: CommandContext, spec: string): Promise<number> {

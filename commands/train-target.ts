@@ -4,10 +4,10 @@
  * replaced silently. On a terminal the user is asked; otherwise --force is needed.
  */
 import { existsSync, readdirSync, rmSync } from 'node:fs';
-import { createInterface } from 'node:readline/promises';
 import { UsageError } from '../generation/errors.js';
 import { hasCheckpoint } from '../generation/training/checkpoint.js';
 import type { CommandContext } from './command.js';
+import { confirm } from './confirm.js';
 
 /** What a run would overwrite. */
 export interface TrainTarget {
@@ -38,16 +38,6 @@ function existing(t: TrainTarget): string | undefined {
   return undefined;
 }
 
-async function ask(ctx: CommandContext, question: string): Promise<boolean> {
-  const rl = createInterface({ input: ctx.stdin, output: ctx.stderr });
-  try {
-    const answer = await rl.question(`${question} [y/N] `, { signal: ctx.signal });
-    return /^y(es)?$/i.test(answer.trim());
-  } finally {
-    rl.close();
-  }
-}
-
 /**
  * Resolves to true when a fresh run may start (the old checkpoint is then removed, so that a later
  * --resume continues this run, not the old one), false when the user declined.
@@ -61,7 +51,7 @@ export async function claimTarget(ctx: CommandContext, t: TrainTarget): Promise<
         `${found}.`,
         'Pass --force to replace it, --resume to continue its training, or choose another --name.',
       );
-    if (!(await ask(ctx, `${found}. Replace it?`))) return false;
+    if (!(await confirm(ctx, `${found}. Replace it?`))) return false;
   }
   rmSync(t.ckptDir, { recursive: true, force: true });
   return true;

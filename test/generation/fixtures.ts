@@ -18,6 +18,16 @@ export {
   readSharedJson as readFixtureJson,
 } from '../shared-fixtures.js';
 
+/** The files of the shared stories260K-onnx fixture that a model folder needs (onnx + tokenizer). */
+export const STORIES_ONNX_FILES = [
+  'onnx/model.onnx',
+  'config.json',
+  'generation_config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+] as const;
+
 /** A temp folder and its remover. */
 export interface TempFolder {
   dir: string;

@@ -4,7 +4,6 @@
 // run still reports what it scored.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, symlinkSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -19,6 +18,7 @@ import {
   startTextgen,
   type Sandbox,
 } from './harness.js';
+import { modelShell } from '../generation/fixtures.js';
 
 const GPT2 = fixture('tiny-random-gpt2');
 const DEFAULT_MODEL = join(repoRoot, 'models', 'default');
@@ -36,14 +36,7 @@ after(() => box.cleanup());
  */
 async function fifoModel(name: string): Promise<{ dir: string; fifo: string }> {
   const dir = join(box.root, name);
-  mkdirSync(join(dir, 'onnx'), { recursive: true });
-  for (const f of [
-    'config.json',
-    'generation_config.json',
-    'tokenizer.json',
-    'tokenizer_config.json',
-  ])
-    symlinkSync(join(GPT2, f), join(dir, f));
+  modelShell(GPT2, dir);
   const fifo = join(dir, 'onnx', 'model.onnx');
   await execa('mkfifo', [fifo]);
   return { dir, fifo };

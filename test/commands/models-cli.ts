@@ -14,6 +14,21 @@ export function assertBuilt(): void {
     throw new Error('dist/ is missing: run `npm run build` before these tests');
 }
 
+/**
+ * The environment of a CLI run whose textgen config, data and hub cache all live under `home`
+ * (nothing else of the parent's environment but PATH).
+ */
+export function homeEnv(home: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: home,
+    TEXTGEN_CONFIG_DIR: join(home, 'config'),
+    TEXTGEN_DATA_DIR: join(home, 'data'),
+    HF_HUB_CACHE: join(home, 'hub'),
+    ...extra,
+  };
+}
+
 export interface Sandbox {
   root: string;
   cache: string;

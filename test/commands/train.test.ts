@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { uncachedGreedy } from '../ort-greedy.js';
+import { homeEnv } from './models-cli.js';
 
 const repoRoot = resolve(import.meta.dirname, '..', '..');
 const bin = join(repoRoot, 'bin', 'textgen.js');
@@ -47,13 +48,7 @@ before(() => {
 });
 after(() => rmSync(home, { recursive: true, force: true }));
 
-const env = () => ({
-  PATH: process.env.PATH ?? '',
-  HOME: home,
-  TEXTGEN_CONFIG_DIR: join(home, 'config'),
-  TEXTGEN_DATA_DIR: join(home, 'data'),
-  HF_HUB_CACHE: join(home, 'hub'),
-});
+const env = () => homeEnv(home);
 const textgen = (args: string[]) =>
   execa('node', [bin, ...args], {
     cwd: repoRoot,

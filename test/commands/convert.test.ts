@@ -52,15 +52,7 @@ before(() => {
 after(() => rmSync(home, { recursive: true, force: true }));
 
 const env = () => homeEnv(home, { HF_HUB_OFFLINE: '1' });
-const textgen = (args: string[]) =>
-  execa('node', [bin, ...args], {
-    cwd: repoRoot,
-    env: env(),
-    extendEnv: false,
-    reject: false,
-    timeout: 120_000,
-    input: '',
-  });
+const textgen = (args: string[]) => run(args, env(), { timeout: 120_000 });
 
 /** Cache entries that are neither the pulled checkpoint nor lock files. */
 const leftovers = () =>

@@ -3,7 +3,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa, type Result } from 'execa';
+import { execa } from 'execa';
 import { repoRoot } from '../models-cache/hf-layout.js';
 
 const bin = join(repoRoot, 'bin', 'textgen.js');
@@ -55,14 +55,14 @@ export function sandbox(extra: Record<string, string> = {}): Sandbox {
 export function textgen(
   args: string[],
   env: Record<string, string>,
-  options: { input?: string } = {},
-): Promise<Result> {
+  options: { input?: string; timeout?: number } = {},
+) {
   return execa('node', [bin, ...args], {
     cwd: repoRoot,
     env,
     extendEnv: false,
     reject: false,
     input: options.input ?? '',
-    timeout: 60_000,
-  }) as Promise<Result>;
+    timeout: options.timeout ?? 60_000,
+  });
 }

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { uncachedGreedy } from '../ort-greedy.js';
-import { homeEnv } from './models-cli.js';
+import { homeEnv, textgen as run } from './models-cli.js';
 
 const repoRoot = resolve(import.meta.dirname, '..', '..');
 const bin = join(repoRoot, 'bin', 'textgen.js');
@@ -49,15 +49,7 @@ before(() => {
 after(() => rmSync(home, { recursive: true, force: true }));
 
 const env = () => homeEnv(home);
-const textgen = (args: string[]) =>
-  execa('node', [bin, ...args], {
-    cwd: repoRoot,
-    env: env(),
-    extendEnv: false,
-    reject: false,
-    timeout: 120_000,
-    input: '',
-  });
+const textgen = (args: string[]) => run(args, env(), { timeout: 120_000 });
 const snapshot = (name: string) =>
   join(home, 'hub', `models--local--${name}`, 'snapshots', 'local');
 

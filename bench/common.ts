@@ -194,3 +194,47 @@ export function fmt(values: number[], digits = 1): string {
   const s = spread(values);
   return `${s.mean.toFixed(digits)} ± ${s.sd.toFixed(digits)}`;
 }
+
+/** A bench script's options as parsed: every option with a default is a string. */
+export type Options<D extends Record<string, string | undefined>> = {
+  [K in keyof D]: D[K] extends string ? string : string | undefined;
+};
+
+/**
+ * Parses a bench script's string options, given as name → default (undefined: no default). `--help`
+ * prints them with their defaults and exits, so every script starts cheaply to show how to run it.
+ */
+export function options<D extends Record<string, string | undefined>>(defaults: D): Options<D> {
+  const names = Object.keys(defaults);
+  if (process.argv.includes('--help')) {
+    const usage = names.map(
+      (n) => `  --${n}${defaults[n] === undefined ? '' : ` (${defaults[n]})`}`,
+    );
+    console.log(`options of ${process.argv[1]}:\n${usage.join('\n')}`);
+    process.exit(0);
+  }
+  const spec = Object.fromEntries(
+    names.map((n) => [n, { type: 'string' as const, default: defaults[n] }]),
+  );
+  return parseArgs({ options: spec }).values as Options<D>;
+}
+
+/** The median (the mean of the middle two for an even count). */
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** `min–max` of repeated measurements (the value alone when there is one). */
+export function span(values: number[], digits = 1): string {
+  return values.length > 1
+    ? `${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)}`
+    : values[0].toFixed(digits);
+}
+
+/** `median [min–max]` of repeated measurements. */
+export function range(values: number[], digits = 2): string {
+  const [lo, hi] = [Math.min(...values), Math.max(...values)];
+  return `${median(values).toFixed(digits)} [${lo.toFixed(digits)}–${hi.toFixed(digits)}]`;
+}

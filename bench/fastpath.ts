@@ -17,7 +17,6 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { convertCheckpoint } from '../generation/convert/convert.js';
 import { DTYPE_SUFFIXES, loadModel, type TextGenerator } from '../generation/index.js';
 import { randomWeights } from '../generation/onnx-writer/decoder-common.js';
@@ -28,23 +27,25 @@ import { PRESETS, writeRandomModel } from '../generation/onnx-writer/random-mode
 import {
   cpuRate,
   decodeRate,
+  ints,
   loadPeer,
   machine,
+  median,
+  options,
   randomIds,
+  range,
   traceTextgen,
   tracePeer,
   type Trace,
 } from './common.js';
 
-const { values } = parseArgs({
-  options: {
-    threads: { type: 'string', default: '1' },
-    reps: { type: 'string', default: '3' },
-    tokens: { type: 'string', default: '32' },
-    models: { type: 'string', default: 'llama-40m,stories260K' },
-    contexts: { type: 'string', default: '128,2048' },
-    dtype: { type: 'string', default: 'fp32' },
-  },
+const values = options({
+  threads: '1',
+  reps: '3',
+  tokens: '32',
+  models: 'llama-40m,stories260K',
+  contexts: '128,2048',
+  dtype: 'fp32',
 });
 const threads = Number(values.threads);
 const reps = Number(values.reps);
@@ -102,16 +103,12 @@ function compatibleFolder(dir: string): string {
 /** textgen in-process on `dir` with --dtype. */
 const textgen = (dir: string) => loadModel(dir, { inProcess: true, threads, dtype });
 
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
-const range = (v: number[], digits = 2) =>
-  `${median(v).toFixed(digits)} [${Math.min(...v).toFixed(digits)}–${Math.max(...v).toFixed(digits)}]`;
-
 console.log(`machine: ${machine()}`);
 console.log(
   `threads ${threads}, ${baseTokens} decode tokens per run (stories260K: ${3 * baseTokens}), ${reps} interleaved reps after a warm-up; ms per decoded token (median [min–max]); CPU = process CPU time`,
 );
 const perModel: string[] = [];
-for (const name of values.models!.split(',')) {
+for (const name of values.models.split(',')) {
   const dir = modelFolder(name);
   const fused = await textgen(dir);
   const compatible = await textgen(compatibleFolder(dir));
@@ -134,7 +131,7 @@ for (const name of values.models!.split(',')) {
       : undefined;
   if (sharedPeer) runners.push(['transformers.js shared', (p) => tracePeer(sharedPeer, p, tokens)]);
   const fusedCost = new Map<number, number>();
-  for (const wanted of values.contexts!.split(',').map(Number)) {
+  for (const wanted of ints(values.contexts)) {
     // The decode steps run at contexts [length, length + tokens): end at the asked context or below.
     const length = Math.max(1, Math.min(wanted, context) - tokens - 1);
     const prompt = randomIds(length, 3, fused.info.vocabSize, 42 + length);

@@ -22,7 +22,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { attention, type DecoderIo } from '../generation/onnx-writer/decoder-common.js';
 import {
@@ -31,22 +30,20 @@ import {
   toHeads,
 } from '../generation/onnx-writer/fused-blocks.js';
 import { GraphBuilder, writeMessage } from '../generation/onnx-writer/graph.js';
-import { machine } from './common.js';
+import { ints, machine, median, options, span } from './common.js';
 
-const { values } = parseArgs({
-  options: {
-    contexts: { type: 'string', default: '128,512,2048' },
-    layers: { type: 'string', default: '8' },
-    steps: { type: 'string', default: '40' },
-    rounds: { type: 'string', default: '3' },
-    threads: { type: 'string', default: '1' },
-  },
+const values = options({
+  contexts: '128,512,2048',
+  layers: '8',
+  steps: '40',
+  rounds: '3',
+  threads: '1',
 });
 const L = Number(values.layers);
 const H = 8;
 const KV = 4;
 const D = 64;
-const contexts = values.contexts!.split(',').map(Number);
+const contexts = ints(values.contexts);
 const steps = Number(values.steps);
 const rounds = Number(values.rounds);
 const dir = mkdtempSync(join(tmpdir(), 'textgen-kv-attention-'));
@@ -325,18 +322,15 @@ for (const p of contexts) {
         await v.session.run(all, fetches as never);
         times.push(performance.now() - t0);
       }
-      times.sort((a, b) => a - b);
-      results.get(v.name)!.push(times[Math.floor(times.length / 2)] / L);
+      results.get(v.name)!.push(median(times) / L);
     }
   }
   console.log(`context ${p}:`);
-  const median = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)];
   const base = median(results.get('fed-split')!);
   for (const [name, list] of results) {
-    const sorted = [...list].sort((a, b) => a - b);
-    const med = median(list);
+    const [med, spread] = [median(list), span(list, 3)];
     console.log(
-      `  ${name.padEnd(14)} ${med.toFixed(3)} ms  [${sorted[0].toFixed(3)}–${sorted.at(-1)!.toFixed(3)}]  ×${(med / base).toFixed(2)} of fed-split`,
+      `  ${name.padEnd(14)} ${med.toFixed(3)} ms  [${spread}]  ×${(med / base).toFixed(2)} of fed-split`,
     );
   }
 }

@@ -15,7 +15,6 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { quantizeModel } from '../generation/index.js';
 import {
@@ -24,7 +23,7 @@ import {
   writeRandomModel,
 } from '../generation/onnx-writer/random-model.js';
 import { syntheticFeeds } from '../generation/runtime/session-check.js';
-import { machine } from './common.js';
+import { machine, median, options, span } from './common.js';
 
 const DTYPES = { q4: '_q4', q8: '_quantized', int8: '_int8' } as const;
 type Variant = 'fp32' | keyof typeof DTYPES;
@@ -45,15 +44,13 @@ if (process.argv[2] === '--child') {
   process.exit(0);
 }
 
-const { values } = parseArgs({
-  options: {
-    presets: { type: 'string', default: 'llama-40m,smollm2-135m' },
-    repeats: { type: 'string', default: '5' },
-    threads: { type: 'string', default: '1' },
-    context: { type: 'string', default: '128' },
-    budget: { type: 'string', default: '170' },
-    dir: { type: 'string', default: join(tmpdir(), 'textgen-bench-quantize') },
-  },
+const values = options({
+  presets: 'llama-40m,smollm2-135m',
+  repeats: '5',
+  threads: '1',
+  context: '128',
+  budget: '170',
+  dir: join(tmpdir(), 'textgen-bench-quantize'),
 });
 const threads = Number(values.threads);
 const context = Number(values.context);
@@ -64,14 +61,7 @@ function onnx(dir: string, v: Variant): string {
   return join(dir, 'onnx', `model${v === 'fp32' ? '' : DTYPES[v]}.onnx`);
 }
 
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-const fmt = (v: number[]) =>
-  `${median(v).toFixed(2)}× [${Math.min(...v).toFixed(2)}–${Math.max(...v).toFixed(2)}]`;
+const fmt = (v: number[]) => `${median(v).toFixed(2)}× [${span(v, 2)}]`;
 
 async function timeRun(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>) {
   const t = performance.now();
@@ -82,7 +72,7 @@ async function timeRun(session: ort.InferenceSession, feeds: Record<string, ort.
 async function benchPreset(preset: string, budgetEnd: number): Promise<void> {
   const spec = PRESETS[preset];
   if (!spec) throw new Error(`unknown preset ${preset}: ${Object.keys(PRESETS).join(', ')}`);
-  const dir = join(values.dir!, preset);
+  const dir = join(values.dir, preset);
   if (!existsSync(onnx(dir, 'fp32'))) {
     const t = performance.now();
     mkdirSync(dir, { recursive: true });
@@ -166,7 +156,7 @@ async function benchPreset(preset: string, budgetEnd: number): Promise<void> {
 
 console.log(`# textgen quantize bench — ${machine()}, ${threads} intra-op thread(s)`);
 console.log('(shared machine: numbers are noisy; compare ranges, re-run on a quiet machine)');
-const presets = values.presets!.split(',');
+const presets = values.presets.split(',');
 for (let i = 0; i < presets.length; i++) {
   // Each preset gets an equal share of what is left of the budget for its timing rounds.
   const left = Number(values.budget) - elapsed();

@@ -13,24 +13,21 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadModel } from '../generation/index.js';
 import { PRESETS, writeRandomModel } from '../generation/onnx-writer/random-model.js';
 import { startServer, type RunningServer } from '../server/index.js';
 import { sseData } from '../generation/remote/sse-reader.js';
-import { ints, machine } from './common.js';
+import { ints, machine, options, span } from './common.js';
 
-const { values } = parseArgs({
-  options: {
-    models: { type: 'string', default: 'stories,llama-40m' },
-    concurrency: { type: 'string', default: '1,4,8,16' },
-    requests: { type: 'string', default: '16' },
-    tokens: { type: 'string', default: '48' },
-    rounds: { type: 'string', default: '2' },
-    threads: { type: 'string' },
-  },
+const values = options({
+  models: 'stories,llama-40m',
+  concurrency: '1,4,8,16',
+  requests: '16',
+  tokens: '48',
+  rounds: '2',
+  threads: undefined,
 });
-const levels = ints(values.concurrency!);
+const levels = ints(values.concurrency);
 const requests = Number(values.requests);
 const tokens = Number(values.tokens);
 const rounds = Number(values.rounds);
@@ -120,10 +117,6 @@ const pct = (xs: number[], p: number) => {
   const s = xs.slice().sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 };
-const range = (xs: number[], digits = 1) =>
-  xs.length > 1
-    ? `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`
-    : xs[0].toFixed(digits);
 
 async function benchModel(name: string): Promise<number | undefined> {
   const { dir, bias } = modelDir(name);
@@ -165,7 +158,7 @@ async function benchModel(name: string): Promise<number | undefined> {
       const tpot = all.map((s) => (s.e2e - s.ttft) / Math.max(1, s.tokens - 1));
       const gaps = all.flatMap((s) => s.gaps);
       const cpuRatio = cpuRates.map((x, i) => x / cpuBase[i]);
-      console.log(`| ${c} | ${range(rates)} | ${range(ratioAt[c], 2)}× | ${range(cpuRates)} | ${range(cpuRatio, 2)}× | ${pct(all.map((s) => s.ttft), 50).toFixed(1)} | ${pct(tpot, 50).toFixed(2)} | ${pct(gaps, 50).toFixed(2)} / ${pct(gaps, 90).toFixed(2)} |`); // prettier-ignore
+      console.log(`| ${c} | ${span(rates)} | ${span(ratioAt[c], 2)}× | ${span(cpuRates)} | ${span(cpuRatio, 2)}× | ${pct(all.map((s) => s.ttft), 50).toFixed(1)} | ${pct(tpot, 50).toFixed(2)} | ${pct(gaps, 50).toFixed(2)} / ${pct(gaps, 90).toFixed(2)} |`); // prettier-ignore
     }
     console.log(mismatches === 0 ? 'greedy outputs under load equal the sequential ones: yes' : `greedy outputs under load differ from the sequential ones: ${mismatches} answers`); // prettier-ignore
     if (mismatches) process.exitCode = 1;
@@ -176,7 +169,7 @@ async function benchModel(name: string): Promise<number | undefined> {
   }
 }
 
-for (const name of values.models!.split(',')) {
+for (const name of values.models.split(',')) {
   const ratio = await benchModel(name);
   if (name.endsWith('40m') && ratio !== undefined)
     console.log(`aggregate tokens/s at concurrency 8 vs 1 (lowest round): ${ratio.toFixed(2)}× (goal ≥ 3×)`); // prettier-ignore

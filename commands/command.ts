@@ -2,7 +2,6 @@
  * The contract between the CLI shell (cli/) and the commands. Commands receive their parsed flags and
  * the process streams through this object, so they can be run in-process by tests.
  */
-import { createInterface } from 'node:readline/promises';
 
 /** A parseArgs option spec (node:util), kept structural so commands need not import cli/. */
 export interface OptionSpec {
@@ -46,18 +45,4 @@ export interface Command {
   subcommands?: string[];
   /** Runs the command; resolves to the exit code. Throws TextgenError for user-facing failures. */
   run(ctx: CommandContext): Promise<number>;
-}
-
-/**
- * Asks a yes/no question on stderr and reads the answer from stdin (default no). Callers check that
- * stdin is a terminal first; Ctrl-C (the context's signal) rejects the question.
- */
-export async function confirm(ctx: CommandContext, question: string): Promise<boolean> {
-  const rl = createInterface({ input: ctx.stdin, output: ctx.stderr });
-  try {
-    const answer = await rl.question(`${question} [y/N] `, { signal: ctx.signal });
-    return /^y(es)?$/i.test(answer.trim());
-  } finally {
-    rl.close();
-  }
 }

@@ -2,7 +2,8 @@
  * `textgen models list|show|pull|rm`: the model cache shared with the Hugging Face hub tools.
  */
 import { jsonOutput } from '../common/json-output.js';
-import { confirm, type Command, type CommandContext } from './command.js';
+import type { Command, CommandContext } from './command.js';
+import { confirm } from './confirm.js';
 import { UsageError } from '../generation/errors.js';
 import { hubCacheDir, repoDir } from '../models-cache/paths.js';
 import { listCachedModels, type CachedModel } from '../models-cache/scan.js';

@@ -6,7 +6,8 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { UsageError } from '../generation/errors.js';
 import { hasCheckpoint } from '../generation/training/checkpoint.js';
-import { confirm, type CommandContext } from './command.js';
+import type { CommandContext } from './command.js';
+import { confirm } from './confirm.js';
 
 /** What a run would overwrite. */
 export interface TrainTarget {

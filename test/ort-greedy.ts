@@ -3,7 +3,7 @@
 // argmax of the last position, so a cached, batched or packaged textgen run can be checked against it.
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
-import { halfToFloat } from '../generation/runtime/float16.js';
+import { halfToFloat } from '../common/float16.js';
 
 function intTensor(type: string, values: number[]): ort.Tensor {
   const dims = [1, values.length];

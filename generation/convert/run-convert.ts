@@ -4,7 +4,8 @@
  */
 import { readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../../common/worker.js';
 import { AbortedError, TextgenError } from '../errors.js';
 import type { ConvertEvent, ConvertOptions, ConvertResult } from './convert.js';
 
@@ -18,14 +19,7 @@ export type FromConvertWorker =
 export type ConvertRequest = Omit<ConvertOptions, 'onEvent' | 'freeBytes'>;
 
 function startWorker(data: ConvertRequest): Worker {
-  // Under tsx (tests) this module and the worker are .ts files; Node 20 does not run the loader in
-  // workers, so a small bootstrap registers tsx there first.
-  const ts = import.meta.url.endsWith('.ts');
-  const url = new URL(`./convert-worker${ts ? '.ts' : '.js'}`, import.meta.url);
-  if (!ts) return new Worker(url, { workerData: data });
-  const tsxApi = import.meta.resolve('tsx/esm/api');
-  const code = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });`;
-  return new Worker(code, { eval: true, workerData: data });
+  return startModuleWorker(import.meta.url, './convert-worker', { workerData: data });
 }
 
 /** The temporary folders a conversion into `parent` may have left when its worker was stopped. */

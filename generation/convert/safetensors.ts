@@ -7,6 +7,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
+import { bfloat16ToFloat32, float16ToFloat32 } from '../../common/float16.js';
 import { ModelError } from '../errors.js';
 
 /** Bytes per element of every dtype the format defines. */
@@ -181,26 +182,4 @@ export function unsupportedDtype(path: string, entry: TensorEntry): ModelError {
     `Tensor ${entry.name} in ${basename(path)} is ${entry.dtype}; textgen convert reads F32, F16 and BF16 weights.`,
     'Quantized checkpoints (int8, fp8, GPTQ/AWQ) cannot be converted: use the original float checkpoint.',
   );
-}
-
-/** bfloat16 bits → float32: the bits are the float's upper half, so the widening is exact. */
-export function bfloat16ToFloat32(bits: Uint16Array): Float32Array {
-  const out = new Uint32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) out[i] = bits[i] << 16;
-  return new Float32Array(out.buffer);
-}
-
-/** IEEE half bits → float32 (exact: every half value is a float32 value). */
-export function float16ToFloat32(bits: Uint16Array): Float32Array {
-  const out = new Float32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) {
-    const h = bits[i];
-    const sign = h & 0x8000 ? -1 : 1;
-    const exp = (h >> 10) & 0x1f;
-    const frac = h & 0x3ff;
-    if (exp === 0) out[i] = sign * frac * 2 ** -24;
-    else if (exp === 31) out[i] = frac ? NaN : sign * Infinity;
-    else out[i] = sign * (1 + frac / 1024) * 2 ** (exp - 15);
-  }
-  return out;
 }

@@ -3,7 +3,7 @@
  * computed from one full forward per window. The log-softmax runs in float64 over float32 (or fp16)
  * logits, row by row, straight from the runner's output, so no extra [positions × vocab] copy is made.
  */
-import { halfToFloat } from '../runtime/float16.js';
+import { halfToFloat } from '../../common/float16.js';
 import { logSumExp } from '../softmax.js';
 import type { DecoderRunner } from '../runtime/decoder-runner.js';
 import type { Seq2SeqRunner } from '../runtime/seq2seq-runner.js';

@@ -3,7 +3,8 @@
  * TextGenerator whose generate() is an async generator of typed events. `inProcess` runs the same host
  * on the calling thread (benchmarks, tests).
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../../common/worker.js';
 import {
   AbortedError,
   DeviceError,
@@ -154,25 +155,13 @@ function rebuild(error: WireError): Error {
   return plain;
 }
 
-function workerUrl(): URL {
-  // Under tsx (tests) this module is a .ts file and so is its worker.
-  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-  return new URL(`./worker${ext}`, import.meta.url);
-}
-
-/**
- * Starts the worker. Under tsx (tests) this module and its worker are .ts files; Node 20 does not run
- * the loader in workers, so a small bootstrap registers tsx there before importing the worker.
- */
+/** Starts the worker (its .ts source under tsx, in tests). */
 function createWorker(): Worker {
   prepareOrtProcess();
   // The prompt reaches the worker in messages only (a worker's process.argv is not the parent's).
-  const options = { resourceLimits: { stackSizeMb: WORKER_STACK_MB } };
-  const url = workerUrl();
-  if (!url.pathname.endsWith('.ts')) return new Worker(url, options);
-  const tsxApi = import.meta.resolve('tsx/esm/api');
-  const code = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });`;
-  return new Worker(code, { ...options, eval: true });
+  return startModuleWorker(import.meta.url, './worker', {
+    resourceLimits: { stackSizeMb: WORKER_STACK_MB },
+  });
 }
 
 type Listener = (message: FromWorker) => void;

@@ -2,10 +2,18 @@
  * Reads the structure of an ONNX file without loading it: graph inputs and outputs (names and
  * shapes), every node (op, inputs, outputs, integer attributes; nodes of If/Loop subgraphs included)
  * and every initializer's name and dims. Weights are skipped by seeking, so a 2 GB file costs a few
- * reads of its headers. Pure protobuf over a file descriptor; no onnxruntime. Used by the load-time
+ * reads of its headers. Pure protobuf through the project's one reader (onnx-writer/proto-reader.ts);
+ * no onnxruntime. Used by the load-time
  * compatibility checks (compatibility.ts).
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import {
+  fields,
+  FileSource,
+  packedVarints,
+  stringOf,
+  Wire,
+  type Field,
+} from '../onnx-writer/proto-reader.js';
 
 /** A graph input or output: its name, element type (TensorProto.DataType) and dims. */
 export interface OnnxValue {
@@ -34,173 +42,99 @@ export interface OnnxGraph {
   initializers: Map<string, number[]>;
 }
 
-/** Buffered reads at any offset of a file. */
-class Cursor {
-  pos = 0;
-  private buf = Buffer.alloc(1 << 16);
-  private start = 0;
-  private end = 0;
-
-  constructor(
-    private readonly fd: number,
-    readonly size: number,
-  ) {}
-
-  private byteAt(at: number): number {
-    if (at >= this.size) throw new RangeError('truncated ONNX file');
-    if (at < this.start || at >= this.end) {
-      this.start = at;
-      this.end = at + readSync(this.fd, this.buf, 0, this.buf.length, at);
-      if (this.end <= at) throw new RangeError('short read');
-    }
-    return this.buf[at - this.start];
-  }
-
-  varint(): number {
-    let value = 0;
-    let scale = 1;
-    for (let i = 0; i < 10; i++) {
-      const b = this.byteAt(this.pos++);
-      value += (b & 0x7f) * scale;
-      if (b < 0x80) return value;
-      scale *= 128;
-    }
-    throw new RangeError('bad varint');
-  }
-
-  bytes(length: number): Buffer {
-    if (length > MAX_STRING || this.pos + length > this.size) throw new RangeError('bad length');
-    const out = Buffer.alloc(length);
-    for (let i = 0; i < length; i++) out[i] = this.byteAt(this.pos + i);
-    this.pos += length;
-    return out;
-  }
-
-  /** Skips a field's value of wire type `wire`. */
-  skip(wire: number): void {
-    if (wire === 0) this.varint();
-    else if (wire === 1) this.pos += 8;
-    else if (wire === 2) {
-      const length = this.varint();
-      this.pos += length;
-    } else if (wire === 5) this.pos += 4;
-    else throw new RangeError(`unsupported wire type ${wire}`);
-    if (this.pos > this.size) throw new RangeError('truncated ONNX file');
-  }
-}
-
-/** Longest name or string read (names are short; anything longer is skipped as data). */
+/** Longest name or string read (names are short; anything longer means a damaged file). */
 const MAX_STRING = 1 << 16;
 /** Subgraph nesting followed (If inside Loop inside If ...). */
 const MAX_DEPTH = 8;
 
-/** Calls `field` for every field up to `end`; the callback must consume or skip the value. */
-function fields(c: Cursor, end: number, field: (no: number, wire: number) => void): void {
-  while (c.pos < end) {
-    const key = c.varint();
-    const before = c.pos;
-    field(Math.floor(key / 8), key & 7);
-    if (c.pos === before) c.skip(key & 7);
-  }
-  if (c.pos !== end) throw new RangeError('field overruns its message');
+/** The fields of the embedded message `f`. */
+function inner(src: FileSource, f: Field): Generator<Field> {
+  return fields(src, f.valueStart, f.end);
 }
 
-function message(c: Cursor, read: (end: number) => void): void {
-  const length = c.varint();
-  const end = c.pos + length;
-  if (end > c.size) throw new RangeError('truncated message');
-  read(end);
+function text(src: FileSource, f: Field): string {
+  if (f.end - f.valueStart > MAX_STRING) throw new RangeError('bad length');
+  return stringOf(src, f);
 }
 
-function text(c: Cursor): string {
-  return c.bytes(c.varint()).toString('utf8');
-}
-
-function tensorDims(c: Cursor, end: number): { name: string; dims: number[] } {
+function tensorDims(src: FileSource, f: Field): { name: string; dims: number[] } {
   let name = '';
   const dims: number[] = [];
-  fields(c, end, (no, wire) => {
-    if (no === 1 && wire === 0) dims.push(c.varint());
-    else if (no === 1 && wire === 2)
-      message(c, (e) => {
-        while (c.pos < e) dims.push(c.varint());
-      });
-    else if (no === 8 && wire === 2) name = text(c);
-  });
+  for (const t of inner(src, f)) {
+    if (t.field === 1) dims.push(...packedVarints(src, t));
+    else if (t.field === 8 && t.wire === Wire.bytes) name = text(src, t);
+  }
   return { name, dims };
 }
 
-function valueInfo(c: Cursor, end: number): OnnxValue {
+/** TensorShapeProto.Dimension: dim_value (1) or dim_param (2). */
+function dimension(src: FileSource, f: Field): number | string {
+  let dim: number | string = '?';
+  for (const d of inner(src, f)) {
+    if (d.field === 1 && d.wire === Wire.varint) dim = d.value;
+    else if (d.field === 2 && d.wire === Wire.bytes) dim = text(src, d);
+  }
+  return dim;
+}
+
+/** TypeProto.Tensor: elem_type (1) and shape (2) → dim (1). */
+function tensorType(src: FileSource, f: Field, value: OnnxValue): void {
+  for (const t of inner(src, f)) {
+    if (t.field === 1 && t.wire === Wire.varint) value.elemType = t.value;
+    else if (t.field === 2 && t.wire === Wire.bytes)
+      for (const d of inner(src, t))
+        if (d.field === 1 && d.wire === Wire.bytes) value.dims.push(dimension(src, d));
+  }
+}
+
+function valueInfo(src: FileSource, f: Field): OnnxValue {
   const value: OnnxValue = { name: '', elemType: 0, dims: [] };
-  fields(c, end, (no, wire) => {
-    if (no === 1 && wire === 2) value.name = text(c);
-    else if (no === 2 && wire === 2)
-      // TypeProto.tensor_type(1).shape(2).dim(1).{dim_value(1) | dim_param(2)}
-      message(c, (e1) =>
-        fields(c, e1, (n1, w1) => {
-          if (n1 !== 1 || w1 !== 2) return;
-          message(c, (e2) =>
-            fields(c, e2, (n2, w2) => {
-              if (n2 === 1 && w2 === 0) value.elemType = c.varint();
-              if (n2 !== 2 || w2 !== 2) return;
-              message(c, (e3) =>
-                fields(c, e3, (n3, w3) => {
-                  if (n3 !== 1 || w3 !== 2) return;
-                  let dim: number | string = '?';
-                  message(c, (e4) =>
-                    fields(c, e4, (n4, w4) => {
-                      if (n4 === 1 && w4 === 0) dim = c.varint();
-                      else if (n4 === 2 && w4 === 2) dim = text(c);
-                    }),
-                  );
-                  value.dims.push(dim);
-                }),
-              );
-            }),
-          );
-        }),
-      );
-  });
+  for (const v of inner(src, f)) {
+    if (v.wire !== Wire.bytes) continue;
+    if (v.field === 1) value.name = text(src, v);
+    else if (v.field === 2)
+      // TypeProto.tensor_type (1).
+      for (const t of inner(src, v))
+        if (t.field === 1 && t.wire === Wire.bytes) tensorType(src, t, value);
+  }
   return value;
 }
 
-function node(c: Cursor, end: number, graph: OnnxGraph, depth: number): void {
+function node(src: FileSource, f: Field, graph: OnnxGraph, depth: number): void {
   const n: OnnxNode = { op: '', domain: '', inputs: [], outputs: [], ints: {} };
-  fields(c, end, (no, wire) => {
-    if (wire !== 2) return;
-    if (no === 1) n.inputs.push(text(c));
-    else if (no === 2) n.outputs.push(text(c));
-    else if (no === 4) n.op = text(c);
-    else if (no === 7) n.domain = text(c);
-    else if (no === 5) message(c, (e) => attribute(c, e, n, graph, depth));
-  });
+  for (const x of inner(src, f)) {
+    if (x.wire !== Wire.bytes) continue;
+    if (x.field === 1) n.inputs.push(text(src, x));
+    else if (x.field === 2) n.outputs.push(text(src, x));
+    else if (x.field === 4) n.op = text(src, x);
+    else if (x.field === 7) n.domain = text(src, x);
+    else if (x.field === 5) attribute(src, x, n, graph, depth);
+  }
   graph.nodes.push(n);
 }
 
-function attribute(c: Cursor, end: number, n: OnnxNode, graph: OnnxGraph, depth: number): void {
+function attribute(src: FileSource, f: Field, n: OnnxNode, graph: OnnxGraph, depth: number): void {
   let name = '';
   let int: number | undefined;
-  fields(c, end, (no, wire) => {
-    if (no === 1 && wire === 2) name = text(c);
-    else if (no === 3 && wire === 0) int = c.varint();
-    else if ((no === 6 || no === 11) && wire === 2 && depth < MAX_DEPTH)
-      message(c, (e) => graphBody(c, e, graph, depth + 1, false));
-  });
+  for (const a of inner(src, f)) {
+    if (a.field === 1 && a.wire === Wire.bytes) name = text(src, a);
+    else if (a.field === 3 && a.wire === Wire.varint) int = a.value;
+    else if ((a.field === 6 || a.field === 11) && a.wire === Wire.bytes && depth < MAX_DEPTH)
+      graphBody(src, a, graph, depth + 1, false);
+  }
   if (name && int !== undefined) n.ints[name] = int;
 }
 
-function graphBody(c: Cursor, end: number, graph: OnnxGraph, depth: number, top: boolean): void {
-  fields(c, end, (no, wire) => {
-    if (wire !== 2) return;
-    if (no === 1) message(c, (e) => node(c, e, graph, depth));
-    else if (no === 5)
-      message(c, (e) => {
-        const t = tensorDims(c, e);
-        graph.initializers.set(t.name, t.dims);
-      });
-    else if (top && no === 11) message(c, (e) => graph.inputs.push(valueInfo(c, e)));
-    else if (top && no === 12) message(c, (e) => graph.outputs.push(valueInfo(c, e)));
-  });
+function graphBody(src: FileSource, f: Field, graph: OnnxGraph, depth: number, top: boolean): void {
+  for (const g of inner(src, f)) {
+    if (g.wire !== Wire.bytes) continue;
+    if (g.field === 1) node(src, g, graph, depth);
+    else if (g.field === 5) {
+      const t = tensorDims(src, g);
+      graph.initializers.set(t.name, t.dims);
+    } else if (top && g.field === 11) graph.inputs.push(valueInfo(src, g));
+    else if (top && g.field === 12) graph.outputs.push(valueInfo(src, g));
+  }
 }
 
 /**
@@ -208,25 +142,24 @@ function graphBody(c: Cursor, end: number, graph: OnnxGraph, depth: number, top:
  * session then reports the damage in its own words).
  */
 export function readOnnxGraph(path: string): OnnxGraph | undefined {
-  let fd: number | undefined;
+  let src: FileSource | undefined;
   try {
-    fd = openSync(path, 'r');
-    const c = new Cursor(fd, fstatSync(fd).size);
+    // A small window: the walk jumps over every weight, and each jump refills it.
+    src = new FileSource(path, 1 << 16);
     const graph: OnnxGraph = { inputs: [], outputs: [], nodes: [], initializers: new Map() };
     let found = false;
-    fields(c, c.size, (no, wire) => {
-      if (no === 7 && wire === 2) {
+    for (const f of fields(src, 0, src.size))
+      if (f.field === 7 && f.wire === Wire.bytes) {
         found = true;
-        message(c, (e) => graphBody(c, e, graph, 0, true));
+        graphBody(src, f, graph, 0, true);
       }
-    });
     // Initializers listed as graph inputs (old exporters) are weights, not inputs to feed.
     graph.inputs = graph.inputs.filter((i) => !graph.initializers.has(i.name));
     return found ? graph : undefined;
   } catch {
     return undefined;
   } finally {
-    if (fd !== undefined) closeSync(fd);
+    src?.close();
   }
 }
 

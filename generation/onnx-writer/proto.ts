@@ -51,14 +51,19 @@ export class FileSlice extends Uint8Array {
   }
 }
 
-/** A protobuf message under construction. */
-export class Message {
-  readonly parts: Uint8Array[] = [];
+/**
+ * A protobuf message under construction. `P` is the kind of deferred part a subclass adds (the
+ * quantizer's file ranges and lazily produced payloads): anything with a known `length`, so nested
+ * messages still get their length prefixes before any byte is produced.
+ */
+export class Message<P extends { readonly length: number } = Uint8Array> {
+  readonly parts: Array<Uint8Array | P> = [];
   length = 0;
 
-  private push(bytes: Uint8Array): void {
-    this.parts.push(bytes);
-    this.length += bytes.length;
+  /** Appends one part (bytes, or a deferred part of known length). */
+  protected push(part: Uint8Array | P): void {
+    this.parts.push(part);
+    this.length += part.length;
   }
 
   private tag(field: number, wire: number): void {
@@ -95,7 +100,7 @@ export class Message {
   }
 
   /** An embedded message field. */
-  message(field: number, value: Message): this {
+  message(field: number, value: Message<P>): this {
     this.tag(field, 2);
     this.push(varint(value.length));
     for (const part of value.parts) this.push(part);
@@ -104,7 +109,7 @@ export class Message {
 
   /** A packed repeated varint field. */
   packedInts(field: number, values: ArrayLike<number | bigint>): this {
-    const inner = new Message();
+    const inner = new Message<P>();
     for (let i = 0; i < values.length; i++) inner.push(varint(values[i]));
     return this.message(field, inner);
   }

@@ -19,6 +19,7 @@ import {
   type BlockBits,
   type PackedBlocks,
 } from './block-quant.js';
+import { floatToHalfBits } from '../../common/float16.js';
 import type { WeightInit, WeightSource } from './decoder-common.js';
 import { DataType, type GraphBuilder } from './graph.js';
 
@@ -37,44 +38,6 @@ export interface Embedding {
   lookup(ids: string): string;
   /** x·tableᵀ (the tied head). */
   head(x: string): string;
-}
-
-/** Converts a float32 value to IEEE half bits, rounding to nearest even (overflow → ±Inf). */
-export function floatToHalfBits(values: Float32Array): Uint16Array {
-  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
-  const out = new Uint16Array(values.length);
-  for (let i = 0; i < values.length; i++) {
-    const x = bits[i];
-    const sign = (x >>> 16) & 0x8000;
-    const exp = (x >>> 23) & 0xff;
-    const mant = x & 0x7fffff;
-    if (exp === 0xff) {
-      out[i] = sign | 0x7c00 | (mant ? 0x200 : 0);
-      continue;
-    }
-    const e = exp - 127 + 15;
-    if (e >= 0x1f) {
-      out[i] = sign | 0x7c00;
-    } else if (e <= 0) {
-      // Subnormal half (or zero): shift the full mantissa into place, rounding to nearest even.
-      if (e < -10) {
-        out[i] = sign;
-        continue;
-      }
-      const m = mant | 0x800000;
-      const shift = 14 - e;
-      const half = m >>> shift;
-      const rest = m & ((1 << shift) - 1);
-      const mid = 1 << (shift - 1);
-      out[i] = sign | (half + (rest > mid || (rest === mid && half & 1) ? 1 : 0));
-    } else {
-      const half = (e << 10) | (mant >>> 13);
-      const rest = mant & 0x1fff;
-      // A carry out of the mantissa correctly bumps the exponent (up to Inf).
-      out[i] = sign | (half + (rest > 0x1000 || (rest === 0x1000 && half & 1) ? 1 : 0));
-    }
-  }
-  return out;
 }
 
 /** Emits weights of one dtype into a graph, read from a {@link WeightSource}. */

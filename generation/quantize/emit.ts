@@ -26,7 +26,7 @@ import {
 } from './onnx-index.js';
 import { OutMessage } from './out-message.js';
 import { freshName, type Plan, type Rewrite, type WeightPlan } from './plan.js';
-import { fields, stringOf, type FileSource } from './proto-reader.js';
+import { fields, stringOf, type FileSource } from '../onnx-writer/proto-reader.js';
 import type { TensorData } from './tensor-data.js';
 
 /** What happened to one weight, for quantize_report.json. */

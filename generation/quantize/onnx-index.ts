@@ -12,7 +12,7 @@ import {
   Wire,
   type Field,
   type FileSource,
-} from './proto-reader.js';
+} from '../onnx-writer/proto-reader.js';
 
 /** ONNX TensorProto.DataType values this module reads or writes. */
 export const OnnxType = {

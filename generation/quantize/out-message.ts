@@ -6,14 +6,15 @@
  * and the whole model streams to disk in one pass.
  */
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
-import { varint } from '../onnx-writer/proto.js';
-import type { FileSource } from './proto-reader.js';
+import { Message, varint } from '../onnx-writer/proto.js';
+import type { FileSource } from '../onnx-writer/proto-reader.js';
 
 /** A source range copied as is. */
 interface CopyPart {
   src: FileSource;
   start: number;
   end: number;
+  length: number;
 }
 
 /** A payload produced when written; `produce` must return exactly `length` bytes. */
@@ -22,93 +23,32 @@ interface LazyPart {
   produce: () => Uint8Array;
 }
 
-type Part = Uint8Array | CopyPart | LazyPart;
-
-const encoder = new TextEncoder();
-
-/** A message under construction. */
-export class OutMessage {
-  readonly parts: Part[] = [];
-  length = 0;
-
-  private push(part: Part): void {
-    this.parts.push(part);
-    this.length += part instanceof Uint8Array ? part.length : partLength(part);
-  }
-
-  private tag(field: number, wire: number): void {
-    this.push(varint(field * 8 + wire));
-  }
-
-  /** A varint field. */
-  int(field: number, value: number): this {
-    this.tag(field, 0);
-    this.push(varint(value));
-    return this;
-  }
-
-  /** A float field (wire type 5). */
-  float(field: number, value: number): this {
-    this.tag(field, 5);
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setFloat32(0, value, true);
-    this.push(b);
-    return this;
-  }
-
-  /** A string field. */
-  string(field: number, value: string): this {
-    return this.bytes(field, encoder.encode(value));
-  }
-
-  /** A bytes field held in memory. */
-  bytes(field: number, value: Uint8Array): this {
-    this.tag(field, 2);
-    this.push(varint(value.length));
-    if (value.length) this.push(value);
-    return this;
-  }
-
-  /** A packed repeated varint field. */
-  packedInts(field: number, values: number[]): this {
-    const inner = new OutMessage();
-    for (const v of values) inner.push(varint(v));
-    return this.message(field, inner);
-  }
-
-  /** An embedded message. */
-  message(field: number, value: OutMessage): this {
-    this.tag(field, 2);
-    this.push(varint(value.length));
-    for (const p of value.parts) this.push(p);
-    return this;
-  }
-
+/** A message under construction: the writer's {@link Message} plus file ranges and lazy payloads. */
+export class OutMessage extends Message<CopyPart | LazyPart> {
   /** A bytes field whose payload is produced at write time. */
   lazyBytes(field: number, length: number, produce: () => Uint8Array): this {
-    this.tag(field, 2);
-    this.push(varint(length));
+    this.header(field, length);
     if (length) this.push({ length, produce });
     return this;
   }
 
   /** A bytes field whose payload is a range of a source file. */
   copyBytes(field: number, src: FileSource, start: number, end: number): this {
-    this.tag(field, 2);
-    this.push(varint(end - start));
-    if (end > start) this.push({ src, start, end });
-    return this;
+    this.header(field, end - start);
+    return this.copy(src, start, end);
   }
 
   /** Raw bytes of a source file, copied as is (a whole encoded field: tag, length and payload). */
   copy(src: FileSource, start: number, end: number): this {
-    if (end > start) this.push({ src, start, end });
+    if (end > start) this.push({ src, start, end, length: end - start });
     return this;
   }
-}
 
-function partLength(p: CopyPart | LazyPart): number {
-  return 'src' in p ? p.end - p.start : p.length;
+  /** The tag and length prefix of a bytes field whose payload follows as a deferred part. */
+  private header(field: number, length: number): void {
+    this.push(varint(field * 8 + 2));
+    this.push(varint(length));
+  }
 }
 
 const CHUNK = 4 << 20;

@@ -8,7 +8,7 @@ import { ModelEmitter, type WeightReport } from './emit.js';
 import { allGraphs, indexModel, type ModelIndex } from './onnx-index.js';
 import { writeMessage, type OutMessage } from './out-message.js';
 import { planRewrite, QUANTIZED_OPS, type Plan, type QuantOptions } from './plan.js';
-import { FileSource } from './proto-reader.js';
+import { FileSource } from '../onnx-writer/proto-reader.js';
 import { TensorData } from './tensor-data.js';
 
 /** protobuf's limit on one serialized message; larger models need external data. */

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { ModelError } from '../errors.js';
 import { elementCount, OnnxType, type TensorRef } from './onnx-index.js';
-import { FileSource } from './proto-reader.js';
+import { FileSource } from '../onnx-writer/proto-reader.js';
 
 /** Bytes per element of the types whose data is read or copied here. */
 const ELEMENT_BYTES: Record<number, number> = {

@@ -2,7 +2,7 @@
  * Extracts the last position's logits of every row from a [batch, steps, vocab] output (float32 or
  * float16), the only logits the decode loop uses.
  */
-import { halfToFloat } from './float16.js';
+import { halfToFloat } from '../../common/float16.js';
 import type { Tensor } from './ort.js';
 
 /** The last position's logits per row as [batch × vocab] float32, written into `out` when it fits. */

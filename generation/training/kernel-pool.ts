@@ -3,24 +3,12 @@
  * activation, and each kernel call is split by rows between the main thread and the workers. Calls are
  * synchronous (Atomics.wait), so the model code reads like single-threaded code.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../../common/worker.js';
 import { runKernel } from './kernels.js';
 
 const CTRL = 32; // int32 slots per worker: 0 seq, 1 done, 2 op, 3 r0, 4 r1, 5.. args, 30 ready, 31 gradScale (f32)
 const ARGS = 5;
-
-/**
- * Starts a worker on kernel-worker.js, or, when running from TypeScript sources (tests through tsx),
- * on kernel-worker.ts with tsx registered first: Node 20 workers do not inherit tsx's loader hooks.
- */
-function startWorker(workerData: object): Worker {
-  const self = import.meta.url;
-  if (!self.endsWith('.ts')) return new Worker(new URL('./kernel-worker.js', self), { workerData });
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const entry = new URL('./kernel-worker.ts', self).href;
-  const code = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(code, { eval: true, workerData });
-}
 
 /** A float arena shared with worker threads, plus the kernel dispatcher. */
 export class KernelPool {
@@ -48,7 +36,9 @@ export class KernelPool {
     this.ctrl = new Int32Array(ctrlBuf);
     this.ctrlF = new Float32Array(ctrlBuf);
     for (let w = 1; w < this.threads; w++) {
-      const worker = startWorker({ arena: this.F.buffer, ctrl: ctrlBuf, base: w * CTRL });
+      const worker = startModuleWorker(import.meta.url, './kernel-worker', {
+        workerData: { arena: this.F.buffer, ctrl: ctrlBuf, base: w * CTRL },
+      });
       worker.unref();
       this.workers.push(worker);
     }

@@ -27,7 +27,7 @@ import {
 import { writeSafetensors, type RawTensor } from '../generation/convert/helpers.js';
 import { resolveModel } from '../../models-cache/resolve.js';
 import { serveFixture, startHub } from '../models-cache/hub-server.js';
-import { sandbox, textgen as run } from './models-cli.js';
+import { homeEnv, sandbox, textgen as run } from './models-cli.js';
 // Every test here uses the fixture checkpoints: skipped, with the reason, when they are missing.
 import {
   sharedAfter as after,
@@ -51,23 +51,8 @@ before(() => {
 });
 after(() => rmSync(home, { recursive: true, force: true }));
 
-const env = () => ({
-  PATH: process.env.PATH ?? '',
-  HOME: home,
-  TEXTGEN_CONFIG_DIR: join(home, 'config'),
-  TEXTGEN_DATA_DIR: join(home, 'data'),
-  HF_HUB_CACHE: join(home, 'hub'),
-  HF_HUB_OFFLINE: '1',
-});
-const textgen = (args: string[]) =>
-  execa('node', [bin, ...args], {
-    cwd: repoRoot,
-    env: env(),
-    extendEnv: false,
-    reject: false,
-    timeout: 120_000,
-    input: '',
-  });
+const env = () => homeEnv(home, { HF_HUB_OFFLINE: '1' });
+const textgen = (args: string[]) => run(args, env(), { timeout: 120_000 });
 
 /** Cache entries that are neither the pulled checkpoint nor lock files. */
 const leftovers = () =>

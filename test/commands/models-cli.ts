@@ -3,7 +3,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa, type Result } from 'execa';
+import { execa } from 'execa';
 import { repoRoot } from '../models-cache/hf-layout.js';
 
 const bin = join(repoRoot, 'bin', 'textgen.js');
@@ -12,6 +12,21 @@ const bin = join(repoRoot, 'bin', 'textgen.js');
 export function assertBuilt(): void {
   if (!existsSync(join(repoRoot, 'dist', 'commands', 'models.js')))
     throw new Error('dist/ is missing: run `npm run build` before these tests');
+}
+
+/**
+ * The environment of a CLI run whose textgen config, data and hub cache all live under `home`
+ * (nothing else of the parent's environment but PATH).
+ */
+export function homeEnv(home: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: home,
+    TEXTGEN_CONFIG_DIR: join(home, 'config'),
+    TEXTGEN_DATA_DIR: join(home, 'data'),
+    HF_HUB_CACHE: join(home, 'hub'),
+    ...extra,
+  };
 }
 
 export interface Sandbox {
@@ -40,14 +55,14 @@ export function sandbox(extra: Record<string, string> = {}): Sandbox {
 export function textgen(
   args: string[],
   env: Record<string, string>,
-  options: { input?: string } = {},
-): Promise<Result> {
+  options: { input?: string; timeout?: number } = {},
+) {
   return execa('node', [bin, ...args], {
     cwd: repoRoot,
     env,
     extendEnv: false,
     reject: false,
     input: options.input ?? '',
-    timeout: 60_000,
-  }) as Promise<Result>;
+    timeout: options.timeout ?? 60_000,
+  });
 }

@@ -10,6 +10,7 @@ import { execa } from 'execa';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { uncachedGreedy } from '../ort-greedy.js';
 import { fixture } from '../generation/fixtures.js';
+import { homeEnv, textgen as run } from './models-cli.js';
 
 const repoRoot = resolve(import.meta.dirname, '..', '..');
 const bin = join(repoRoot, 'bin', 'textgen.js');
@@ -49,22 +50,8 @@ before(() => {
 });
 after(() => rmSync(home, { recursive: true, force: true }));
 
-const env = () => ({
-  PATH: process.env.PATH ?? '',
-  HOME: home,
-  TEXTGEN_CONFIG_DIR: join(home, 'config'),
-  TEXTGEN_DATA_DIR: join(home, 'data'),
-  HF_HUB_CACHE: join(home, 'hub'),
-});
-const textgen = (args: string[]) =>
-  execa('node', [bin, ...args], {
-    cwd: repoRoot,
-    env: env(),
-    extendEnv: false,
-    reject: false,
-    timeout: 120_000,
-    input: '',
-  });
+const env = () => homeEnv(home);
+const textgen = (args: string[]) => run(args, env(), { timeout: 120_000 });
 const snapshot = (name: string) =>
   join(home, 'hub', `models--local--${name}`, 'snapshots', 'local');
 

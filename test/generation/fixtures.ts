@@ -1,7 +1,7 @@
 // Test helpers shared by the generation tests: paths of the shared model fixtures, temp model folders
 // assembled from symlinks (big files are never copied), and a small driver that runs one generation
 // and collects its events.
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
@@ -17,6 +17,35 @@ export {
   sharedModel as fixture,
   readSharedJson as readFixtureJson,
 } from '../shared-fixtures.js';
+
+/** The files of the shared stories260K-onnx fixture that a model folder needs (onnx + tokenizer). */
+export const STORIES_ONNX_FILES = [
+  'onnx/model.onnx',
+  'config.json',
+  'generation_config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+] as const;
+
+/** The files besides the ONNX graph that a model folder needs: configs and tokenizer. */
+const MODEL_TEXT_FILES = [
+  'config.json',
+  'generation_config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+];
+
+/**
+ * Starts a model folder at `dir` from the model folder `from`: its configs and tokenizer linked (or
+ * copied, when the source is itself temporary) and an empty onnx/ for the test's own graph.
+ */
+export function modelShell(from: string, dir: string, how: 'link' | 'copy' = 'link'): string {
+  mkdirSync(join(dir, 'onnx'), { recursive: true });
+  for (const f of MODEL_TEXT_FILES)
+    (how === 'link' ? symlinkSync : copyFileSync)(join(from, f), join(dir, f));
+  return dir;
+}
 
 /** A temp folder and its remover. */
 export interface TempFolder {

@@ -14,6 +14,7 @@ import {
   textgen,
   type Sandbox,
 } from './harness.js';
+import { modelShell } from '../generation/fixtures.js';
 
 const STORIES = fixture('stories260K-onnx');
 const HF = fixture('stories260K-hf');
@@ -28,14 +29,7 @@ after(() => box.cleanup());
 /** stories260K-onnx with its ONNX file under `onnxName` (links, nothing copied). */
 function storiesAs(name: string, onnxName: string): string {
   const dir = join(box.root, name);
-  mkdirSync(join(dir, 'onnx'), { recursive: true });
-  for (const f of [
-    'config.json',
-    'generation_config.json',
-    'tokenizer.json',
-    'tokenizer_config.json',
-  ])
-    symlinkSync(join(STORIES, f), join(dir, f));
+  modelShell(STORIES, dir);
   symlinkSync(join(STORIES, 'onnx', 'model.onnx'), join(dir, 'onnx', onnxName));
   return dir;
 }

@@ -4,7 +4,7 @@
 // run still reports what it scored.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { constants, mkdirSync, symlinkSync } from 'node:fs';
+import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -18,6 +18,7 @@ import {
   startTextgen,
   type Sandbox,
 } from './harness.js';
+import { modelShell } from '../generation/fixtures.js';
 
 // The embedded model: these tests need nothing outside the repository.
 const DEFAULT_MODEL = join(repoRoot, 'models', 'default');
@@ -58,14 +59,7 @@ async function openWhenRead(
  */
 async function fifoModel(name: string): Promise<{ dir: string; fifo: string }> {
   const dir = join(box.root, name);
-  mkdirSync(join(dir, 'onnx'), { recursive: true });
-  for (const f of [
-    'config.json',
-    'generation_config.json',
-    'tokenizer.json',
-    'tokenizer_config.json',
-  ])
-    symlinkSync(join(DEFAULT_MODEL, f), join(dir, f));
+  modelShell(DEFAULT_MODEL, dir);
   const fifo = join(dir, 'onnx', 'model.onnx');
   await execa('mkfifo', [fifo]);
   return { dir, fifo };
@@ -166,12 +160,12 @@ test('Ctrl-C during a beam search from the CLI: exit 130, its line reports "abor
       prompt: 'Once',
       num_beams: 64,
       num_return_sequences: 2,
-      max_new_tokens: 400,
+      max_new_tokens: 240,
       do_sample: false,
     },
   ];
   const run = startTextgen(
-    ['generate', '-m', fixture('stories260K-onnx'), '--jsonl', '--batch-size', '1'],
+    ['generate', '-m', DEFAULT_MODEL, '--jsonl', '--batch-size', '1'],
     box.env,
     { input: lines.map((l) => JSON.stringify(l)).join('\n') + '\n', buffer: { stdout: false } },
   );
@@ -198,7 +192,7 @@ test('Ctrl-C during a beam search from the CLI: exit 130, its line reports "abor
     beams.map((b) => b.finish_reason),
     ['aborted', 'aborted'],
   );
-  assert.ok(beams[0].token_ids.length < 400, `stopped early: ${beams[0].token_ids.length}`);
+  assert.ok(beams[0].token_ids.length < 240, `stopped early: ${beams[0].token_ids.length}`);
 });
 
 test('an interrupted perplexity run returns what it scored so far', async () => {

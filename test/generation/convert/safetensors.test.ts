@@ -6,12 +6,8 @@ import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ModelError } from '../../../generation/errors.js';
-import {
-  bfloat16ToFloat32,
-  float16ToFloat32,
-  SafetensorsFile,
-} from '../../../generation/convert/safetensors.js';
-import { floatToHalfBits } from '../../../generation/onnx-writer/weight-emit.js';
+import { SafetensorsFile } from '../../../generation/convert/safetensors.js';
+import { bfloat16ToFloat32, float16ToFloat32, floatToHalfBits } from '../../../common/float16.js';
 import { f32, writeSafetensors, type RawTensor } from './helpers.js';
 
 let dir: string;

@@ -9,7 +9,13 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { loadModel, quantizeModel, type TextGenerator } from '../../../generation/index.js';
 import type { QuantDtype } from '../../../generation/quantize/plan.js';
-import { fixture, generateAll, linkFolder, type TempFolder } from '../fixtures.js';
+import {
+  fixture,
+  generateAll,
+  linkFolder,
+  STORIES_ONNX_FILES,
+  type TempFolder,
+} from '../fixtures.js';
 import { gpt2Golden, t5Golden } from '../goldens.js';
 // Every test here quantizes the fixture models: skipped, with the reason, when they are missing.
 import {
@@ -36,20 +42,11 @@ after(() => {
   for (const f of folders) f.cleanup();
 });
 
-const STORIES_FILES = [
-  'onnx/model.onnx',
-  'config.json',
-  'generation_config.json',
-  'tokenizer.json',
-  'tokenizer_config.json',
-  'special_tokens_map.json',
-];
-
 let stories: string;
 let lines: number[][];
 
 before(async () => {
-  stories = await quantizedCopy('stories260K-onnx', STORIES_FILES, ['q8', 'q4']);
+  stories = await quantizedCopy('stories260K-onnx', [...STORIES_ONNX_FILES], ['q8', 'q4']);
   const text = readFileSync(fixture('corpus-tinystories-sample', 'tinystories-sample.txt'), 'utf8');
   const model = await loadModel(stories, { dtype: 'fp32', inProcess: true });
   lines = [];

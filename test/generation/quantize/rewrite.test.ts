@@ -12,7 +12,7 @@ import * as ort from 'onnxruntime-node';
 import { ModelError } from '../../../generation/errors.js';
 import { allGraphs, indexModel } from '../../../generation/quantize/onnx-index.js';
 import type { QuantOptions } from '../../../generation/quantize/plan.js';
-import { FileSource } from '../../../generation/quantize/proto-reader.js';
+import { FileSource } from '../../../generation/onnx-writer/proto-reader.js';
 import { prepareFile, writePrepared } from '../../../generation/quantize/quantize-file.js';
 import {
   externalInit,

@@ -11,7 +11,13 @@ import {
   Tensor,
 } from '@huggingface/transformers';
 import { loadModel, quantizeModel } from '../../../generation/index.js';
-import { fixture, generateAll, linkFolder, type TempFolder } from '../fixtures.js';
+import {
+  fixture,
+  generateAll,
+  linkFolder,
+  STORIES_ONNX_FILES,
+  type TempFolder,
+} from '../fixtures.js';
 // Every test here quantizes the fixture models: skipped, with the reason, when they are missing.
 import {
   sharedAfter as after,
@@ -21,14 +27,7 @@ import {
 
 const MODELS = {
   'stories260K-onnx': {
-    files: [
-      'onnx/model.onnx',
-      'config.json',
-      'generation_config.json',
-      'tokenizer.json',
-      'tokenizer_config.json',
-      'special_tokens_map.json',
-    ],
+    files: STORIES_ONNX_FILES,
     prompt: 'Once upon a time',
     seq2seq: false,
   },

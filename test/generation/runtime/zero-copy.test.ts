@@ -5,7 +5,7 @@
 // and leaving a running batch) must give the same tokens on both.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspectModelFolder, loadModel, type TextGenerator } from '../../../generation/index.js';
@@ -20,7 +20,7 @@ import {
   grownCapacity,
   ZeroCopyCache,
 } from '../../../generation/runtime/layouts/zero-copy-cache.js';
-import { fixture, generateAll } from '../fixtures.js';
+import { fixture, generateAll, modelShell } from '../fixtures.js';
 import { sharedTest } from '../../shared-fixtures.js';
 
 // ---- the cache on hand-made data ----
@@ -301,14 +301,7 @@ test('fp16, q8 and q4 fused graphs decode as the optimum graphs of the same dtyp
         optimum: join(root, `${preset}-${dtype}-o`),
       };
       for (const dir of Object.values(dirs)) {
-        mkdirSync(join(dir, 'onnx'), { recursive: true });
-        for (const f of [
-          'config.json',
-          'generation_config.json',
-          'tokenizer.json',
-          'tokenizer_config.json',
-        ])
-          copyFileSync(join(root, `${preset}-fused`, f), join(dir, f));
+        modelShell(join(root, `${preset}-fused`), dir, 'copy');
         const graph =
           spec.arch === 'llama'
             ? buildLlama(spec, randomWeights(11), { dtype })
@@ -341,14 +334,7 @@ test('a fused graph from another textgen version is a one-line ModelError, not a
   // Same cache inputs, but the new K/V come out under another name: no zero-copy layout matches.
   const graph = buildFusedDecoder(PRESETS['llama-tiny'], randomWeights(11), { dtype: 'fp32' });
   const dir = join(root, 'stale');
-  mkdirSync(join(dir, 'onnx'), { recursive: true });
-  for (const f of [
-    'config.json',
-    'generation_config.json',
-    'tokenizer.json',
-    'tokenizer_config.json',
-  ])
-    copyFileSync(join(root, 'llama-tiny-fused', f), join(dir, f));
+  modelShell(join(root, 'llama-tiny-fused'), dir, 'copy');
   const bytes = Buffer.from(
     Buffer.concat(graph.model(FUSED_OPSET).parts as Uint8Array[])
       .toString('latin1')

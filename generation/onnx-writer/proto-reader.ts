@@ -1,5 +1,6 @@
 /**
- * A streaming protobuf reader over a file: fields are walked by position through a small read window,
+ * The one protobuf reader (the quantizer's index, the runtime's output names, the compatibility
+ * checks' graph summary, the fused rebuild's weights): a streaming reader over a file: fields are walked by position through a small read window,
  * so a 500 MB ONNX file is indexed without loading it; payloads are read only when asked for (a node's
  * strings, one weight at a time). Positions are file offsets, so any field can later be copied to the
  * output byte for byte.
@@ -22,16 +23,21 @@ export interface Field {
   value: number;
 }
 
-const WINDOW = 1 << 20;
-
-/** Random-access reads from a file with a 1 MiB window for the small reads of field walking. */
+/**
+ * Random-access reads from a file through a window for the small reads of field walking (1 MiB by
+ * default; a reader that only skims headers between large payloads asks for a smaller one, since
+ * each jump past a payload refills it).
+ */
 export class FileSource {
   readonly size: number;
   private readonly fd: number;
   private window = new Uint8Array(0);
   private windowStart = 0;
 
-  constructor(readonly path: string) {
+  constructor(
+    readonly path: string,
+    private readonly windowSize = 1 << 20,
+  ) {
     this.fd = openSync(path, 'r');
     this.size = fstatSync(this.fd).size;
   }
@@ -51,7 +57,7 @@ export class FileSource {
   byte(pos: number): number {
     if (pos < this.windowStart || pos >= this.windowStart + this.window.length) {
       if (pos >= this.size) throw new RangeError(`read past the end of ${this.path}`);
-      const len = Math.min(WINDOW, this.size - pos);
+      const len = Math.min(this.windowSize, this.size - pos);
       this.window = new Uint8Array(len);
       this.windowStart = pos;
       this.fill(this.window, pos);

@@ -105,14 +105,6 @@ test('reusing --name without --force is refused and the model and checkpoint are
   assert.notDeepEqual(snapshotTree(modelDir('taken')), model);
 });
 
-test('a --name the cache cannot hold is refused before any training, nothing written', async () => {
-  for (const name of ['ends-with-dash-', 'two--dashes', '.hidden', 'a/b']) {
-    const result = await textgen(['train', lines, '--name', name, ...TINY], box.env);
-    assertOneLineError(result, 2, /Invalid model id 'local\/.*'/);
-    assert.doesNotMatch(String(result.stderr), /Training local|step \d/);
-  }
-});
-
 test('a non-empty --output folder needs --force too', async () => {
   const out = join(box.root, 'out');
   const first = await textgen(['train', lines, '--name', 'o1', '--output', out, ...TINY], box.env);
@@ -188,14 +180,10 @@ for (const [label, damage] of DAMAGE) {
 }
 
 test('a --name that cannot be a model id is refused before training (exit 2), nothing written', async () => {
-  for (const name of ['ends-', '-starts', 'a--b', 'a..b']) {
+  for (const name of ['ends-', 'two--dashes', '.hidden', 'a/b', '-starts', 'a..b']) {
     const result = await textgen(['train', lines, `--name=${name}`, ...TINY], box.env);
-    assertOneLineError(
-      result,
-      2,
-      new RegExp(`--name NAME is required: .*got '${name.replace(/\./g, '\\.')}'`),
-    );
-    assert.doesNotMatch(String(result.stderr), /Training /, `no training for ${name}`);
+    assertOneLineError(result, 2, /cannot be a model name \(local\/NAME\)/);
+    assert.doesNotMatch(String(result.stderr), /Training |step \d/, `no training for ${name}`);
     assert.equal(existsSync(ckptDir(name)), false, `no checkpoint for ${name}`);
   }
 });

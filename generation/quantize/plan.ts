@@ -150,6 +150,19 @@ function candidates(main: GraphRef, scopes: Map<GraphRef, Scope>, skipped: strin
   const out: Candidate[] = [];
   for (const [graph, scope] of scopes)
     for (const node of graph.nodes) {
+      if (node.domain === 'com.microsoft' && node.opType === 'FusedMatMul') {
+        // textgen's fused graphs read the tied head as FusedMatMul(x, embedding, transB): [N, K].
+        const w = resolve(scope, node.inputs[1]);
+        const plain =
+          attr(node, 'transB').i === 1 &&
+          (attr(node, 'transA').i ?? 0) === 0 &&
+          (attr(node, 'transBatchA').i ?? 0) === 0 &&
+          (attr(node, 'transBatchB').i ?? 0) === 0 &&
+          (attr(node, 'alpha').f ?? 1) === 1;
+        if (isWeight(w) && plain)
+          out.push({ node, scope, kind: 'matmul', input: node.inputs[0], weight: w, layout: 'NK' });
+        continue;
+      }
       if (node.domain !== '') continue;
       if (node.opType === 'MatMul') {
         const direct = resolve(scope, node.inputs[1]);

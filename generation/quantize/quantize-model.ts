@@ -68,6 +68,10 @@ function layoutFiles(layout: OnnxLayout): string[] {
     case 'decoder':
     case 'decoder-merged':
       return [layout.model];
+    case 'fused':
+      // textgen's own folders (convert, train): both graphs of the weights, so the quantized variant
+      // keeps the zero-copy path; each file alone is a usable layout.
+      return layout.compatible ? [layout.compatible, layout.model] : [layout.model];
     case 'decoder-split':
       // decoder_model alone is a usable (no-cache) layout: it must appear last.
       return [layout.decoderWithPast, layout.decoder];
@@ -87,6 +91,8 @@ function layoutFiles(layout: OnnxLayout): string[] {
 function decodingFile(layout: OnnxLayout): string {
   if (layout.kind === 'encoder-decoder')
     return layout.decoderMerged ?? layout.decoderWithPast ?? layout.decoder!;
+  // The step check feeds a growing cache: the compatible file of a fused folder takes one.
+  if (layout.kind === 'fused') return layout.compatible ?? layout.model;
   return layout.kind === 'decoder-split' ? layout.decoderWithPast : layout.model;
 }
 

@@ -43,12 +43,14 @@ test('completion mode: each line is a turn, each reply one stdout line, equal to
       ['generate', '--model', 'local/stories', ...greedy, 'Once upon a time'],
       box.env,
     );
+    assert.equal(first.exitCode, 0, first.stderr);
     assert.equal(lines[0], first.stdout);
     const transcript = `Once upon a time${lines[0]} The dog`;
     const second = await textgen(
       ['generate', '--model', 'local/stories', ...greedy, transcript],
       box.env,
     );
+    assert.equal(second.exitCode, 0, second.stderr);
     assert.equal(lines[1], second.stdout);
     assert.ok(!existsSync(sessionsOf(box)), 'a piped chat without --session wrote a session file');
   }));

@@ -166,9 +166,12 @@ test('a pull that fails mid-file leaves a resumable part that the next pull cont
   try {
     const first = await textgen(['models', 'pull', 'org/stories'], box.env);
     assert.equal(first.exitCode, 5, String(first.stderr));
-    assert.match(String(first.stderr), /resumes from byte 400000/);
+    // The cut comes after 400,000 bytes were sent; bytes still in flight may be lost with the
+    // connection, so the part holds what arrived, and the hint names exactly that.
+    const kept = Number(/resumes from byte (\d+)/.exec(String(first.stderr))?.[1]);
+    assert.ok(kept > 0 && kept <= 400_000, `resumable at ${kept}: ${String(first.stderr)}`);
     const repo = repoFolder(box.cache, 'org/stories');
-    assert.equal(statSync(join(repo, 'blobs', `${modelSha}.incomplete`)).size, 400_000);
+    assert.equal(statSync(join(repo, 'blobs', `${modelSha}.incomplete`)).size, kept);
     assert.equal(existsSync(join(repo, 'snapshots')), false);
     hub.faults.cut = undefined;
     const second = await textgen(['models', 'pull', 'org/stories'], box.env);
@@ -176,11 +179,8 @@ test('a pull that fails mid-file leaves a resumable part that the next pull cont
     const gets = cdnGets(blob)
       .slice(before)
       .filter((g) => g.bytesSent > 0);
-    assert.equal(gets.at(-1)!.range, 'bytes=400000-');
-    assert.equal(
-      gets.reduce((a, g) => a + g.bytesSent, 0),
-      modelBytes.length,
-    );
+    assert.equal(gets.at(-1)!.range, `bytes=${kept}-`);
+    assert.equal(gets.at(-1)!.bytesSent, modelBytes.length - kept);
     assert.equal(
       createHash('sha256')
         .update(readFileSync(join(repo, 'blobs', modelSha)))

@@ -1,7 +1,7 @@
 // Issues 16.7 and 16.8: model folders whose parts do not belong together, or that are the wrong kind
 // of model, are model errors (exit 3) found at load — never "internal error ... this is a bug" from
 // onnxruntime in the middle of generation — and link loops in a folder never crash a command.
-import { after, before, test } from 'node:test';
+import { after, before } from 'node:test';
 import { sharedTest } from '../shared-fixtures.js';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -242,22 +242,25 @@ sharedTest(
   },
 );
 
-test('a link loop in place of config.json or the ONNX file is a model error, not a crash', async () => {
-  for (const [file, message] of [
-    ['config.json', /config\.json is a symbolic link that leads to no file \(a link loop/],
-    ['onnx/model.onnx', /./],
-    ['tokenizer.json', /tokenizer\.json is a symbolic link that leads to no file \(a link loop/],
-  ] as const) {
-    const dir = gpt2With(`gpt2-loop-${file.replace(/\W/g, '-')}`, {});
-    const target = join(dir, file);
-    rmSync(target);
-    symlinkSync(target, target);
-    for (const args of [
-      ['generate', '-m', dir, 'Hi'],
-      ['models', 'show', dir],
-    ]) {
-      const result = await textgen(args, box.env);
-      assertOneLineError(result, 3, message);
+sharedTest(
+  'a link loop in place of config.json or the ONNX file is a model error, not a crash',
+  async () => {
+    for (const [file, message] of [
+      ['config.json', /config\.json is a symbolic link that leads to no file \(a link loop/],
+      ['onnx/model.onnx', /./],
+      ['tokenizer.json', /tokenizer\.json is a symbolic link that leads to no file \(a link loop/],
+    ] as const) {
+      const dir = gpt2With(`gpt2-loop-${file.replace(/\W/g, '-')}`, {});
+      const target = join(dir, file);
+      rmSync(target);
+      symlinkSync(target, target);
+      for (const args of [
+        ['generate', '-m', dir, 'Hi'],
+        ['models', 'show', dir],
+      ]) {
+        const result = await textgen(args, box.env);
+        assertOneLineError(result, 3, message);
+      }
     }
-  }
-});
+  },
+);
